@@ -1,0 +1,58 @@
+/* fedval-coordinator internals shared by server.c (sockets, contexts) and handlers.c. */
+#ifndef FEDVAL_COORD_H
+#define FEDVAL_COORD_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "fedval/crypto.h"
+#include "fedval/limits.h"
+#include "fedval/wire.h"
+#include "store.h"
+
+struct coord {
+	struct store *store;
+	struct fv_key *key;
+	char name[FV_MAX_NAME + 1]; /* our principal name: CN of our certificate */
+	char *cert_pem;
+	char *ca_pem;
+	size_t ca_len;
+	char *models_dir;
+	char *key_path; /* re-read only to hand the key to the TLS engine at start */
+	int poll_wait_ms;
+};
+
+struct principal {
+	char name[FV_MAX_NAME + 1];
+	enum fv_role role;
+	uint8_t pub[FV_PUBKEY_MAX];
+	size_t pub_len;
+	bool revoked;
+};
+
+/* One request being answered. Strings and buffers referenced by the reply live in `pool`
+ * until the reply is sealed. */
+struct req {
+	struct coord *co;
+	Fedval__Envelope *env; /* valid only inside coord_handle */
+	uint64_t seq;	       /* the request's sequence number, echoed in the reply */
+	struct principal who;
+	uint8_t *out; /* sealed reply */
+	size_t out_len;
+	bool park;    /* a poll with nothing to hand out: answer later */
+	void **pool;
+	size_t npool, cappool;
+};
+
+/* Authenticate and answer one request; fills r->out or sets r->park. Never fails: errors
+ * become signed Error replies. */
+void coord_handle(struct coord *co, const uint8_t *buf, size_t len, struct req *r);
+/* For a parked poll: if a job is ready for r->who (or final is true), seal the reply. */
+bool coord_poll_again(struct coord *co, struct req *r, bool final);
+void coord_req_fini(struct req *r);
+
+/* Serve until *stop becomes non-zero. */
+fv_err coord_serve(struct coord *co, const char *url, int parallel, volatile int *stop,
+		   struct fv_diag *d);
+
+#endif

@@ -1,0 +1,1319 @@
+/* Request handlers: authentication (signature, sequence, registry), authorisation by role,
+ * and one function per request type. Every reply is signed by the coordinator. */
+#include <errno.h>
+#include <stdlib.h>
+#include <fcntl.h>
+#include <jansson.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "coord.h"
+#include "fedval/limits.h"
+#include "fedval/model.h"
+#include "fedval/util.h"
+
+/* ---- per-request memory ---- */
+
+static void *keep(struct req *r, void *p)
+{
+	if (!p)
+		return NULL;
+	if (r->npool == r->cappool) {
+		size_t ncap = r->cappool ? r->cappool * 2 : 16;
+		void **np = fv_realloc(r->pool, ncap * sizeof(*np));
+		if (!np) {
+			fv_free(p);
+			return NULL;
+		}
+		r->pool = np;
+		r->cappool = ncap;
+	}
+	r->pool[r->npool++] = p;
+	return p;
+}
+
+static char *keep_str(struct req *r, const unsigned char *s)
+{
+	return keep(r, fv_strdup(s ? (const char *)s : ""));
+}
+
+static void *keep_mem(struct req *r, const void *p, size_t n)
+{
+	void *b = fv_alloc(n);
+	if (b && n)
+		memcpy(b, p, n);
+	return keep(r, b);
+}
+
+void coord_req_fini(struct req *r)
+{
+	for (size_t i = 0; i < r->npool; i++)
+		fv_free(r->pool[i]);
+	fv_free(r->pool);
+	fv_free(r->out);
+	r->pool = NULL;
+	r->npool = r->cappool = 0;
+	r->out = NULL;
+}
+
+/* ---- replies ---- */
+
+static fv_err seal(struct req *r, Fedval__Envelope *rep)
+{
+	return fv_wire_seal(rep, r->co->name, r->seq, r->co->key, &r->out, &r->out_len);
+}
+
+static void reply_error(struct req *r, fv_err e, const char *msg)
+{
+	Fedval__Envelope rep = FEDVAL__ENVELOPE__INIT;
+	Fedval__Error err = FEDVAL__ERROR__INIT;
+
+	err.code = (uint32_t)e;
+	err.message = (char *)msg;
+	rep.body_case = FEDVAL__ENVELOPE__BODY_ERROR;
+	rep.error = &err;
+	if (seal(r, &rep) != FV_OK)
+		fv_log(FV_LOG_ERROR, "reply_failed", "reason=seal");
+}
+
+static fv_err reply_ack(struct req *r, const char *id, const char *status)
+{
+	Fedval__Envelope rep = FEDVAL__ENVELOPE__INIT;
+	Fedval__Ack ack = FEDVAL__ACK__INIT;
+	ack.id = (char *)id;
+	ack.status = (char *)status;
+	rep.body_case = FEDVAL__ENVELOPE__BODY_ACK;
+	rep.ack = &ack;
+	return seal(r, &rep);
+}
+
+/* ---- registry ---- */
+
+static fv_err principal_load(struct coord *co, const char *name, struct principal *p)
+{
+	sqlite3_stmt *st = NULL;
+	fv_err e;
+
+	store_lock(co->store);
+	e = store_query(co->store, &st,
+			"SELECT role, pubkey, revoked FROM principals WHERE name = ?", "t", name);
+	if (e == FV_OK) {
+		if (sqlite3_step(st) == SQLITE_ROW) {
+			int n = sqlite3_column_bytes(st, 1);
+			fv_strlcpy(p->name, name, sizeof(p->name));
+			if (fv_role_parse((const char *)sqlite3_column_text(st, 0), &p->role) != FV_OK ||
+			    n <= 0 || (size_t)n > sizeof(p->pub)) {
+				e = FV_EDB;
+			} else {
+				memcpy(p->pub, sqlite3_column_blob(st, 1), (size_t)n);
+				p->pub_len = (size_t)n;
+				p->revoked = sqlite3_column_int(st, 2) != 0;
+			}
+		} else {
+			e = FV_ENOTFOUND;
+		}
+	}
+	sqlite3_finalize(st);
+	store_unlock(co->store);
+	return e;
+}
+
+/* Accept seq only if it is beyond every earlier one of this principal (replay/reorder). */
+static fv_err advance_seq(struct coord *co, const char *name, uint64_t seq)
+{
+	int changed = 0;
+	fv_err e;
+	if (seq > INT64_MAX)
+		return FV_EAUTH;
+	e = store_exec(co->store, &changed,
+		       "UPDATE principals SET last_seq = ?, last_seen_us = ? "
+		       "WHERE name = ? AND last_seq < ?",
+		       "iiti", (int64_t)seq, fv_now_us(), name, (int64_t)seq);
+	if (e != FV_OK)
+		return e;
+	return changed == 1 ? FV_OK : FV_EAUTH;
+}
+
+static fv_err handle_enrol(struct req *r, struct fv_diag *d)
+{
+	struct coord *co = r->co;
+	Fedval__EnrolRequest *q = r->env->enrol;
+	Fedval__Envelope rep = FEDVAL__ENVELOPE__INIT;
+	Fedval__EnrolReply body = FEDVAL__ENROL_REPLY__INIT;
+	struct fv_cert_info info;
+	struct principal known;
+	size_t plen = strnlen(q->cert_pem, FV_MAX_CERT_PEM + 1);
+	char sw[128];
+	fv_err e;
+
+	if (plen > FV_MAX_CERT_PEM)
+		return fv_diag_set(d, FV_ELIMIT, "certificate larger than %d bytes", FV_MAX_CERT_PEM);
+	if ((e = fv_cert_verify(co->ca_pem, co->ca_len, q->cert_pem, plen, &info, d)) != FV_OK)
+		return FV_EAUTH;
+	if (strcmp(info.name, r->env->principal) != 0)
+		return fv_diag_set(d, FV_EAUTH, "envelope principal '%s' does not match certificate CN '%s'",
+				   r->env->principal, info.name);
+	if (info.role == FV_ROLE_COORDINATOR)
+		return fv_diag_set(d, FV_EAUTH, "a coordinator certificate cannot enrol as a client");
+	/* Proof of possession: the envelope must be signed by the certificate's key. */
+	if (fv_wire_verify(r->env, info.pub, info.pub_len) != FV_OK)
+		return fv_diag_set(d, FV_EAUTH, "bad signature: envelope is not signed by the key of "
+						"the certificate it presents");
+	e = principal_load(co, info.name, &known);
+	if (e == FV_OK) {
+		if (known.revoked)
+			return fv_diag_set(d, FV_EAUTH, "principal '%s' is revoked", info.name);
+		if (known.role != info.role || known.pub_len != info.pub_len ||
+		    memcmp(known.pub, info.pub, info.pub_len) != 0)
+			return fv_diag_set(d, FV_EAUTH,
+					   "principal '%s' is registered with another key or role; "
+					   "the authority must revoke it before a new key can enrol",
+					   info.name);
+	} else if (e == FV_ENOTFOUND) {
+		fv_strlcpy(sw, q->software ? q->software : "", sizeof(sw));
+		e = store_exec(co->store, NULL,
+			       "INSERT INTO principals(name, role, pubkey, cert_pem, fingerprint, "
+			       "enrolled_us, software) VALUES(?, ?, ?, ?, ?, ?, ?)",
+			       "ttbttit", info.name, fv_role_name(info.role), info.pub, info.pub_len,
+			       q->cert_pem, info.fingerprint, fv_now_us(), sw);
+		if (e != FV_OK && e != FV_EEXIST)
+			return fv_diag_set(d, e, "cannot register principal");
+		fv_log(FV_LOG_INFO, "principal_enrolled", "name=%s role=%s fingerprint=%.16s",
+		       info.name, fv_role_name(info.role), info.fingerprint);
+	} else {
+		return fv_diag_set(d, e, "registry lookup failed");
+	}
+	if (advance_seq(co, info.name, r->env->seq) != FV_OK)
+		return fv_diag_set(d, FV_EAUTH, "replayed or reordered sequence number %llu",
+				   (unsigned long long)r->env->seq);
+	r->who = (struct principal){.role = info.role, .pub_len = info.pub_len};
+	fv_strlcpy(r->who.name, info.name, sizeof(r->who.name));
+	body.name = info.name;
+	body.role = (char *)fv_role_name(info.role);
+	body.coordinator_cert_pem = co->cert_pem;
+	rep.body_case = FEDVAL__ENVELOPE__BODY_ENROL_REPLY;
+	rep.enrol_reply = &body;
+	return seal(r, &rep);
+}
+
+/* ---- helpers for JSON documents ---- */
+
+static fv_err canonical_json(const char *text, size_t max, json_t **out, char **canon,
+			     struct fv_diag *d)
+{
+	json_error_t jerr;
+	size_t len = strnlen(text, max + 1);
+	json_t *j;
+
+	if (len > max)
+		return fv_diag_set(d, FV_ELIMIT, "document larger than %zu bytes", max);
+	j = json_loadb(text, len, JSON_REJECT_DUPLICATES, &jerr);
+	if (!j)
+		return fv_diag_set(d, FV_EINVAL, "invalid JSON at line %d column %d: %s", jerr.line,
+				   jerr.column, jerr.text);
+	if (!json_is_object(j)) {
+		json_decref(j);
+		return fv_diag_set(d, FV_EINVAL, "document must be a JSON object");
+	}
+	*canon = json_dumps(j, JSON_COMPACT | JSON_SORT_KEYS | JSON_ENSURE_ASCII);
+	if (!*canon) {
+		json_decref(j);
+		return fv_diag_set(d, FV_ENOMEM, "out of memory");
+	}
+	*out = j;
+	return FV_OK;
+}
+
+static fv_err json_str(json_t *obj, const char *key, const char **out, struct fv_diag *d)
+{
+	json_t *v = json_object_get(obj, key);
+	if (!json_is_string(v) || json_string_length(v) == 0 || json_string_length(v) > FV_MAX_TEXT)
+		return fv_diag_set(d, FV_EINVAL, "field '%s' must be a non-empty string", key);
+	*out = json_string_value(v);
+	return FV_OK;
+}
+
+static bool sha_hex_valid(const char *s)
+{
+	uint8_t tmp[FV_SHA256_LEN];
+	return s && fv_unhex(s, tmp, sizeof(tmp)) == FV_OK;
+}
+
+static fv_err model_path(struct coord *co, const char *sha, const char *suffix, char *out,
+			 size_t cap)
+{
+	return fv_fmt(out, cap, "%s/%s%s", co->models_dir, sha, suffix);
+}
+
+/* ---- authority: benchmarks ---- */
+
+/* Shape check of a benchmark spec: DESIGN.md §7, docs/protocol.md. */
+static fv_err benchmark_check(json_t *j, struct fv_diag *d)
+{
+	const char *s;
+	json_t *vars, *thr, *v;
+	size_t i;
+	fv_err e;
+
+	if ((e = json_str(j, "name", &s, d)) != FV_OK || (e = json_str(j, "version", &s, d)) ||
+	    (e = json_str(j, "label", &s, d)) || (e = json_str(j, "task", &s, d)))
+		return e;
+	if (strcmp(s, "binary") != 0)
+		return fv_diag_set(d, FV_EUNSUPPORTED, "task '%s' is not supported yet (binary)", s);
+	if (!fv_name_valid(json_string_value(json_object_get(j, "name"))))
+		return fv_diag_set(d, FV_EINVAL, "field 'name' may hold only [A-Za-z0-9._-]");
+	vars = json_object_get(j, "variables");
+	if (!json_is_array(vars) || json_array_size(vars) == 0 ||
+	    json_array_size(vars) > FV_MAX_FEATURES)
+		return fv_diag_set(d, FV_EINVAL, "field 'variables' must be a non-empty array");
+	json_array_foreach(vars, i, v)
+	{
+		if (!json_is_string(json_object_get(v, "name")))
+			return fv_diag_set(d, FV_EINVAL, "variables[%zu] has no 'name'", i);
+	}
+	thr = json_object_get(j, "thresholds");
+	if (!json_is_array(thr) || json_array_size(thr) == 0 ||
+	    json_array_size(thr) > FV_MAX_THRESHOLDS)
+		return fv_diag_set(d, FV_EINVAL, "field 'thresholds' must be an array of 1..%d numbers",
+				   FV_MAX_THRESHOLDS);
+	json_array_foreach(thr, i, v)
+	{
+		double t = json_number_value(v);
+		if (!json_is_number(v) || !(t >= 0.0 && t <= 1.0))
+			return fv_diag_set(d, FV_EINVAL, "thresholds[%zu] must be a number in [0, 1]", i);
+	}
+	return FV_OK;
+}
+
+static fv_err handle_create_benchmark(struct req *r, struct fv_diag *d)
+{
+	json_t *j = NULL;
+	char *canon = NULL, id[2 * FV_MAX_TEXT];
+	const char *name, *version;
+	sqlite3_stmt *st = NULL;
+	fv_err e;
+
+	if ((e = canonical_json(r->env->create_benchmark->spec_json, FV_MAX_JSON, &j, &canon, d)))
+		return e;
+	if ((e = benchmark_check(j, d)) != FV_OK)
+		goto out;
+	name = json_string_value(json_object_get(j, "name"));
+	version = json_string_value(json_object_get(j, "version"));
+	fv_fmt(id, sizeof(id), "%s@%s", name, version);
+	e = store_exec(r->co->store, NULL,
+		       "INSERT INTO benchmarks(name, version, spec_json, created_by, created_us) "
+		       "VALUES(?, ?, ?, ?, ?)",
+		       "tttti", name, version, canon, r->who.name, fv_now_us());
+	if (e == FV_EEXIST) {
+		/* Same spec again is fine (idempotent); another spec under a used version is not:
+		 * a benchmark version is frozen once created. */
+		store_lock(r->co->store);
+		e = store_query(r->co->store, &st,
+				"SELECT spec_json FROM benchmarks WHERE name = ? AND version = ?", "tt",
+				name, version);
+		bool same = e == FV_OK && sqlite3_step(st) == SQLITE_ROW &&
+			    !strcmp((const char *)sqlite3_column_text(st, 0), canon);
+		sqlite3_finalize(st);
+		store_unlock(r->co->store);
+		if (!same) {
+			e = fv_diag_set(d, FV_EEXIST,
+					"benchmark %s already exists with a different spec; a benchmark "
+					"version is frozen: create a new version",
+					id);
+			goto out;
+		}
+		e = reply_ack(r, id, "exists");
+		goto out;
+	}
+	if (e != FV_OK) {
+		e = fv_diag_set(d, e, "cannot store benchmark");
+		goto out;
+	}
+	fv_log(FV_LOG_INFO, "benchmark_created", "benchmark=%s by=%s", id, r->who.name);
+	e = reply_ack(r, id, "created");
+out:
+	free(canon);
+	json_decref(j);
+	return e;
+}
+
+/* ---- vendor: model upload and registration ---- */
+
+static fv_err handle_upload_chunk(struct req *r, struct fv_diag *d)
+{
+	Fedval__UploadChunk *q = r->env->upload_chunk;
+	struct coord *co = r->co;
+	char final[4096], part[4096];
+	uint8_t *raw = NULL;
+	size_t raw_len;
+	int64_t next = -1;
+	sqlite3_stmt *st = NULL;
+	struct stat sb;
+	int fd = -1;
+	fv_err e = FV_OK;
+
+	if (!sha_hex_valid(q->sha256))
+		return fv_diag_set(d, FV_EINVAL, "sha256 must be 64 hex digits");
+	if (q->size == 0 || q->size > FV_MAX_MODEL_BYTES)
+		return fv_diag_set(d, FV_ELIMIT, "model size %llu outside 1..%u bytes",
+				   (unsigned long long)q->size, FV_MAX_MODEL_BYTES);
+	if (q->count != fv_chunk_count(q->size) || q->index >= q->count)
+		return fv_diag_set(d, FV_EINVAL, "chunk %u of %u does not fit a %llu-byte model",
+				   q->index, q->count, (unsigned long long)q->size);
+	if (model_path(co, q->sha256, ".onnx", final, sizeof(final)) ||
+	    model_path(co, q->sha256, ".part", part, sizeof(part)))
+		return fv_diag_set(d, FV_ELIMIT, "models_dir path too long");
+	if (stat(final, &sb) == 0)
+		return reply_ack(r, q->sha256, "exists");
+
+	store_lock(co->store);
+	if (store_query(co->store, &st, "SELECT next_index FROM uploads WHERE sha256 = ? AND owner = ?",
+			"tt", q->sha256, r->who.name) == FV_OK &&
+	    sqlite3_step(st) == SQLITE_ROW)
+		next = sqlite3_column_int64(st, 0);
+	sqlite3_finalize(st);
+	if (q->index == 0) {
+		next = 0;
+	} else if (next < 0) {
+		e = fv_diag_set(d, FV_ESTATE, "upload of %.12s not started: send chunk 0 first", q->sha256);
+		goto out;
+	} else if ((int64_t)q->index < next) {
+		e = reply_ack(r, q->sha256, "duplicate");
+		goto out;
+	} else if ((int64_t)q->index > next) {
+		e = fv_diag_set(d, FV_ESTATE, "expected chunk %lld, got %u", (long long)next, q->index);
+		goto out;
+	}
+	raw_len = q->index + 1 == q->count ? q->size - (uint64_t)q->index * FV_MODEL_CHUNK_RAW
+					    : FV_MODEL_CHUNK_RAW;
+	if (!(raw = fv_alloc(raw_len))) {
+		e = fv_diag_set(d, FV_ENOMEM, "out of memory");
+		goto out;
+	}
+	if (q->data.len > FV_MODEL_CHUNK_MAX ||
+	    fv_chunk_decompress(q->data.data, q->data.len, raw, raw_len) != FV_OK) {
+		e = fv_diag_set(d, FV_ECORRUPT, "chunk %u is not a zstd frame of %zu bytes", q->index,
+				raw_len);
+		goto out;
+	}
+	fd = open(part, O_WRONLY | O_CREAT | (q->index == 0 ? O_TRUNC : 0) | O_CLOEXEC, 0644);
+	if (fd < 0 || pwrite(fd, raw, raw_len, (off_t)q->index * FV_MODEL_CHUNK_RAW) != (ssize_t)raw_len ||
+	    fsync(fd) != 0) {
+		e = fv_diag_set(d, FV_EIO, "cannot store chunk: %s", strerror(errno));
+		goto out;
+	}
+	close(fd);
+	fd = -1;
+	if (q->index + 1 < q->count) {
+		e = store_exec(co->store, NULL,
+			       "INSERT INTO uploads(sha256, size, count, next_index, owner, updated_us) "
+			       "VALUES(?, ?, ?, ?, ?, ?) ON CONFLICT(sha256) DO UPDATE SET "
+			       "next_index = excluded.next_index, owner = excluded.owner, "
+			       "size = excluded.size, count = excluded.count, updated_us = excluded.updated_us",
+			       "tiiiti", q->sha256, (int64_t)q->size, (int64_t)q->count,
+			       (int64_t)q->index + 1, r->who.name, fv_now_us());
+		if (e == FV_OK)
+			e = reply_ack(r, q->sha256, "accepted");
+		goto out;
+	}
+	/* Last chunk: the whole must hash to the address it was uploaded under. */
+	{
+		uint8_t *all = NULL;
+		size_t all_len = 0;
+		char hex[FV_SHA256_HEX];
+		if ((e = fv_file_read(part, FV_MAX_MODEL_BYTES, &all, &all_len, d)) != FV_OK)
+			goto out;
+		fv_sha256_hex(all, all_len, hex);
+		fv_free(all);
+		store_exec(co->store, NULL, "DELETE FROM uploads WHERE sha256 = ?", "t", q->sha256);
+		if (all_len != q->size || strcmp(hex, q->sha256) != 0) {
+			unlink(part);
+			e = fv_diag_set(d, FV_ECORRUPT,
+					"uploaded bytes hash to %.16s…, not %.16s…: upload discarded",
+					hex, q->sha256);
+			goto out;
+		}
+		if (rename(part, final) != 0) {
+			e = fv_diag_set(d, FV_EIO, "cannot store model: %s", strerror(errno));
+			goto out;
+		}
+	}
+	fv_log(FV_LOG_INFO, "model_uploaded", "sha256=%s size=%llu by=%s", q->sha256,
+	       (unsigned long long)q->size, r->who.name);
+	e = reply_ack(r, q->sha256, "stored");
+out:
+	if (fd >= 0)
+		close(fd);
+	store_unlock(co->store);
+	fv_free(raw);
+	return e;
+}
+
+/* Checks of a manifest the coordinator can make: fields, vendor, bytes present and loadable,
+ * input count matching the model. */
+static fv_err manifest_check(struct req *r, json_t *j, const char **sha, int64_t *size,
+			     struct fv_diag *d)
+{
+	const char *s, *vendor;
+	json_t *input, *vars;
+	char path[4096];
+	uint8_t *buf = NULL;
+	size_t len = 0;
+	struct fv_model *m = NULL;
+	struct fv_diag md = {{0}};
+	fv_err e;
+
+	if ((e = json_str(j, "name", &s, d)) || (e = json_str(j, "version", &s, d)) ||
+	    (e = json_str(j, "vendor", &vendor, d)) || (e = json_str(j, "intended_use", &s, d)) ||
+	    (e = json_str(j, "model_sha256", sha, d)))
+		return e;
+	if (!fv_name_valid(json_string_value(json_object_get(j, "name"))))
+		return fv_diag_set(d, FV_EINVAL, "field 'name' may hold only [A-Za-z0-9._-]");
+	if (strcmp(vendor, r->who.name) != 0)
+		return fv_diag_set(d, FV_EAUTH, "manifest vendor '%s' is not the submitter '%s'",
+				   vendor, r->who.name);
+	if (!sha_hex_valid(*sha))
+		return fv_diag_set(d, FV_EINVAL, "field 'model_sha256' must be 64 hex digits");
+	input = json_object_get(j, "input");
+	vars = json_object_get(input, "variables");
+	if (!json_is_array(vars) || json_array_size(vars) == 0)
+		return fv_diag_set(d, FV_EINVAL, "field 'input.variables' must be a non-empty array");
+	if (model_path(r->co, *sha, ".onnx", path, sizeof(path)))
+		return fv_diag_set(d, FV_ELIMIT, "models_dir path too long");
+	if ((e = fv_file_read(path, FV_MAX_MODEL_BYTES, &buf, &len, d)) != FV_OK) {
+		if (e == FV_ENOTFOUND)
+			fv_diag_set(d, e, "no uploaded model bytes with sha256 %.16s…: upload first", *sha);
+		return e;
+	}
+	/* A model that fedval's runtime cannot run is refused now, not at every hospital. */
+	e = fv_model_load(buf, len, &m, &md);
+	fv_free(buf);
+	if (e != FV_OK)
+		return fv_diag_set(d, e, "model cannot be loaded: %s", md.msg);
+	if (fv_model_n_features(m) != json_array_size(vars))
+		e = fv_diag_set(d, FV_EINVAL,
+				"manifest names %zu input variables but the model takes %zu features",
+				json_array_size(vars), fv_model_n_features(m));
+	fv_model_free(m);
+	*size = (int64_t)len;
+	return e;
+}
+
+static fv_err handle_submit_model(struct req *r, struct fv_diag *d)
+{
+	Fedval__SubmitModel *q = r->env->submit_model;
+	json_t *j = NULL;
+	char *canon = NULL, vid[FV_SHA256_HEX];
+	const char *sha = NULL;
+	int64_t size = 0;
+	sqlite3_stmt *st = NULL;
+	fv_err e;
+
+	if ((e = canonical_json(q->manifest_json, FV_MAX_JSON, &j, &canon, d)) != FV_OK)
+		return e;
+	if (strcmp(canon, q->manifest_json) != 0) {
+		e = fv_diag_set(d, FV_EINVAL, "manifest is not in canonical form (sorted keys, compact, "
+					      "ASCII): the signature must cover the canonical bytes");
+		goto out;
+	}
+	if ((e = manifest_check(r, j, &sha, &size, d)) != FV_OK)
+		goto out;
+	if (fv_verify(r->who.pub, r->who.pub_len, canon, strlen(canon), q->signature.data,
+		      q->signature.len) != FV_OK) {
+		e = fv_diag_set(d, FV_EAUTH, "manifest signature does not verify with the vendor's key");
+		goto out;
+	}
+	fv_sha256_hex(canon, strlen(canon), vid);
+	e = store_exec(r->co->store, NULL,
+		       "INSERT INTO models(version_id, name, version, vendor, onnx_sha256, size, "
+		       "manifest_json, signature, created_us) VALUES(?, ?, ?, ?, ?, ?, ?, ?, ?)",
+		       "tttttitbi", vid, json_string_value(json_object_get(j, "name")),
+		       json_string_value(json_object_get(j, "version")), r->who.name, sha, size, canon,
+		       q->signature.data, q->signature.len, fv_now_us());
+	if (e == FV_EEXIST) {
+		/* Either the very same version again (idempotent) or changed content under a used
+		 * version string, which is refused: a version is never edited. */
+		store_lock(r->co->store);
+		bool same = store_query(r->co->store, &st,
+					"SELECT 1 FROM models WHERE version_id = ?", "t", vid) == FV_OK &&
+			    sqlite3_step(st) == SQLITE_ROW;
+		sqlite3_finalize(st);
+		store_unlock(r->co->store);
+		if (same) {
+			e = reply_ack(r, vid, "exists");
+		} else {
+			e = fv_diag_set(d, FV_EEXIST,
+					"model %s version %s is already registered with different "
+					"content; a version is immutable: submit a new version",
+					json_string_value(json_object_get(j, "name")),
+					json_string_value(json_object_get(j, "version")));
+		}
+		goto out;
+	}
+	if (e != FV_OK) {
+		e = fv_diag_set(d, e, "cannot store model");
+		goto out;
+	}
+	fv_log(FV_LOG_INFO, "model_registered", "version_id=%s name=%s version=%s vendor=%s", vid,
+	       json_string_value(json_object_get(j, "name")),
+	       json_string_value(json_object_get(j, "version")), r->who.name);
+	e = reply_ack(r, vid, "created");
+out:
+	free(canon);
+	json_decref(j);
+	return e;
+}
+
+/* ---- runs ---- */
+
+static fv_err model_ref_load(struct req *r, const char *vid, Fedval__ModelRef *m,
+			     struct fv_diag *d)
+{
+	sqlite3_stmt *st = NULL;
+	fv_err e;
+
+	store_lock(r->co->store);
+	e = store_query(r->co->store, &st,
+			"SELECT m.onnx_sha256, m.size, m.manifest_json, m.vendor, p.cert_pem, "
+			"m.signature FROM models m JOIN principals p ON p.name = m.vendor "
+			"WHERE m.version_id = ?",
+			"t", vid);
+	if (e == FV_OK && sqlite3_step(st) == SQLITE_ROW) {
+		m->version_id = keep_str(r, (const unsigned char *)vid);
+		m->onnx_sha256 = keep_str(r, sqlite3_column_text(st, 0));
+		m->size = (uint64_t)sqlite3_column_int64(st, 1);
+		m->manifest_json = keep_str(r, sqlite3_column_text(st, 2));
+		m->vendor = keep_str(r, sqlite3_column_text(st, 3));
+		m->vendor_cert_pem = keep_str(r, sqlite3_column_text(st, 4));
+		m->vendor_signature.len = (size_t)sqlite3_column_bytes(st, 5);
+		m->vendor_signature.data =
+		    keep_mem(r, sqlite3_column_blob(st, 5), m->vendor_signature.len);
+		if (!m->onnx_sha256 || !m->manifest_json || !m->vendor || !m->vendor_cert_pem ||
+		    !m->vendor_signature.data)
+			e = fv_diag_set(d, FV_ENOMEM, "out of memory");
+	} else if (e == FV_OK) {
+		e = fv_diag_set(d, FV_ENOTFOUND, "no model version %s", vid);
+	}
+	sqlite3_finalize(st);
+	store_unlock(r->co->store);
+	return e;
+}
+
+/* Resolve "name" (newest version) or "name@version"; fill the version and spec. */
+static fv_err benchmark_find(struct req *r, const char *ref, char **name, char **version,
+			     char **spec, struct fv_diag *d)
+{
+	char nm[FV_MAX_TEXT];
+	const char *at = strchr(ref, '@');
+	sqlite3_stmt *st = NULL;
+	fv_err e;
+
+	fv_strlcpy(nm, ref, sizeof(nm));
+	if (at)
+		nm[at - ref] = '\0';
+	store_lock(r->co->store);
+	if (at)
+		e = store_query(r->co->store, &st,
+				"SELECT name, version, spec_json FROM benchmarks WHERE name = ? AND "
+				"version = ?",
+				"tt", nm, at + 1);
+	else
+		e = store_query(r->co->store, &st,
+				"SELECT name, version, spec_json FROM benchmarks WHERE name = ? "
+				"ORDER BY created_us DESC LIMIT 1",
+				"t", nm);
+	if (e == FV_OK && sqlite3_step(st) == SQLITE_ROW) {
+		*name = keep_str(r, sqlite3_column_text(st, 0));
+		*version = keep_str(r, sqlite3_column_text(st, 1));
+		*spec = keep_str(r, sqlite3_column_text(st, 2));
+		if (!*name || !*version || !*spec)
+			e = FV_ENOMEM;
+	} else if (e == FV_OK) {
+		e = fv_diag_set(d, FV_ENOTFOUND, "no benchmark '%s'", ref);
+	}
+	sqlite3_finalize(st);
+	store_unlock(r->co->store);
+	return e;
+}
+
+/* Every variable the model reads must be one the benchmark defines. */
+static fv_err check_model_fits(const char *spec, const char *manifest, struct fv_diag *d)
+{
+	json_t *b = json_loads(spec, 0, NULL), *m = json_loads(manifest, 0, NULL), *v;
+	json_t *mv = json_object_get(json_object_get(m, "input"), "variables");
+	size_t i, k;
+	fv_err e = FV_OK;
+
+	json_array_foreach(mv, i, v)
+	{
+		bool found = false;
+		json_t *bv;
+		json_array_foreach(json_object_get(b, "variables"), k, bv)
+		{
+			if (json_equal(json_object_get(bv, "name"), v))
+				found = true;
+		}
+		if (!found) {
+			e = fv_diag_set(d, FV_EINVAL, "model input variable '%s' is not defined by the "
+						      "benchmark",
+					json_string_value(v));
+			break;
+		}
+	}
+	json_decref(b);
+	json_decref(m);
+	return e;
+}
+
+static fv_err handle_start_run(struct req *r, struct fv_diag *d)
+{
+	Fedval__StartRun *q = r->env->start_run;
+	Fedval__Envelope rep = FEDVAL__ENVELOPE__INIT;
+	Fedval__StartRunReply body = FEDVAL__START_RUN_REPLY__INIT;
+	Fedval__ModelRef mref = FEDVAL__MODEL_REF__INIT;
+	char *bname, *bver, *spec, run_id[FV_MAX_ID], ts[32];
+	uint8_t rnd[FV_SHA256_LEN];
+	char rhex[9];
+	sqlite3_stmt *st = NULL;
+	struct store *s = r->co->store;
+	int64_t now = fv_now_us();
+	fv_err e;
+
+	if ((e = benchmark_find(r, q->benchmark, &bname, &bver, &spec, d)) != FV_OK)
+		return e;
+	if ((e = model_ref_load(r, q->model_version_id, &mref, d)) != FV_OK)
+		return e;
+	if ((e = check_model_fits(spec, mref.manifest_json, d)) != FV_OK)
+		return e;
+	fv_sha256(&now, sizeof(now), rnd);
+	fv_hex(rnd, 4, rhex);
+	fv_time_iso(now, ts, sizeof(ts));
+	/* run-YYYYmmddTHHMMSS-xxxxxxxx: sortable, readable, unique per microsecond */
+	fv_fmt(run_id, sizeof(run_id), "run-%.4s%.2s%.2sT%.2s%.2s%.2s-%s", ts, ts + 5, ts + 8,
+	       ts + 11, ts + 14, ts + 17, rhex);
+
+	store_lock(s);
+	if ((e = store_begin(s)) != FV_OK)
+		goto unlock;
+	e = store_exec(s, NULL,
+		       "INSERT INTO runs(run_id, benchmark_name, benchmark_version, "
+		       "model_version_id, created_by, created_us) VALUES(?, ?, ?, ?, ?, ?)",
+		       "ttttti", run_id, bname, bver, q->model_version_id, r->who.name, now);
+	if (e == FV_OK)
+		e = store_query(s, &st,
+				"SELECT name FROM principals WHERE role = 'node' AND revoked = 0 "
+				"ORDER BY name",
+				"");
+	while (e == FV_OK && sqlite3_step(st) == SQLITE_ROW) {
+		char *node = keep_str(r, sqlite3_column_text(st, 0));
+		char job_id[FV_MAX_ID + FV_MAX_NAME + 2];
+		char **nj, **nn;
+		if (!node || fv_fmt(job_id, sizeof(job_id), "%s.%s", run_id, node) != FV_OK) {
+			e = FV_ENOMEM;
+			break;
+		}
+		e = store_exec(s, NULL,
+			       "INSERT INTO jobs(job_id, run_id, node, state, created_us, updated_us) "
+			       "VALUES(?, ?, ?, 'queued', ?, ?)",
+			       "tttii", job_id, run_id, node, now, now);
+		nj = fv_realloc(body.job_ids, (body.n_job_ids + 1) * sizeof(char *));
+		if (nj)
+			body.job_ids = nj;
+		nn = fv_realloc(body.nodes, (body.n_nodes + 1) * sizeof(char *));
+		if (nn)
+			body.nodes = nn;
+		if (!nj || !nn) {
+			e = FV_ENOMEM;
+			break;
+		}
+		body.job_ids[body.n_job_ids++] = keep_str(r, (const unsigned char *)job_id);
+		body.nodes[body.n_nodes++] = node;
+	}
+	sqlite3_finalize(st);
+	if (e == FV_OK && body.n_job_ids == 0)
+		e = fv_diag_set(d, FV_ESTATE, "no enrolled nodes: a run needs at least one site");
+	if (e == FV_OK)
+		e = store_commit(s);
+	if (e != FV_OK) {
+		store_rollback(s);
+		if (!d->msg[0])
+			fv_diag_set(d, e, "cannot create run");
+	}
+unlock:
+	store_unlock(s);
+	if (e == FV_OK) {
+		fv_log(FV_LOG_INFO, "run_started", "run=%s benchmark=%s@%s model=%.16s jobs=%zu", run_id,
+		       bname, bver, q->model_version_id, body.n_job_ids);
+		body.run_id = run_id;
+		rep.body_case = FEDVAL__ENVELOPE__BODY_START_RUN_REPLY;
+		rep.start_run_reply = &body;
+		e = seal(r, &rep);
+	}
+	fv_free(body.job_ids);
+	fv_free(body.nodes);
+	return e;
+}
+
+/* Fill one RunInfo with its jobs. */
+static fv_err run_info_load(struct req *r, const char *run_id, Fedval__RunInfo *ri)
+{
+	sqlite3_stmt *st = NULL;
+	size_t done = 0;
+	fv_err e;
+
+	e = store_query(r->co->store, &st,
+			"SELECT r.benchmark_name || '@' || r.benchmark_version, r.model_version_id, "
+			"m.name || ' ' || m.version, r.created_us FROM runs r JOIN models m ON "
+			"m.version_id = r.model_version_id WHERE r.run_id = ?",
+			"t", run_id);
+	if (e != FV_OK)
+		return e;
+	if (sqlite3_step(st) != SQLITE_ROW) {
+		sqlite3_finalize(st);
+		return FV_ENOTFOUND;
+	}
+	ri->run_id = keep_str(r, (const unsigned char *)run_id);
+	ri->benchmark = keep_str(r, sqlite3_column_text(st, 0));
+	ri->model_version_id = keep_str(r, sqlite3_column_text(st, 1));
+	ri->model_name = keep_str(r, sqlite3_column_text(st, 2));
+	ri->has_created_us = 1;
+	ri->created_us = sqlite3_column_int64(st, 3);
+	sqlite3_finalize(st);
+	e = store_query(r->co->store, &st,
+			"SELECT job_id, node, state, reason, updated_us FROM jobs WHERE run_id = ? "
+			"ORDER BY node",
+			"t", run_id);
+	while (e == FV_OK && sqlite3_step(st) == SQLITE_ROW) {
+		Fedval__JobStatus *js = keep(r, fv_alloc(sizeof(*js)));
+		Fedval__JobStatus **nj = fv_realloc(ri->jobs, (ri->n_jobs + 1) * sizeof(*nj));
+		if (!nj) {
+			e = FV_ENOMEM;
+			break;
+		}
+		ri->jobs = nj; /* handed to the pool once complete, below */
+		if (!js) {
+			e = FV_ENOMEM;
+			break;
+		}
+		fedval__job_status__init(js);
+		js->job_id = keep_str(r, sqlite3_column_text(st, 0));
+		js->node = keep_str(r, sqlite3_column_text(st, 1));
+		js->state = keep_str(r, sqlite3_column_text(st, 2));
+		js->reason = sqlite3_column_type(st, 3) == SQLITE_NULL
+				 ? NULL
+				 : keep_str(r, sqlite3_column_text(st, 3));
+		js->has_updated_us = 1;
+		js->updated_us = sqlite3_column_int64(st, 4);
+		if (!strcmp(js->state, "done") || !strcmp(js->state, "failed"))
+			done++;
+		ri->jobs[ri->n_jobs++] = js;
+	}
+	sqlite3_finalize(st);
+	if (ri->jobs && !keep(r, ri->jobs)) {
+		ri->jobs = NULL;
+		ri->n_jobs = 0;
+		e = FV_ENOMEM;
+	}
+	ri->state = done == ri->n_jobs ? "complete" : "running";
+	return e;
+}
+
+static fv_err handle_run_status(struct req *r, struct fv_diag *d)
+{
+	Fedval__RunStatusRequest *q = r->env->run_status;
+	Fedval__Envelope rep = FEDVAL__ENVELOPE__INIT;
+	Fedval__RunStatusReply body = FEDVAL__RUN_STATUS_REPLY__INIT;
+	sqlite3_stmt *st = NULL;
+	char **ids = NULL;
+	size_t nids = 0;
+	fv_err e;
+
+	store_lock(r->co->store);
+	if (q->run_id && *q->run_id)
+		e = store_query(r->co->store, &st, "SELECT run_id FROM runs WHERE run_id = ?", "t",
+				q->run_id);
+	else
+		e = store_query(r->co->store, &st,
+				"SELECT run_id FROM runs ORDER BY created_us DESC LIMIT 100", "");
+	while (e == FV_OK && sqlite3_step(st) == SQLITE_ROW) {
+		char **n = fv_realloc(ids, (nids + 1) * sizeof(*n));
+		if (!n) {
+			e = FV_ENOMEM;
+			break;
+		}
+		ids = n;
+		if (!(ids[nids++] = keep_str(r, sqlite3_column_text(st, 0))))
+			e = FV_ENOMEM;
+	}
+	sqlite3_finalize(st);
+	if (e == FV_OK && nids == 0 && q->run_id && *q->run_id)
+		e = fv_diag_set(d, FV_ENOTFOUND, "no run %s", q->run_id);
+	if (e == FV_OK && nids > 0) {
+		body.runs = keep(r, fv_calloc(nids, sizeof(*body.runs)));
+		if (!body.runs)
+			e = FV_ENOMEM;
+	}
+	for (size_t i = 0; e == FV_OK && i < nids; i++) {
+		Fedval__RunInfo *ri = keep(r, fv_alloc(sizeof(*ri)));
+		if (!ri) {
+			e = FV_ENOMEM;
+			break;
+		}
+		fedval__run_info__init(ri);
+		e = run_info_load(r, ids[i], ri);
+		body.runs[body.n_runs++] = ri;
+	}
+	store_unlock(r->co->store);
+	fv_free(ids);
+	if (e != FV_OK)
+		return d->msg[0] ? e : fv_diag_set(d, e, "cannot list runs");
+	rep.body_case = FEDVAL__ENVELOPE__BODY_RUN_STATUS_REPLY;
+	rep.run_status_reply = &body;
+	return seal(r, &rep);
+}
+
+/* ---- nodes: jobs, model download, results ---- */
+
+/* Seal a PollReply with the oldest undone job of r->who, if any. *found says whether one was
+ * handed out. A job stays 'dispatched' until its result arrives, so a node that restarts gets
+ * it again. */
+static fv_err poll_reply(struct req *r, bool final, bool *found, struct fv_diag *d)
+{
+	Fedval__Envelope rep = FEDVAL__ENVELOPE__INIT;
+	Fedval__PollReply body = FEDVAL__POLL_REPLY__INIT;
+	Fedval__Job job = FEDVAL__JOB__INIT;
+	Fedval__ModelRef mref = FEDVAL__MODEL_REF__INIT;
+	Fedval__Job *jobs[1] = {&job};
+	sqlite3_stmt *st = NULL;
+	char *vid = NULL, *bname = NULL, *bver = NULL;
+	fv_err e;
+
+	*found = false;
+	store_lock(r->co->store);
+	e = store_query(r->co->store, &st,
+			"SELECT j.job_id, j.run_id, r.benchmark_name, r.benchmark_version, "
+			"r.model_version_id, j.created_us, j.state FROM jobs j JOIN runs r ON "
+			"r.run_id = j.run_id WHERE j.node = ? AND j.state IN ('queued', 'dispatched') "
+			"ORDER BY j.created_us, j.job_id LIMIT 1",
+			"t", r->who.name);
+	if (e == FV_OK && sqlite3_step(st) == SQLITE_ROW) {
+		*found = true;
+		job.job_id = keep_str(r, sqlite3_column_text(st, 0));
+		job.run_id = keep_str(r, sqlite3_column_text(st, 1));
+		bname = keep_str(r, sqlite3_column_text(st, 2));
+		bver = keep_str(r, sqlite3_column_text(st, 3));
+		vid = keep_str(r, sqlite3_column_text(st, 4));
+		job.has_created_us = 1;
+		job.created_us = sqlite3_column_int64(st, 5);
+	}
+	sqlite3_finalize(st);
+	if (*found) {
+		sqlite3_stmt *bs = NULL;
+		if (!job.job_id || !job.run_id || !bname || !bver || !vid) {
+			e = fv_diag_set(d, FV_ENOMEM, "out of memory");
+			goto unlock;
+		}
+		e = store_query(r->co->store, &bs,
+				"SELECT spec_json FROM benchmarks WHERE name = ? AND version = ?", "tt",
+				bname, bver);
+		if (e == FV_OK && sqlite3_step(bs) == SQLITE_ROW)
+			job.benchmark_json = keep_str(r, sqlite3_column_text(bs, 0));
+		sqlite3_finalize(bs);
+		if (!job.benchmark_json) {
+			e = fv_diag_set(d, FV_EDB, "benchmark of job %s missing", job.job_id);
+			goto unlock;
+		}
+		if ((e = model_ref_load(r, vid, &mref, d)) != FV_OK)
+			goto unlock;
+		job.model = &mref;
+		e = store_exec(r->co->store, NULL,
+			       "UPDATE jobs SET state = 'dispatched', updated_us = ? WHERE job_id = ? "
+			       "AND state = 'queued'",
+			       "it", fv_now_us(), job.job_id);
+		body.n_jobs = 1;
+		body.jobs = jobs;
+		fv_log(FV_LOG_INFO, "job_dispatched", "job=%s node=%s", job.job_id, r->who.name);
+	}
+unlock:
+	store_unlock(r->co->store);
+	if (e != FV_OK || (!*found && !final))
+		return e;
+	rep.body_case = FEDVAL__ENVELOPE__BODY_POLL_REPLY;
+	rep.poll_reply = &body;
+	return seal(r, &rep);
+}
+
+static fv_err handle_poll(struct req *r, struct fv_diag *d)
+{
+	bool found;
+	fv_err e = poll_reply(r, false, &found, d);
+	if (e == FV_OK && !found)
+		r->park = true;
+	return e;
+}
+
+bool coord_poll_again(struct coord *co, struct req *r, bool final)
+{
+	struct fv_diag d = {{0}};
+	bool found = false;
+	fv_err e = poll_reply(r, final, &found, &d);
+	if (e != FV_OK) {
+		reply_error(r, e, d.msg[0] ? d.msg : fv_strerror(e));
+		return true;
+	}
+	return found || final;
+}
+
+static fv_err handle_chunk_request(struct req *r, struct fv_diag *d)
+{
+	Fedval__ChunkRequest *q = r->env->chunk_request;
+	Fedval__Envelope rep = FEDVAL__ENVELOPE__INIT;
+	Fedval__ModelChunk body = FEDVAL__MODEL_CHUNK__INIT;
+	char path[4096];
+	sqlite3_stmt *st = NULL;
+	uint8_t *raw = NULL, *frame = NULL;
+	size_t raw_len, frame_len = 0;
+	struct stat sb;
+	bool allowed = false;
+	int fd = -1;
+	fv_err e;
+
+	if (!sha_hex_valid(q->sha256))
+		return fv_diag_set(d, FV_EINVAL, "sha256 must be 64 hex digits");
+	/* A node may fetch only models it has a job for: vendors' models are not public. */
+	store_lock(r->co->store);
+	if (store_query(r->co->store, &st,
+			"SELECT 1 FROM jobs j JOIN runs r ON r.run_id = j.run_id JOIN models m ON "
+			"m.version_id = r.model_version_id WHERE j.node = ? AND m.onnx_sha256 = ? "
+			"LIMIT 1",
+			"tt", r->who.name, q->sha256) == FV_OK)
+		allowed = sqlite3_step(st) == SQLITE_ROW;
+	sqlite3_finalize(st);
+	store_unlock(r->co->store);
+	if (!allowed)
+		return fv_diag_set(d, FV_EAUTH, "no job of %s uses model %.16s…", r->who.name, q->sha256);
+	if (model_path(r->co, q->sha256, ".onnx", path, sizeof(path)))
+		return fv_diag_set(d, FV_ELIMIT, "models_dir path too long");
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0 || fstat(fd, &sb) != 0) {
+		e = fv_diag_set(d, FV_ENOTFOUND, "model bytes %.16s… not in the store", q->sha256);
+		goto out;
+	}
+	body.size = (uint64_t)sb.st_size;
+	body.count = fv_chunk_count(body.size);
+	if (q->index >= body.count) {
+		e = fv_diag_set(d, FV_EINVAL, "chunk %u out of range (model has %u)", q->index,
+				body.count);
+		goto out;
+	}
+	raw_len = q->index + 1 == body.count ? body.size - (uint64_t)q->index * FV_MODEL_CHUNK_RAW
+					     : FV_MODEL_CHUNK_RAW;
+	raw = fv_alloc(raw_len);
+	frame = fv_alloc(FV_MODEL_CHUNK_MAX);
+	if (!raw || !frame) {
+		e = fv_diag_set(d, FV_ENOMEM, "out of memory");
+		goto out;
+	}
+	if (pread(fd, raw, raw_len, (off_t)q->index * FV_MODEL_CHUNK_RAW) != (ssize_t)raw_len) {
+		e = fv_diag_set(d, FV_EIO, "cannot read model bytes");
+		goto out;
+	}
+	if ((e = fv_chunk_compress(raw, raw_len, frame, &frame_len)) != FV_OK) {
+		e = fv_diag_set(d, e, "cannot compress chunk");
+		goto out;
+	}
+	body.sha256 = q->sha256;
+	body.index = q->index;
+	body.chunk_raw = FV_MODEL_CHUNK_RAW;
+	body.data.data = frame;
+	body.data.len = frame_len;
+	rep.body_case = FEDVAL__ENVELOPE__BODY_CHUNK;
+	rep.chunk = &body;
+	e = seal(r, &rep);
+out:
+	if (fd >= 0)
+		close(fd);
+	fv_free(raw);
+	fv_free(frame);
+	return e;
+}
+
+/* What the coordinator checks of a result before storing it: who, which job, and that the
+ * numbers are shaped like sufficient statistics (the node's gate is the real disclosure
+ * control; DESIGN.md §9). */
+static fv_err result_check(struct req *r, const Fedval__SiteResult *res, const char *job_node,
+			   struct fv_diag *d)
+{
+	if (strcmp(res->node, r->who.name) != 0 || strcmp(job_node, r->who.name) != 0)
+		return fv_diag_set(d, FV_EAUTH, "result for job %s is not %s's to submit", res->job_id,
+				   r->who.name);
+	if (res->status > 1)
+		return fv_diag_set(d, FV_EINVAL, "unknown result status %u", res->status);
+	if (res->n_counts > FV_MAX_THRESHOLDS)
+		return fv_diag_set(d, FV_ELIMIT, "more than %d thresholds", FV_MAX_THRESHOLDS);
+	for (size_t i = 0; i < res->n_counts; i++) {
+		const Fedval__ThresholdCounts *c = res->counts[i];
+		if (c->tp + c->fn != res->n_pos || c->fp + c->tn != res->n - res->n_pos) {
+			if (!(c->has_suppressed && c->suppressed))
+				return fv_diag_set(d, FV_EINVAL,
+						   "counts at threshold %g do not add up to n", c->threshold);
+		}
+	}
+	return FV_OK;
+}
+
+static fv_err handle_submit_result(struct req *r, struct fv_diag *d)
+{
+	Fedval__SubmitResult *q = r->env->submit_result;
+	struct fv_pb *pb = NULL;
+	Fedval__SiteResult *res;
+	sqlite3_stmt *st = NULL;
+	char *job_node = NULL;
+	fv_err e;
+
+	if (fv_verify(r->who.pub, r->who.pub_len, q->result.data, q->result.len, q->signature.data,
+		      q->signature.len) != FV_OK)
+		return fv_diag_set(d, FV_EAUTH, "result signature does not verify with %s's key",
+				   r->who.name);
+	if ((e = fv_pb_unpack(&fedval__site_result__descriptor, q->result.data, q->result.len,
+			      FV_MAX_UNPACK_ALLOC, &pb, d)) != FV_OK)
+		return e;
+	res = (Fedval__SiteResult *)pb->msg;
+	store_lock(r->co->store);
+	e = store_query(r->co->store, &st, "SELECT node FROM jobs WHERE job_id = ?", "t",
+			res->job_id);
+	if (e == FV_OK && sqlite3_step(st) == SQLITE_ROW)
+		job_node = fv_strdup((const char *)sqlite3_column_text(st, 0));
+	sqlite3_finalize(st);
+	if (!job_node) {
+		e = fv_diag_set(d, FV_ENOTFOUND, "no job %s", res->job_id);
+		goto out;
+	}
+	if ((e = result_check(r, res, job_node, d)) != FV_OK)
+		goto out;
+	/* Idempotent: the same job's result again returns the stored outcome. */
+	e = store_query(r->co->store, &st, "SELECT result FROM results WHERE job_id = ?", "t",
+			res->job_id);
+	if (e == FV_OK && sqlite3_step(st) == SQLITE_ROW) {
+		bool same = (size_t)sqlite3_column_bytes(st, 0) == q->result.len &&
+			    !memcmp(sqlite3_column_blob(st, 0), q->result.data, q->result.len);
+		sqlite3_finalize(st);
+		st = NULL;
+		e = same ? reply_ack(r, res->job_id, "duplicate")
+			 : fv_diag_set(d, FV_EEXIST, "job %s already has a different result",
+				       res->job_id);
+		goto out;
+	}
+	sqlite3_finalize(st);
+	st = NULL;
+	if ((e = store_begin(r->co->store)) != FV_OK)
+		goto out;
+	e = store_exec(r->co->store, NULL,
+		       "INSERT INTO results(job_id, node, result, signature, received_us) "
+		       "VALUES(?, ?, ?, ?, ?)",
+		       "ttbbi", res->job_id, r->who.name, q->result.data, q->result.len,
+		       q->signature.data, q->signature.len, fv_now_us());
+	if (e == FV_OK)
+		e = store_exec(r->co->store, NULL,
+			       "UPDATE jobs SET state = ?, reason = ?, updated_us = ? WHERE job_id = ?",
+			       "ttit", res->status == 0 ? "done" : "failed",
+			       res->reason ? res->reason : "", fv_now_us(), res->job_id);
+	if (e == FV_OK)
+		e = store_commit(r->co->store);
+	if (e != FV_OK) {
+		store_rollback(r->co->store);
+		e = fv_diag_set(d, e, "cannot store result");
+		goto out;
+	}
+	fv_log(FV_LOG_INFO, "result_stored", "job=%s node=%s status=%s", res->job_id, r->who.name,
+	       res->status == 0 ? "ok" : "failed");
+	e = reply_ack(r, res->job_id, "accepted");
+out:
+	store_unlock(r->co->store);
+	fv_free(job_node);
+	fv_pb_free(pb);
+	return e;
+}
+
+static fv_err handle_results(struct req *r, struct fv_diag *d)
+{
+	Fedval__Envelope rep = FEDVAL__ENVELOPE__INIT;
+	Fedval__ResultsReply body = FEDVAL__RESULTS_REPLY__INIT;
+	Fedval__RunInfo ri = FEDVAL__RUN_INFO__INIT;
+	Fedval__ModelRef mref = FEDVAL__MODEL_REF__INIT;
+	char *bname, *bver, *spec, bref[2 * FV_MAX_TEXT];
+	Fedval__StoredResult **arr = NULL;
+	sqlite3_stmt *st = NULL;
+	fv_err e;
+
+	store_lock(r->co->store);
+	e = run_info_load(r, r->env->results->run_id, &ri);
+	if (e == FV_ENOTFOUND)
+		e = fv_diag_set(d, e, "no run %s", r->env->results->run_id);
+	if (e == FV_OK)
+		e = model_ref_load(r, ri.model_version_id, &mref, d);
+	if (e == FV_OK)
+		fv_strlcpy(bref, ri.benchmark, sizeof(bref));
+	if (e == FV_OK)
+		e = benchmark_find(r, bref, &bname, &bver, &spec, d);
+	if (e == FV_OK)
+		e = store_query(r->co->store, &st,
+				"SELECT s.node, s.result, s.signature, p.cert_pem, s.received_us FROM "
+				"results s JOIN jobs j ON j.job_id = s.job_id JOIN principals p ON "
+				"p.name = s.node WHERE j.run_id = ? ORDER BY s.node",
+				"t", ri.run_id);
+	while (e == FV_OK && sqlite3_step(st) == SQLITE_ROW) {
+		Fedval__StoredResult *sr = keep(r, fv_alloc(sizeof(*sr)));
+		Fedval__StoredResult **na = fv_realloc(arr, (body.n_results + 1) * sizeof(*na));
+		if (!na) {
+			e = FV_ENOMEM;
+			break;
+		}
+		arr = na;
+		if (!sr) {
+			e = FV_ENOMEM;
+			break;
+		}
+		fedval__stored_result__init(sr);
+		sr->node = keep_str(r, sqlite3_column_text(st, 0));
+		sr->result.len = (size_t)sqlite3_column_bytes(st, 1);
+		sr->result.data = keep_mem(r, sqlite3_column_blob(st, 1), sr->result.len);
+		sr->signature.len = (size_t)sqlite3_column_bytes(st, 2);
+		sr->signature.data = keep_mem(r, sqlite3_column_blob(st, 2), sr->signature.len);
+		sr->node_cert_pem = keep_str(r, sqlite3_column_text(st, 3));
+		sr->has_received_us = 1;
+		sr->received_us = sqlite3_column_int64(st, 4);
+		arr[body.n_results++] = sr;
+	}
+	sqlite3_finalize(st);
+	store_unlock(r->co->store);
+	if (e != FV_OK) {
+		fv_free(arr);
+		return d->msg[0] ? e : fv_diag_set(d, e, "cannot read results");
+	}
+	body.run = &ri;
+	body.benchmark_json = spec;
+	body.model = &mref;
+	body.results = arr;
+	rep.body_case = FEDVAL__ENVELOPE__BODY_RESULTS_REPLY;
+	rep.results_reply = &body;
+	e = seal(r, &rep);
+	fv_free(arr);
+	return e;
+}
+
+static fv_err handle_revoke(struct req *r, struct fv_diag *d)
+{
+	Fedval__RevokePrincipal *q = r->env->revoke;
+	int changed = 0;
+	fv_err e;
+
+	if (!strcmp(q->name, r->who.name))
+		return fv_diag_set(d, FV_EINVAL, "a principal cannot revoke itself");
+	e = store_exec(r->co->store, &changed,
+		       "UPDATE principals SET revoked = 1, revoked_reason = ? WHERE name = ?", "tt",
+		       q->reason ? q->reason : "", q->name);
+	if (e != FV_OK)
+		return fv_diag_set(d, e, "cannot revoke");
+	if (changed != 1)
+		return fv_diag_set(d, FV_ENOTFOUND, "no principal '%s'", q->name);
+	fv_log(FV_LOG_WARN, "principal_revoked", "name=%s by=%s", q->name, r->who.name);
+	return reply_ack(r, q->name, "revoked");
+}
+
+/* ---- dispatch ---- */
+
+struct route {
+	Fedval__Envelope__BodyCase body;
+	unsigned roles; /* bit (1 << fv_role) for each role allowed */
+	fv_err (*fn)(struct req *r, struct fv_diag *d);
+};
+
+#define R(x) (1u << (x))
+static const struct route routes[] = {
+    {FEDVAL__ENVELOPE__BODY_POLL, R(FV_ROLE_NODE), handle_poll},
+    {FEDVAL__ENVELOPE__BODY_CHUNK_REQUEST, R(FV_ROLE_NODE), handle_chunk_request},
+    {FEDVAL__ENVELOPE__BODY_SUBMIT_RESULT, R(FV_ROLE_NODE), handle_submit_result},
+    {FEDVAL__ENVELOPE__BODY_UPLOAD_CHUNK, R(FV_ROLE_VENDOR), handle_upload_chunk},
+    {FEDVAL__ENVELOPE__BODY_SUBMIT_MODEL, R(FV_ROLE_VENDOR), handle_submit_model},
+    {FEDVAL__ENVELOPE__BODY_CREATE_BENCHMARK, R(FV_ROLE_AUTHORITY), handle_create_benchmark},
+    {FEDVAL__ENVELOPE__BODY_START_RUN, R(FV_ROLE_AUTHORITY), handle_start_run},
+    {FEDVAL__ENVELOPE__BODY_RUN_STATUS, R(FV_ROLE_AUTHORITY), handle_run_status},
+    {FEDVAL__ENVELOPE__BODY_RESULTS, R(FV_ROLE_AUTHORITY), handle_results},
+    {FEDVAL__ENVELOPE__BODY_REVOKE, R(FV_ROLE_AUTHORITY), handle_revoke},
+};
+
+/* Who the sender is: registered, not revoked, signature good, sequence fresh. */
+static fv_err authenticate(struct req *r, struct fv_diag *d)
+{
+	const char *name = r->env->principal;
+	fv_err e = principal_load(r->co, name, &r->who);
+
+	if (e == FV_ENOTFOUND)
+		return fv_diag_set(d, FV_EAUTH, "unknown principal '%s': enrol first", name);
+	if (e != FV_OK)
+		return fv_diag_set(d, e, "registry lookup failed");
+	if (r->who.revoked)
+		return fv_diag_set(d, FV_EAUTH, "principal '%s' is revoked", name);
+	if (fv_wire_verify(r->env, r->who.pub, r->who.pub_len) != FV_OK)
+		return fv_diag_set(d, FV_EAUTH, "bad signature for principal '%s'", name);
+	if (advance_seq(r->co, name, r->env->seq) != FV_OK)
+		return fv_diag_set(d, FV_EAUTH, "replayed or reordered sequence number %llu from '%s'",
+				   (unsigned long long)r->env->seq, name);
+	return FV_OK;
+}
+
+void coord_handle(struct coord *co, const uint8_t *buf, size_t len, struct req *r)
+{
+	struct fv_pb *pb = NULL;
+	struct fv_diag d = {{0}};
+	const struct route *rt = NULL;
+	char who[FV_MAX_NAME + 3], why[600];
+	fv_err e;
+
+	r->co = co;
+	r->env = NULL;
+	r->seq = 0;
+	r->park = false;
+	if ((e = fv_wire_open(buf, len, &pb, &d)) != FV_OK) {
+		fv_log(FV_LOG_WARN, "request_refused", "reason=%s",
+		       fv_log_quote(why, sizeof(why), d.msg));
+		reply_error(r, e, d.msg);
+		return;
+	}
+	r->env = fv_wire_env(pb);
+	r->seq = r->env->seq;
+	fv_log_quote(who, sizeof(who), r->env->principal);
+	if (r->env->body_case == FEDVAL__ENVELOPE__BODY_ENROL) {
+		e = handle_enrol(r, &d);
+	} else {
+		for (size_t i = 0; i < sizeof(routes) / sizeof(routes[0]); i++)
+			if (routes[i].body == r->env->body_case)
+				rt = &routes[i];
+		if (!rt)
+			e = fv_diag_set(&d, FV_EUNSUPPORTED, "request type %s is not served",
+					fv_wire_body_name(r->env->body_case));
+		else if ((e = authenticate(r, &d)) == FV_OK && !(rt->roles & R(r->who.role)))
+			e = fv_diag_set(&d, FV_EAUTH, "%s (role %s) may not send %s", r->who.name,
+					fv_role_name(r->who.role), fv_wire_body_name(rt->body));
+		if (e == FV_OK)
+			e = rt->fn(r, &d);
+	}
+	if (e != FV_OK) {
+		fv_log(FV_LOG_WARN, "request_refused", "principal=%s body=%s code=%s reason=%s", who,
+		       fv_wire_body_name(r->env->body_case), fv_strerror(e),
+		       fv_log_quote(why, sizeof(why), d.msg[0] ? d.msg : fv_strerror(e)));
+		fv_free(r->out);
+		r->out = NULL;
+		r->park = false;
+		reply_error(r, e, d.msg[0] ? d.msg : fv_strerror(e));
+	} else {
+		fv_log(r->env->body_case == FEDVAL__ENVELOPE__BODY_POLL ? FV_LOG_DEBUG : FV_LOG_INFO,
+		       "request", "principal=%s body=%s", who, fv_wire_body_name(r->env->body_case));
+	}
+	/* The envelope is only needed to answer now; a parked poll keeps just r->who and r->seq. */
+	r->env = NULL;
+	fv_pb_free(pb);
+}

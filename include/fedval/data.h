@@ -1,0 +1,80 @@
+/* fedval: reading a hospital's local data. Sources decode records into the named variables
+ * a benchmark declares; nothing here knows about sockets or the coordinator. */
+#ifndef FEDVAL_DATA_H
+#define FEDVAL_DATA_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+
+#include "fedval/err.h"
+
+/* ---- CSV (RFC 4180) ---- */
+/* A zeroed struct (or opts == NULL) means the defaults. The grammar accepted and every error
+ * are described at the top of lib/data/csv.c. */
+struct fv_csv_opts {
+	char delimiter;			 /* default ','; tab or ASCII punctuation other than '"' */
+	char decimal;			 /* '.' or ',' (then delimiter must not be ','); default '.' */
+	const char *const *na_tokens;	 /* NULL-terminated; NULL means {"", "NA", "NaN", "null"};
+					    {NULL} means no token is missing. Copied at open. */
+};
+
+struct fv_csv;
+/* Open a CSV file with a header line. A UTF-8 BOM is skipped. */
+fv_err fv_csv_open(const char *path, const struct fv_csv_opts *opts, struct fv_csv **out,
+		   struct fv_diag *d);
+void fv_csv_close(struct fv_csv *c);
+size_t fv_csv_ncols(const struct fv_csv *c);
+const char *fv_csv_colname(const struct fv_csv *c, size_t i);
+/* Index of a named column, or -1. */
+long fv_csv_find(const struct fv_csv *c, const char *name);
+/* Read the next record. On success *fields points at ncols NUL-terminated strings owned by c
+ * (valid until the next call). *eof is set at the end of the file. A record with the wrong
+ * number of fields is an error naming its line. */
+fv_err fv_csv_next(struct fv_csv *c, char ***fields, bool *eof, struct fv_diag *d);
+/* 1-based line number of the record last returned (for messages). */
+uint64_t fv_csv_line(const struct fv_csv *c);
+/* Whether field (blanks around it ignored) is one of the reader's NA tokens. */
+bool fv_csv_is_na(const struct fv_csv *c, const char *field);
+/* Convert field as a plain decimal number written with the reader's decimal mark (blanks around
+ * it ignored; no thousands separators, hex, inf or nan). FV_EINVAL if it is not one; d then
+ * holds a short reason ("not a number", "empty", ...) for the caller to put in context. */
+fv_err fv_csv_parse_double(const struct fv_csv *c, const char *field, double *out,
+			   struct fv_diag *d);
+
+/* ---- a tabular dataset mapped to benchmark variables ---- */
+struct fv_mapping {
+	size_t nvars;
+	const char *const *vars;    /* benchmark variable names, in model input order */
+	const char *const *columns; /* the local column holding each variable */
+	const char *label_column;   /* the local column holding the 0/1 label */
+};
+
+struct fv_dataset {
+	size_t n, nvars;
+	float *x;   /* row-major [n][nvars] */
+	uint8_t *y; /* [n], 0 or 1 */
+};
+
+/* Read a whole CSV file into a dataset through the mapping. A missing column, a value that
+ * is not a finite number, or a label other than 0/1 is an error naming the variable, line and
+ * value. Codes: FV_EINVAL for a bad mapping or bad data (missing column included), FV_ELIMIT for
+ * more than FV_MAX_ROWS rows or a limit of the CSV reader, FV_ENOTFOUND/FV_EIO for the file,
+ * FV_ENOMEM. A predictor may not be mapped to the label column. The message in d may quote up to
+ * 40 characters of a record value: it is for the local operator, never for the coordinator or
+ * the log. On failure *out is left empty (fv_dataset_fini on it is harmless). */
+fv_err fv_data_read_csv(const char *path, const struct fv_csv_opts *opts,
+			const struct fv_mapping *map, struct fv_dataset *out, struct fv_diag *d);
+void fv_dataset_fini(struct fv_dataset *ds);
+
+/* ---- the demo's synthetic hospitals ---- */
+/* Write a deterministic synthetic heart-failure readmission cohort as CSV (header + rows)
+ * to out. profile selects a population (0: vendor development data, 1..3: hospitals A..C with
+ * different case mix and prevalence). Same (profile, seed, rows) -> same bytes. */
+fv_err fv_synth_hf_write(FILE *out, int profile, uint64_t seed, size_t rows, struct fv_diag *d);
+/* Names of the synthetic cohort's predictor columns (NULL-terminated) and label column. */
+const char *const *fv_synth_hf_predictors(void);
+const char *fv_synth_hf_label(void);
+
+#endif

@@ -1,0 +1,58 @@
+/* fedval: every limit that protects against hostile input, in one place, each with its reason.
+ * A value that crosses a trust boundary (socket, file, config) is checked against these. */
+#ifndef FEDVAL_LIMITS_H
+#define FEDVAL_LIMITS_H
+
+/* ---- wire ---- */
+/* Largest envelope a peer may send (NNG_OPT_RECVMAXSZ): a 1 MiB model chunk plus headers. */
+#define FV_MAX_ENVELOPE (2u * 1024 * 1024)
+/* Cap on memory protobuf-c may allocate while unpacking one envelope (peak is several times
+ * the input size; DESIGN.md §12). */
+#define FV_MAX_UNPACK_ALLOC (16u * FV_MAX_ENVELOPE + 65536)
+/* Uncompressed bytes per model chunk; chosen so a zstd frame of it stays <= 1 MiB even when
+ * the data is incompressible (ZSTD_compressBound adds n/256 plus a few hundred bytes). */
+#define FV_MODEL_CHUNK_RAW (1016u * 1024)
+/* A model chunk on the wire (compressed) may not exceed this. */
+#define FV_MODEL_CHUNK_MAX (1024u * 1024)
+/* Principal names: printable, used in logs and file names. */
+#define FV_MAX_NAME 64
+/* Identifiers (job ids, run ids): printable ASCII. */
+#define FV_MAX_ID 80
+/* Free text fields in messages (reasons, errors) are truncated to this. */
+#define FV_MAX_TEXT 1024
+/* Number of thresholds a benchmark may ask for: each adds four released counts. */
+#define FV_MAX_THRESHOLDS 64
+/* A JSON document (benchmark spec, manifest) sent to the coordinator. */
+#define FV_MAX_JSON (256u * 1024)
+/* Certificates in PEM, as carried in enrolment and model metadata. */
+#define FV_MAX_CERT_PEM 8192
+/* Long-poll wait the coordinator grants, in milliseconds (DESIGN.md §5: ~25 s). */
+#define FV_POLL_WAIT_MS 25000
+/* A client gives up on one request after this (must exceed the long-poll wait). */
+#define FV_REQUEST_TIMEOUT_MS 40000
+/* Coordinator contexts serving requests in parallel (one nng context each). */
+#define FV_MAX_INFLIGHT 64
+
+/* ---- models ---- */
+/* Largest ONNX artefact a vendor may submit / a node will load. */
+#define FV_MAX_MODEL_BYTES (512u * 1024 * 1024)
+/* Graph size limits for the ONNX loader. */
+#define FV_MAX_MODEL_NODES 100000
+#define FV_MAX_TENSOR_RANK 8
+#define FV_MAX_TENSOR_ELEMS (256u * 1024 * 1024)
+/* Number of input variables of a tabular model. */
+#define FV_MAX_FEATURES 4096
+
+/* ---- data ---- */
+/* A CSV line (one record) may not exceed this; a longer one is an error naming the line. */
+#define FV_MAX_CSV_LINE (1u * 1024 * 1024)
+/* Columns in a CSV header. */
+#define FV_MAX_CSV_COLS 4096
+/* Rows a node evaluates in one job while data is held in memory (before streaming). */
+#define FV_MAX_ROWS (50u * 1000 * 1000)
+
+/* ---- configs ---- */
+/* Config files (INI) and their lines. */
+#define FV_MAX_CONFIG_BYTES (1u * 1024 * 1024)
+
+#endif

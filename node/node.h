@@ -1,0 +1,68 @@
+/* fedval-node internals: the session with the coordinator (main.c), job handling (job.c) and
+ * evaluation in a child process (eval.c). */
+#ifndef FEDVAL_NODE_H
+#define FEDVAL_NODE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "fedval/config.h"
+#include "fedval/data.h"
+#include "fedval/privacy.h"
+#include "fedval/wire.h"
+
+struct node {
+	struct fv_config *cfg;
+	struct fv_client_opts copts;
+	struct fv_client *client;
+	char *ca_path, *cert_path, *key_path, *cache_dir, *state_dir, *data_path;
+	char *ca_pem;
+	size_t ca_len;
+	struct fv_csv_opts csv;
+	struct fv_policy policy;
+	volatile int *stop;
+};
+
+/* What the evaluation child hands back: sufficient statistics only. */
+#define NODE_MAX_THR 64
+struct eval_out {
+	int status; /* 0 ok, else an fv_err */
+	char error[512];
+	uint64_t n, n_pos;
+	double auc, auc_var, brier_sum, sum_p;
+	uint32_t n_thr;
+	double thr[NODE_MAX_THR];
+	uint64_t tp[NODE_MAX_THR], fp[NODE_MAX_THR], tn[NODE_MAX_THR], fn[NODE_MAX_THR];
+	char mapping_sha256[65];
+};
+
+/* Evaluation inputs, resolved from the benchmark, manifest and local mapping. */
+struct eval_in {
+	const uint8_t *model;
+	size_t model_len;
+	size_t nvars;
+	const char **vars;    /* model input variables, in order */
+	const char **columns; /* local column of each */
+	const char *label_column;
+	const char *data_path;
+	const struct fv_csv_opts *csv;
+	uint32_t n_thr;
+	double thr[NODE_MAX_THR];
+	int timeout_s;
+};
+
+/* Run the evaluation in a child process so that a crash or hang of the model runtime fails
+ * the job, never the node. */
+fv_err node_eval(const struct eval_in *in, struct eval_out *out, struct fv_diag *d);
+/* The same computation in-process (the child's body; also used by tests). */
+void node_eval_compute(const struct eval_in *in, struct eval_out *out);
+
+/* Handle one job from poll to submitted result. Returns FV_OK when the coordinator has the
+ * result (ok or failed); another code when submission must be retried later. */
+fv_err node_job(struct node *n, const Fedval__Job *job, struct fv_diag *d);
+
+/* Local column for a benchmark variable: [mapping] entry, or the same name. */
+const char *node_column(const struct node *n, const char *var);
+
+#endif
