@@ -21,6 +21,8 @@ struct node {
 	size_t ca_len;
 	struct fv_csv_opts csv;
 	struct fv_policy policy;
+	int eval_timeout_s;
+	int poll_wait_ms;
 	volatile int *stop;
 };
 
@@ -61,6 +63,10 @@ void node_eval_compute(const struct eval_in *in, struct eval_out *out);
 /* Handle one job from poll to submitted result. Returns FV_OK when the coordinator has the
  * result (ok or failed); another code when submission must be retried later. */
 fv_err node_job(struct node *n, const Fedval__Job *job, struct fv_diag *d);
+
+/* Send every result persisted in state_dir but not yet acknowledged (after a crash or an
+ * outage). */
+fv_err node_resubmit_pending(struct node *n, struct fv_diag *d);
 
 /* Local column for a benchmark variable: [mapping] entry, or the same name. */
 const char *node_column(const struct node *n, const char *var);

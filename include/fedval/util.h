@@ -44,6 +44,8 @@ void fv_log(enum fv_log_level lvl, const char *event, const char *fmt, ...)
 /* Copy s into buf as a log value: quoted if it contains spaces, quotes or '=', control
  * characters replaced by '?'. Returns buf. */
 const char *fv_log_quote(char *buf, size_t cap, const char *s);
+/* fv_log_quote into a temporary that lives until the end of the enclosing block. */
+#define FV_Q(s) fv_log_quote((char[640]){0}, 640, (s))
 
 /* ---- files ---- */
 /* Read a whole file of at most max bytes into a fresh buffer (NUL-terminated, *len excludes

@@ -66,6 +66,9 @@ struct fv_client;
  * rather than retried silently. The principal name is the certificate's CN. */
 fv_err fv_client_open(const struct fv_client_opts *o, struct fv_client **out, struct fv_diag *d);
 void fv_client_close(struct fv_client *c);
+/* Abort a call blocked in another thread (e.g. a long poll on SIGTERM); the client can then
+ * only be closed. */
+void fv_client_interrupt(struct fv_client *c);
 /* Enrol (idempotent): send our certificate, check the coordinator's certificate against the
  * federation CA and pin its key for verifying every later reply. */
 fv_err fv_client_enrol(struct fv_client *c, struct fv_diag *d);

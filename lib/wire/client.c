@@ -176,6 +176,14 @@ void fv_client_close(struct fv_client *c)
 	fv_free(c);
 }
 
+void fv_client_interrupt(struct fv_client *c)
+{
+	/* nng_close aborts a blocked send or receive with NNG_ECLOSED; closing again later in
+	 * fv_client_close is harmless. */
+	if (c && c->sock_open)
+		nng_close(c->sock);
+}
+
 static fv_err call_raw(struct fv_client *c, Fedval__Envelope *req, int timeout_ms, bool verify,
 		       struct fv_pb **reply, struct fv_diag *d)
 {

@@ -1,0 +1,61 @@
+/* fedval command-line tool: shared pieces of the subcommands. */
+#ifndef FEDVAL_CLI_H
+#define FEDVAL_CLI_H
+
+#include <getopt.h>
+#include <jansson.h>
+#include <stdbool.h>
+
+#include "fedval/config.h"
+#include "fedval/err.h"
+#include "fedval/wire.h"
+
+/* Exit codes: 0 success, 1 the operation failed, 2 bad usage. */
+enum { CLI_OK = 0, CLI_FAIL = 1, CLI_USAGE = 2 };
+
+struct cli_cmd {
+	const char *name; /* "model submit" */
+	const char *summary;
+	int (*run)(int argc, char **argv);
+};
+
+/* A connection as a principal described by a client profile (INI [client] url, ca, cert,
+ * key), given by --config or $FEDVAL_CONFIG. Enrolled on open. */
+struct cli_conn {
+	struct fv_config *cfg;
+	struct fv_client *client;
+	char *ca_path;
+};
+fv_err cli_connect(const char *config_path, struct cli_conn *c, struct fv_diag *d);
+void cli_disconnect(struct cli_conn *c);
+/* fv_client_call with the reply's body checked to be `want`. */
+fv_err cli_call(struct cli_conn *c, Fedval__Envelope *req, Fedval__Envelope__BodyCase want,
+		struct fv_pb **reply, struct fv_diag *d);
+
+/* Print "fedval CMD: msg" to stderr; returns CLI_FAIL. */
+int cli_fail(const char *cmd, const struct fv_diag *d);
+/* --help handling: when argv holds -h/--help print usage to stdout and return true. */
+bool cli_wants_help(int argc, char **argv, const char *usage);
+/* Usage error: print msg and usage to stderr; returns CLI_USAGE. */
+int cli_usage(const char *usage, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+/* Parse options with getopt_long; unknown options print usage. Returns -1 at the end. */
+int cli_getopt(int argc, char **argv, const struct option *opts, const char *usage, int *bad);
+
+/* Read a JSON object from a file (or "-" for stdin); errors name the file, line and column. */
+fv_err cli_json_file(const char *path, json_t **out, struct fv_diag *d);
+/* Canonical form: sorted keys, compact, ASCII (what signatures and version ids cover). */
+char *cli_json_canonical(const json_t *j);
+
+int cmd_pki_init(int argc, char **argv);
+int cmd_pki_issue(int argc, char **argv);
+int cmd_model_submit(int argc, char **argv);
+int cmd_benchmark_create(int argc, char **argv);
+int cmd_run_start(int argc, char **argv);
+int cmd_run_status(int argc, char **argv);
+int cmd_results(int argc, char **argv);
+int cmd_principal_revoke(int argc, char **argv);
+int cmd_demo_data(int argc, char **argv);
+int cmd_demo_train(int argc, char **argv);
+
+#endif

@@ -1,0 +1,386 @@
+/* fedval results: fetch a run's results, verify every site's signature and certificate
+ * offline against the federation CA, print per-site and pooled metrics, write a JSON report.
+ *
+ * Pooled confusion metrics are exact: counts are sums over sites (DESIGN.md §8). A threshold
+ * row a site suppressed is left out of that threshold's pool, and the report says how many
+ * sites each pooled row covers. */
+#include <math.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "cli.h"
+#include "fedval/crypto.h"
+#include "fedval/limits.h"
+#include "fedval/stats.h"
+#include "fedval/util.h"
+
+static const char results_usage[] =
+    "usage: fedval results --config FILE RUN_ID [--json FILE]\n"
+    "\n"
+    "Verify and print a run's results: per site n, prevalence, AUROC with its DeLong 95% CI,\n"
+    "Brier score, observed/expected ratio and, at each benchmark threshold, confusion counts\n"
+    "with sensitivity, specificity, PPV and NPV (Wilson 95% CIs); then the pooled values.\n"
+    "Every site's signature is checked against its certificate and the federation CA.\n"
+    "\n"
+    "  --config FILE   client profile (default $FEDVAL_CONFIG)\n"
+    "  --json FILE     also write the report as JSON (schema fedval.report/1; '-' = stdout)\n";
+
+#define Z95 0.95
+
+struct site {
+	const char *node;
+	bool verified;
+	char why[256];
+	char result_sha[FV_SHA256_HEX];
+	char sig_hex[2 * FV_SIG_MAX + 1];
+	char cert_fp[FV_SHA256_HEX];
+	struct fv_pb *pb;
+	Fedval__SiteResult *r;
+};
+
+static json_t *prop(uint64_t x, uint64_t n)
+{
+	double lo, hi;
+	if (n == 0)
+		return json_null();
+	fv_stats_wilson(x, n, Z95, &lo, &hi);
+	return json_pack("{s:f,s:f,s:f,s:I,s:I}", "estimate", (double)x / (double)n, "ci_low", lo,
+			 "ci_high", hi, "x", (json_int_t)x, "n", (json_int_t)n);
+}
+
+static json_t *counts_json(double thr, uint64_t tp, uint64_t fp, uint64_t tn, uint64_t fn)
+{
+	return json_pack("{s:f,s:I,s:I,s:I,s:I,s:o,s:o,s:o,s:o,s:o}", "threshold", thr, "tp",
+			 (json_int_t)tp, "fp", (json_int_t)fp, "tn", (json_int_t)tn, "fn",
+			 (json_int_t)fn, "sensitivity", prop(tp, tp + fn), "specificity",
+			 prop(tn, tn + fp), "ppv", prop(tp, tp + fp), "npv", prop(tn, tn + fn),
+			 "accuracy", prop(tp + tn, tp + fp + tn + fn));
+}
+
+static void fmt_prop(char *buf, size_t cap, uint64_t x, uint64_t n)
+{
+	double lo, hi;
+	if (n == 0) {
+		fv_strlcpy(buf, "-", cap);
+		return;
+	}
+	fv_stats_wilson(x, n, Z95, &lo, &hi);
+	fv_fmt(buf, cap, "%.3f (%.3f-%.3f)", (double)x / (double)n, lo, hi);
+}
+
+static void print_counts_row(const char *who, double thr, uint64_t tp, uint64_t fp, uint64_t tn,
+			     uint64_t fn)
+{
+	char se[40], sp[40], ppv[40], npv[40];
+	fmt_prop(se, sizeof(se), tp, tp + fn);
+	fmt_prop(sp, sizeof(sp), tn, tn + fp);
+	fmt_prop(ppv, sizeof(ppv), tp, tp + fp);
+	fmt_prop(npv, sizeof(npv), tn, tn + fn);
+	printf("  %-20s %5.2f %8llu %8llu %8llu %8llu  %-20s %-20s %-20s %-20s\n", who, thr,
+	       (unsigned long long)tp, (unsigned long long)fp, (unsigned long long)tn,
+	       (unsigned long long)fn, se, sp, ppv, npv);
+}
+
+/* Check one stored result: certificate of the federation CA with role node and the
+ * submitter's name; signature over the exact result bytes; result for this run. */
+static void verify_site(const char *ca, size_t ca_len, const Fedval__StoredResult *sr,
+			const Fedval__RunInfo *run, struct site *s)
+{
+	struct fv_cert_info info;
+	struct fv_diag d = {{0}};
+
+	s->node = sr->node;
+	fv_sha256_hex(sr->result.data, sr->result.len, s->result_sha);
+	if (sr->signature.len <= FV_SIG_MAX)
+		fv_hex(sr->signature.data, sr->signature.len, s->sig_hex);
+	if (fv_cert_verify(ca, ca_len, sr->node_cert_pem, strlen(sr->node_cert_pem), &info, &d) !=
+	    FV_OK) {
+		fv_fmt(s->why, sizeof(s->why), "certificate: %s", d.msg);
+		return;
+	}
+	fv_strlcpy(s->cert_fp, info.fingerprint, sizeof(s->cert_fp));
+	if (info.role != FV_ROLE_NODE || strcmp(info.name, sr->node) != 0) {
+		fv_fmt(s->why, sizeof(s->why), "certificate is not node '%s''s", sr->node);
+		return;
+	}
+	if (fv_verify(info.pub, info.pub_len, sr->result.data, sr->result.len, sr->signature.data,
+		      sr->signature.len) != FV_OK) {
+		fv_strlcpy(s->why, "signature does not verify", sizeof(s->why));
+		return;
+	}
+	if (fv_pb_unpack(&fedval__site_result__descriptor, sr->result.data, sr->result.len,
+			 FV_MAX_UNPACK_ALLOC, &s->pb, &d) != FV_OK) {
+		fv_fmt(s->why, sizeof(s->why), "result does not decode: %s", d.msg);
+		return;
+	}
+	s->r = (Fedval__SiteResult *)s->pb->msg;
+	if (strcmp(s->r->run_id, run->run_id) != 0 || strcmp(s->r->node, sr->node) != 0 ||
+	    strcmp(s->r->model_version_id, run->model_version_id) != 0) {
+		fv_strlcpy(s->why, "result is for another run, node or model", sizeof(s->why));
+		return;
+	}
+	s->verified = true;
+}
+
+static json_t *site_json(const struct site *s)
+{
+	const Fedval__SiteResult *r = s->r;
+	json_t *j = json_pack("{s:s,s:b,s:s,s:s,s:s}", "node", s->node, "verified", s->verified,
+			      "result_sha256", s->result_sha, "signature", s->sig_hex,
+			      "cert_fingerprint", s->cert_fp);
+	if (!s->verified) {
+		json_object_set_new(j, "error", json_string(s->why));
+		return j;
+	}
+	json_object_set_new(j, "status", json_string(r->status ? "failed" : "ok"));
+	if (r->status) {
+		json_object_set_new(j, "reason", json_string(r->reason ? r->reason : ""));
+		return j;
+	}
+	json_object_set_new(j, "n", json_integer((json_int_t)r->n));
+	json_object_set_new(j, "n_pos", json_integer((json_int_t)r->n_pos));
+	json_object_set_new(j, "prevalence", prop(r->n_pos, r->n));
+	if (r->has_auc) {
+		double lo, hi;
+		fv_stats_auc_ci(r->auc, r->auc_var, Z95, &lo, &hi);
+		json_object_set_new(j, "auroc",
+				    json_pack("{s:f,s:f,s:f,s:f,s:s}", "estimate", r->auc,
+					      "delong_variance", r->auc_var, "ci_low", lo,
+					      "ci_high", hi, "method", "DeLong"));
+	}
+	json_object_set_new(j, "brier", json_real(r->brier_sum / (double)r->n));
+	json_object_set_new(j, "expected_events", json_real(r->sum_p));
+	json_object_set_new(j, "observed_expected", json_real((double)r->n_pos / r->sum_p));
+	json_object_set_new(j, "min_cell", json_integer(r->min_cell));
+	json_object_set_new(j, "software", json_string(r->software ? r->software : ""));
+	json_t *rows = json_array();
+	for (size_t t = 0; t < r->n_counts; t++) {
+		const Fedval__ThresholdCounts *c = r->counts[t];
+		if (c->has_suppressed && c->suppressed)
+			json_array_append_new(rows, json_pack("{s:f,s:b}", "threshold", c->threshold,
+							      "suppressed", 1));
+		else
+			json_array_append_new(rows,
+					      counts_json(c->threshold, c->tp, c->fp, c->tn, c->fn));
+	}
+	json_object_set_new(j, "thresholds", rows);
+	return j;
+}
+
+static void print_sites(struct site *sites, size_t n)
+{
+	printf("\n%-20s %9s %8s %7s  %-21s %7s %6s  %s\n", "site", "n", "events", "prev",
+	       "AUROC (95% CI)", "Brier", "O/E", "status");
+	for (size_t i = 0; i < n; i++) {
+		const struct site *s = &sites[i];
+		const Fedval__SiteResult *r = s->r;
+		char auc[40] = "-";
+		if (!s->verified) {
+			printf("%-20s %s\n", s->node, s->why);
+			continue;
+		}
+		if (r->status) {
+			printf("%-20s %9s %8s %7s  %-21s %7s %6s  failed: %s\n", s->node, "-", "-", "-",
+			       "-", "-", "-", r->reason ? r->reason : "");
+			continue;
+		}
+		if (r->has_auc) {
+			double lo, hi;
+			fv_stats_auc_ci(r->auc, r->auc_var, Z95, &lo, &hi);
+			fv_fmt(auc, sizeof(auc), "%.3f (%.3f-%.3f)", r->auc, lo, hi);
+		}
+		printf("%-20s %9llu %8llu %6.1f%%  %-21s %7.4f %6.3f  ok, signature verified\n",
+		       s->node, (unsigned long long)r->n, (unsigned long long)r->n_pos,
+		       100.0 * (double)r->n_pos / (double)r->n, auc, r->brier_sum / (double)r->n,
+		       (double)r->n_pos / r->sum_p);
+	}
+}
+
+/* Pool the verified, successful sites. */
+static json_t *pool(struct site *sites, size_t n, const json_t *thresholds, bool print)
+{
+	uint64_t tot = 0, pos = 0;
+	double brier = 0, sum_p = 0, w = 0, wauc = 0;
+	size_t k = 0, nthr = json_array_size(thresholds);
+	json_t *j = json_object(), *rows = json_array();
+
+	for (size_t i = 0; i < n; i++) {
+		const Fedval__SiteResult *r = sites[i].r;
+		if (!sites[i].verified || r->status)
+			continue;
+		k++;
+		tot += r->n;
+		pos += r->n_pos;
+		brier += r->brier_sum;
+		sum_p += r->sum_p;
+		if (r->has_auc && r->auc_var > 0) {
+			w += 1.0 / r->auc_var;
+			wauc += r->auc / r->auc_var;
+		}
+	}
+	json_object_set_new(j, "sites", json_integer((json_int_t)k));
+	if (k == 0 || tot == 0) {
+		if (print)
+			printf("\npooled: no successful site results\n");
+		return j;
+	}
+	json_object_set_new(j, "n", json_integer((json_int_t)tot));
+	json_object_set_new(j, "n_pos", json_integer((json_int_t)pos));
+	json_object_set_new(j, "prevalence", prop(pos, tot));
+	json_object_set_new(j, "brier", json_real(brier / (double)tot));
+	json_object_set_new(j, "observed_expected", json_real((double)pos / sum_p));
+	if (w > 0) {
+		double est = wauc / w, se = sqrt(1.0 / w), z = fv_stats_qnorm(0.975);
+		json_object_set_new(j, "auroc_fixed_effect",
+				    json_pack("{s:f,s:f,s:f,s:s}", "estimate", est, "ci_low",
+					      est - z * se, "ci_high", est + z * se, "method",
+					      "inverse-variance fixed-effect average of site AUROCs "
+					      "(not the AUROC of the pooled records)"));
+		if (print)
+			printf("\npooled (%zu sites): n %llu, events %llu (%.1f%%), Brier %.4f, O/E "
+			       "%.3f, AUROC fixed-effect %.3f (%.3f-%.3f)\n",
+			       k, (unsigned long long)tot, (unsigned long long)pos,
+			       100.0 * (double)pos / (double)tot, brier / (double)tot,
+			       (double)pos / sum_p, est, est - z * se, est + z * se);
+	}
+	if (print)
+		printf("\n  %-20s %5s %8s %8s %8s %8s  %-20s %-20s %-20s %-20s\n", "site", "thr", "TP",
+		       "FP", "TN", "FN", "sensitivity", "specificity", "PPV", "NPV");
+	for (size_t t = 0; t < nthr; t++) {
+		double thr = json_number_value(json_array_get(thresholds, t));
+		uint64_t tp = 0, fp = 0, tn = 0, fn = 0;
+		size_t used = 0;
+		for (size_t i = 0; i < n; i++) {
+			const Fedval__SiteResult *r = sites[i].r;
+			if (!sites[i].verified || r->status || t >= r->n_counts)
+				continue;
+			const Fedval__ThresholdCounts *c = r->counts[t];
+			if (c->has_suppressed && c->suppressed) {
+				if (print)
+					printf("  %-20s %5.2f %s\n", sites[i].node, thr,
+					       "suppressed by the site (small cell)");
+				continue;
+			}
+			if (print)
+				print_counts_row(sites[i].node, thr, c->tp, c->fp, c->tn, c->fn);
+			tp += c->tp;
+			fp += c->fp;
+			tn += c->tn;
+			fn += c->fn;
+			used++;
+		}
+		json_t *row = counts_json(thr, tp, fp, tn, fn);
+		json_object_set_new(row, "sites", json_integer((json_int_t)used));
+		json_array_append_new(rows, row);
+		if (print) {
+			char who[32];
+			fv_fmt(who, sizeof(who), "POOLED (%zu)", used);
+			print_counts_row(who, thr, tp, fp, tn, fn);
+			putchar('\n');
+		}
+	}
+	json_object_set_new(j, "thresholds", rows);
+	return j;
+}
+
+int cmd_results(int argc, char **argv)
+{
+	static const struct option opts[] = {{"config", required_argument, NULL, 'c'},
+					     {"json", required_argument, NULL, 'j'},
+					     {NULL, 0, NULL, 0}};
+	const char *config = NULL, *json_out = NULL;
+	struct cli_conn conn;
+	struct fv_diag d = {{0}};
+	Fedval__Envelope req = FEDVAL__ENVELOPE__INIT;
+	Fedval__ResultsRequest body = FEDVAL__RESULTS_REQUEST__INIT;
+	struct fv_pb *rp = NULL;
+	struct site *sites = NULL;
+	uint8_t *ca = NULL;
+	size_t ca_len = 0, nsites = 0;
+	json_t *bench = NULL, *manifest = NULL, *report = NULL, *arr;
+	int c, bad = 0, rc = CLI_FAIL;
+	bool all_ok = true;
+
+	if (cli_wants_help(argc, argv, results_usage))
+		return CLI_OK;
+	while ((c = cli_getopt(argc, argv, opts, results_usage, &bad)) != -1) {
+		if (c == 'c')
+			config = optarg;
+		else if (c == 'j')
+			json_out = optarg;
+	}
+	if (bad)
+		return CLI_USAGE;
+	if (optind + 1 != argc)
+		return cli_usage(results_usage, "results needs one RUN_ID");
+	if (cli_connect(config, &conn, &d) != FV_OK)
+		return cli_fail("results", &d);
+	body.run_id = argv[optind];
+	req.body_case = FEDVAL__ENVELOPE__BODY_RESULTS;
+	req.results = &body;
+	if (cli_call(&conn, &req, FEDVAL__ENVELOPE__BODY_RESULTS_REPLY, &rp, &d) != FV_OK ||
+	    fv_file_read(conn.ca_path, FV_MAX_CERT_PEM, &ca, &ca_len, &d) != FV_OK)
+		goto out;
+	Fedval__ResultsReply *rr = fv_wire_env(rp)->results_reply;
+	bench = json_loads(rr->benchmark_json, 0, NULL);
+	manifest = json_loads(rr->model->manifest_json, 0, NULL);
+	nsites = rr->n_results;
+	if (!bench || !manifest || !(sites = fv_calloc(nsites + 1, sizeof(*sites)))) {
+		fv_diag_set(&d, FV_EPROTO, "results reply holds malformed JSON");
+		goto out;
+	}
+	for (size_t i = 0; i < nsites; i++) {
+		verify_site((char *)ca, ca_len, rr->results[i], rr->run, &sites[i]);
+		all_ok = all_ok && sites[i].verified;
+	}
+	printf("run %s (%s)\nbenchmark %s\nmodel %s %s by %s, version id %s\nONNX sha256 %s\n",
+	       rr->run->run_id, rr->run->state, rr->run->benchmark,
+	       json_string_value(json_object_get(manifest, "name")),
+	       json_string_value(json_object_get(manifest, "version")), rr->model->vendor,
+	       rr->model->version_id, rr->model->onnx_sha256);
+	print_sites(sites, nsites);
+	report = json_pack("{s:s,s:I,s:{s:s,s:s,s:s},s:o,s:{s:s,s:s,s:s,s:O}}", "schema",
+			   "fedval.report/1", "generated_us", (json_int_t)fv_now_us(), "run",
+			   "run_id", rr->run->run_id, "state", rr->run->state, "benchmark",
+			   rr->run->benchmark, "benchmark_spec", json_incref(bench), "model",
+			   "version_id", rr->model->version_id, "onnx_sha256",
+			   rr->model->onnx_sha256, "vendor", rr->model->vendor, "manifest",
+			   manifest);
+	arr = json_array();
+	for (size_t i = 0; i < nsites; i++)
+		json_array_append_new(arr, site_json(&sites[i]));
+	json_object_set_new(report, "sites", arr);
+	json_object_set_new(report, "pooled",
+			    pool(sites, nsites, json_object_get(bench, "thresholds"), true));
+	json_object_set_new(report, "note",
+			    json_string("Measurements on each site's data; not an approval or "
+					"certification."));
+	if (json_out) {
+		int f = JSON_INDENT(2) | JSON_SORT_KEYS | JSON_REAL_PRECISION(10);
+		if (!strcmp(json_out, "-") ? json_dumpf(report, stdout, f)
+					   : json_dump_file(report, json_out, f)) {
+			fv_diag_set(&d, FV_EIO, "cannot write %s", json_out);
+			goto out;
+		}
+		if (strcmp(json_out, "-") != 0)
+			fprintf(stderr, "report written to %s\n", json_out);
+	}
+	if (!all_ok) {
+		fv_diag_set(&d, FV_EAUTH, "some site results failed verification (see above)");
+		goto out;
+	}
+	rc = CLI_OK;
+out:
+	if (rc != CLI_OK)
+		cli_fail("results", &d);
+	for (size_t i = 0; i < nsites && sites; i++)
+		fv_pb_free(sites[i].pb);
+	fv_free(sites);
+	json_decref(report);
+	json_decref(bench);
+	json_decref(manifest);
+	fv_free(ca);
+	fv_pb_free(rp);
+	cli_disconnect(&conn);
+	return rc;
+}

@@ -1,0 +1,582 @@
+/* One job at the node, from poll to submitted result (DESIGN.md §5, §9):
+ *   verify the model reference (vendor certificate, vendor signature, manifest digest);
+ *   fetch the ONNX bytes by digest into the cache, resuming a partial download;
+ *   evaluate in a child process;
+ *   build the SiteResult, suppress small cells, pass the one outbound gate, sign;
+ *   persist the signed result before sending it, so a crash loses nothing.
+ * Anything that goes wrong with this job fails this job only, with a reason that says what was
+ * refused but never quotes local data. */
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <jansson.h>
+#include <math.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "fedval/crypto.h"
+#include "fedval/limits.h"
+#include "fedval/util.h"
+#include "node.h"
+
+/* Everything a job needs from its benchmark and manifest, parsed once. */
+struct job_spec {
+	json_t *bench, *manifest;
+	char benchmark[2 * FV_MAX_NAME + 2]; /* name@version */
+	const char *label;
+	uint32_t n_thr;
+	double thr[NODE_MAX_THR];
+	size_t nvars;
+	const char *vars[FV_MAX_FEATURES];
+};
+
+static void spec_fini(struct job_spec *s)
+{
+	json_decref(s->bench);
+	json_decref(s->manifest);
+}
+
+static fv_err spec_parse(const Fedval__Job *job, struct job_spec *s, struct fv_diag *d)
+{
+	json_t *thr, *vars, *v;
+	size_t i;
+
+	memset(s, 0, sizeof(*s));
+	s->bench = json_loads(job->benchmark_json, JSON_REJECT_DUPLICATES, NULL);
+	s->manifest = json_loads(job->model->manifest_json, JSON_REJECT_DUPLICATES, NULL);
+	if (!json_is_object(s->bench) || !json_is_object(s->manifest))
+		return fv_diag_set(d, FV_EPROTO, "benchmark or manifest is not a JSON object");
+	fv_fmt(s->benchmark, sizeof(s->benchmark), "%s@%s",
+	       json_string_value(json_object_get(s->bench, "name")),
+	       json_string_value(json_object_get(s->bench, "version")));
+	s->label = json_string_value(json_object_get(s->bench, "label"));
+	if (!s->label)
+		return fv_diag_set(d, FV_EPROTO, "benchmark has no 'label'");
+	thr = json_object_get(s->bench, "thresholds");
+	if (!json_is_array(thr) || json_array_size(thr) > NODE_MAX_THR)
+		return fv_diag_set(d, FV_EPROTO, "benchmark 'thresholds' must be an array of at most %d",
+				   NODE_MAX_THR);
+	json_array_foreach(thr, i, v)
+	{
+		if (!json_is_number(v))
+			return fv_diag_set(d, FV_EPROTO, "thresholds[%zu] is not a number", i);
+		s->thr[s->n_thr++] = json_number_value(v);
+	}
+	vars = json_object_get(json_object_get(s->manifest, "input"), "variables");
+	if (!json_is_array(vars) || json_array_size(vars) == 0 ||
+	    json_array_size(vars) > FV_MAX_FEATURES)
+		return fv_diag_set(d, FV_EPROTO, "manifest 'input.variables' must list 1..%d names",
+				   FV_MAX_FEATURES);
+	json_array_foreach(vars, i, v)
+	{
+		if (!json_is_string(v))
+			return fv_diag_set(d, FV_EPROTO, "manifest input.variables[%zu] is not a string",
+					   i);
+		s->vars[s->nvars++] = json_string_value(v);
+	}
+	return FV_OK;
+}
+
+/* The model reference must be exactly what the vendor signed: a certificate of the federation
+ * CA with role vendor and the vendor's name, its signature over the canonical manifest, the
+ * manifest's digest as version id, and the manifest naming the bytes we will fetch. */
+static fv_err verify_model_ref(const struct node *n, const Fedval__ModelRef *m,
+			       const json_t *manifest, struct fv_diag *d)
+{
+	struct fv_cert_info info;
+	char dg[FV_SHA256_HEX];
+	const char *sha;
+	fv_err e;
+
+	if ((e = fv_cert_verify(n->ca_pem, n->ca_len, m->vendor_cert_pem,
+				strlen(m->vendor_cert_pem), &info, d)) != FV_OK) {
+		fv_diag_prefix(d, "vendor certificate: ");
+		return e;
+	}
+	if (info.role != FV_ROLE_VENDOR || strcmp(info.name, m->vendor) != 0)
+		return fv_diag_set(d, FV_EAUTH, "model signed by '%s' (role %s), not by vendor '%s'",
+				   info.name, fv_role_name(info.role), m->vendor);
+	if (fv_verify(info.pub, info.pub_len, m->manifest_json, strlen(m->manifest_json),
+		      m->vendor_signature.data, m->vendor_signature.len) != FV_OK)
+		return fv_diag_set(d, FV_EAUTH, "vendor signature over the manifest does not verify");
+	fv_sha256_hex(m->manifest_json, strlen(m->manifest_json), dg);
+	if (strcmp(dg, m->version_id) != 0)
+		return fv_diag_set(d, FV_EAUTH, "manifest digest %.16s… is not the version id %.16s…",
+				   dg, m->version_id);
+	sha = json_string_value(json_object_get(manifest, "model_sha256"));
+	if (!sha || strcmp(sha, m->onnx_sha256) != 0)
+		return fv_diag_set(d, FV_EAUTH,
+				   "manifest model_sha256 does not match the model offered (%.16s…)",
+				   m->onnx_sha256);
+	if (strcmp(json_string_value(json_object_get(manifest, "vendor")) ?: "", m->vendor) != 0)
+		return fv_diag_set(d, FV_EAUTH, "manifest vendor is not the signer '%s'", m->vendor);
+	if (m->size == 0 || m->size > FV_MAX_MODEL_BYTES)
+		return fv_diag_set(d, FV_ELIMIT, "model size %llu outside 1..%u bytes",
+				   (unsigned long long)m->size, FV_MAX_MODEL_BYTES);
+	return FV_OK;
+}
+
+/* Digest of a whole file. */
+static fv_err file_sha256(const char *path, char out[FV_SHA256_HEX], struct fv_diag *d)
+{
+	uint8_t buf[65536], dg[FV_SHA256_LEN];
+	struct fv_sha256 *h = NULL;
+	FILE *f = fopen(path, "rb");
+	size_t r;
+
+	if (!f)
+		return fv_diag_set(d, errno == ENOENT ? FV_ENOTFOUND : FV_EIO, "%s: %s", path,
+				   strerror(errno));
+	if (fv_sha256_new(&h) != FV_OK) {
+		fclose(f);
+		return fv_diag_set(d, FV_ENOMEM, "out of memory");
+	}
+	while ((r = fread(buf, 1, sizeof(buf), f)) > 0)
+		fv_sha256_update(h, buf, r);
+	fv_sha256_final(h, dg);
+	if (ferror(f)) {
+		fclose(f);
+		return fv_diag_set(d, FV_EIO, "%s: read error", path);
+	}
+	fclose(f);
+	fv_hex(dg, sizeof(dg), out);
+	return FV_OK;
+}
+
+/* Ask for chunk `index` and check the reply is that chunk of that model. */
+static fv_err fetch_chunk(struct node *n, const Fedval__ModelRef *m, uint32_t index,
+			  uint8_t *raw, size_t *raw_len, struct fv_diag *d)
+{
+	Fedval__Envelope req = FEDVAL__ENVELOPE__INIT;
+	Fedval__ChunkRequest body = FEDVAL__CHUNK_REQUEST__INIT;
+	struct fv_pb *rp = NULL;
+	Fedval__ModelChunk *c;
+	uint64_t off, want;
+	fv_err e;
+
+	body.sha256 = m->onnx_sha256;
+	body.index = index;
+	req.body_case = FEDVAL__ENVELOPE__BODY_CHUNK_REQUEST;
+	req.chunk_request = &body;
+	if ((e = fv_client_call(n->client, &req, 0, &rp, d)) != FV_OK)
+		return e;
+	if (fv_wire_env(rp)->body_case != FEDVAL__ENVELOPE__BODY_CHUNK) {
+		e = fv_diag_set(d, FV_EPROTO, "chunk request answered with %s",
+				fv_wire_body_name(fv_wire_env(rp)->body_case));
+		goto out;
+	}
+	c = fv_wire_env(rp)->chunk;
+	if (strcmp(c->sha256, m->onnx_sha256) != 0 || c->index != index || c->size != m->size ||
+	    c->chunk_raw != FV_MODEL_CHUNK_RAW || c->count != fv_chunk_count(m->size)) {
+		e = fv_diag_set(d, FV_EPROTO, "chunk %u does not belong to model %.16s…", index,
+				m->onnx_sha256);
+		goto out;
+	}
+	off = (uint64_t)index * FV_MODEL_CHUNK_RAW;
+	want = m->size - off < FV_MODEL_CHUNK_RAW ? m->size - off : FV_MODEL_CHUNK_RAW;
+	if (c->data.len > FV_MODEL_CHUNK_MAX ||
+	    fv_chunk_decompress(c->data.data, c->data.len, raw, (size_t)want) != FV_OK) {
+		e = fv_diag_set(d, FV_ECORRUPT, "chunk %u of model %.16s… does not decompress to %llu "
+						"bytes",
+				index, m->onnx_sha256, (unsigned long long)want);
+		goto out;
+	}
+	*raw_len = (size_t)want;
+out:
+	fv_pb_free(rp);
+	return e;
+}
+
+/* The model's bytes, from the cache or downloaded into it. A partial download
+ * (cache/<sha>.part) resumes at its last whole chunk. The bytes are used only when their
+ * SHA-256 is the one the vendor signed. */
+static fv_err fetch_model(struct node *n, const Fedval__ModelRef *m, uint8_t **buf, size_t *len,
+			  struct fv_diag *d)
+{
+	char final[4096], part[4096], dg[FV_SHA256_HEX];
+	uint32_t count = fv_chunk_count(m->size), first;
+	uint8_t *raw = NULL;
+	struct stat st;
+	int fd = -1;
+	fv_err e;
+
+	if (fv_fmt(final, sizeof(final), "%s/%s.onnx", n->cache_dir, m->onnx_sha256) ||
+	    fv_fmt(part, sizeof(part), "%s/%s.part", n->cache_dir, m->onnx_sha256))
+		return fv_diag_set(d, FV_ELIMIT, "cache_dir path too long");
+	if (file_sha256(final, dg, d) == FV_OK) {
+		if (strcmp(dg, m->onnx_sha256) == 0)
+			goto load;
+		fv_log(FV_LOG_WARN, "model_cache_corrupt", "sha256=%.16s action=refetch",
+		       m->onnx_sha256);
+		unlink(final);
+	}
+	if ((fd = open(part, O_RDWR | O_CREAT | O_CLOEXEC, 0600)) < 0)
+		return fv_diag_set(d, FV_EIO, "%s: %s", part, strerror(errno));
+	if (fstat(fd, &st) != 0) {
+		e = fv_diag_set(d, FV_EIO, "%s: %s", part, strerror(errno));
+		goto out;
+	}
+	first = (uint32_t)((uint64_t)st.st_size / FV_MODEL_CHUNK_RAW);
+	if (first > count)
+		first = 0;
+	if (ftruncate(fd, (off_t)first * FV_MODEL_CHUNK_RAW) != 0 ||
+	    lseek(fd, (off_t)first * FV_MODEL_CHUNK_RAW, SEEK_SET) < 0) {
+		e = fv_diag_set(d, FV_EIO, "%s: %s", part, strerror(errno));
+		goto out;
+	}
+	if (first > 0)
+		fv_log(FV_LOG_INFO, "model_download_resume", "sha256=%.16s chunk=%u count=%u",
+		       m->onnx_sha256, first, count);
+	if (!(raw = fv_alloc(FV_MODEL_CHUNK_RAW))) {
+		e = fv_diag_set(d, FV_ENOMEM, "out of memory");
+		goto out;
+	}
+	for (uint32_t i = first; i < count; i++) {
+		size_t got = 0, off = 0;
+		if (n->stop && *n->stop) {
+			e = fv_diag_set(d, FV_ECANCELED, "stopping");
+			goto out;
+		}
+		if ((e = fetch_chunk(n, m, i, raw, &got, d)) != FV_OK)
+			goto out;
+		while (off < got) {
+			ssize_t w = write(fd, raw + off, got - off);
+			if (w < 0 && errno == EINTR)
+				continue;
+			if (w <= 0) {
+				e = fv_diag_set(d, FV_EIO, "%s: %s", part, strerror(errno));
+				goto out;
+			}
+			off += (size_t)w;
+		}
+		/* Each chunk is durable before the next is asked for: a crash resumes here. */
+		if (fdatasync(fd) != 0) {
+			e = fv_diag_set(d, FV_EIO, "%s: %s", part, strerror(errno));
+			goto out;
+		}
+	}
+	close(fd);
+	fd = -1;
+	if ((e = file_sha256(part, dg, d)) != FV_OK)
+		goto out;
+	if (strcmp(dg, m->onnx_sha256) != 0) {
+		unlink(part);
+		e = fv_diag_set(d, FV_ECORRUPT,
+				"downloaded model has sha256 %.16s…, not the signed %.16s…: refused",
+				dg, m->onnx_sha256);
+		goto out;
+	}
+	if (rename(part, final) != 0) {
+		e = fv_diag_set(d, FV_EIO, "rename %s: %s", part, strerror(errno));
+		goto out;
+	}
+	fv_log(FV_LOG_INFO, "model_cached", "sha256=%.16s bytes=%llu", m->onnx_sha256,
+	       (unsigned long long)m->size);
+load:
+	fv_free(raw);
+	raw = NULL;
+	if ((e = fv_file_read(final, FV_MAX_MODEL_BYTES, buf, len, d)) != FV_OK)
+		goto out;
+	/* The file could have changed since it was hashed: hash what we will use. */
+	fv_sha256_hex(*buf, *len, dg);
+	if (strcmp(dg, m->onnx_sha256) != 0) {
+		fv_free(*buf);
+		*buf = NULL;
+		unlink(final);
+		e = fv_diag_set(d, FV_ECORRUPT, "cached model changed on disk: refused");
+	}
+out:
+	if (fd >= 0)
+		close(fd);
+	fv_free(raw);
+	return e;
+}
+
+static fv_err result_path(const struct node *n, const char *job_id, const char *ext, char *out,
+			  size_t cap)
+{
+	/* Job ids come from the coordinator: only our own id alphabet reaches the file system. */
+	for (const char *p = job_id; *p; p++) {
+		if (!(*p == '-' || *p == '_' || *p == '.' || (*p >= '0' && *p <= '9') ||
+		      (*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z')))
+			return FV_EINVAL;
+	}
+	if (job_id[0] == '.' || job_id[0] == '\0' || strlen(job_id) > FV_MAX_ID)
+		return FV_EINVAL;
+	return fv_fmt(out, cap, "%s/%s%s", n->state_dir, job_id, ext) ? FV_ELIMIT : FV_OK;
+}
+
+/* Send a persisted SubmitResult; on acknowledgement mark it sent. */
+static fv_err submit_persisted(struct node *n, const char *job_id, struct fv_diag *d)
+{
+	char path[4096], sent[4096];
+	uint8_t *buf = NULL;
+	size_t len = 0;
+	struct fv_pb *sr = NULL, *rp = NULL;
+	Fedval__Envelope req = FEDVAL__ENVELOPE__INIT;
+	fv_err e;
+
+	if (result_path(n, job_id, ".result", path, sizeof(path)) ||
+	    result_path(n, job_id, ".sent", sent, sizeof(sent)))
+		return fv_diag_set(d, FV_EINVAL, "bad job id");
+	if ((e = fv_file_read(path, 2 * FV_MAX_ENVELOPE, &buf, &len, d)) != FV_OK)
+		return e;
+	e = fv_pb_unpack(&fedval__submit_result__descriptor, buf, len, FV_MAX_UNPACK_ALLOC, &sr, d);
+	fv_free(buf);
+	if (e != FV_OK) {
+		fv_diag_prefix(d, "%s: ", path);
+		return e;
+	}
+	req.body_case = FEDVAL__ENVELOPE__BODY_SUBMIT_RESULT;
+	req.submit_result = (Fedval__SubmitResult *)sr->msg;
+	e = fv_client_call(n->client, &req, 0, &rp, d);
+	fv_pb_free(sr);
+	fv_pb_free(rp);
+	if (e != FV_OK)
+		return e;
+	if (fv_file_write_atomic(sent, "", 0, 0600, d) != FV_OK)
+		fv_log(FV_LOG_WARN, "state_write_failed", "path=%s", sent);
+	return FV_OK;
+}
+
+/* Pack, gate, sign and persist the result; then send it. */
+static fv_err release(struct node *n, Fedval__SiteResult *res, struct fv_diag *d)
+{
+	Fedval__SubmitResult sub = FEDVAL__SUBMIT_RESULT__INIT;
+	uint8_t *bytes = NULL, *packed = NULL, sig[FV_SIG_MAX];
+	size_t len = 0, plen = 0, siglen = 0;
+	char path[4096];
+	fv_err e;
+
+	if (result_path(n, res->job_id, ".result", path, sizeof(path)))
+		return fv_diag_set(d, FV_EINVAL, "job id '%.40s' is not a safe file name",
+				   res->job_id);
+	if ((e = fv_pb_pack(&res->base, &bytes, &len)) != FV_OK)
+		return fv_diag_set(d, e, "packing result");
+	/* The one outbound gate: whatever built the result, these bytes are what would leave. */
+	if ((e = fv_privacy_gate(&n->policy, bytes, len, d)) != FV_OK) {
+		fv_free(bytes);
+		fv_log(FV_LOG_ERROR, "result_refused_by_gate", "job=%s reason=%s", res->job_id,
+		       FV_Q(d->msg));
+		return e;
+	}
+	if ((e = fv_sign(fv_client_key(n->client), bytes, len, sig, &siglen)) != FV_OK) {
+		fv_free(bytes);
+		return fv_diag_set(d, e, "signing result");
+	}
+	sub.result.data = bytes;
+	sub.result.len = len;
+	sub.signature.data = sig;
+	sub.signature.len = siglen;
+	e = fv_pb_pack(&sub.base, &packed, &plen);
+	fv_free(bytes);
+	if (e != FV_OK)
+		return fv_diag_set(d, e, "packing result");
+	e = fv_file_write_atomic(path, packed, plen, 0600, d);
+	fv_free(packed);
+	if (e != FV_OK)
+		return e;
+	fv_log(FV_LOG_INFO, "result_ready", "job=%s status=%s bytes=%zu", res->job_id,
+	       res->status ? "failed" : "ok", len);
+	return submit_persisted(n, res->job_id, d);
+}
+
+static void result_init(struct node *n, const Fedval__Job *job, const struct job_spec *s,
+			Fedval__SiteResult *res)
+{
+	fedval__site_result__init(res);
+	res->job_id = job->job_id;
+	res->run_id = job->run_id;
+	res->node = (char *)fv_client_name(n->client);
+	res->model_version_id = job->model->version_id;
+	res->benchmark = (char *)s->benchmark;
+	res->software = "fedval-node " FV_VERSION_STRING;
+	res->model_sha256 = job->model->onnx_sha256;
+	res->has_created_us = true;
+	res->created_us = fv_now_us();
+	res->has_min_cell = true;
+	res->min_cell = n->policy.min_cell;
+}
+
+/* A failed result carries a reason and nothing about the data. */
+static fv_err release_failure(struct node *n, const Fedval__Job *job, const struct job_spec *s,
+			      const char *reason, struct fv_diag *d)
+{
+	Fedval__SiteResult res;
+	char why[FV_MAX_TEXT];
+
+	result_init(n, job, s, &res);
+	fv_strlcpy(why, reason, sizeof(why));
+	res.status = 1;
+	res.reason = why;
+	fv_log(FV_LOG_WARN, "job_failed", "job=%s reason=%s", job->job_id, FV_Q(why));
+	return release(n, &res, d);
+}
+
+/* Turn the child's summary into a disclosure-checked SiteResult and release it. */
+static fv_err release_stats(struct node *n, const Fedval__Job *job, const struct job_spec *s,
+			    const struct eval_out *o, struct fv_diag *d)
+{
+	Fedval__SiteResult res;
+	Fedval__ThresholdCounts rows[NODE_MAX_THR], *rowp[NODE_MAX_THR];
+	const struct fv_policy *p = &n->policy;
+	uint32_t suppressed = 0;
+
+	if (o->n < p->min_cohort)
+		return release_failure(n, job, s, "cohort below the site's minimum cohort size", d);
+	if (!fv_privacy_cell_ok(p, o->n_pos) || !fv_privacy_cell_ok(p, o->n - o->n_pos))
+		return release_failure(n, job, s,
+				       "events or non-events below the site's minimum cell count", d);
+	result_init(n, job, s, &res);
+	res.has_n = res.has_n_pos = true;
+	res.n = o->n;
+	res.n_pos = o->n_pos;
+	res.has_brier_sum = res.has_sum_p = true;
+	res.brier_sum = o->brier_sum;
+	res.sum_p = o->sum_p;
+	if (isfinite(o->auc) && isfinite(o->auc_var)) {
+		res.has_auc = res.has_auc_var = true;
+		res.auc = o->auc;
+		res.auc_var = o->auc_var;
+	}
+	res.mapping_sha256 = (char *)o->mapping_sha256;
+	for (uint32_t t = 0; t < o->n_thr; t++) {
+		struct fv_confusion c = {o->tp[t], o->fp[t], o->tn[t], o->fn[t]};
+		fedval__threshold_counts__init(&rows[t]);
+		rows[t].threshold = o->thr[t];
+		if (fv_privacy_confusion_ok(p, &c)) {
+			rows[t].tp = c.tp;
+			rows[t].fp = c.fp;
+			rows[t].tn = c.tn;
+			rows[t].fn = c.fn;
+		} else {
+			rows[t].has_suppressed = true;
+			rows[t].suppressed = true;
+			suppressed++;
+		}
+		rowp[t] = &rows[t];
+	}
+	res.n_counts = o->n_thr;
+	res.counts = rowp;
+	fv_log(FV_LOG_INFO, "job_evaluated", "job=%s n=%llu thresholds=%u suppressed=%u",
+	       job->job_id, (unsigned long long)o->n, o->n_thr, suppressed);
+	return release(n, &res, d);
+}
+
+const char *node_column(const struct node *n, const char *var)
+{
+	const char *c = fv_config_get(n->cfg, "mapping", var);
+	return c && *c ? c : var;
+}
+
+fv_err node_job(struct node *n, const Fedval__Job *job, struct fv_diag *d)
+{
+	struct job_spec s;
+	struct eval_in in = {0};
+	struct eval_out *out = NULL;
+	const char *columns[FV_MAX_FEATURES];
+	uint8_t *model = NULL;
+	size_t model_len = 0;
+	char path[4096];
+	struct fv_diag why = {{0}};
+	fv_err e;
+
+	if (result_path(n, job->job_id, ".result", path, sizeof(path)) != FV_OK)
+		return fv_diag_set(d, FV_EPROTO, "job id '%.40s' is not a safe file name",
+				   job->job_id);
+	/* Already evaluated (e.g. we crashed before the acknowledgement): send the same bytes. */
+	if (access(path, F_OK) == 0) {
+		fv_log(FV_LOG_INFO, "result_resend", "job=%s", job->job_id);
+		return submit_persisted(n, job->job_id, d);
+	}
+	fv_log(FV_LOG_INFO, "job_received", "job=%s run=%s model=%.16s vendor=%s", job->job_id,
+	       job->run_id, job->model->version_id, job->model->vendor);
+	if ((e = spec_parse(job, &s, &why)) != FV_OK ||
+	    (e = verify_model_ref(n, job->model, s.manifest, &why)) != FV_OK) {
+		fv_log(FV_LOG_ERROR, "model_refused", "job=%s reason=%s", job->job_id,
+		       FV_Q(why.msg));
+		e = release_failure(n, job, &s, why.msg, d);
+		goto out;
+	}
+	if ((e = fetch_model(n, job->model, &model, &model_len, &why)) != FV_OK) {
+		if (e == FV_EIO || e == FV_ETIMEDOUT || e == FV_ECANCELED) {
+			/* Transport trouble: try again when the coordinator is back. */
+			fv_diag_set(d, e, "%s", why.msg);
+			goto out;
+		}
+		fv_log(FV_LOG_ERROR, "model_refused", "job=%s reason=%s", job->job_id,
+		       FV_Q(why.msg));
+		e = release_failure(n, job, &s, why.msg, d);
+		goto out;
+	}
+	for (size_t i = 0; i < s.nvars; i++)
+		columns[i] = node_column(n, s.vars[i]);
+	in.model = model;
+	in.model_len = model_len;
+	in.nvars = s.nvars;
+	in.vars = s.vars;
+	in.columns = columns;
+	in.label_column = node_column(n, s.label);
+	in.data_path = n->data_path;
+	in.csv = &n->csv;
+	in.n_thr = s.n_thr;
+	memcpy(in.thr, s.thr, sizeof(double) * s.n_thr);
+	in.timeout_s = n->eval_timeout_s;
+	if (!(out = fv_calloc(1, sizeof(*out)))) {
+		e = fv_diag_set(d, FV_ENOMEM, "out of memory");
+		goto out;
+	}
+	if ((e = node_eval(&in, out, &why)) != FV_OK) {
+		fv_log(FV_LOG_ERROR, "evaluation_failed", "job=%s reason=%s", job->job_id,
+		       FV_Q(why.msg));
+		e = release_failure(n, job, &s, why.msg, d);
+		goto out;
+	}
+	if (out->status != 0) {
+		/* The detail may quote a local value: it stays in this log, the coordinator hears
+		 * only the kind of failure. */
+		fv_log(FV_LOG_ERROR, "evaluation_failed", "job=%s reason=%s", job->job_id,
+		       FV_Q(out->error));
+		fv_fmt(why.msg, sizeof(why.msg), "%s evaluating on local data (%s); details in the "
+						 "node log",
+		       out->status == FV_EINVAL ? "data or mapping error" : "error",
+		       fv_strerror((fv_err)out->status));
+		if (strncmp(out->error, "model ", 6) == 0)
+			fv_strlcpy(why.msg, out->error, sizeof(why.msg));
+		e = release_failure(n, job, &s, why.msg, d);
+		goto out;
+	}
+	e = release_stats(n, job, &s, out, d);
+out:
+	fv_free(out);
+	fv_free(model);
+	spec_fini(&s);
+	return e;
+}
+
+fv_err node_resubmit_pending(struct node *n, struct fv_diag *d)
+{
+	DIR *dir = opendir(n->state_dir);
+	struct dirent *de;
+	fv_err e = FV_OK;
+
+	if (!dir)
+		return fv_diag_set(d, FV_EIO, "%s: %s", n->state_dir, strerror(errno));
+	while (e == FV_OK && (de = readdir(dir))) {
+		char job[FV_MAX_ID + 1], sent[4096];
+		size_t len = strlen(de->d_name);
+		if (len <= 7 || len - 7 > FV_MAX_ID || strcmp(de->d_name + len - 7, ".result") != 0)
+			continue;
+		memcpy(job, de->d_name, len - 7);
+		job[len - 7] = '\0';
+		if (result_path(n, job, ".sent", sent, sizeof(sent)) != FV_OK ||
+		    access(sent, F_OK) == 0)
+			continue;
+		fv_log(FV_LOG_INFO, "result_resend", "job=%s", job);
+		e = submit_persisted(n, job, d);
+	}
+	closedir(dir);
+	return e;
+}

@@ -1,0 +1,403 @@
+/* fedval-node: runs at a hospital. Dials out to the coordinator (it never listens), enrols,
+ * long-polls for jobs, evaluates frozen models on local data and sends back signed,
+ * disclosure-checked aggregates. */
+#include <errno.h>
+#include <getopt.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "fedval/crypto.h"
+#include "fedval/limits.h"
+#include "fedval/util.h"
+#include "node.h"
+
+static const char usage[] =
+    "usage: fedval-node --config FILE [--check-config]\n"
+    "\n"
+    "Join a fedval federation as a hospital node: dial out to the coordinator, evaluate frozen\n"
+    "models on local data, return only signed, disclosure-checked aggregates.\n"
+    "\n"
+    "  -c, --config FILE    node configuration (INI; see deploy/node.ini.example)\n"
+    "      --check-config   validate configuration, credentials and data mapping, print the\n"
+    "                       effective settings, exit (0 = ok)\n"
+    "  -h, --help           this text\n"
+    "  -V, --version        print the version\n"
+    "\n"
+    "Stops cleanly on SIGTERM or SIGINT. Logs go to stderr as key=value lines.\n";
+
+static const char *const known_keys[] = {
+    "node.coordinator", "node.ca",	   "node.cert",		  "node.key",
+    "node.cache_dir",	"node.state_dir",  "node.log_level",	  "node.eval_timeout_s",
+    "node.poll_wait_ms", "data.source",	   "data.path",		  "data.delimiter",
+    "data.decimal",	"mapping.*",	   "policy.min_cell_count", "policy.min_cohort_size",
+    NULL,
+};
+
+static volatile int stop_flag;
+static pthread_mutex_t client_mu = PTHREAD_MUTEX_INITIALIZER;
+static struct node *the_node;
+
+/* SIGTERM/SIGINT are taken by this thread (blocked everywhere else), so the main loop can be
+ * woken from a long poll by closing its socket. */
+static void *signal_thread(void *arg)
+{
+	sigset_t *set = arg;
+	int sig = 0;
+
+	sigwait(set, &sig);
+	stop_flag = 1;
+	fv_log(FV_LOG_INFO, "stopping", "signal=%d", sig);
+	pthread_mutex_lock(&client_mu);
+	if (the_node && the_node->client)
+		fv_client_interrupt(the_node->client);
+	pthread_mutex_unlock(&client_mu);
+	return NULL;
+}
+
+static fv_err char_setting(struct fv_config *cfg, const char *key, char def, char *out,
+			   struct fv_diag *d)
+{
+	const char *v = fv_config_get(cfg, "data", key);
+	if (!v) {
+		*out = def;
+		return FV_OK;
+	}
+	if (!strcmp(v, "tab") || !strcmp(v, "\\t")) {
+		*out = '\t';
+		return FV_OK;
+	}
+	if (strlen(v) != 1)
+		return fv_diag_set(d, FV_EINVAL, "%s: [data] %s = '%s' must be one character (or 'tab')",
+				   fv_config_path(cfg), key, v);
+	*out = v[0];
+	return FV_OK;
+}
+
+static fv_err settings_load(struct node *n, struct fv_diag *d)
+{
+	struct fv_config *cfg = n->cfg;
+	const char *url, *ca, *cert, *key, *cache, *state, *src, *path;
+	long v;
+	fv_err e;
+
+	if ((e = fv_config_check_known(cfg, known_keys, d)) ||
+	    (e = fv_config_require(cfg, "node", "coordinator", &url, d)) ||
+	    (e = fv_config_require(cfg, "node", "ca", &ca, d)) ||
+	    (e = fv_config_require(cfg, "node", "cert", &cert, d)) ||
+	    (e = fv_config_require(cfg, "node", "key", &key, d)) ||
+	    (e = fv_config_require(cfg, "node", "cache_dir", &cache, d)) ||
+	    (e = fv_config_require(cfg, "node", "state_dir", &state, d)) ||
+	    (e = fv_config_require(cfg, "data", "path", &path, d)))
+		return e;
+	src = fv_config_get(cfg, "data", "source");
+	if (src && strcmp(src, "csv") != 0)
+		return fv_diag_set(d, FV_EUNSUPPORTED, "%s: [data] source = '%s': only 'csv' so far",
+				   fv_config_path(cfg), src);
+	n->copts.url = url;
+	if (!(n->ca_path = fv_config_resolve(cfg, ca)) ||
+	    !(n->cert_path = fv_config_resolve(cfg, cert)) ||
+	    !(n->key_path = fv_config_resolve(cfg, key)) ||
+	    !(n->cache_dir = fv_config_resolve(cfg, cache)) ||
+	    !(n->state_dir = fv_config_resolve(cfg, state)) ||
+	    !(n->data_path = fv_config_resolve(cfg, path)))
+		return fv_diag_set(d, FV_ENOMEM, "out of memory");
+	n->copts.ca_file = n->ca_path;
+	n->copts.cert_file = n->cert_path;
+	n->copts.key_file = n->key_path;
+	n->copts.software = "fedval-node " FV_VERSION_STRING;
+	if ((e = char_setting(cfg, "delimiter", ',', &n->csv.delimiter, d)) ||
+	    (e = char_setting(cfg, "decimal", '.', &n->csv.decimal, d)))
+		return e;
+	fv_policy_default(&n->policy);
+	if ((e = fv_config_long(cfg, "policy", "min_cell_count", n->policy.min_cell, 1, 1000000, &v,
+				d)))
+		return e;
+	n->policy.min_cell = (uint32_t)v;
+	if ((e = fv_config_long(cfg, "policy", "min_cohort_size", (long)n->policy.min_cohort, 1,
+				1000000000, &v, d)))
+		return e;
+	n->policy.min_cohort = (uint64_t)v;
+	if ((e = fv_config_long(cfg, "node", "eval_timeout_s", 3600, 1, 7 * 86400, &v, d)))
+		return e;
+	n->eval_timeout_s = (int)v;
+	if ((e = fv_config_long(cfg, "node", "poll_wait_ms", FV_POLL_WAIT_MS, 100,
+				FV_REQUEST_TIMEOUT_MS - 5000, &v, d)))
+		return e;
+	n->poll_wait_ms = (int)v;
+	return FV_OK;
+}
+
+/* --check-config: credentials, directories and that every mapped column exists in the data. */
+static int check_config(struct node *n)
+{
+	struct fv_key *k = NULL;
+	struct fv_cert_info info;
+	struct fv_csv *csv = NULL;
+	struct fv_diag d = {{0}};
+	uint8_t *cert = NULL;
+	size_t len = 0, bad = 0;
+
+	printf("config            %s\ncoordinator       %s\n", fv_config_path(n->cfg), n->copts.url);
+	if (fv_key_load(n->key_path, &k, &d) != FV_OK)
+		goto fail;
+	fv_key_free(k);
+	if (fv_file_read(n->cert_path, FV_MAX_CERT_PEM, &cert, &len, &d) != FV_OK ||
+	    fv_cert_verify(n->ca_pem, n->ca_len, (char *)cert, len, &info, &d) != FV_OK)
+		goto fail;
+	fv_free(cert);
+	cert = NULL;
+	if (info.role != FV_ROLE_NODE) {
+		fv_diag_set(&d, FV_EINVAL, "%s: certificate role is %s, not node", n->cert_path,
+			    fv_role_name(info.role));
+		goto fail;
+	}
+	printf("principal         %s (role node, certificate valid)\nkey               %s (mode "
+	       "ok)\ncache_dir         %s\nstate_dir         %s\n",
+	       info.name, n->key_path, n->cache_dir, n->state_dir);
+	printf("policy            min_cell_count=%u min_cohort_size=%llu\n", n->policy.min_cell,
+	       (unsigned long long)n->policy.min_cohort);
+	if (fv_csv_open(n->data_path, &n->csv, &csv, &d) != FV_OK)
+		goto fail;
+	printf("data              %s (csv, %zu columns)\nmapping\n", n->data_path,
+	       fv_csv_ncols(csv));
+	for (size_t i = 0; i < fv_config_count(n->cfg); i++) {
+		const struct fv_config_entry *en = fv_config_entry(n->cfg, i);
+		if (strcmp(en->section, "mapping") != 0)
+			continue;
+		bool ok = fv_csv_find(csv, en->value) >= 0;
+		printf("  %-24s <- %-24s %s\n", en->key, en->value, ok ? "ok" : "MISSING COLUMN");
+		if (!ok) {
+			fprintf(stderr, "%s:%d: [mapping] %s = %s: column '%s' is not in %s\n",
+				fv_config_path(n->cfg), en->line, en->key, en->value, en->value,
+				n->data_path);
+			bad++;
+		}
+	}
+	printf("  (benchmark variables not listed map to the column of the same name)\n");
+	fv_csv_close(csv);
+	return bad ? 1 : 0;
+fail:
+	fv_free(cert);
+	fprintf(stderr, "fedval-node: %s\n", d.msg);
+	return 1;
+}
+
+/* Sleep up to ms, returning early when asked to stop. */
+static void nap(int ms)
+{
+	for (int slept = 0; slept < ms && !stop_flag; slept += 100) {
+		struct timespec ts = {0, 100 * 1000 * 1000};
+		nanosleep(&ts, NULL);
+	}
+}
+
+static void disconnect(struct node *n)
+{
+	pthread_mutex_lock(&client_mu);
+	fv_client_close(n->client);
+	n->client = NULL;
+	pthread_mutex_unlock(&client_mu);
+}
+
+/* Connect and enrol, with exponential backoff (1 s doubling to 60 s, ±25 % jitter) so that a
+ * coordinator restart is not met by every hospital at the same instant. */
+static fv_err connect_enrolled(struct node *n)
+{
+	int backoff = 1000;
+
+	while (!stop_flag) {
+		struct fv_client *c = NULL;
+		struct fv_diag d = {{0}};
+		fv_err e = fv_client_open(&n->copts, &c, &d);
+		if (e == FV_OK) {
+			pthread_mutex_lock(&client_mu);
+			n->client = c;
+			pthread_mutex_unlock(&client_mu);
+			if (stop_flag)
+				break;
+			if ((e = fv_client_enrol(c, &d)) == FV_OK) {
+				fv_log(FV_LOG_INFO, "enrolled", "name=%s coordinator=%s",
+				       fv_client_name(c), n->copts.url);
+				return FV_OK;
+			}
+			disconnect(n);
+		}
+		/* A bad URL or a missing file will not fix itself: stop and say so. */
+		if (e == FV_EINVAL || e == FV_ENOTFOUND) {
+			fv_log(FV_LOG_ERROR, "fatal", "reason=%s", FV_Q(d.msg));
+			return e;
+		}
+		int jitter = (int)(((unsigned)rand() % 501) - 250) * backoff / 1000;
+		fv_log(FV_LOG_WARN, "connect_failed", "reason=%s retry_ms=%d", FV_Q(d.msg),
+		       backoff + jitter);
+		nap(backoff + jitter);
+		backoff = backoff * 2 > 60000 ? 60000 : backoff * 2;
+	}
+	return FV_ECANCELED;
+}
+
+static fv_err poll_once(struct node *n)
+{
+	Fedval__Envelope req = FEDVAL__ENVELOPE__INIT;
+	Fedval__PollJobs body = FEDVAL__POLL_JOBS__INIT;
+	struct fv_pb *rp = NULL;
+	struct fv_diag d = {{0}};
+	Fedval__PollReply *pr;
+	fv_err e;
+
+	body.has_wait_ms = true;
+	body.wait_ms = (uint32_t)n->poll_wait_ms;
+	req.body_case = FEDVAL__ENVELOPE__BODY_POLL;
+	req.poll = &body;
+	e = fv_client_call(n->client, &req, n->poll_wait_ms + 10000, &rp, &d);
+	if (e != FV_OK) {
+		if (!stop_flag)
+			fv_log(FV_LOG_WARN, "poll_failed", "reason=%s", FV_Q(d.msg));
+		return e;
+	}
+	if (fv_wire_env(rp)->body_case != FEDVAL__ENVELOPE__BODY_POLL_REPLY) {
+		fv_pb_free(rp);
+		return FV_EPROTO;
+	}
+	pr = fv_wire_env(rp)->poll_reply;
+	for (size_t i = 0; i < pr->n_jobs && !stop_flag; i++) {
+		if ((e = node_job(n, pr->jobs[i], &d)) != FV_OK) {
+			fv_log(FV_LOG_WARN, "job_deferred", "job=%s reason=%s", pr->jobs[i]->job_id,
+			       FV_Q(d.msg));
+			break;
+		}
+	}
+	fv_pb_free(rp);
+	return e;
+}
+
+static int run(struct node *n)
+{
+	while (!stop_flag) {
+		struct fv_diag d = {{0}};
+		fv_err e;
+		if (!n->client) {
+			if ((e = connect_enrolled(n)) != FV_OK)
+				return stop_flag ? 0 : 1;
+			if (node_resubmit_pending(n, &d) != FV_OK) {
+				fv_log(FV_LOG_WARN, "resubmit_failed", "reason=%s", FV_Q(d.msg));
+				disconnect(n);
+				nap(1000);
+				continue;
+			}
+		}
+		e = poll_once(n);
+		if (e == FV_EIO || e == FV_ETIMEDOUT || e == FV_EPROTO || e == FV_EAUTH ||
+		    e == FV_ESTATE) {
+			/* Transport or session trouble: start a fresh connection and enrolment. */
+			disconnect(n);
+			nap(500);
+		} else if (e != FV_OK) {
+			nap(1000);
+		}
+	}
+	return 0;
+}
+
+int main(int argc, char **argv)
+{
+	static const struct option opts[] = {{"config", required_argument, NULL, 'c'},
+					     {"check-config", no_argument, NULL, 'C'},
+					     {"help", no_argument, NULL, 'h'},
+					     {"version", no_argument, NULL, 'V'},
+					     {NULL, 0, NULL, 0}};
+	const char *config_path = NULL;
+	bool check_only = false;
+	struct node n = {0};
+	struct fv_diag d = {{0}};
+	sigset_t set;
+	pthread_t sigthr;
+	uint8_t *buf = NULL;
+	size_t len = 0;
+	const char *lvl;
+	int c, rc = 1;
+	fv_err e;
+
+	while ((c = getopt_long(argc, argv, "c:hV", opts, NULL)) != -1) {
+		switch (c) {
+		case 'c':
+			config_path = optarg;
+			break;
+		case 'C':
+			check_only = true;
+			break;
+		case 'h':
+			fputs(usage, stdout);
+			return 0;
+		case 'V':
+			puts("fedval-node " FV_VERSION_STRING);
+			return 0;
+		default:
+			fputs(usage, stderr);
+			return 2;
+		}
+	}
+	if (!config_path || optind != argc) {
+		fputs(usage, stderr);
+		return 2;
+	}
+	fv_log_set_component("node");
+	n.stop = &stop_flag;
+	if ((e = fv_config_load(config_path, &n.cfg, &d)) || (e = settings_load(&n, &d)))
+		goto fail;
+	lvl = fv_config_get(n.cfg, "node", "log_level");
+	if (lvl && !strcmp(lvl, "debug"))
+		fv_log_set_level(FV_LOG_DEBUG);
+	if ((e = fv_file_read(n.ca_path, FV_MAX_CERT_PEM, &buf, &len, &d)) != FV_OK)
+		goto fail;
+	n.ca_pem = (char *)buf;
+	n.ca_len = len;
+	if (check_only) {
+		rc = check_config(&n);
+		goto out;
+	}
+	{
+		/* Refuse a readable key before anything else, as the coordinator does. */
+		struct fv_key *k = NULL;
+		if ((e = fv_key_load(n.key_path, &k, &d)) != FV_OK)
+			goto fail;
+		fv_key_free(k);
+	}
+	if ((e = fv_mkdir_p(n.cache_dir, 0700, &d)) || (e = fv_mkdir_p(n.state_dir, 0700, &d)))
+		goto fail;
+	srand((unsigned)(fv_now_us() ^ getpid()));
+	signal(SIGPIPE, SIG_IGN);
+	sigemptyset(&set);
+	sigaddset(&set, SIGTERM);
+	sigaddset(&set, SIGINT);
+	pthread_sigmask(SIG_BLOCK, &set, NULL);
+	the_node = &n;
+	if (pthread_create(&sigthr, NULL, signal_thread, &set) != 0) {
+		e = fv_diag_set(&d, FV_EIO, "cannot start the signal thread");
+		goto fail;
+	}
+	pthread_detach(sigthr);
+	fv_log(FV_LOG_INFO, "starting", "version=%s coordinator=%s data=%s min_cell=%u",
+	       FV_VERSION_STRING, n.copts.url, n.data_path, n.policy.min_cell);
+	rc = run(&n);
+	disconnect(&n);
+	fv_log(FV_LOG_INFO, "stopped", "status=%s", rc == 0 ? "clean" : "error");
+	goto out;
+fail:
+	fprintf(stderr, "fedval-node: %s\n", d.msg[0] ? d.msg : fv_strerror(e));
+out:
+	fv_free(n.ca_pem);
+	fv_free(n.ca_path);
+	fv_free(n.cert_path);
+	fv_free(n.key_path);
+	fv_free(n.cache_dir);
+	fv_free(n.state_dir);
+	fv_free(n.data_path);
+	fv_config_free(n.cfg);
+	return rc;
+}

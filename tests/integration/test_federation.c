@@ -1,0 +1,234 @@
+/* End to end: coordinator, three hospital nodes and the CLI as real processes on loopback, over
+ * mutual TLS; a vendor model submitted, a benchmark run, results verified and pooled; the
+ * coordinator restarted in the middle with nothing lost. */
+#include <jansson.h>
+
+#include "harness.h"
+
+static struct fed F;
+
+static void teardown(void)
+{
+	h_fed_cleanup(&F);
+}
+
+/* Synthetic hospitals (profiles 1..3) and the vendor's model trained on profile 0. */
+static void setup_synthetic(int rows)
+{
+	char *out = NULL;
+	h_fed_init(&F);
+	cr_assert_eq(h_run(&out, "cd %s && " H_BIN("fedval") " demo data --profile 0 --rows 4000 "
+				 "--out dev.csv && " H_BIN("fedval") " demo train --data dev.csv "
+				 "--out-dir model 2>&1",
+			   F.dir),
+		     0, "%s", out);
+	free(out);
+	for (int p = 1; p <= 3; p++) {
+		char name[32], csv[64];
+		snprintf(name, sizeof(name), "hospital-%c", 'a' + p - 1);
+		snprintf(csv, sizeof(csv), "%s.csv", name);
+		cr_assert_eq(h_run(NULL, "cd %s && " H_BIN("fedval") " demo data --profile %d --rows "
+					 "%d --seed %d --out %s",
+				   F.dir, p, rows, 10 + p, csv),
+			     0);
+		h_node_add(&F, name, csv, NULL);
+	}
+}
+
+static void submit_and_run(char *vid, size_t vcap, char *run, size_t rcap)
+{
+	char *out = NULL;
+	cr_assert_eq(h_cli(&F, &out, "vendor",
+			   "model submit --model model/model.onnx --manifest model/manifest.json"),
+		     0, "submit: %s", out);
+	h_last_line(out, vid, vcap);
+	free(out);
+	cr_assert_eq(h_cli(&F, &out, "authority",
+			   "benchmark create " FV_SOURCE_DIR "/deploy/demo/benchmark.json 2>&1"),
+		     0, "benchmark: %s", out);
+	free(out);
+	cr_assert_eq(h_cli(&F, &out, "authority",
+			   "run start --benchmark hf-readmission-30d --model %s", vid),
+		     0, "run start: %s", out);
+	h_last_line(out, run, rcap);
+	free(out);
+	cr_assert_eq(h_cli(&F, &out, "authority", "run status %s --wait 120 2>&1", run), 0,
+		     "run status: %s", out);
+	free(out);
+}
+
+static json_t *results_json(const char *run)
+{
+	char *out = NULL, path[512];
+	json_error_t jerr;
+	snprintf(path, sizeof(path), "%s/report-%ld.json", F.dir, (long)fv_now_us());
+	cr_assert_eq(h_cli(&F, &out, "authority", "results %s --json %s 2>&1", run, path), 0,
+		     "results: %s", out);
+	free(out);
+	json_t *j = json_load_file(path, 0, &jerr);
+	cr_assert(j, "report: %s", jerr.text);
+	return j;
+}
+
+static uint64_t iget(const json_t *o, const char *k)
+{
+	return (uint64_t)json_integer_value(json_object_get(o, k));
+}
+
+/* Every site verified and ok; pooled counts are exact sums of the sites' counts. */
+static void check_report(const json_t *rep, int nsites)
+{
+	const json_t *sites = json_object_get(rep, "sites"), *pooled = json_object_get(rep, "pooled");
+	uint64_t n = 0, pos = 0;
+	size_t i, t;
+	json_t *s;
+
+	cr_assert_eq(json_array_size(sites), (size_t)nsites);
+	json_array_foreach(sites, i, s)
+	{
+		cr_assert(json_is_true(json_object_get(s, "verified")), "site %zu not verified", i);
+		cr_assert_str_eq(json_string_value(json_object_get(s, "status")), "ok");
+		n += iget(s, "n");
+		pos += iget(s, "n_pos");
+		double auc = json_real_value(
+		    json_object_get(json_object_get(s, "auroc"), "estimate"));
+		cr_assert(auc > 0.6 && auc < 0.95, "site AUROC %f implausible", auc);
+	}
+	cr_assert_eq(iget(pooled, "n"), n);
+	cr_assert_eq(iget(pooled, "n_pos"), pos);
+	json_t *rows = json_object_get(pooled, "thresholds"), *row;
+	json_array_foreach(rows, t, row)
+	{
+		uint64_t tp = 0, fp = 0, tn = 0, fn = 0;
+		json_array_foreach(sites, i, s)
+		{
+			json_t *c = json_array_get(json_object_get(s, "thresholds"), t);
+			if (json_is_true(json_object_get(c, "suppressed")))
+				continue;
+			tp += iget(c, "tp");
+			fp += iget(c, "fp");
+			tn += iget(c, "tn");
+			fn += iget(c, "fn");
+		}
+		cr_assert_eq(iget(row, "tp"), tp);
+		cr_assert_eq(iget(row, "fp"), fp);
+		cr_assert_eq(iget(row, "tn"), tn);
+		cr_assert_eq(iget(row, "fn"), fn);
+	}
+}
+
+Test(federation, end_to_end_restart_and_immutable_versions, .fini = teardown, .timeout = 300)
+{
+	char vid[128], run[128], run2[128], *out = NULL;
+
+	setup_synthetic(3000);
+	h_coord_start(&F);
+	for (int i = 0; i < F.nnodes; i++)
+		h_node_start(&F, i);
+	submit_and_run(vid, sizeof(vid), run, sizeof(run));
+	json_t *rep = results_json(run);
+	check_report(rep, 3);
+
+	/* The same version again is accepted as is; changed content under it is refused. */
+	cr_assert_eq(h_cli(&F, &out, "vendor",
+			   "model submit --model model/model.onnx --manifest model/manifest.json"),
+		     0);
+	free(out);
+	cr_assert_eq(h_run(NULL, "cd %s && sed -i 's/\"intended_use\": \"/\"intended_use\": \"changed "
+				 "/' model/manifest.json",
+			   F.dir),
+		     0);
+	cr_assert_eq(h_cli(&F, &out, "vendor",
+			   "model submit --model model/model.onnx --manifest model/manifest.json 2>&1"),
+		     1, "changed manifest accepted: %s", out);
+	cr_assert(strstr(out, "immutable"), "%s", out);
+	free(out);
+
+	/* Restart the coordinator: runs, models and results survive; nodes come back. */
+	cr_assert_eq(h_stop(F.coord, 10000), 0, "coordinator did not stop cleanly");
+	char log[512];
+	snprintf(log, sizeof(log), "%s/coordinator.log", F.dir);
+	cr_assert(h_count(log, "event=stopped") == 1);
+	h_coord_start(&F);
+	for (int i = 0; i < F.nnodes; i++) {
+		char nlog[512];
+		snprintf(nlog, sizeof(nlog), "%s/%s.log", F.dir, F.node_names[i]);
+		cr_assert(h_wait_log(nlog, "event=enrolled", 2, 90000), "node %d did not reconnect",
+			  i);
+	}
+	json_t *again = results_json(run);
+	for (size_t i = 0; i < 3; i++)
+		cr_assert_str_eq(
+		    json_string_value(json_object_get(
+			json_array_get(json_object_get(rep, "sites"), i), "result_sha256")),
+		    json_string_value(json_object_get(
+			json_array_get(json_object_get(again, "sites"), i), "result_sha256")));
+	cr_assert_eq(h_cli(&F, &out, "authority",
+			   "run start --benchmark hf-readmission-30d@1 --model %s", vid),
+		     0, "%s", out);
+	h_last_line(out, run2, sizeof(run2));
+	free(out);
+	cr_assert_eq(h_cli(&F, &out, "authority", "run status %s --wait 120 2>&1", run2), 0, "%s",
+		     out);
+	free(out);
+	json_t *second = results_json(run2);
+	check_report(second, 3);
+	/* Same data, same model: the same statistics. */
+	cr_assert_eq(iget(json_object_get(second, "pooled"), "n"),
+		     iget(json_object_get(rep, "pooled"), "n"));
+	json_decref(rep);
+	json_decref(again);
+	json_decref(second);
+
+	/* Every daemon stops cleanly on SIGTERM, even in the middle of a long poll. */
+	for (int i = 0; i < F.nnodes; i++) {
+		cr_assert_eq(h_stop(F.nodes[i], 10000), 0);
+		F.nodes[i] = 0;
+	}
+	cr_assert_eq(h_stop(F.coord, 10000), 0);
+	F.coord = 0;
+}
+
+Test(federation, daemons_refuse_readable_keys_and_bad_config, .fini = teardown, .timeout = 60)
+{
+	char *out = NULL;
+	h_fed_init(&F);
+	cr_assert_eq(h_run(NULL, "chmod 0644 %s/pki/coordinator.key", F.dir), 0);
+	cr_assert_eq(h_run(&out, "cd %s && " H_BIN("fedval-coordinator") " --config "
+				 "coordinator.ini 2>&1",
+			   F.dir),
+		     1);
+	cr_assert(strstr(out, "coordinator.key"), "%s", out);
+	free(out);
+	cr_assert_eq(h_run(NULL, "chmod 0600 %s/pki/coordinator.key && echo 'bogus = 1' >> "
+				 "%s/coordinator.ini",
+			   F.dir, F.dir),
+		     0);
+	cr_assert_eq(h_run(&out, "cd %s && " H_BIN("fedval-coordinator") " --config "
+				 "coordinator.ini --check-config 2>&1",
+			   F.dir),
+		     1);
+	cr_assert(strstr(out, "bogus"), "error should name the unknown key: %s", out);
+	free(out);
+	int i = h_node_add(&F, "hospital-a", "a.csv", NULL);
+	(void)i;
+	cr_assert_eq(h_run(NULL, "chmod 0640 %s/pki/hospital-a.key", F.dir), 0);
+	cr_assert_eq(h_run(&out, "cd %s && " H_BIN("fedval-node") " --config hospital-a.node.ini "
+				 "2>&1",
+			   F.dir),
+		     1);
+	cr_assert(strstr(out, "hospital-a.key"), "%s", out);
+	free(out);
+	cr_assert_eq(h_run(NULL, H_BIN("fedval") " --help >/dev/null && " H_BIN("fedval-node")
+				 " --help >/dev/null && " H_BIN("fedval-coordinator")
+				 " --help >/dev/null"),
+		     0);
+	const char *cmds[] = {"pki init",   "pki issue", "model submit", "benchmark create",
+			      "run start",  "run status", "results",     "principal revoke",
+			      "demo data",  "demo train"};
+	for (size_t k = 0; k < sizeof(cmds) / sizeof(cmds[0]); k++) {
+		cr_assert_eq(h_run(&out, H_BIN("fedval") " %s --help", cmds[k]), 0, "%s", cmds[k]);
+		cr_assert(strstr(out, "usage: fedval"), "%s --help: %s", cmds[k], out);
+		free(out);
+	}
+}
