@@ -1,0 +1,782 @@
+/* fedval: a streaming CSV reader (RFC 4180 plus the few extensions real exports need).
+ *
+ * What is accepted
+ *   - A header line is required; its names must be valid UTF-8 and distinct. At most
+ *     FV_MAX_CSV_COLS columns.
+ *   - A UTF-8 byte order mark at the very start of the file is skipped.
+ *   - Records end with LF or CRLF (mixing is allowed); a CR immediately before end of file ends
+ *     the last record as well. A CR anywhere else outside quotes is an error, because old-Mac
+ *     CR-only files would otherwise be read as one giant record.
+ *   - Fields are separated by the configured delimiter (default ','). A field that starts with
+ *     '"' is quoted: it may hold delimiters, CR, LF and doubled quotes ("" stands for one ").
+ *     After the closing quote only a delimiter or the end of the record may follow. A quote
+ *     inside an unquoted field is an error (RFC 4180 forbids it, and guessing what the writer
+ *     meant could shift values between columns).
+ *   - Blank lines (no byte at all between two line ends) are skipped wherever they occur, so a
+ *     trailing empty line does not count as a record. A single-column file must therefore write
+ *     an empty value as "" (which is a one-field record whose value is the empty string).
+ *   - Every record must have exactly as many fields as the header.
+ *
+ * What is refused (the message always names the 1-based physical line)
+ *   - a record (raw bytes, quotes included, line end excluded) longer than FV_MAX_CSV_LINE:
+ *     FV_ELIMIT; this bounds the memory one record can take;
+ *   - more header columns than FV_MAX_CSV_COLS: FV_ELIMIT;
+ *   - a NUL byte anywhere, an unterminated quote at end of file, a stray quote or CR, invalid
+ *     UTF-8 or a duplicate name in the header, a record with the wrong number of fields:
+ *     FV_EINVAL. Field values are not checked for UTF-8: the caller decides what they mean.
+ *   - After any error the reader stays failed: later fv_csv_next calls return the same code.
+ *
+ * Line numbers count physical lines from 1 (the header is line 1, the BOM does not count).
+ * A record holding quoted line breaks spans several lines; it is named by its first line.
+ *
+ * NA tokens
+ *   With opts->na_tokens == NULL the tokens are "", "NA", "NaN" and "null" (exact, case
+ *   sensitive). A caller passes {NULL} for "no value is missing". fv_csv_is_na compares a field
+ *   with leading and trailing blanks (space, tab) removed, so " NA" and "" and "  " all match
+ *   the defaults. The reader copies the tokens; the caller's array need not outlive the call.
+ *
+ * Numbers
+ *   fv_csv_parse_double accepts only plain decimal notation with the configured decimal mark:
+ *   [+-] digits [mark digits] [e|E [+-] digits], surrounding blanks ignored. No thousands
+ *   separators, hex floats, "inf" or "nan". Conversion goes through fv_parse_double (strtod),
+ *   which reads '.' in the C locale; a program that switches LC_NUMERIC to a ',' locale gets
+ *   errors, never silently wrong values, because the whole string must be consumed.
+ *
+ * I/O: the file is read through a 64 KiB buffer with read(2); memory held by a reader is that
+ * buffer plus at most about 2 * FV_MAX_CSV_LINE for the current record, plus the header.
+ * A reader is not thread-safe; distinct readers are independent. */
+#include "fedval/data.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "fedval/limits.h"
+#include "fedval/util.h"
+
+#define CSV_BUF_SIZE (64u * 1024)
+#define CSV_EOF	     (-1)
+/* Longest number text fv_csv_parse_double converts (after trimming); longer is "not a number".
+ * 128 bytes hold any double written with 17 significant digits and a long exponent many times
+ * over; it only bounds a stack buffer. */
+#define CSV_MAX_NUMBER 128
+/* Longest header name quoted in a message. */
+#define CSV_NAME_QUOTE 60
+
+static const char *const default_na[] = {"", "NA", "NaN", "null", NULL};
+
+struct fv_csv {
+	int fd;
+	unsigned char *buf; /* CSV_BUF_SIZE bytes of input; [pos, len) not yet consumed */
+	size_t len, pos;
+	bool in_eof;  /* read(2) returned 0 */
+	int in_errno; /* read(2) failed with this errno; 0 if not */
+	char delim, decimal;
+	char **na; /* owned copies of the NA tokens */
+	size_t nna;
+	size_t ncols;
+	char **names; /* ncols owned header names */
+	char *rec;    /* current record: its stored fields back to back, each NUL-terminated */
+	size_t rec_cap;
+	size_t *offs; /* start of each stored field in rec */
+	size_t offs_cap;
+	char **fields;	   /* ncols pointers into rec, handed out by fv_csv_next */
+	uint64_t line;	   /* physical line the next byte belongs to (1-based) */
+	uint64_t rec_line; /* first line of the record last read or attempted */
+	fv_err failed;	   /* sticky error; FV_OK while healthy */
+	bool at_end;
+};
+
+/* ---- input buffer ---- */
+
+/* Move unread bytes to the front and read once more. Returns the number of bytes added (0 at
+ * end of file or on error; c->in_errno tells which). */
+static size_t csv_refill(struct fv_csv *c)
+{
+	ssize_t r;
+
+	if (c->in_eof || c->in_errno)
+		return 0;
+	if (c->pos > 0) {
+		memmove(c->buf, c->buf + c->pos, c->len - c->pos);
+		c->len -= c->pos;
+		c->pos = 0;
+	}
+	if (c->len == CSV_BUF_SIZE)
+		return 0;
+	do {
+		r = read(c->fd, c->buf + c->len, CSV_BUF_SIZE - c->len);
+	} while (r < 0 && errno == EINTR);
+	if (r < 0) {
+		c->in_errno = errno ? errno : EIO;
+		return 0;
+	}
+	if (r == 0) {
+		c->in_eof = true;
+		return 0;
+	}
+	c->len += (size_t)r;
+	return (size_t)r;
+}
+
+static inline int csv_getc(struct fv_csv *c)
+{
+	if (c->pos == c->len && csv_refill(c) == 0)
+		return CSV_EOF;
+	return c->buf[c->pos++];
+}
+
+static inline int csv_peek(struct fv_csv *c)
+{
+	if (c->pos == c->len && csv_refill(c) == 0)
+		return CSV_EOF;
+	return c->buf[c->pos];
+}
+
+/* ---- record parsing ---- */
+
+/* Make room for one more byte plus the NUL that will end the field. */
+static fv_err csv_rec_reserve(struct fv_csv *c, size_t used)
+{
+	size_t need, ncap;
+	char *nr;
+
+	if (fv_add_overflow(used, 2, &need))
+		return FV_ENOMEM;
+	if (need <= c->rec_cap)
+		return FV_OK;
+	ncap = c->rec_cap ? c->rec_cap : 4096;
+	while (ncap < need)
+		if (fv_mul_overflow(ncap, 2, &ncap))
+			return FV_ENOMEM;
+	nr = fv_realloc(c->rec, ncap);
+	if (!nr)
+		return FV_ENOMEM;
+	c->rec = nr;
+	c->rec_cap = ncap;
+	return FV_OK;
+}
+
+/* Record the field that occupies rec[*fstart, *used) as field number *nf. Fields beyond
+ * maxstore are counted but not kept (their bytes were never stored). */
+static fv_err csv_end_field(struct fv_csv *c, size_t maxstore, size_t *nf, size_t *used,
+			    size_t *fstart)
+{
+	fv_err e = FV_OK;
+
+	if (*nf < maxstore) {
+		if (*nf >= c->offs_cap) {
+			size_t ncap = c->offs_cap ? c->offs_cap * 2 : 64, bytes;
+			size_t *no;
+			if (ncap > maxstore)
+				ncap = maxstore;
+			if (fv_mul_overflow(ncap, sizeof(*no), &bytes)) {
+				e = FV_ENOMEM;
+				goto out;
+			}
+			no = fv_realloc(c->offs, bytes);
+			if (!no) {
+				e = FV_ENOMEM;
+				goto out;
+			}
+			c->offs = no;
+			c->offs_cap = ncap;
+		}
+		if ((e = csv_rec_reserve(c, *used)) != FV_OK)
+			goto out;
+		c->rec[(*used)++] = '\0';
+		c->offs[*nf] = *fstart;
+		*fstart = *used;
+	}
+	(*nf)++;
+out:
+	return e;
+}
+
+enum csv_state { ST_FIELD_START, ST_UNQUOTED, ST_QUOTED, ST_QUOTE_END };
+
+/* Read one record. Fields are stored for the first maxstore columns; *nfields receives the
+ * number of fields the record really had. For the header (header == true) more than maxstore
+ * fields is FV_ELIMIT. At a clean end of file *eof is set and *nfields is 0. */
+static fv_err csv_read_record(struct fv_csv *c, size_t maxstore, bool header, size_t *nfields,
+			      bool *eof, struct fv_diag *d)
+{
+	enum csv_state st = ST_FIELD_START;
+	size_t raw = 0, used = 0, fstart = 0, nf = 0;
+	uint64_t quote_line = 0;
+	fv_err e = FV_OK;
+	int ch;
+
+	*eof = false;
+	*nfields = 0;
+	c->rec_line = c->line;
+	for (;;) {
+		ch = csv_getc(c);
+		if (ch == CSV_EOF)
+			break;
+		if (ch == '\0') {
+			e = fv_diag_set(d, FV_EINVAL, "line %llu: NUL byte in the file",
+					(unsigned long long)c->line);
+			goto out;
+		}
+		if (ch == '\r' && st != ST_QUOTED) {
+			int nx = csv_peek(c);
+			if (nx == '\n')
+				continue; /* CRLF: the LF ends the record */
+			if (nx != CSV_EOF) {
+				e = fv_diag_set(d, FV_EINVAL,
+						"line %llu: carriage return not followed by a line "
+						"feed outside quotes",
+						(unsigned long long)c->line);
+				goto out;
+			}
+			ch = '\n'; /* CR as the very last byte ends the record */
+			c->line--;
+		}
+		if (ch == '\n' && st != ST_QUOTED) {
+			c->line++;
+			if (st == ST_FIELD_START && raw == 0) {
+				c->rec_line = c->line; /* blank line: skip */
+				continue;
+			}
+			if ((e = csv_end_field(c, maxstore, &nf, &used, &fstart)) != FV_OK)
+				goto nomem;
+			goto done;
+		}
+		if (++raw > FV_MAX_CSV_LINE) {
+			e = fv_diag_set(d, FV_ELIMIT, "line %llu: record longer than %u bytes",
+					(unsigned long long)c->rec_line, (unsigned)FV_MAX_CSV_LINE);
+			goto out;
+		}
+		switch (st) {
+		case ST_FIELD_START:
+			if (ch == '"') {
+				st = ST_QUOTED;
+				quote_line = c->line;
+				continue;
+			}
+			if (ch == c->delim) {
+				if ((e = csv_end_field(c, maxstore, &nf, &used, &fstart)) != FV_OK)
+					goto nomem;
+				continue;
+			}
+			st = ST_UNQUOTED;
+			break;
+		case ST_UNQUOTED:
+			if (ch == c->delim) {
+				if ((e = csv_end_field(c, maxstore, &nf, &used, &fstart)) != FV_OK)
+					goto nomem;
+				st = ST_FIELD_START;
+				continue;
+			}
+			if (ch == '"') {
+				e = fv_diag_set(
+				    d, FV_EINVAL,
+				    "line %llu: quote character inside an unquoted field "
+				    "(field %zu)",
+				    (unsigned long long)c->line, nf + 1);
+				goto out;
+			}
+			break;
+		case ST_QUOTED:
+			if (ch == '"') {
+				st = ST_QUOTE_END;
+				continue;
+			}
+			if (ch == '\n')
+				c->line++;
+			break;
+		case ST_QUOTE_END:
+			if (ch == '"') {
+				st = ST_QUOTED; /* doubled quote stands for one */
+				break;
+			}
+			if (ch == c->delim) {
+				if ((e = csv_end_field(c, maxstore, &nf, &used, &fstart)) != FV_OK)
+					goto nomem;
+				st = ST_FIELD_START;
+				continue;
+			}
+			e = fv_diag_set(d, FV_EINVAL,
+					"line %llu: unexpected character after a closing quote "
+					"(field %zu)",
+					(unsigned long long)c->line, nf + 1);
+			goto out;
+		}
+		if (nf < maxstore) {
+			if ((e = csv_rec_reserve(c, used)) != FV_OK)
+				goto nomem;
+			c->rec[used++] = (char)ch;
+		}
+	}
+
+	/* End of input. */
+	if (c->in_errno) {
+		e = fv_diag_set(d, FV_EIO, "line %llu: read failed: %s",
+				(unsigned long long)c->line, strerror(c->in_errno));
+		goto out;
+	}
+	if (st == ST_QUOTED) {
+		e = fv_diag_set(d, FV_EINVAL,
+				"line %llu: quoted field opened here is not closed at end of file",
+				(unsigned long long)quote_line);
+		goto out;
+	}
+	if (st == ST_FIELD_START && raw == 0) {
+		*eof = true;
+		goto out;
+	}
+	if ((e = csv_end_field(c, maxstore, &nf, &used, &fstart)) != FV_OK)
+		goto nomem;
+done:
+	if (header && nf > maxstore) {
+		e = fv_diag_set(d, FV_ELIMIT, "line %llu: header has more than %u columns",
+				(unsigned long long)c->rec_line, (unsigned)FV_MAX_CSV_COLS);
+		goto out;
+	}
+	*nfields = nf;
+	goto out;
+nomem:
+	e = fv_diag_set(d, e, "line %llu: out of memory reading the record",
+			(unsigned long long)c->rec_line);
+out:
+	return e;
+}
+
+/* ---- header checks ---- */
+
+/* Strict UTF-8: no overlong forms, no surrogates, nothing above U+10FFFF. */
+static bool csv_utf8_valid(const unsigned char *s)
+{
+	while (*s) {
+		unsigned char b = *s;
+		uint32_t cp;
+		int n, i;
+
+		if (b < 0x80) {
+			s++;
+			continue;
+		}
+		if (b >= 0xc2 && b <= 0xdf) {
+			n = 1;
+			cp = b & 0x1f;
+		} else if (b >= 0xe0 && b <= 0xef) {
+			n = 2;
+			cp = b & 0x0f;
+		} else if (b >= 0xf0 && b <= 0xf4) {
+			n = 3;
+			cp = b & 0x07;
+		} else {
+			return false;
+		}
+		for (i = 1; i <= n; i++) {
+			if ((s[i] & 0xc0) != 0x80)
+				return false;
+			cp = cp << 6 | (s[i] & 0x3f);
+		}
+		if ((n == 2 && cp < 0x800) || (n == 3 && (cp < 0x10000 || cp > 0x10ffff)) ||
+		    (cp >= 0xd800 && cp <= 0xdfff))
+			return false;
+		s += n + 1;
+	}
+	return true;
+}
+
+/* Copy a header name into buf for a message: at most CSV_NAME_QUOTE bytes, control characters
+ * shown as '?'. */
+static const char *csv_show_name(char *buf, size_t cap, const char *s)
+{
+	size_t i, n = 0;
+
+	for (i = 0; s[i] && n + 4 < cap && i < CSV_NAME_QUOTE; i++)
+		buf[n++] = ((unsigned char)s[i] < 0x20 || s[i] == 0x7f) ? '?' : s[i];
+	if (s[i] && n + 4 < cap) {
+		memcpy(buf + n, "...", 3);
+		n += 3;
+	}
+	buf[n] = '\0';
+	return buf;
+}
+
+static int csv_cmp_name(const void *a, const void *b)
+{
+	return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+static fv_err csv_check_header(struct fv_csv *c, struct fv_diag *d)
+{
+	char shown[CSV_NAME_QUOTE + 8];
+	char **sorted = NULL;
+	fv_err e = FV_OK;
+	size_t i;
+
+	for (i = 0; i < c->ncols; i++) {
+		if (!csv_utf8_valid((const unsigned char *)c->names[i])) {
+			e = fv_diag_set(d, FV_EINVAL,
+					"line %llu: name of column %zu is not valid UTF-8",
+					(unsigned long long)c->rec_line, i + 1);
+			goto out;
+		}
+	}
+	sorted = fv_calloc(c->ncols, sizeof(*sorted));
+	if (!sorted) {
+		e = fv_diag_set(d, FV_ENOMEM, "out of memory checking the header");
+		goto out;
+	}
+	memcpy(sorted, c->names, c->ncols * sizeof(*sorted));
+	qsort(sorted, c->ncols, sizeof(*sorted), csv_cmp_name);
+	for (i = 1; i < c->ncols; i++) {
+		if (strcmp(sorted[i - 1], sorted[i]) == 0) {
+			e = fv_diag_set(d, FV_EINVAL, "line %llu: duplicate column name '%s'",
+					(unsigned long long)c->rec_line,
+					csv_show_name(shown, sizeof(shown), sorted[i]));
+			goto out;
+		}
+	}
+out:
+	fv_free(sorted);
+	return e;
+}
+
+/* ---- public API ---- */
+
+void fv_csv_close(struct fv_csv *c)
+{
+	size_t i;
+
+	if (!c)
+		return;
+	if (c->fd >= 0)
+		close(c->fd);
+	if (c->na)
+		for (i = 0; i < c->nna; i++)
+			fv_free(c->na[i]);
+	fv_free(c->na);
+	if (c->names)
+		for (i = 0; i < c->ncols; i++)
+			fv_free(c->names[i]);
+	fv_free(c->names);
+	fv_free(c->buf);
+	fv_free(c->rec);
+	fv_free(c->offs);
+	fv_free(c->fields);
+	fv_free(c);
+}
+
+static bool csv_is_digit(char ch)
+{
+	return ch >= '0' && ch <= '9';
+}
+
+static bool csv_is_alpha(char ch)
+{
+	return (ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z');
+}
+
+static fv_err csv_apply_opts(struct fv_csv *c, const struct fv_csv_opts *opts, struct fv_diag *d)
+{
+	const char *const *na = default_na;
+	fv_err e = FV_OK;
+	size_t i, n = 0;
+
+	c->delim = ',';
+	c->decimal = '.';
+	if (opts) {
+		if (opts->delimiter)
+			c->delim = opts->delimiter;
+		if (opts->decimal)
+			c->decimal = opts->decimal;
+		if (opts->na_tokens)
+			na = opts->na_tokens;
+	}
+	/* Tab or ASCII punctuation: letters, digits, blanks, quotes and line ends would make
+	 * values ambiguous. */
+	if (!(c->delim == '\t' || (c->delim > 0x20 && c->delim < 0x7f && c->delim != '"' &&
+				   !csv_is_digit(c->delim) && !csv_is_alpha(c->delim)))) {
+		e = fv_diag_set(d, FV_EINVAL, "CSV delimiter 0x%02x is not allowed",
+				(unsigned)(unsigned char)c->delim);
+		goto out;
+	}
+	if ((c->decimal != '.' && c->decimal != ',') || c->decimal == c->delim) {
+		e = fv_diag_set(
+		    d, FV_EINVAL,
+		    "CSV decimal mark must be '.' or ',' and differ from the delimiter");
+		goto out;
+	}
+	while (na[n])
+		n++;
+	c->na = fv_calloc(n ? n : 1, sizeof(*c->na));
+	if (!c->na) {
+		e = fv_diag_set(d, FV_ENOMEM, "out of memory");
+		goto out;
+	}
+	for (i = 0; i < n; i++) {
+		c->na[i] = fv_strdup(na[i]);
+		if (!c->na[i]) {
+			e = fv_diag_set(d, FV_ENOMEM, "out of memory");
+			goto out;
+		}
+		c->nna = i + 1;
+	}
+out:
+	return e;
+}
+
+fv_err fv_csv_open(const char *path, const struct fv_csv_opts *opts, struct fv_csv **out,
+		   struct fv_diag *d)
+{
+	struct fv_csv *c = NULL;
+	size_t nf, i;
+	bool eof;
+	fv_err e = FV_OK;
+
+	if (!path || !out) {
+		e = fv_diag_set(d, FV_EINVAL, "fv_csv_open: path and out are required");
+		goto fail;
+	}
+	*out = NULL;
+	c = fv_calloc(1, sizeof(*c));
+	if (!c) {
+		e = fv_diag_set(d, FV_ENOMEM, "out of memory");
+		goto fail;
+	}
+	c->fd = -1;
+	c->line = 1;
+	if ((e = csv_apply_opts(c, opts, d)) != FV_OK)
+		goto fail;
+	c->buf = fv_alloc(CSV_BUF_SIZE);
+	if (!c->buf) {
+		e = fv_diag_set(d, FV_ENOMEM, "out of memory");
+		goto fail;
+	}
+	c->fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (c->fd < 0) {
+		e = fv_diag_set(d, errno == ENOENT ? FV_ENOTFOUND : FV_EIO, "%s: %s", path,
+				strerror(errno));
+		goto fail;
+	}
+
+	/* Byte order mark: only at the very start, only the UTF-8 one. */
+	while (c->len - c->pos < 3 && csv_refill(c) > 0)
+		;
+	if (c->len - c->pos >= 3 && memcmp(c->buf + c->pos, "\xef\xbb\xbf", 3) == 0)
+		c->pos += 3;
+
+	if ((e = csv_read_record(c, FV_MAX_CSV_COLS, true, &nf, &eof, d)) != FV_OK)
+		goto fail;
+	if (eof) {
+		e = fv_diag_set(d, FV_EINVAL, "line %llu: no header line (the file is empty)",
+				(unsigned long long)c->line);
+		goto fail;
+	}
+	c->names = fv_calloc(nf, sizeof(*c->names));
+	if (!c->names) {
+		e = fv_diag_set(d, FV_ENOMEM, "out of memory");
+		goto fail;
+	}
+	for (i = 0; i < nf; i++) {
+		c->names[i] = fv_strdup(c->rec + c->offs[i]);
+		if (!c->names[i]) {
+			e = fv_diag_set(d, FV_ENOMEM, "out of memory");
+			goto fail;
+		}
+		c->ncols = i + 1;
+	}
+	if ((e = csv_check_header(c, d)) != FV_OK)
+		goto fail;
+	/* From here on exactly ncols offsets and field pointers are needed. */
+	if (c->offs_cap < nf) {
+		size_t *no = fv_calloc(nf, sizeof(*no));
+		if (!no) {
+			e = fv_diag_set(d, FV_ENOMEM, "out of memory");
+			goto fail;
+		}
+		fv_free(c->offs);
+		c->offs = no;
+		c->offs_cap = nf;
+	}
+	c->fields = fv_calloc(nf, sizeof(*c->fields));
+	if (!c->fields) {
+		e = fv_diag_set(d, FV_ENOMEM, "out of memory");
+		goto fail;
+	}
+	*out = c;
+	return FV_OK;
+fail:
+	fv_csv_close(c);
+	return e;
+}
+
+size_t fv_csv_ncols(const struct fv_csv *c)
+{
+	return c->ncols;
+}
+
+const char *fv_csv_colname(const struct fv_csv *c, size_t i)
+{
+	return i < c->ncols ? c->names[i] : NULL;
+}
+
+long fv_csv_find(const struct fv_csv *c, const char *name)
+{
+	size_t i;
+
+	for (i = 0; i < c->ncols; i++)
+		if (strcmp(c->names[i], name) == 0)
+			return (long)i;
+	return -1;
+}
+
+uint64_t fv_csv_line(const struct fv_csv *c)
+{
+	return c->rec_line;
+}
+
+fv_err fv_csv_next(struct fv_csv *c, char ***fields, bool *eof, struct fv_diag *d)
+{
+	size_t nf, i;
+	fv_err e = FV_OK;
+
+	*eof = false;
+	if (c->failed) {
+		e = fv_diag_set(d, c->failed, "line %llu: reader stopped after an earlier error",
+				(unsigned long long)c->rec_line);
+		goto out;
+	}
+	if (c->at_end) {
+		*eof = true;
+		goto out;
+	}
+	e = csv_read_record(c, c->ncols, false, &nf, eof, d);
+	if (e != FV_OK)
+		goto out;
+	if (*eof) {
+		c->at_end = true;
+		goto out;
+	}
+	if (nf != c->ncols) {
+		e = fv_diag_set(d, FV_EINVAL,
+				"line %llu: record has %zu fields, the header has %zu",
+				(unsigned long long)c->rec_line, nf, c->ncols);
+		goto out;
+	}
+	for (i = 0; i < c->ncols; i++)
+		c->fields[i] = c->rec + c->offs[i];
+	*fields = c->fields;
+out:
+	if (e != FV_OK)
+		c->failed = e;
+	return e;
+}
+
+static void csv_trim(const char *s, const char **start, size_t *len)
+{
+	size_t n = strlen(s);
+
+	while (n > 0 && (*s == ' ' || *s == '\t')) {
+		s++;
+		n--;
+	}
+	while (n > 0 && (s[n - 1] == ' ' || s[n - 1] == '\t'))
+		n--;
+	*start = s;
+	*len = n;
+}
+
+bool fv_csv_is_na(const struct fv_csv *c, const char *field)
+{
+	const char *s;
+	size_t n, i;
+
+	csv_trim(field, &s, &n);
+	for (i = 0; i < c->nna; i++)
+		if (strlen(c->na[i]) == n && memcmp(c->na[i], s, n) == 0)
+			return true;
+	return false;
+}
+
+/* Case-insensitive prefix test for the words strtod would read as infinity or NaN. */
+static bool csv_is_nonfinite_word(const char *s, size_t n)
+{
+	static const char *const words[] = {"inf", "infinity", "nan"};
+	size_t i, j;
+
+	if (n > 0 && (*s == '+' || *s == '-')) {
+		s++;
+		n--;
+	}
+	for (i = 0; i < sizeof(words) / sizeof(words[0]); i++) {
+		if (strlen(words[i]) != n)
+			continue;
+		for (j = 0; j < n; j++)
+			if ((s[j] | 0x20) != words[i][j])
+				break;
+		if (j == n)
+			return true;
+	}
+	return false;
+}
+
+fv_err fv_csv_parse_double(const struct fv_csv *c, const char *field, double *out,
+			   struct fv_diag *d)
+{
+	char tmp[CSV_MAX_NUMBER + 1];
+	const char *s;
+	size_t n, i = 0, mant = 0;
+	fv_err e = FV_OK;
+
+	csv_trim(field, &s, &n);
+	if (n == 0) {
+		e = fv_diag_set(d, FV_EINVAL, "empty");
+		goto out;
+	}
+	if (csv_is_nonfinite_word(s, n)) {
+		e = fv_diag_set(d, FV_EINVAL, "not a finite number");
+		goto out;
+	}
+	if (n > CSV_MAX_NUMBER) {
+		e = fv_diag_set(d, FV_EINVAL, "not a number (longer than %d characters)",
+				CSV_MAX_NUMBER);
+		goto out;
+	}
+	if (s[i] == '+' || s[i] == '-')
+		i++;
+	while (i < n && csv_is_digit(s[i]))
+		i++, mant++;
+	if (i < n && s[i] == c->decimal) {
+		i++;
+		while (i < n && csv_is_digit(s[i]))
+			i++, mant++;
+	}
+	if (mant == 0)
+		goto syntax;
+	if (i < n && (s[i] == 'e' || s[i] == 'E')) {
+		size_t exp = 0;
+		i++;
+		if (i < n && (s[i] == '+' || s[i] == '-'))
+			i++;
+		while (i < n && csv_is_digit(s[i]))
+			i++, exp++;
+		if (exp == 0)
+			goto syntax;
+	}
+	if (i != n)
+		goto syntax;
+	memcpy(tmp, s, n);
+	tmp[n] = '\0';
+	if (c->decimal != '.')
+		for (i = 0; i < n; i++)
+			if (tmp[i] == c->decimal)
+				tmp[i] = '.';
+	if (fv_parse_double(tmp, out) != FV_OK) {
+		e = fv_diag_set(d, FV_EINVAL, "out of range or not convertible");
+		goto out;
+	}
+	goto out;
+syntax:
+	e = fv_diag_set(d, FV_EINVAL, "not a number");
+out:
+	return e;
+}
