@@ -221,6 +221,9 @@ static fv_err connect_enrolled(struct node *n)
 			if (stop_flag)
 				break;
 			if ((e = fv_client_enrol(c, &d)) == FV_OK) {
+				char comp[FV_MAX_NAME + 8];
+				fv_fmt(comp, sizeof(comp), "node:%s", fv_client_name(c));
+				fv_log_set_component(comp);
 				fv_log(FV_LOG_INFO, "enrolled", "name=%s coordinator=%s",
 				       fv_client_name(c), n->copts.url);
 				return FV_OK;

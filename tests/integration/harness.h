@@ -251,13 +251,24 @@ static H_UNUSED void h_node_start(struct fed *f, int i)
 		  f->node_names[i], h_slurp(log));
 }
 
+/* Stop every daemon still running; each must exit 0 on SIGTERM (under ASan this also catches
+ * leaks and memory errors in the daemons, which exit non-zero then). */
 static H_UNUSED void h_fed_stop(struct fed *f)
 {
+	int rc;
 	for (int i = 0; i < f->nnodes; i++) {
-		h_stop(f->nodes[i], 10000);
+		if (f->nodes[i] > 0) {
+			rc = h_stop(f->nodes[i], 10000);
+			cr_expect_eq(rc, 0, "node %s exited with status %d (log %s/%s.log)",
+				     f->node_names[i], rc, f->dir, f->node_names[i]);
+		}
 		f->nodes[i] = 0;
 	}
-	h_stop(f->coord, 10000);
+	if (f->coord > 0) {
+		rc = h_stop(f->coord, 10000);
+		cr_expect_eq(rc, 0, "coordinator exited with status %d (log %s/coordinator.log)", rc,
+			     f->dir);
+	}
 	f->coord = 0;
 }
 

@@ -3,6 +3,8 @@
  * coordinator restarted in the middle with nothing lost. */
 #include <jansson.h>
 
+#include "fedval/limits.h"
+#include "fedval/wire.h"
 #include "harness.h"
 
 static struct fed F;
@@ -231,4 +233,55 @@ Test(federation, daemons_refuse_readable_keys_and_bad_config, .fini = teardown, 
 		cr_assert(strstr(out, "usage: fedval"), "%s --help: %s", cmds[k], out);
 		free(out);
 	}
+}
+
+/* A model of several chunks whose download was interrupted after the first chunk: the node
+ * resumes at chunk 1, verifies the whole digest and evaluates. The padding is a doc_string
+ * field (ModelProto field 6) appended to a real logistic-regression model: valid protobuf,
+ * ignored by the runtime, and random so that it does not compress away. */
+Test(federation, interrupted_model_download_resumes, .fini = teardown, .timeout = 180)
+{
+	char *out = NULL, vid[128], run[128], path[600], sha[FV_SHA256_HEX];
+	uint8_t *model = NULL;
+	size_t len = 0, pad = 2u * 1024 * 1024 + 12345;
+	struct fv_diag d;
+
+	setup_synthetic(1500);
+	snprintf(path, sizeof(path), "%s/model/model.onnx", F.dir);
+	cr_assert_eq(fv_file_read(path, 1 << 26, &model, &len, &d), FV_OK);
+	model = realloc(model, len + pad + 16);
+	model[len++] = 0x32; /* field 6, length-delimited */
+	for (size_t v = pad; ; v >>= 7) {
+		model[len++] = (uint8_t)((v & 0x7f) | (v > 0x7f ? 0x80 : 0));
+		if (v <= 0x7f)
+			break;
+	}
+	srand(42);
+	for (size_t i = 0; i < pad; i++)
+		model[len++] = (uint8_t)"0123456789abcdef"[rand() % 16];
+	cr_assert_eq(fv_file_write_atomic(path, model, len, 0644, &d), FV_OK);
+	fv_sha256_hex(model, len, sha);
+	cr_assert_gt(fv_chunk_count(len), 2);
+	/* Hospital A already holds chunk 0 and part of chunk 1 from an earlier attempt. */
+	snprintf(path, sizeof(path), "%s/hospital-a.cache", F.dir);
+	cr_assert_eq(fv_mkdir_p(path, 0700, &d), FV_OK);
+	snprintf(path, sizeof(path), "%s/hospital-a.cache/%s.part", F.dir, sha);
+	cr_assert_eq(fv_file_write_atomic(path, model, FV_MODEL_CHUNK_RAW + 1000, 0600, &d), FV_OK);
+	free(model);
+
+	h_coord_start(&F);
+	for (int i = 0; i < F.nnodes; i++)
+		h_node_start(&F, i);
+	submit_and_run(vid, sizeof(vid), run, sizeof(run));
+	json_t *rep = results_json(run);
+	check_report(rep, 3);
+	json_decref(rep);
+	snprintf(path, sizeof(path), "%s/hospital-a.log", F.dir);
+	cr_assert_eq(h_count(path, "event=model_download_resume"), 1, "%s", out = h_slurp(path));
+	cr_assert(h_count(path, "chunk=1 count=3") == 1);
+	snprintf(path, sizeof(path), "%s/hospital-b.log", F.dir);
+	cr_assert_eq(h_count(path, "event=model_download_resume"), 0);
+	snprintf(path, sizeof(path), "%s/hospital-a.cache/%s.onnx", F.dir, sha);
+	cr_assert_eq(access(path, F_OK), 0, "model not cached under its digest");
+	free(out);
 }
