@@ -137,9 +137,8 @@ static void print_run(const Fedval__RunInfo *ri)
 
 int cmd_run_status(int argc, char **argv)
 {
-	static const struct option opts[] = {config_opt,
-					     {"wait", required_argument, NULL, 'w'},
-					     {NULL, 0, NULL, 0}};
+	static const struct option opts[] = {
+	    config_opt, {"wait", required_argument, NULL, 'w'}, {NULL, 0, NULL, 0}};
 	const char *config = NULL, *run = NULL;
 	long wait_s = -1;
 	struct cli_conn conn;
@@ -160,7 +159,8 @@ int cmd_run_status(int argc, char **argv)
 	if (optind < argc)
 		run = argv[optind++];
 	if (optind != argc || (wait_s >= 0 && !run))
-		return cli_usage(status_usage, "run status takes at most one RUN_ID (needed for --wait)");
+		return cli_usage(status_usage,
+				 "run status takes at most one RUN_ID (needed for --wait)");
 	if (cli_connect(config, &conn, &d) != FV_OK)
 		return cli_fail("run status", &d);
 	deadline = fv_mono_ms() + (wait_s > 0 ? wait_s * 1000 : 0);
@@ -174,7 +174,8 @@ int cmd_run_status(int argc, char **argv)
 		body.run_id = (char *)run;
 		req.body_case = FEDVAL__ENVELOPE__BODY_RUN_STATUS;
 		req.run_status = &body;
-		if (cli_call(&conn, &req, FEDVAL__ENVELOPE__BODY_RUN_STATUS_REPLY, &rp, &d) != FV_OK) {
+		if (cli_call(&conn, &req, FEDVAL__ENVELOPE__BODY_RUN_STATUS_REPLY, &rp, &d) !=
+		    FV_OK) {
 			rc = cli_fail("run status", &d);
 			break;
 		}
@@ -187,7 +188,8 @@ int cmd_run_status(int argc, char **argv)
 			if (r->n_runs == 0)
 				printf("no runs\n");
 			if (wait_s >= 0 && !complete) {
-				fprintf(stderr, "fedval run status: run %s not complete after %ld s\n", run,
+				fprintf(stderr,
+					"fedval run status: run %s not complete after %ld s\n", run,
 					wait_s);
 				rc = CLI_FAIL;
 			}
@@ -211,9 +213,8 @@ static const char revoke_usage[] =
 
 int cmd_principal_revoke(int argc, char **argv)
 {
-	static const struct option opts[] = {config_opt,
-					     {"reason", required_argument, NULL, 'r'},
-					     {NULL, 0, NULL, 0}};
+	static const struct option opts[] = {
+	    config_opt, {"reason", required_argument, NULL, 'r'}, {NULL, 0, NULL, 0}};
 	const char *config = NULL, *reason = "";
 	struct cli_conn conn;
 	struct fv_diag d = {{0}};

@@ -120,12 +120,10 @@ out:
 
 int cmd_demo_train(int argc, char **argv)
 {
-	static const struct option opts[] = {{"data", required_argument, NULL, 'd'},
-					     {"out-dir", required_argument, NULL, 'o'},
-					     {"name", required_argument, NULL, 'n'},
-					     {"version", required_argument, NULL, 'v'},
-					     {"ridge", required_argument, NULL, 'r'},
-					     {NULL, 0, NULL, 0}};
+	static const struct option opts[] = {
+	    {"data", required_argument, NULL, 'd'},  {"out-dir", required_argument, NULL, 'o'},
+	    {"name", required_argument, NULL, 'n'},  {"version", required_argument, NULL, 'v'},
+	    {"ridge", required_argument, NULL, 'r'}, {NULL, 0, NULL, 0}};
 	const char *data = NULL, *dir = NULL, *name = "hf-readmit-lr", *version = "1.0.0";
 	const char *const *preds = fv_synth_hf_predictors();
 	double lambda = 1.0, coef[64], intercept = 0, *p = NULL, auc = 0, var = 0;
@@ -159,8 +157,8 @@ int cmd_demo_train(int argc, char **argv)
 	while (preds[np])
 		np++;
 	struct fv_mapping map = {np, preds, preds, fv_synth_hf_label()};
-	if (fv_data_read_csv(data, NULL, &map, &ds, &d) != FV_OK || fit(&ds, lambda, coef, &intercept,
-									 &d) != FV_OK)
+	if (fv_data_read_csv(data, NULL, &map, &ds, &d) != FV_OK ||
+	    fit(&ds, lambda, coef, &intercept, &d) != FV_OK)
 		goto out;
 	if (!(p = fv_calloc(ds.n, sizeof(double)))) {
 		fv_diag_set(&d, FV_ENOMEM, "out of memory");
@@ -186,8 +184,8 @@ int cmd_demo_train(int argc, char **argv)
 			"version", version, "intended_use",
 			"Risk of unplanned readmission within 30 days of discharge for adults "
 			"hospitalised with heart failure; decision support for transitional care.",
-			"input", "tensor", "input", "variables", vars, "claimed_performance", "auroc",
-			auc, "population", "development cohort (synthetic profile 0)", "n",
+			"input", "tensor", "input", "variables", vars, "claimed_performance",
+			"auroc", auc, "population", "development cohort (synthetic profile 0)", "n",
 			(json_int_t)ds.n, "regulatory", "mdr_class", "IIa", "ai_act", "high-risk",
 			"output", "probability of readmit_30d = 1");
 	if (fv_fmt(path, sizeof(path), "%s/manifest.json", dir) ||

@@ -15,8 +15,7 @@ static const struct cli_cmd cmds[] = {
      cmd_model_submit},
     {"benchmark create", "create a frozen benchmark version from a JSON spec (authority)",
      cmd_benchmark_create},
-    {"run start", "start a run of a model on a benchmark at every node (authority)",
-     cmd_run_start},
+    {"run start", "start a run of a model on a benchmark at every node (authority)", cmd_run_start},
     {"run status", "show runs and the state of their jobs", cmd_run_status},
     {"results", "verify and print per-site and pooled results of a run", cmd_results},
     {"principal revoke", "revoke a principal: its requests are refused from now on (authority)",
@@ -180,8 +179,9 @@ fv_err cli_connect(const char *config_path, struct cli_conn *c, struct fv_diag *
 	if (!config_path)
 		config_path = getenv("FEDVAL_CONFIG");
 	if (!config_path)
-		return fv_diag_set(d, FV_EINVAL, "no client profile: pass --config FILE or set "
-						 "FEDVAL_CONFIG");
+		return fv_diag_set(d, FV_EINVAL,
+				   "no client profile: pass --config FILE or set "
+				   "FEDVAL_CONFIG");
 	if ((e = fv_config_load(config_path, &c->cfg, d)) ||
 	    (e = fv_config_check_known(c->cfg, client_keys, d)) ||
 	    (e = fv_config_require(c->cfg, "client", "url", &url, d)) ||

@@ -118,10 +118,11 @@ int cmd_pki_issue(int argc, char **argv)
 	if (!ca || !role_s || !name || optind != argc)
 		return cli_usage(issue_usage, "pki issue needs --ca, --role and --name");
 	if (fv_role_parse(role_s, &role) != FV_OK)
-		return cli_usage(issue_usage, "--role '%s': use authority, vendor, node or coordinator",
-				 role_s);
+		return cli_usage(issue_usage,
+				 "--role '%s': use authority, vendor, node or coordinator", role_s);
 	if (!fv_name_valid(name))
-		return cli_usage(issue_usage, "--name '%s': 1-64 characters of [A-Za-z0-9._-]", name);
+		return cli_usage(issue_usage, "--name '%s': 1-64 characters of [A-Za-z0-9._-]",
+				 name);
 	if (ndns && role != FV_ROLE_COORDINATOR)
 		return cli_usage(issue_usage, "--dns is for the coordinator's certificate only");
 	if (role == FV_ROLE_COORDINATOR && ndns == 0)

@@ -157,11 +157,11 @@ static json_t *site_json(const struct site *s)
 	for (size_t t = 0; t < r->n_counts; t++) {
 		const Fedval__ThresholdCounts *c = r->counts[t];
 		if (c->has_suppressed && c->suppressed)
-			json_array_append_new(rows, json_pack("{s:f,s:b}", "threshold", c->threshold,
-							      "suppressed", 1));
+			json_array_append_new(rows, json_pack("{s:f,s:b}", "threshold",
+							      c->threshold, "suppressed", 1));
 		else
-			json_array_append_new(rows,
-					      counts_json(c->threshold, c->tp, c->fp, c->tn, c->fn));
+			json_array_append_new(
+			    rows, counts_json(c->threshold, c->tp, c->fp, c->tn, c->fn));
 	}
 	json_object_set_new(j, "thresholds", rows);
 	return j;
@@ -180,8 +180,8 @@ static void print_sites(struct site *sites, size_t n)
 			continue;
 		}
 		if (r->status) {
-			printf("%-20s %9s %8s %7s  %-21s %7s %6s  failed: %s\n", s->node, "-", "-", "-",
-			       "-", "-", "-", r->reason ? r->reason : "");
+			printf("%-20s %9s %8s %7s  %-21s %7s %6s  failed: %s\n", s->node, "-", "-",
+			       "-", "-", "-", "-", r->reason ? r->reason : "");
 			continue;
 		}
 		if (r->has_auc) {
@@ -231,21 +231,23 @@ static json_t *pool(struct site *sites, size_t n, const json_t *thresholds, bool
 	json_object_set_new(j, "observed_expected", json_real((double)pos / sum_p));
 	if (w > 0) {
 		double est = wauc / w, se = sqrt(1.0 / w), z = fv_stats_qnorm(0.975);
-		json_object_set_new(j, "auroc_fixed_effect",
-				    json_pack("{s:f,s:f,s:f,s:s}", "estimate", est, "ci_low",
-					      est - z * se, "ci_high", est + z * se, "method",
-					      "inverse-variance fixed-effect average of site AUROCs "
-					      "(not the AUROC of the pooled records)"));
+		json_object_set_new(
+		    j, "auroc_fixed_effect",
+		    json_pack("{s:f,s:f,s:f,s:s}", "estimate", est, "ci_low", est - z * se,
+			      "ci_high", est + z * se, "method",
+			      "inverse-variance fixed-effect average of site AUROCs "
+			      "(not the AUROC of the pooled records)"));
 		if (print)
-			printf("\npooled (%zu sites): n %llu, events %llu (%.1f%%), Brier %.4f, O/E "
-			       "%.3f, AUROC fixed-effect %.3f (%.3f-%.3f)\n",
-			       k, (unsigned long long)tot, (unsigned long long)pos,
-			       100.0 * (double)pos / (double)tot, brier / (double)tot,
-			       (double)pos / sum_p, est, est - z * se, est + z * se);
+			printf(
+			    "\npooled (%zu sites): n %llu, events %llu (%.1f%%), Brier %.4f, O/E "
+			    "%.3f, AUROC fixed-effect %.3f (%.3f-%.3f)\n",
+			    k, (unsigned long long)tot, (unsigned long long)pos,
+			    100.0 * (double)pos / (double)tot, brier / (double)tot,
+			    (double)pos / sum_p, est, est - z * se, est + z * se);
 	}
 	if (print)
-		printf("\n  %-20s %5s %8s %8s %8s %8s  %-20s %-20s %-20s %-20s\n", "site", "thr", "TP",
-		       "FP", "TN", "FN", "sensitivity", "specificity", "PPV", "NPV");
+		printf("\n  %-20s %5s %8s %8s %8s %8s  %-20s %-20s %-20s %-20s\n", "site", "thr",
+		       "TP", "FP", "TN", "FN", "sensitivity", "specificity", "PPV", "NPV");
 	for (size_t t = 0; t < nthr; t++) {
 		double thr = json_number_value(json_array_get(thresholds, t));
 		uint64_t tp = 0, fp = 0, tn = 0, fn = 0;
@@ -339,13 +341,12 @@ int cmd_results(int argc, char **argv)
 	       json_string_value(json_object_get(manifest, "version")), rr->model->vendor,
 	       rr->model->version_id, rr->model->onnx_sha256);
 	print_sites(sites, nsites);
-	report = json_pack("{s:s,s:I,s:{s:s,s:s,s:s},s:o,s:{s:s,s:s,s:s,s:O}}", "schema",
-			   "fedval.report/1", "generated_us", (json_int_t)fv_now_us(), "run",
-			   "run_id", rr->run->run_id, "state", rr->run->state, "benchmark",
-			   rr->run->benchmark, "benchmark_spec", json_incref(bench), "model",
-			   "version_id", rr->model->version_id, "onnx_sha256",
-			   rr->model->onnx_sha256, "vendor", rr->model->vendor, "manifest",
-			   manifest);
+	report = json_pack(
+	    "{s:s,s:I,s:{s:s,s:s,s:s},s:o,s:{s:s,s:s,s:s,s:O}}", "schema", "fedval.report/1",
+	    "generated_us", (json_int_t)fv_now_us(), "run", "run_id", rr->run->run_id, "state",
+	    rr->run->state, "benchmark", rr->run->benchmark, "benchmark_spec", json_incref(bench),
+	    "model", "version_id", rr->model->version_id, "onnx_sha256", rr->model->onnx_sha256,
+	    "vendor", rr->model->vendor, "manifest", manifest);
 	arr = json_array();
 	for (size_t i = 0; i < nsites; i++)
 		json_array_append_new(arr, site_json(&sites[i]));

@@ -58,7 +58,8 @@ static fv_err upload(struct cli_conn *conn, const uint8_t *buf, size_t len, cons
 		if (count > 4)
 			fprintf(stderr, "\ruploaded %u/%u chunks", i + 1, count);
 		/* Bytes already held by the coordinator need not be sent again. */
-		if (!strcmp(fv_wire_env(rp)->ack->status ? fv_wire_env(rp)->ack->status : "", "exists"))
+		if (!strcmp(fv_wire_env(rp)->ack->status ? fv_wire_env(rp)->ack->status : "",
+			    "exists"))
 			i = count;
 		fv_pb_free(rp);
 	}

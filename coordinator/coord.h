@@ -39,7 +39,7 @@ struct req {
 	struct principal who;
 	uint8_t *out; /* sealed reply */
 	size_t out_len;
-	bool park;    /* a poll with nothing to hand out: answer later */
+	bool park; /* a poll with nothing to hand out: answer later */
 	void **pool;
 	size_t npool, cappool;
 };

@@ -103,7 +103,8 @@ static fv_err principal_load(struct coord *co, const char *name, struct principa
 		if (sqlite3_step(st) == SQLITE_ROW) {
 			int n = sqlite3_column_bytes(st, 1);
 			fv_strlcpy(p->name, name, sizeof(p->name));
-			if (fv_role_parse((const char *)sqlite3_column_text(st, 0), &p->role) != FV_OK ||
+			if (fv_role_parse((const char *)sqlite3_column_text(st, 0), &p->role) !=
+				FV_OK ||
 			    n <= 0 || (size_t)n > sizeof(p->pub)) {
 				e = FV_EDB;
 			} else {
@@ -149,35 +150,40 @@ static fv_err handle_enrol(struct req *r, struct fv_diag *d)
 	fv_err e;
 
 	if (plen > FV_MAX_CERT_PEM)
-		return fv_diag_set(d, FV_ELIMIT, "certificate larger than %d bytes", FV_MAX_CERT_PEM);
+		return fv_diag_set(d, FV_ELIMIT, "certificate larger than %d bytes",
+				   FV_MAX_CERT_PEM);
 	if ((e = fv_cert_verify(co->ca_pem, co->ca_len, q->cert_pem, plen, &info, d)) != FV_OK)
 		return FV_EAUTH;
 	if (strcmp(info.name, r->env->principal) != 0)
-		return fv_diag_set(d, FV_EAUTH, "envelope principal '%s' does not match certificate CN '%s'",
+		return fv_diag_set(d, FV_EAUTH,
+				   "envelope principal '%s' does not match certificate CN '%s'",
 				   r->env->principal, info.name);
 	if (info.role == FV_ROLE_COORDINATOR)
-		return fv_diag_set(d, FV_EAUTH, "a coordinator certificate cannot enrol as a client");
+		return fv_diag_set(d, FV_EAUTH,
+				   "a coordinator certificate cannot enrol as a client");
 	/* Proof of possession: the envelope must be signed by the certificate's key. */
 	if (fv_wire_verify(r->env, info.pub, info.pub_len) != FV_OK)
-		return fv_diag_set(d, FV_EAUTH, "bad signature: envelope is not signed by the key of "
-						"the certificate it presents");
+		return fv_diag_set(d, FV_EAUTH,
+				   "bad signature: envelope is not signed by the key of "
+				   "the certificate it presents");
 	e = principal_load(co, info.name, &known);
 	if (e == FV_OK) {
 		if (known.revoked)
 			return fv_diag_set(d, FV_EAUTH, "principal '%s' is revoked", info.name);
 		if (known.role != info.role || known.pub_len != info.pub_len ||
 		    memcmp(known.pub, info.pub, info.pub_len) != 0)
-			return fv_diag_set(d, FV_EAUTH,
-					   "principal '%s' is registered with another key or role; "
-					   "the authority must revoke it before a new key can enrol",
-					   info.name);
+			return fv_diag_set(
+			    d, FV_EAUTH,
+			    "principal '%s' is registered with another key or role; "
+			    "the authority must revoke it before a new key can enrol",
+			    info.name);
 	} else if (e == FV_ENOTFOUND) {
 		fv_strlcpy(sw, q->software ? q->software : "", sizeof(sw));
 		e = store_exec(co->store, NULL,
 			       "INSERT INTO principals(name, role, pubkey, cert_pem, fingerprint, "
 			       "enrolled_us, software) VALUES(?, ?, ?, ?, ?, ?, ?)",
-			       "ttbttit", info.name, fv_role_name(info.role), info.pub, info.pub_len,
-			       q->cert_pem, info.fingerprint, fv_now_us(), sw);
+			       "ttbttit", info.name, fv_role_name(info.role), info.pub,
+			       info.pub_len, q->cert_pem, info.fingerprint, fv_now_us(), sw);
 		if (e != FV_OK && e != FV_EEXIST)
 			return fv_diag_set(d, e, "cannot register principal");
 		fv_log(FV_LOG_INFO, "principal_enrolled", "name=%s role=%s fingerprint=%.16s",
@@ -261,7 +267,8 @@ static fv_err benchmark_check(json_t *j, struct fv_diag *d)
 	    (e = json_str(j, "label", &s, d)) || (e = json_str(j, "task", &s, d)))
 		return e;
 	if (strcmp(s, "binary") != 0)
-		return fv_diag_set(d, FV_EUNSUPPORTED, "task '%s' is not supported yet (binary)", s);
+		return fv_diag_set(d, FV_EUNSUPPORTED, "task '%s' is not supported yet (binary)",
+				   s);
 	if (!fv_name_valid(json_string_value(json_object_get(j, "name"))))
 		return fv_diag_set(d, FV_EINVAL, "field 'name' may hold only [A-Za-z0-9._-]");
 	vars = json_object_get(j, "variables");
@@ -276,13 +283,15 @@ static fv_err benchmark_check(json_t *j, struct fv_diag *d)
 	thr = json_object_get(j, "thresholds");
 	if (!json_is_array(thr) || json_array_size(thr) == 0 ||
 	    json_array_size(thr) > FV_MAX_THRESHOLDS)
-		return fv_diag_set(d, FV_EINVAL, "field 'thresholds' must be an array of 1..%d numbers",
+		return fv_diag_set(d, FV_EINVAL,
+				   "field 'thresholds' must be an array of 1..%d numbers",
 				   FV_MAX_THRESHOLDS);
 	json_array_foreach(thr, i, v)
 	{
 		double t = json_number_value(v);
 		if (!json_is_number(v) || !(t >= 0.0 && t <= 1.0))
-			return fv_diag_set(d, FV_EINVAL, "thresholds[%zu] must be a number in [0, 1]", i);
+			return fv_diag_set(d, FV_EINVAL,
+					   "thresholds[%zu] must be a number in [0, 1]", i);
 	}
 	return FV_OK;
 }
@@ -311,17 +320,18 @@ static fv_err handle_create_benchmark(struct req *r, struct fv_diag *d)
 		 * a benchmark version is frozen once created. */
 		store_lock(r->co->store);
 		e = store_query(r->co->store, &st,
-				"SELECT spec_json FROM benchmarks WHERE name = ? AND version = ?", "tt",
-				name, version);
+				"SELECT spec_json FROM benchmarks WHERE name = ? AND version = ?",
+				"tt", name, version);
 		bool same = e == FV_OK && sqlite3_step(st) == SQLITE_ROW &&
 			    !strcmp((const char *)sqlite3_column_text(st, 0), canon);
 		sqlite3_finalize(st);
 		store_unlock(r->co->store);
 		if (!same) {
-			e = fv_diag_set(d, FV_EEXIST,
-					"benchmark %s already exists with a different spec; a benchmark "
-					"version is frozen: create a new version",
-					id);
+			e = fv_diag_set(
+			    d, FV_EEXIST,
+			    "benchmark %s already exists with a different spec; a benchmark "
+			    "version is frozen: create a new version",
+			    id);
 			goto out;
 		}
 		e = reply_ack(r, id, "exists");
@@ -369,37 +379,41 @@ static fv_err handle_upload_chunk(struct req *r, struct fv_diag *d)
 		return reply_ack(r, q->sha256, "exists");
 
 	store_lock(co->store);
-	if (store_query(co->store, &st, "SELECT next_index FROM uploads WHERE sha256 = ? AND owner = ?",
-			"tt", q->sha256, r->who.name) == FV_OK &&
+	if (store_query(co->store, &st,
+			"SELECT next_index FROM uploads WHERE sha256 = ? AND owner = ?", "tt",
+			q->sha256, r->who.name) == FV_OK &&
 	    sqlite3_step(st) == SQLITE_ROW)
 		next = sqlite3_column_int64(st, 0);
 	sqlite3_finalize(st);
 	if (q->index == 0) {
 		next = 0;
 	} else if (next < 0) {
-		e = fv_diag_set(d, FV_ESTATE, "upload of %.12s not started: send chunk 0 first", q->sha256);
+		e = fv_diag_set(d, FV_ESTATE, "upload of %.12s not started: send chunk 0 first",
+				q->sha256);
 		goto out;
 	} else if ((int64_t)q->index < next) {
 		e = reply_ack(r, q->sha256, "duplicate");
 		goto out;
 	} else if ((int64_t)q->index > next) {
-		e = fv_diag_set(d, FV_ESTATE, "expected chunk %lld, got %u", (long long)next, q->index);
+		e = fv_diag_set(d, FV_ESTATE, "expected chunk %lld, got %u", (long long)next,
+				q->index);
 		goto out;
 	}
 	raw_len = q->index + 1 == q->count ? q->size - (uint64_t)q->index * FV_MODEL_CHUNK_RAW
-					    : FV_MODEL_CHUNK_RAW;
+					   : FV_MODEL_CHUNK_RAW;
 	if (!(raw = fv_alloc(raw_len))) {
 		e = fv_diag_set(d, FV_ENOMEM, "out of memory");
 		goto out;
 	}
 	if (q->data.len > FV_MODEL_CHUNK_MAX ||
 	    fv_chunk_decompress(q->data.data, q->data.len, raw, raw_len) != FV_OK) {
-		e = fv_diag_set(d, FV_ECORRUPT, "chunk %u is not a zstd frame of %zu bytes", q->index,
-				raw_len);
+		e = fv_diag_set(d, FV_ECORRUPT, "chunk %u is not a zstd frame of %zu bytes",
+				q->index, raw_len);
 		goto out;
 	}
 	fd = open(part, O_WRONLY | O_CREAT | (q->index == 0 ? O_TRUNC : 0) | O_CLOEXEC, 0644);
-	if (fd < 0 || pwrite(fd, raw, raw_len, (off_t)q->index * FV_MODEL_CHUNK_RAW) != (ssize_t)raw_len ||
+	if (fd < 0 ||
+	    pwrite(fd, raw, raw_len, (off_t)q->index * FV_MODEL_CHUNK_RAW) != (ssize_t)raw_len ||
 	    fsync(fd) != 0) {
 		e = fv_diag_set(d, FV_EIO, "cannot store chunk: %s", strerror(errno));
 		goto out;
@@ -407,13 +421,15 @@ static fv_err handle_upload_chunk(struct req *r, struct fv_diag *d)
 	close(fd);
 	fd = -1;
 	if (q->index + 1 < q->count) {
-		e = store_exec(co->store, NULL,
-			       "INSERT INTO uploads(sha256, size, count, next_index, owner, updated_us) "
-			       "VALUES(?, ?, ?, ?, ?, ?) ON CONFLICT(sha256) DO UPDATE SET "
-			       "next_index = excluded.next_index, owner = excluded.owner, "
-			       "size = excluded.size, count = excluded.count, updated_us = excluded.updated_us",
-			       "tiiiti", q->sha256, (int64_t)q->size, (int64_t)q->count,
-			       (int64_t)q->index + 1, r->who.name, fv_now_us());
+		e = store_exec(
+		    co->store, NULL,
+		    "INSERT INTO uploads(sha256, size, count, next_index, owner, updated_us) "
+		    "VALUES(?, ?, ?, ?, ?, ?) ON CONFLICT(sha256) DO UPDATE SET "
+		    "next_index = excluded.next_index, owner = excluded.owner, "
+		    "size = excluded.size, count = excluded.count, updated_us = "
+		    "excluded.updated_us",
+		    "tiiiti", q->sha256, (int64_t)q->size, (int64_t)q->count, (int64_t)q->index + 1,
+		    r->who.name, fv_now_us());
 		if (e == FV_OK)
 			e = reply_ack(r, q->sha256, "accepted");
 		goto out;
@@ -430,9 +446,10 @@ static fv_err handle_upload_chunk(struct req *r, struct fv_diag *d)
 		store_exec(co->store, NULL, "DELETE FROM uploads WHERE sha256 = ?", "t", q->sha256);
 		if (all_len != q->size || strcmp(hex, q->sha256) != 0) {
 			unlink(part);
-			e = fv_diag_set(d, FV_ECORRUPT,
-					"uploaded bytes hash to %.16s…, not %.16s…: upload discarded",
-					hex, q->sha256);
+			e = fv_diag_set(
+			    d, FV_ECORRUPT,
+			    "uploaded bytes hash to %.16s…, not %.16s…: upload discarded", hex,
+			    q->sha256);
 			goto out;
 		}
 		if (rename(part, final) != 0) {
@@ -479,12 +496,14 @@ static fv_err manifest_check(struct req *r, json_t *j, const char **sha, int64_t
 	input = json_object_get(j, "input");
 	vars = json_object_get(input, "variables");
 	if (!json_is_array(vars) || json_array_size(vars) == 0)
-		return fv_diag_set(d, FV_EINVAL, "field 'input.variables' must be a non-empty array");
+		return fv_diag_set(d, FV_EINVAL,
+				   "field 'input.variables' must be a non-empty array");
 	if (model_path(r->co, *sha, ".onnx", path, sizeof(path)))
 		return fv_diag_set(d, FV_ELIMIT, "models_dir path too long");
 	if ((e = fv_file_read(path, FV_MAX_MODEL_BYTES, &buf, &len, d)) != FV_OK) {
 		if (e == FV_ENOTFOUND)
-			fv_diag_set(d, e, "no uploaded model bytes with sha256 %.16s…: upload first", *sha);
+			fv_diag_set(
+			    d, e, "no uploaded model bytes with sha256 %.16s…: upload first", *sha);
 		return e;
 	}
 	/* A model that fedval's runtime cannot run is refused now, not at every hospital. */
@@ -493,9 +512,10 @@ static fv_err manifest_check(struct req *r, json_t *j, const char **sha, int64_t
 	if (e != FV_OK)
 		return fv_diag_set(d, e, "model cannot be loaded: %s", md.msg);
 	if (fv_model_n_features(m) != json_array_size(vars))
-		e = fv_diag_set(d, FV_EINVAL,
-				"manifest names %zu input variables but the model takes %zu features",
-				json_array_size(vars), fv_model_n_features(m));
+		e = fv_diag_set(
+		    d, FV_EINVAL,
+		    "manifest names %zu input variables but the model takes %zu features",
+		    json_array_size(vars), fv_model_n_features(m));
 	fv_model_free(m);
 	*size = (int64_t)len;
 	return e;
@@ -514,15 +534,17 @@ static fv_err handle_submit_model(struct req *r, struct fv_diag *d)
 	if ((e = canonical_json(q->manifest_json, FV_MAX_JSON, &j, &canon, d)) != FV_OK)
 		return e;
 	if (strcmp(canon, q->manifest_json) != 0) {
-		e = fv_diag_set(d, FV_EINVAL, "manifest is not in canonical form (sorted keys, compact, "
-					      "ASCII): the signature must cover the canonical bytes");
+		e = fv_diag_set(d, FV_EINVAL,
+				"manifest is not in canonical form (sorted keys, compact, "
+				"ASCII): the signature must cover the canonical bytes");
 		goto out;
 	}
 	if ((e = manifest_check(r, j, &sha, &size, d)) != FV_OK)
 		goto out;
 	if (fv_verify(r->who.pub, r->who.pub_len, canon, strlen(canon), q->signature.data,
 		      q->signature.len) != FV_OK) {
-		e = fv_diag_set(d, FV_EAUTH, "manifest signature does not verify with the vendor's key");
+		e = fv_diag_set(d, FV_EAUTH,
+				"manifest signature does not verify with the vendor's key");
 		goto out;
 	}
 	fv_sha256_hex(canon, strlen(canon), vid);
@@ -530,15 +552,16 @@ static fv_err handle_submit_model(struct req *r, struct fv_diag *d)
 		       "INSERT INTO models(version_id, name, version, vendor, onnx_sha256, size, "
 		       "manifest_json, signature, created_us) VALUES(?, ?, ?, ?, ?, ?, ?, ?, ?)",
 		       "tttttitbi", vid, json_string_value(json_object_get(j, "name")),
-		       json_string_value(json_object_get(j, "version")), r->who.name, sha, size, canon,
-		       q->signature.data, q->signature.len, fv_now_us());
+		       json_string_value(json_object_get(j, "version")), r->who.name, sha, size,
+		       canon, q->signature.data, q->signature.len, fv_now_us());
 	if (e == FV_EEXIST) {
 		/* Either the very same version again (idempotent) or changed content under a used
 		 * version string, which is refused: a version is never edited. */
 		store_lock(r->co->store);
-		bool same = store_query(r->co->store, &st,
-					"SELECT 1 FROM models WHERE version_id = ?", "t", vid) == FV_OK &&
-			    sqlite3_step(st) == SQLITE_ROW;
+		bool same =
+		    store_query(r->co->store, &st, "SELECT 1 FROM models WHERE version_id = ?", "t",
+				vid) == FV_OK &&
+		    sqlite3_step(st) == SQLITE_ROW;
 		sqlite3_finalize(st);
 		store_unlock(r->co->store);
 		if (same) {
@@ -568,8 +591,7 @@ out:
 
 /* ---- runs ---- */
 
-static fv_err model_ref_load(struct req *r, const char *vid, Fedval__ModelRef *m,
-			     struct fv_diag *d)
+static fv_err model_ref_load(struct req *r, const char *vid, Fedval__ModelRef *m, struct fv_diag *d)
 {
 	sqlite3_stmt *st = NULL;
 	fv_err e;
@@ -615,10 +637,11 @@ static fv_err benchmark_find(struct req *r, const char *ref, char **name, char *
 		nm[at - ref] = '\0';
 	store_lock(r->co->store);
 	if (at)
-		e = store_query(r->co->store, &st,
-				"SELECT name, version, spec_json FROM benchmarks WHERE name = ? AND "
-				"version = ?",
-				"tt", nm, at + 1);
+		e = store_query(
+		    r->co->store, &st,
+		    "SELECT name, version, spec_json FROM benchmarks WHERE name = ? AND "
+		    "version = ?",
+		    "tt", nm, at + 1);
 	else
 		e = store_query(r->co->store, &st,
 				"SELECT name, version, spec_json FROM benchmarks WHERE name = ? "
@@ -656,8 +679,9 @@ static fv_err check_model_fits(const char *spec, const char *manifest, struct fv
 				found = true;
 		}
 		if (!found) {
-			e = fv_diag_set(d, FV_EINVAL, "model input variable '%s' is not defined by the "
-						      "benchmark",
+			e = fv_diag_set(d, FV_EINVAL,
+					"model input variable '%s' is not defined by the "
+					"benchmark",
 					json_string_value(v));
 			break;
 		}
@@ -714,10 +738,11 @@ static fv_err handle_start_run(struct req *r, struct fv_diag *d)
 			e = FV_ENOMEM;
 			break;
 		}
-		e = store_exec(s, NULL,
-			       "INSERT INTO jobs(job_id, run_id, node, state, created_us, updated_us) "
-			       "VALUES(?, ?, ?, 'queued', ?, ?)",
-			       "tttii", job_id, run_id, node, now, now);
+		e = store_exec(
+		    s, NULL,
+		    "INSERT INTO jobs(job_id, run_id, node, state, created_us, updated_us) "
+		    "VALUES(?, ?, ?, 'queued', ?, ?)",
+		    "tttii", job_id, run_id, node, now, now);
 		nj = fv_realloc(body.job_ids, (body.n_job_ids + 1) * sizeof(char *));
 		if (nj)
 			body.job_ids = nj;
@@ -744,8 +769,8 @@ static fv_err handle_start_run(struct req *r, struct fv_diag *d)
 unlock:
 	store_unlock(s);
 	if (e == FV_OK) {
-		fv_log(FV_LOG_INFO, "run_started", "run=%s benchmark=%s@%s model=%.16s jobs=%zu", run_id,
-		       bname, bver, q->model_version_id, body.n_job_ids);
+		fv_log(FV_LOG_INFO, "run_started", "run=%s benchmark=%s@%s model=%.16s jobs=%zu",
+		       run_id, bname, bver, q->model_version_id, body.n_job_ids);
 		body.run_id = run_id;
 		rep.body_case = FEDVAL__ENVELOPE__BODY_START_RUN_REPLY;
 		rep.start_run_reply = &body;
@@ -763,11 +788,12 @@ static fv_err run_info_load(struct req *r, const char *run_id, Fedval__RunInfo *
 	size_t done = 0;
 	fv_err e;
 
-	e = store_query(r->co->store, &st,
-			"SELECT r.benchmark_name || '@' || r.benchmark_version, r.model_version_id, "
-			"m.name || ' ' || m.version, r.created_us FROM runs r JOIN models m ON "
-			"m.version_id = r.model_version_id WHERE r.run_id = ?",
-			"t", run_id);
+	e = store_query(
+	    r->co->store, &st,
+	    "SELECT r.benchmark_name || '@' || r.benchmark_version, r.model_version_id, "
+	    "m.name || ' ' || m.version, r.created_us FROM runs r JOIN models m ON "
+	    "m.version_id = r.model_version_id WHERE r.run_id = ?",
+	    "t", run_id);
 	if (e != FV_OK)
 		return e;
 	if (sqlite3_step(st) != SQLITE_ROW) {
@@ -892,12 +918,13 @@ static fv_err poll_reply(struct req *r, bool final, bool *found, struct fv_diag 
 
 	*found = false;
 	store_lock(r->co->store);
-	e = store_query(r->co->store, &st,
-			"SELECT j.job_id, j.run_id, r.benchmark_name, r.benchmark_version, "
-			"r.model_version_id, j.created_us, j.state FROM jobs j JOIN runs r ON "
-			"r.run_id = j.run_id WHERE j.node = ? AND j.state IN ('queued', 'dispatched') "
-			"ORDER BY j.created_us, j.job_id LIMIT 1",
-			"t", r->who.name);
+	e = store_query(
+	    r->co->store, &st,
+	    "SELECT j.job_id, j.run_id, r.benchmark_name, r.benchmark_version, "
+	    "r.model_version_id, j.created_us, j.state FROM jobs j JOIN runs r ON "
+	    "r.run_id = j.run_id WHERE j.node = ? AND j.state IN ('queued', 'dispatched') "
+	    "ORDER BY j.created_us, j.job_id LIMIT 1",
+	    "t", r->who.name);
 	if (e == FV_OK && sqlite3_step(st) == SQLITE_ROW) {
 		*found = true;
 		job.job_id = keep_str(r, sqlite3_column_text(st, 0));
@@ -916,8 +943,8 @@ static fv_err poll_reply(struct req *r, bool final, bool *found, struct fv_diag 
 			goto unlock;
 		}
 		e = store_query(r->co->store, &bs,
-				"SELECT spec_json FROM benchmarks WHERE name = ? AND version = ?", "tt",
-				bname, bver);
+				"SELECT spec_json FROM benchmarks WHERE name = ? AND version = ?",
+				"tt", bname, bver);
 		if (e == FV_OK && sqlite3_step(bs) == SQLITE_ROW)
 			job.benchmark_json = keep_str(r, sqlite3_column_text(bs, 0));
 		sqlite3_finalize(bs);
@@ -928,10 +955,11 @@ static fv_err poll_reply(struct req *r, bool final, bool *found, struct fv_diag 
 		if ((e = model_ref_load(r, vid, &mref, d)) != FV_OK)
 			goto unlock;
 		job.model = &mref;
-		e = store_exec(r->co->store, NULL,
-			       "UPDATE jobs SET state = 'dispatched', updated_us = ? WHERE job_id = ? "
-			       "AND state = 'queued'",
-			       "it", fv_now_us(), job.job_id);
+		e = store_exec(
+		    r->co->store, NULL,
+		    "UPDATE jobs SET state = 'dispatched', updated_us = ? WHERE job_id = ? "
+		    "AND state = 'queued'",
+		    "it", fv_now_us(), job.job_id);
 		body.n_jobs = 1;
 		body.jobs = jobs;
 		fv_log(FV_LOG_INFO, "job_dispatched", "job=%s node=%s", job.job_id, r->who.name);
@@ -993,7 +1021,8 @@ static fv_err handle_chunk_request(struct req *r, struct fv_diag *d)
 	sqlite3_finalize(st);
 	store_unlock(r->co->store);
 	if (!allowed)
-		return fv_diag_set(d, FV_EAUTH, "no job of %s uses model %.16s…", r->who.name, q->sha256);
+		return fv_diag_set(d, FV_EAUTH, "no job of %s uses model %.16s…", r->who.name,
+				   q->sha256);
 	if (model_path(r->co, q->sha256, ".onnx", path, sizeof(path)))
 		return fv_diag_set(d, FV_ELIMIT, "models_dir path too long");
 	fd = open(path, O_RDONLY | O_CLOEXEC);
@@ -1047,8 +1076,8 @@ static fv_err result_check(struct req *r, const Fedval__SiteResult *res, const c
 			   struct fv_diag *d)
 {
 	if (strcmp(res->node, r->who.name) != 0 || strcmp(job_node, r->who.name) != 0)
-		return fv_diag_set(d, FV_EAUTH, "result for job %s is not %s's to submit", res->job_id,
-				   r->who.name);
+		return fv_diag_set(d, FV_EAUTH, "result for job %s is not %s's to submit",
+				   res->job_id, r->who.name);
 	if (res->status > 1)
 		return fv_diag_set(d, FV_EINVAL, "unknown result status %u", res->status);
 	if (res->n_counts > FV_MAX_THRESHOLDS)
@@ -1058,7 +1087,8 @@ static fv_err result_check(struct req *r, const Fedval__SiteResult *res, const c
 		if (c->tp + c->fn != res->n_pos || c->fp + c->tn != res->n - res->n_pos) {
 			if (!(c->has_suppressed && c->suppressed))
 				return fv_diag_set(d, FV_EINVAL,
-						   "counts at threshold %g do not add up to n", c->threshold);
+						   "counts at threshold %g do not add up to n",
+						   c->threshold);
 		}
 	}
 	return FV_OK;
@@ -1116,10 +1146,11 @@ static fv_err handle_submit_result(struct req *r, struct fv_diag *d)
 		       "ttbbi", res->job_id, r->who.name, q->result.data, q->result.len,
 		       q->signature.data, q->signature.len, fv_now_us());
 	if (e == FV_OK)
-		e = store_exec(r->co->store, NULL,
-			       "UPDATE jobs SET state = ?, reason = ?, updated_us = ? WHERE job_id = ?",
-			       "ttit", res->status == 0 ? "done" : "failed",
-			       res->reason ? res->reason : "", fv_now_us(), res->job_id);
+		e = store_exec(
+		    r->co->store, NULL,
+		    "UPDATE jobs SET state = ?, reason = ?, updated_us = ? WHERE job_id = ?",
+		    "ttit", res->status == 0 ? "done" : "failed", res->reason ? res->reason : "",
+		    fv_now_us(), res->job_id);
 	if (e == FV_OK)
 		e = store_commit(r->co->store);
 	if (e != FV_OK) {
@@ -1159,11 +1190,12 @@ static fv_err handle_results(struct req *r, struct fv_diag *d)
 	if (e == FV_OK)
 		e = benchmark_find(r, bref, &bname, &bver, &spec, d);
 	if (e == FV_OK)
-		e = store_query(r->co->store, &st,
-				"SELECT s.node, s.result, s.signature, p.cert_pem, s.received_us FROM "
-				"results s JOIN jobs j ON j.job_id = s.job_id JOIN principals p ON "
-				"p.name = s.node WHERE j.run_id = ? ORDER BY s.node",
-				"t", ri.run_id);
+		e = store_query(
+		    r->co->store, &st,
+		    "SELECT s.node, s.result, s.signature, p.cert_pem, s.received_us FROM "
+		    "results s JOIN jobs j ON j.job_id = s.job_id JOIN principals p ON "
+		    "p.name = s.node WHERE j.run_id = ? ORDER BY s.node",
+		    "t", ri.run_id);
 	while (e == FV_OK && sqlite3_step(st) == SQLITE_ROW) {
 		Fedval__StoredResult *sr = keep(r, fv_alloc(sizeof(*sr)));
 		Fedval__StoredResult **na = fv_realloc(arr, (body.n_results + 1) * sizeof(*na));
@@ -1260,7 +1292,8 @@ static fv_err authenticate(struct req *r, struct fv_diag *d)
 	if (fv_wire_verify(r->env, r->who.pub, r->who.pub_len) != FV_OK)
 		return fv_diag_set(d, FV_EAUTH, "bad signature for principal '%s'", name);
 	if (advance_seq(r->co, name, r->env->seq) != FV_OK)
-		return fv_diag_set(d, FV_EAUTH, "replayed or reordered sequence number %llu from '%s'",
+		return fv_diag_set(d, FV_EAUTH,
+				   "replayed or reordered sequence number %llu from '%s'",
 				   (unsigned long long)r->env->seq, name);
 	return FV_OK;
 }
@@ -1302,16 +1335,17 @@ void coord_handle(struct coord *co, const uint8_t *buf, size_t len, struct req *
 			e = rt->fn(r, &d);
 	}
 	if (e != FV_OK) {
-		fv_log(FV_LOG_WARN, "request_refused", "principal=%s body=%s code=%s reason=%s", who,
-		       fv_wire_body_name(r->env->body_case), fv_strerror(e),
+		fv_log(FV_LOG_WARN, "request_refused", "principal=%s body=%s code=%s reason=%s",
+		       who, fv_wire_body_name(r->env->body_case), fv_strerror(e),
 		       fv_log_quote(why, sizeof(why), d.msg[0] ? d.msg : fv_strerror(e)));
 		fv_free(r->out);
 		r->out = NULL;
 		r->park = false;
 		reply_error(r, e, d.msg[0] ? d.msg : fv_strerror(e));
 	} else {
-		fv_log(r->env->body_case == FEDVAL__ENVELOPE__BODY_POLL ? FV_LOG_DEBUG : FV_LOG_INFO,
-		       "request", "principal=%s body=%s", who, fv_wire_body_name(r->env->body_case));
+		fv_log(
+		    r->env->body_case == FEDVAL__ENVELOPE__BODY_POLL ? FV_LOG_DEBUG : FV_LOG_INFO,
+		    "request", "principal=%s body=%s", who, fv_wire_body_name(r->env->body_case));
 	}
 	/* The envelope is only needed to answer now; a parked poll keeps just r->who and r->seq. */
 	r->env = NULL;

@@ -33,10 +33,11 @@ static const char usage[] =
     "Stops cleanly on SIGTERM or SIGINT. Logs go to stderr as key=value lines.\n";
 
 static const char *const known_keys[] = {
-    "coordinator.listen",     "coordinator.ca",	   "coordinator.cert",
-    "coordinator.key",	      "coordinator.store", "coordinator.models_dir",
-    "coordinator.log_level",  "coordinator.parallel", "coordinator.poll_wait_ms",
-    NULL,
+    "coordinator.listen",	"coordinator.ca",
+    "coordinator.cert",		"coordinator.key",
+    "coordinator.store",	"coordinator.models_dir",
+    "coordinator.log_level",	"coordinator.parallel",
+    "coordinator.poll_wait_ms", NULL,
 };
 
 struct settings {
@@ -62,7 +63,8 @@ static fv_err settings_load(struct fv_config *cfg, struct settings *s, struct fv
 	if (!s->log_level)
 		s->log_level = "info";
 	if (strncmp(s->listen, "tls+tcp://", 10) != 0)
-		return fv_diag_set(d, FV_EINVAL, "%s: [coordinator] listen = '%s' must be a tls+tcp:// URL",
+		return fv_diag_set(d, FV_EINVAL,
+				   "%s: [coordinator] listen = '%s' must be a tls+tcp:// URL",
 				   fv_config_path(cfg), s->listen);
 	return FV_OK;
 }
@@ -160,8 +162,8 @@ int main(int argc, char **argv)
 		printf("config        %s\nlisten        %s\nca            %s\ncert          %s "
 		       "(name %s, role coordinator)\nkey           %s (mode ok)\nstore         %s\n"
 		       "models_dir    %s\nparallel      %ld\npoll_wait_ms  %ld\nlog_level     %s\n",
-		       config_path, s.listen, ca, cert, co.name, key, store, co.models_dir, s.parallel,
-		       s.poll_wait_ms, s.log_level);
+		       config_path, s.listen, ca, cert, co.name, key, store, co.models_dir,
+		       s.parallel, s.poll_wait_ms, s.log_level);
 		rc = 0;
 		goto out;
 	}

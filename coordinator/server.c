@@ -36,7 +36,8 @@ static void send_reply(struct worker *w)
 {
 	nng_msg *m = NULL;
 
-	if (!w->r.out || nng_msg_alloc(&m, 0) != 0 || nng_msg_append(m, w->r.out, w->r.out_len) != 0) {
+	if (!w->r.out || nng_msg_alloc(&m, 0) != 0 ||
+	    nng_msg_append(m, w->r.out, w->r.out_len) != 0) {
 		/* Nothing to send (sealing failed, logged there): the client times out. */
 		if (m)
 			nng_msg_free(m);

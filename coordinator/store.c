@@ -68,7 +68,8 @@ static fv_err bindv(sqlite3_stmt *st, const char *types, va_list ap)
 	for (const char *t = types; *t && rc == SQLITE_OK; t++, i++) {
 		switch (*t) {
 		case 't':
-			rc = sqlite3_bind_text(st, i, va_arg(ap, const char *), -1, SQLITE_TRANSIENT);
+			rc = sqlite3_bind_text(st, i, va_arg(ap, const char *), -1,
+					       SQLITE_TRANSIENT);
 			break;
 		case 'i':
 			rc = sqlite3_bind_int64(st, i, va_arg(ap, int64_t));
@@ -197,7 +198,8 @@ static fv_err migrate(struct store *s, struct fv_diag *d)
 		if (exec_plain(s, migrations[v]) != FV_OK || exec_plain(s, pragma) != FV_OK ||
 		    store_commit(s) != FV_OK) {
 			store_rollback(s);
-			return fv_diag_set(d, FV_EDB, "migration to schema version %d failed", v + 1);
+			return fv_diag_set(d, FV_EDB, "migration to schema version %d failed",
+					   v + 1);
 		}
 		fv_log(FV_LOG_INFO, "store_migrated", "version=%d", v + 1);
 	}

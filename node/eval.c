@@ -83,7 +83,8 @@ void node_eval_compute(const struct eval_in *in, struct eval_out *out)
 	for (size_t i = 0; i < ds.n; i++) {
 		if (!(p[i] >= 0.0 && p[i] <= 1.0)) {
 			/* Says which row, never its values. */
-			fv_diag_set(&d, FV_EINVAL, "model output for data row %zu is not a probability", i + 1);
+			fv_diag_set(&d, FV_EINVAL,
+				    "model output for data row %zu is not a probability", i + 1);
 			fail(out, FV_EINVAL, d.msg);
 			goto out;
 		}
@@ -92,7 +93,8 @@ void node_eval_compute(const struct eval_in *in, struct eval_out *out)
 		out->brier_sum += (p[i] - ds.y[i]) * (p[i] - ds.y[i]);
 	}
 	if (out->n_pos > 0 && out->n_pos < out->n) {
-		if ((e = fv_stats_auc_delong(p, ds.y, ds.n, &out->auc, &out->auc_var, &d)) != FV_OK) {
+		if ((e = fv_stats_auc_delong(p, ds.y, ds.n, &out->auc, &out->auc_var, &d)) !=
+		    FV_OK) {
 			fail(out, e, d.msg);
 			goto out;
 		}
@@ -179,7 +181,8 @@ fv_err node_eval(const struct eval_in *in, struct eval_out *out, struct fv_diag 
 		_exit(0);
 	}
 	close(fds[1]);
-	e = read_all(fds[0], out, sizeof(*out), fv_mono_ms() + (int64_t)in->timeout_s * 1000 + 5000);
+	e = read_all(fds[0], out, sizeof(*out),
+		     fv_mono_ms() + (int64_t)in->timeout_s * 1000 + 5000);
 	close(fds[0]);
 	if (e == FV_ETIMEDOUT)
 		kill(pid, SIGKILL);
@@ -188,7 +191,8 @@ fv_err node_eval(const struct eval_in *in, struct eval_out *out, struct fv_diag 
 	if (e != FV_OK) {
 		if (WIFSIGNALED(status))
 			return fv_diag_set(d, FV_EIO, "evaluation worker died (signal %d%s)",
-					   WTERMSIG(status), WTERMSIG(status) == SIGALRM ? ", time limit" : "");
+					   WTERMSIG(status),
+					   WTERMSIG(status) == SIGALRM ? ", time limit" : "");
 		return fv_diag_set(d, e, "evaluation worker gave no result (%s)", fv_strerror(e));
 	}
 	out->error[sizeof(out->error) - 1] = '\0';

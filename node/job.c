@@ -56,7 +56,8 @@ static fv_err spec_parse(const Fedval__Job *job, struct job_spec *s, struct fv_d
 		return fv_diag_set(d, FV_EPROTO, "benchmark has no 'label'");
 	thr = json_object_get(s->bench, "thresholds");
 	if (!json_is_array(thr) || json_array_size(thr) > NODE_MAX_THR)
-		return fv_diag_set(d, FV_EPROTO, "benchmark 'thresholds' must be an array of at most %d",
+		return fv_diag_set(d, FV_EPROTO,
+				   "benchmark 'thresholds' must be an array of at most %d",
 				   NODE_MAX_THR);
 	json_array_foreach(thr, i, v)
 	{
@@ -72,8 +73,8 @@ static fv_err spec_parse(const Fedval__Job *job, struct job_spec *s, struct fv_d
 	json_array_foreach(vars, i, v)
 	{
 		if (!json_is_string(v))
-			return fv_diag_set(d, FV_EPROTO, "manifest input.variables[%zu] is not a string",
-					   i);
+			return fv_diag_set(d, FV_EPROTO,
+					   "manifest input.variables[%zu] is not a string", i);
 		s->vars[s->nvars++] = json_string_value(v);
 	}
 	return FV_OK;
@@ -96,22 +97,26 @@ static fv_err verify_model_ref(const struct node *n, const Fedval__ModelRef *m,
 		return e;
 	}
 	if (info.role != FV_ROLE_VENDOR || strcmp(info.name, m->vendor) != 0)
-		return fv_diag_set(d, FV_EAUTH, "model signed by '%s' (role %s), not by vendor '%s'",
-				   info.name, fv_role_name(info.role), m->vendor);
+		return fv_diag_set(d, FV_EAUTH,
+				   "model signed by '%s' (role %s), not by vendor '%s'", info.name,
+				   fv_role_name(info.role), m->vendor);
 	if (fv_verify(info.pub, info.pub_len, m->manifest_json, strlen(m->manifest_json),
 		      m->vendor_signature.data, m->vendor_signature.len) != FV_OK)
-		return fv_diag_set(d, FV_EAUTH, "vendor signature over the manifest does not verify");
+		return fv_diag_set(d, FV_EAUTH,
+				   "vendor signature over the manifest does not verify");
 	fv_sha256_hex(m->manifest_json, strlen(m->manifest_json), dg);
 	if (strcmp(dg, m->version_id) != 0)
-		return fv_diag_set(d, FV_EAUTH, "manifest digest %.16s… is not the version id %.16s…",
-				   dg, m->version_id);
+		return fv_diag_set(d, FV_EAUTH,
+				   "manifest digest %.16s… is not the version id %.16s…", dg,
+				   m->version_id);
 	sha = json_string_value(json_object_get(manifest, "model_sha256"));
 	if (!sha || strcmp(sha, m->onnx_sha256) != 0)
-		return fv_diag_set(d, FV_EAUTH,
-				   "manifest model_sha256 does not match the model offered (%.16s…)",
-				   m->onnx_sha256);
+		return fv_diag_set(
+		    d, FV_EAUTH, "manifest model_sha256 does not match the model offered (%.16s…)",
+		    m->onnx_sha256);
 	if (strcmp(json_string_value(json_object_get(manifest, "vendor")) ?: "", m->vendor) != 0)
-		return fv_diag_set(d, FV_EAUTH, "manifest vendor is not the signer '%s'", m->vendor);
+		return fv_diag_set(d, FV_EAUTH, "manifest vendor is not the signer '%s'",
+				   m->vendor);
 	if (m->size == 0 || m->size > FV_MAX_MODEL_BYTES)
 		return fv_diag_set(d, FV_ELIMIT, "model size %llu outside 1..%u bytes",
 				   (unsigned long long)m->size, FV_MAX_MODEL_BYTES);
@@ -146,8 +151,8 @@ static fv_err file_sha256(const char *path, char out[FV_SHA256_HEX], struct fv_d
 }
 
 /* Ask for chunk `index` and check the reply is that chunk of that model. */
-static fv_err fetch_chunk(struct node *n, const Fedval__ModelRef *m, uint32_t index,
-			  uint8_t *raw, size_t *raw_len, struct fv_diag *d)
+static fv_err fetch_chunk(struct node *n, const Fedval__ModelRef *m, uint32_t index, uint8_t *raw,
+			  size_t *raw_len, struct fv_diag *d)
 {
 	Fedval__Envelope req = FEDVAL__ENVELOPE__INIT;
 	Fedval__ChunkRequest body = FEDVAL__CHUNK_REQUEST__INIT;
@@ -178,8 +183,9 @@ static fv_err fetch_chunk(struct node *n, const Fedval__ModelRef *m, uint32_t in
 	want = m->size - off < FV_MODEL_CHUNK_RAW ? m->size - off : FV_MODEL_CHUNK_RAW;
 	if (c->data.len > FV_MODEL_CHUNK_MAX ||
 	    fv_chunk_decompress(c->data.data, c->data.len, raw, (size_t)want) != FV_OK) {
-		e = fv_diag_set(d, FV_ECORRUPT, "chunk %u of model %.16s… does not decompress to %llu "
-						"bytes",
+		e = fv_diag_set(d, FV_ECORRUPT,
+				"chunk %u of model %.16s… does not decompress to %llu "
+				"bytes",
 				index, m->onnx_sha256, (unsigned long long)want);
 		goto out;
 	}
@@ -263,9 +269,10 @@ static fv_err fetch_model(struct node *n, const Fedval__ModelRef *m, uint8_t **b
 		goto out;
 	if (strcmp(dg, m->onnx_sha256) != 0) {
 		unlink(part);
-		e = fv_diag_set(d, FV_ECORRUPT,
-				"downloaded model has sha256 %.16s…, not the signed %.16s…: refused",
-				dg, m->onnx_sha256);
+		e = fv_diag_set(
+		    d, FV_ECORRUPT,
+		    "downloaded model has sha256 %.16s…, not the signed %.16s…: refused", dg,
+		    m->onnx_sha256);
 		goto out;
 	}
 	if (rename(part, final) != 0) {
@@ -427,8 +434,8 @@ static fv_err release_stats(struct node *n, const Fedval__Job *job, const struct
 	if (o->n < p->min_cohort)
 		return release_failure(n, job, s, "cohort below the site's minimum cohort size", d);
 	if (!fv_privacy_cell_ok(p, o->n_pos) || !fv_privacy_cell_ok(p, o->n - o->n_pos))
-		return release_failure(n, job, s,
-				       "events or non-events below the site's minimum cell count", d);
+		return release_failure(
+		    n, job, s, "events or non-events below the site's minimum cell count", d);
 	result_init(n, job, s, &res);
 	res.has_n = res.has_n_pos = true;
 	res.n = o->n;
@@ -539,8 +546,9 @@ fv_err node_job(struct node *n, const Fedval__Job *job, struct fv_diag *d)
 		 * only the kind of failure. */
 		fv_log(FV_LOG_ERROR, "evaluation_failed", "job=%s reason=%s", job->job_id,
 		       FV_Q(out->error));
-		fv_fmt(why.msg, sizeof(why.msg), "%s evaluating on local data (%s); details in the "
-						 "node log",
+		fv_fmt(why.msg, sizeof(why.msg),
+		       "%s evaluating on local data (%s); details in the "
+		       "node log",
 		       out->status == FV_EINVAL ? "data or mapping error" : "error",
 		       fv_strerror((fv_err)out->status));
 		if (strncmp(out->error, "model ", 6) == 0)

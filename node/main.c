@@ -31,10 +31,22 @@ static const char usage[] =
     "Stops cleanly on SIGTERM or SIGINT. Logs go to stderr as key=value lines.\n";
 
 static const char *const known_keys[] = {
-    "node.coordinator", "node.ca",	   "node.cert",		  "node.key",
-    "node.cache_dir",	"node.state_dir",  "node.log_level",	  "node.eval_timeout_s",
-    "node.poll_wait_ms", "data.source",	   "data.path",		  "data.delimiter",
-    "data.decimal",	"mapping.*",	   "policy.min_cell_count", "policy.min_cohort_size",
+    "node.coordinator",
+    "node.ca",
+    "node.cert",
+    "node.key",
+    "node.cache_dir",
+    "node.state_dir",
+    "node.log_level",
+    "node.eval_timeout_s",
+    "node.poll_wait_ms",
+    "data.source",
+    "data.path",
+    "data.delimiter",
+    "data.decimal",
+    "mapping.*",
+    "policy.min_cell_count",
+    "policy.min_cohort_size",
     NULL,
 };
 
@@ -72,7 +84,8 @@ static fv_err char_setting(struct fv_config *cfg, const char *key, char def, cha
 		return FV_OK;
 	}
 	if (strlen(v) != 1)
-		return fv_diag_set(d, FV_EINVAL, "%s: [data] %s = '%s' must be one character (or 'tab')",
+		return fv_diag_set(d, FV_EINVAL,
+				   "%s: [data] %s = '%s' must be one character (or 'tab')",
 				   fv_config_path(cfg), key, v);
 	*out = v[0];
 	return FV_OK;
@@ -96,7 +109,8 @@ static fv_err settings_load(struct node *n, struct fv_diag *d)
 		return e;
 	src = fv_config_get(cfg, "data", "source");
 	if (src && strcmp(src, "csv") != 0)
-		return fv_diag_set(d, FV_EUNSUPPORTED, "%s: [data] source = '%s': only 'csv' so far",
+		return fv_diag_set(d, FV_EUNSUPPORTED,
+				   "%s: [data] source = '%s': only 'csv' so far",
 				   fv_config_path(cfg), src);
 	n->copts.url = url;
 	if (!(n->ca_path = fv_config_resolve(cfg, ca)) ||
@@ -142,7 +156,8 @@ static int check_config(struct node *n)
 	uint8_t *cert = NULL;
 	size_t len = 0, bad = 0;
 
-	printf("config            %s\ncoordinator       %s\n", fv_config_path(n->cfg), n->copts.url);
+	printf("config            %s\ncoordinator       %s\n", fv_config_path(n->cfg),
+	       n->copts.url);
 	if (fv_key_load(n->key_path, &k, &d) != FV_OK)
 		goto fail;
 	fv_key_free(k);

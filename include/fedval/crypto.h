@@ -10,8 +10,8 @@
 
 #define FV_SHA256_LEN 32
 #define FV_SHA256_HEX (2 * FV_SHA256_LEN + 1)
-#define FV_SIG_MAX 80	   /* DER ECDSA P-256 signature: at most 72 bytes */
-#define FV_PUBKEY_MAX 128  /* DER SubjectPublicKeyInfo of a P-256 key: 91 bytes */
+#define FV_SIG_MAX    80  /* DER ECDSA P-256 signature: at most 72 bytes */
+#define FV_PUBKEY_MAX 128 /* DER SubjectPublicKeyInfo of a P-256 key: 91 bytes */
 
 void fv_sha256(const void *buf, size_t n, uint8_t out[FV_SHA256_LEN]);
 void fv_sha256_hex(const void *buf, size_t n, char out[FV_SHA256_HEX]);
@@ -38,7 +38,13 @@ fv_err fv_verify(const uint8_t *pub_der, size_t pub_len, const void *msg, size_t
 
 /* What fedval reads from a federation certificate. The role is in the subject's OU, the
  * principal name in its CN. */
-enum fv_role { FV_ROLE_NONE = 0, FV_ROLE_AUTHORITY, FV_ROLE_VENDOR, FV_ROLE_NODE, FV_ROLE_COORDINATOR };
+enum fv_role {
+	FV_ROLE_NONE = 0,
+	FV_ROLE_AUTHORITY,
+	FV_ROLE_VENDOR,
+	FV_ROLE_NODE,
+	FV_ROLE_COORDINATOR
+};
 const char *fv_role_name(enum fv_role r);
 fv_err fv_role_parse(const char *s, enum fv_role *out);
 
@@ -64,8 +70,8 @@ fv_err fv_pki_init(const char *dir, const char *ca_name, int days, struct fv_dia
  * writes out_dir/NAME.key (0600) and out_dir/NAME.crt. Role coordinator gets serverAuth and
  * the DNS names in dns (NULL-terminated; e.g. "localhost"); the others get clientAuth.
  * Refuses to overwrite an existing key. */
-fv_err fv_pki_issue(const char *ca_dir, enum fv_role role, const char *name,
-		    const char *const *dns, int days, const char *out_dir, struct fv_diag *d);
+fv_err fv_pki_issue(const char *ca_dir, enum fv_role role, const char *name, const char *const *dns,
+		    int days, const char *out_dir, struct fv_diag *d);
 
 /* A principal name is 1..64 chars of [A-Za-z0-9._-], not starting with '.' or '-'. */
 int fv_name_valid(const char *name);

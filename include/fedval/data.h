@@ -14,10 +14,10 @@
 /* A zeroed struct (or opts == NULL) means the defaults. The grammar accepted and every error
  * are described at the top of lib/data/csv.c. */
 struct fv_csv_opts {
-	char delimiter;			 /* default ','; tab or ASCII punctuation other than '"' */
-	char decimal;			 /* '.' or ',' (then delimiter must not be ','); default '.' */
-	const char *const *na_tokens;	 /* NULL-terminated; NULL means {"", "NA", "NaN", "null"};
-					    {NULL} means no token is missing. Copied at open. */
+	char delimiter;		      /* default ','; tab or ASCII punctuation other than '"' */
+	char decimal;		      /* '.' or ',' (then delimiter must not be ','); default '.' */
+	const char *const *na_tokens; /* NULL-terminated; NULL means {"", "NA", "NaN", "null"};
+					 {NULL} means no token is missing. Copied at open. */
 };
 
 struct fv_csv;

@@ -37,8 +37,8 @@
 /* Largest ONNX artefact a vendor may submit / a node will load. */
 #define FV_MAX_MODEL_BYTES (512u * 1024 * 1024)
 /* Graph size limits for the ONNX loader. */
-#define FV_MAX_MODEL_NODES 100000
-#define FV_MAX_TENSOR_RANK 8
+#define FV_MAX_MODEL_NODES  100000
+#define FV_MAX_TENSOR_RANK  8
 #define FV_MAX_TENSOR_ELEMS (256u * 1024 * 1024)
 /* Number of input variables of a tabular model. */
 #define FV_MAX_FEATURES 4096

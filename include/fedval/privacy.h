@@ -11,8 +11,8 @@
 #include "fedval/stats.h"
 
 struct fv_policy {
-	uint32_t min_cell;	/* smallest count released in a cell (default 5); 0 is released */
-	uint64_t min_cohort;	/* smallest cohort evaluated at all */
+	uint32_t min_cell;	 /* smallest count released in a cell (default 5); 0 is released */
+	uint64_t min_cohort;	 /* smallest cohort evaluated at all */
 	size_t max_result_bytes; /* bound on an outgoing result */
 };
 

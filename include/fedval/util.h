@@ -63,15 +63,15 @@ fv_err fv_mkdir_p(const char *path, unsigned mode, struct fv_diag *d);
 /* snprintf that reports truncation: FV_ELIMIT if the result did not fit. */
 fv_err fv_fmt(char *buf, size_t cap, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
 size_t fv_strlcpy(char *dst, const char *src, size_t cap);
-void fv_hex(const uint8_t *in, size_t n, char *out); /* out holds 2n+1 chars */
+void fv_hex(const uint8_t *in, size_t n, char *out);	 /* out holds 2n+1 chars */
 fv_err fv_unhex(const char *in, uint8_t *out, size_t n); /* exactly 2n hex digits */
 /* Parse numbers strictly: whole string, no trailing junk, range checked. */
 fv_err fv_parse_long(const char *s, long min, long max, long *out);
 fv_err fv_parse_double(const char *s, double *out); /* rejects NaN/Inf and junk */
 
 /* ---- time ---- */
-int64_t fv_now_us(void);   /* wall clock, microseconds since the epoch */
-int64_t fv_mono_ms(void);  /* monotonic milliseconds */
+int64_t fv_now_us(void);			     /* wall clock, microseconds since the epoch */
+int64_t fv_mono_ms(void);			     /* monotonic milliseconds */
 void fv_time_iso(int64_t us, char *out, size_t cap); /* "2026-11-25T10:00:00Z" */
 
 #endif

@@ -53,12 +53,12 @@ uint32_t fv_chunk_count(uint64_t size);
 
 /* ---- client side of a connection to the coordinator ---- */
 struct fv_client_opts {
-	const char *url;	/* tls+tcp://host:port */
-	const char *ca_file;	/* federation CA certificate (PEM) */
-	const char *cert_file;	/* own certificate (PEM) */
-	const char *key_file;	/* own private key (PEM, mode 0600) */
-	const char *software;	/* e.g. "fedval-node 0.1.0" */
-	int timeout_ms;		/* per request; 0: FV_REQUEST_TIMEOUT_MS */
+	const char *url;       /* tls+tcp://host:port */
+	const char *ca_file;   /* federation CA certificate (PEM) */
+	const char *cert_file; /* own certificate (PEM) */
+	const char *key_file;  /* own private key (PEM, mode 0600) */
+	const char *software;  /* e.g. "fedval-node 0.1.0" */
+	int timeout_ms;	       /* per request; 0: FV_REQUEST_TIMEOUT_MS */
 };
 
 struct fv_client;

@@ -33,8 +33,8 @@ fv_err fv_privacy_gate(const struct fv_policy *p, const uint8_t *result, size_t 
 	fv_err e = FV_EREFUSED;
 
 	if (len > p->max_result_bytes)
-		return fv_diag_set(d, FV_EREFUSED, "result of %zu bytes exceeds the %zu-byte bound", len,
-				   p->max_result_bytes);
+		return fv_diag_set(d, FV_EREFUSED, "result of %zu bytes exceeds the %zu-byte bound",
+				   len, p->max_result_bytes);
 	if (fv_pb_unpack(&fedval__site_result__descriptor, result, len, 16 * len + 65536, &pb, d) !=
 	    FV_OK)
 		return fv_diag_set(d, FV_EREFUSED, "result does not decode as a SiteResult");
@@ -67,7 +67,8 @@ fv_err fv_privacy_gate(const struct fv_policy *p, const uint8_t *result, size_t 
 		goto out;
 	}
 	if (!fv_privacy_cell_ok(p, r->n_pos) || !fv_privacy_cell_ok(p, r->n - r->n_pos)) {
-		fv_diag_set(d, e, "positives or negatives below the minimum cell count %u", p->min_cell);
+		fv_diag_set(d, e, "positives or negatives below the minimum cell count %u",
+			    p->min_cell);
 		goto out;
 	}
 	if (r->n_counts > FV_MAX_THRESHOLDS) {
@@ -83,23 +84,28 @@ fv_err fv_privacy_gate(const struct fv_policy *p, const uint8_t *result, size_t 
 		}
 		if (c->has_suppressed && c->suppressed) {
 			if (c->tp || c->fp || c->tn || c->fn) {
-				fv_diag_set(d, e, "suppressed row at threshold %g still holds counts",
+				fv_diag_set(d, e,
+					    "suppressed row at threshold %g still holds counts",
 					    c->threshold);
 				goto out;
 			}
 			continue;
 		}
 		if (!fv_privacy_confusion_ok(p, &cf)) {
-			fv_diag_set(d, e, "count below %u at threshold %g", p->min_cell, c->threshold);
+			fv_diag_set(d, e, "count below %u at threshold %g", p->min_cell,
+				    c->threshold);
 			goto out;
 		}
 		if (c->tp + c->fn != r->n_pos || c->fp + c->tn != r->n - r->n_pos) {
-			fv_diag_set(d, e, "counts at threshold %g do not add up to the cohort", c->threshold);
+			fv_diag_set(d, e, "counts at threshold %g do not add up to the cohort",
+				    c->threshold);
 			goto out;
 		}
 	}
-	if ((r->has_auc && !(r->auc >= 0 && r->auc <= 1)) || (r->has_auc_var && !isfinite(r->auc_var)) ||
-	    (r->has_brier_sum && !isfinite(r->brier_sum)) || (r->has_sum_p && !isfinite(r->sum_p))) {
+	if ((r->has_auc && !(r->auc >= 0 && r->auc <= 1)) ||
+	    (r->has_auc_var && !isfinite(r->auc_var)) ||
+	    (r->has_brier_sum && !isfinite(r->brier_sum)) ||
+	    (r->has_sum_p && !isfinite(r->sum_p))) {
 		fv_diag_set(d, e, "a statistic is out of range or not finite");
 		goto out;
 	}

@@ -103,8 +103,9 @@ fv_err fv_config_load(const char *path, struct fv_config **out, struct fv_diag *
 		goto fail;
 	}
 	if (rc != 0) {
-		e = fv_diag_set(d, FV_EINVAL, "%s:%d: syntax error (expected [section] or key = value)",
-				path, rc);
+		e = fv_diag_set(d, FV_EINVAL,
+				"%s:%d: syntax error (expected [section] or key = value)", path,
+				rc);
 		goto fail;
 	}
 	assign_lines(c, (const char *)buf);
@@ -157,8 +158,8 @@ fv_err fv_config_require(const struct fv_config *c, const char *section, const c
 {
 	const char *v = fv_config_get(c, section, key);
 	if (!v || !*v)
-		return fv_diag_set(d, FV_EINVAL, "%s: missing setting '%s' in section [%s]", c->path,
-				   key, section);
+		return fv_diag_set(d, FV_EINVAL, "%s: missing setting '%s' in section [%s]",
+				   c->path, key, section);
 	*out = v;
 	return FV_OK;
 }
@@ -172,13 +173,13 @@ fv_err fv_config_long(const struct fv_config *c, const char *section, const char
 		return FV_OK;
 	}
 	if (fv_parse_long(e->value, min, max, out) != FV_OK)
-		return fv_diag_set(d, FV_EINVAL, "%s:%d: [%s] %s = '%s' is not a whole number in %ld..%ld",
+		return fv_diag_set(d, FV_EINVAL,
+				   "%s:%d: [%s] %s = '%s' is not a whole number in %ld..%ld",
 				   c->path, e->line, section, key, e->value, min, max);
 	return FV_OK;
 }
 
-fv_err fv_config_check_known(const struct fv_config *c, const char *const *known,
-			     struct fv_diag *d)
+fv_err fv_config_check_known(const struct fv_config *c, const char *const *known, struct fv_diag *d)
 {
 	for (size_t i = 0; i < c->n; i++) {
 		const struct fv_config_entry *e = &c->e[i];
@@ -191,8 +192,9 @@ fv_err fv_config_check_known(const struct fv_config *c, const char *const *known
 			ok = !strcmp(dot + 1, "*") || !strcmp(dot + 1, e->key);
 		}
 		if (!ok)
-			return fv_diag_set(d, FV_EINVAL, "%s:%d: unknown setting '%s' in section [%s]",
-					   c->path, e->line, e->key, e->section);
+			return fv_diag_set(d, FV_EINVAL,
+					   "%s:%d: unknown setting '%s' in section [%s]", c->path,
+					   e->line, e->key, e->section);
 	}
 	return FV_OK;
 }

@@ -24,7 +24,8 @@ fv_err fv_file_read(const char *path, size_t max, uint8_t **buf, size_t *len, st
 			size_t ncap = cap ? cap * 2 : 65536;
 			uint8_t *nb;
 			if (cap > max + 1) {
-				e = fv_diag_set(d, FV_ELIMIT, "%s: larger than %zu bytes", path, max);
+				e = fv_diag_set(d, FV_ELIMIT, "%s: larger than %zu bytes", path,
+						max);
 				goto fail;
 			}
 			nb = fv_realloc(b, ncap);

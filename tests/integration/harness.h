@@ -20,7 +20,7 @@
 #include "fedval/crypto.h"
 #include "fedval/util.h"
 
-#define H_UNUSED __attribute__((unused))
+#define H_UNUSED    __attribute__((unused))
 #define H_BIN(name) FV_BUILD_DIR "/" name
 
 struct fed {
@@ -170,7 +170,8 @@ static H_UNUSED void h_profile(struct fed *f, const char *name)
 {
 	char path[512];
 	snprintf(path, sizeof(path), "%s/%s.ini", f->dir, name);
-	h_write(path, "[client]\nurl = %s\nca = pki/ca/ca.crt\ncert = pki/%s.crt\nkey = pki/%s.key\n",
+	h_write(path,
+		"[client]\nurl = %s\nca = pki/ca/ca.crt\ncert = pki/%s.crt\nkey = pki/%s.key\n",
 		f->url, name, name);
 }
 
@@ -194,16 +195,17 @@ static H_UNUSED void h_fed_init(struct fed *f)
 	h_profile(f, "authority");
 	h_profile(f, "vendor");
 	snprintf(path, sizeof(path), "%s/coordinator.ini", f->dir);
-	h_write(path,
-		"[coordinator]\nlisten = tls+tcp://127.0.0.1:%d\nca = pki/ca/ca.crt\ncert = "
-		"pki/coordinator.crt\nkey = pki/coordinator.key\nstore = coordinator.db\nmodels_dir = "
-		"models\npoll_wait_ms = 2000\n",
-		f->port);
+	h_write(
+	    path,
+	    "[coordinator]\nlisten = tls+tcp://127.0.0.1:%d\nca = pki/ca/ca.crt\ncert = "
+	    "pki/coordinator.crt\nkey = pki/coordinator.key\nstore = coordinator.db\nmodels_dir = "
+	    "models\npoll_wait_ms = 2000\n",
+	    f->port);
 }
 
 /* Run the CLI as `who` (a profile in the federation dir). */
-#define h_cli(f, out, who, fmt, ...)                                                           \
-	h_run(out, "cd %s && " H_BIN("fedval") " " fmt " --config %s.ini", (f)->dir,            \
+#define h_cli(f, out, who, fmt, ...)                                                               \
+	h_run(out, "cd %s && " H_BIN("fedval") " " fmt " --config %s.ini", (f)->dir,               \
 	      ##__VA_ARGS__, who)
 
 static H_UNUSED void h_coord_start(struct fed *f)
@@ -213,8 +215,9 @@ static H_UNUSED void h_coord_start(struct fed *f)
 	snprintf(log, sizeof(log), "%s/coordinator.log", f->dir);
 	f->coord = h_spawn(f->dir, log, argv);
 	for (int i = 0; i < 100; i++) {
-		if (h_run(NULL, "cd %s && " H_BIN("fedval") " run status --config authority.ini "
-				"2>&1",
+		if (h_run(NULL,
+			  "cd %s && " H_BIN("fedval") " run status --config authority.ini "
+						      "2>&1",
 			  f->dir) == 0)
 			return;
 		h_sleep_ms(100);
@@ -231,11 +234,12 @@ static H_UNUSED int h_node_add(struct fed *f, const char *name, const char *csv,
 	snprintf(f->node_names[i], sizeof(f->node_names[i]), "%s", name);
 	h_issue(f, FV_ROLE_NODE, name);
 	snprintf(path, sizeof(path), "%s/%s.node.ini", f->dir, name);
-	h_write(path,
-		"[node]\ncoordinator = %s\nca = pki/ca/ca.crt\ncert = pki/%s.crt\nkey = pki/%s.key\n"
-		"cache_dir = %s.cache\nstate_dir = %s.state\npoll_wait_ms = 2000\n\n[data]\npath = "
-		"%s\n\n%s",
-		f->url, name, name, name, name, csv, extra_ini ? extra_ini : "");
+	h_write(
+	    path,
+	    "[node]\ncoordinator = %s\nca = pki/ca/ca.crt\ncert = pki/%s.crt\nkey = pki/%s.key\n"
+	    "cache_dir = %s.cache\nstate_dir = %s.state\npoll_wait_ms = 2000\n\n[data]\npath = "
+	    "%s\n\n%s",
+	    f->url, name, name, name, name, csv, extra_ini ? extra_ini : "");
 	return i;
 }
 
@@ -247,8 +251,8 @@ static H_UNUSED void h_node_start(struct fed *f, int i)
 	char *argv[] = {H_BIN("fedval-node"), "--config", cfg, NULL};
 	int before = h_count(log, "event=enrolled");
 	f->nodes[i] = h_spawn(f->dir, log, argv);
-	cr_assert(h_wait_log(log, "event=enrolled", before + 1, 20000), "node %s did not enrol:\n%s",
-		  f->node_names[i], h_slurp(log));
+	cr_assert(h_wait_log(log, "event=enrolled", before + 1, 20000),
+		  "node %s did not enrol:\n%s", f->node_names[i], h_slurp(log));
 }
 
 /* Stop every daemon still running; each must exit 0 on SIGTERM (under ASan this also catches
@@ -266,8 +270,8 @@ static H_UNUSED void h_fed_stop(struct fed *f)
 	}
 	if (f->coord > 0) {
 		rc = h_stop(f->coord, 10000);
-		cr_expect_eq(rc, 0, "coordinator exited with status %d (log %s/coordinator.log)", rc,
-			     f->dir);
+		cr_expect_eq(rc, 0, "coordinator exited with status %d (log %s/coordinator.log)",
+			     rc, f->dir);
 	}
 	f->coord = 0;
 }

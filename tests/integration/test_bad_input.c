@@ -128,10 +128,14 @@ static void setup(void)
 {
 	char *out = NULL;
 	h_fed_init(&F);
-	cr_assert_eq(h_run(&out, "cd %s && " H_BIN("fedval") " demo data --profile 0 --rows 2000 "
-				 "--out dev.csv && " H_BIN("fedval") " demo train --data dev.csv "
-				 "--out-dir model && " H_BIN("fedval") " demo data --profile 1 "
-				 "--rows 1500 --out a.csv 2>&1",
+	cr_assert_eq(h_run(&out,
+			   "cd %s && " H_BIN(
+			       "fedval") " demo data --profile 0 --rows 2000 "
+					 "--out dev.csv && " H_BIN(
+					     "fedval") " demo train --data dev.csv "
+						       "--out-dir model && " H_BIN(
+							   "fedval") " demo data --profile 1 "
+								     "--rows 1500 --out a.csv 2>&1",
 			   F.dir),
 		     0, "%s", out);
 	free(out);
@@ -201,8 +205,7 @@ Test(bad_input, tls_without_or_with_foreign_certificate, .init = setup, .fini = 
 	good_node_still_served();
 }
 
-Test(bad_input, unregistered_revoked_badsig_replay, .init = setup, .fini = teardown,
-     .timeout = 120)
+Test(bad_input, unregistered_revoked_badsig_replay, .init = setup, .fini = teardown, .timeout = 120)
 {
 	nng_socket s;
 	uint8_t *buf = NULL;
@@ -270,8 +273,7 @@ Test(bad_input, unregistered_revoked_badsig_replay, .init = setup, .fini = teard
 	good_node_still_served();
 }
 
-Test(bad_input, oversized_and_malformed_envelopes, .init = setup, .fini = teardown,
-     .timeout = 120)
+Test(bad_input, oversized_and_malformed_envelopes, .init = setup, .fini = teardown, .timeout = 120)
 {
 	nng_socket s;
 	struct fv_pb *rep;
@@ -334,9 +336,10 @@ Test(bad_input, manifest_digest_mismatch_refused_by_node, .init = setup, .fini =
 	char *out = NULL, run[128];
 	cr_assert_eq(h_stop(F.coord, 10000), 0);
 	F.coord = 0;
-	cr_assert_eq(h_run(&out, "sqlite3 %s/coordinator.db \"UPDATE models SET onnx_sha256 = "
-				 "'00000000000000000000000000000000000000000000000000000000000000"
-				 "00'\" 2>&1",
+	cr_assert_eq(h_run(&out,
+			   "sqlite3 %s/coordinator.db \"UPDATE models SET onnx_sha256 = "
+			   "'00000000000000000000000000000000000000000000000000000000000000"
+			   "00'\" 2>&1",
 			   F.dir),
 		     0, "%s", out);
 	free(out);

@@ -11,8 +11,8 @@
 #include "harness.h"
 
 #define BC_CSV "/usr/lib/python3/dist-packages/sklearn/datasets/data/breast_cancer.csv"
-#define NF 30
-#define NROWS 569
+#define NF     30
+#define NROWS  569
 
 static struct fed F;
 static double X[NROWS][NF];
@@ -101,9 +101,9 @@ static void train(void)
 	json_t *man = json_pack("{s:s,s:s,s:s,s:{s:o}}", "name", "bc-lr", "version", "1",
 				"intended_use", "benign vs malignant breast mass from FNA features",
 				"input", "variables", vars);
-	json_t *bench = json_pack("{s:s,s:s,s:s,s:s,s:o,s:o}", "name", "wdbc", "version", "1",
-				  "task", "binary", "label", "label", "variables", bvars,
-				  "thresholds", thr);
+	json_t *bench =
+	    json_pack("{s:s,s:s,s:s,s:s,s:o,s:o}", "name", "wdbc", "version", "1", "task", "binary",
+		      "label", "label", "variables", bvars, "thresholds", thr);
 	snprintf(path, sizeof(path), "%s/bc-manifest.json", F.dir);
 	cr_assert_eq(json_dump_file(man, path, 0), 0);
 	snprintf(path, sizeof(path), "%s/bc-benchmark.json", F.dir);
@@ -156,8 +156,9 @@ Test(breast_cancer, three_sites_pool_to_whole_file_counts, .fini = teardown, .ti
 	h_coord_start(&F);
 	for (int s = 0; s < 3; s++)
 		h_node_start(&F, s);
-	cr_assert_eq(h_cli(&F, &out, "vendor", "model submit --model bc.onnx --manifest "
-					       "bc-manifest.json"),
+	cr_assert_eq(h_cli(&F, &out, "vendor",
+			   "model submit --model bc.onnx --manifest "
+			   "bc-manifest.json"),
 		     0, "%s", out);
 	h_last_line(out, vid, sizeof(vid));
 	free(out);

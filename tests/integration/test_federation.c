@@ -19,9 +19,11 @@ static void setup_synthetic(int rows)
 {
 	char *out = NULL;
 	h_fed_init(&F);
-	cr_assert_eq(h_run(&out, "cd %s && " H_BIN("fedval") " demo data --profile 0 --rows 4000 "
-				 "--out dev.csv && " H_BIN("fedval") " demo train --data dev.csv "
-				 "--out-dir model 2>&1",
+	cr_assert_eq(h_run(&out,
+			   "cd %s && " H_BIN("fedval") " demo data --profile 0 --rows 4000 "
+						       "--out dev.csv && " H_BIN(
+							   "fedval") " demo train --data dev.csv "
+								     "--out-dir model 2>&1",
 			   F.dir),
 		     0, "%s", out);
 	free(out);
@@ -29,8 +31,9 @@ static void setup_synthetic(int rows)
 		char name[32], csv[64];
 		snprintf(name, sizeof(name), "hospital-%c", 'a' + p - 1);
 		snprintf(csv, sizeof(csv), "%s.csv", name);
-		cr_assert_eq(h_run(NULL, "cd %s && " H_BIN("fedval") " demo data --profile %d --rows "
-					 "%d --seed %d --out %s",
+		cr_assert_eq(h_run(NULL,
+				   "cd %s && " H_BIN("fedval") " demo data --profile %d --rows "
+							       "%d --seed %d --out %s",
 				   F.dir, p, rows, 10 + p, csv),
 			     0);
 		h_node_add(&F, name, csv, NULL);
@@ -80,7 +83,8 @@ static uint64_t iget(const json_t *o, const char *k)
 /* Every site verified and ok; pooled counts are exact sums of the sites' counts. */
 static void check_report(const json_t *rep, int nsites)
 {
-	const json_t *sites = json_object_get(rep, "sites"), *pooled = json_object_get(rep, "pooled");
+	const json_t *sites = json_object_get(rep, "sites"),
+		     *pooled = json_object_get(rep, "pooled");
 	uint64_t n = 0, pos = 0;
 	size_t i, t;
 	json_t *s;
@@ -92,8 +96,8 @@ static void check_report(const json_t *rep, int nsites)
 		cr_assert_str_eq(json_string_value(json_object_get(s, "status")), "ok");
 		n += iget(s, "n");
 		pos += iget(s, "n_pos");
-		double auc = json_real_value(
-		    json_object_get(json_object_get(s, "auroc"), "estimate"));
+		double auc =
+		    json_real_value(json_object_get(json_object_get(s, "auroc"), "estimate"));
 		cr_assert(auc > 0.6 && auc < 0.95, "site AUROC %f implausible", auc);
 	}
 	cr_assert_eq(iget(pooled, "n"), n);
@@ -136,13 +140,15 @@ Test(federation, end_to_end_restart_and_immutable_versions, .fini = teardown, .t
 			   "model submit --model model/model.onnx --manifest model/manifest.json"),
 		     0);
 	free(out);
-	cr_assert_eq(h_run(NULL, "cd %s && sed -i 's/\"intended_use\": \"/\"intended_use\": \"changed "
-				 "/' model/manifest.json",
+	cr_assert_eq(h_run(NULL,
+			   "cd %s && sed -i 's/\"intended_use\": \"/\"intended_use\": \"changed "
+			   "/' model/manifest.json",
 			   F.dir),
 		     0);
-	cr_assert_eq(h_cli(&F, &out, "vendor",
-			   "model submit --model model/model.onnx --manifest model/manifest.json 2>&1"),
-		     1, "changed manifest accepted: %s", out);
+	cr_assert_eq(
+	    h_cli(&F, &out, "vendor",
+		  "model submit --model model/model.onnx --manifest model/manifest.json 2>&1"),
+	    1, "changed manifest accepted: %s", out);
 	cr_assert(strstr(out, "immutable"), "%s", out);
 	free(out);
 
@@ -196,38 +202,46 @@ Test(federation, daemons_refuse_readable_keys_and_bad_config, .fini = teardown, 
 	char *out = NULL;
 	h_fed_init(&F);
 	cr_assert_eq(h_run(NULL, "chmod 0644 %s/pki/coordinator.key", F.dir), 0);
-	cr_assert_eq(h_run(&out, "cd %s && " H_BIN("fedval-coordinator") " --config "
-				 "coordinator.ini 2>&1",
+	cr_assert_eq(h_run(&out,
+			   "cd %s && " H_BIN("fedval-coordinator") " --config "
+								   "coordinator.ini 2>&1",
 			   F.dir),
 		     1);
 	cr_assert(strstr(out, "coordinator.key"), "%s", out);
 	free(out);
-	cr_assert_eq(h_run(NULL, "chmod 0600 %s/pki/coordinator.key && echo 'bogus = 1' >> "
-				 "%s/coordinator.ini",
+	cr_assert_eq(h_run(NULL,
+			   "chmod 0600 %s/pki/coordinator.key && echo 'bogus = 1' >> "
+			   "%s/coordinator.ini",
 			   F.dir, F.dir),
 		     0);
-	cr_assert_eq(h_run(&out, "cd %s && " H_BIN("fedval-coordinator") " --config "
-				 "coordinator.ini --check-config 2>&1",
-			   F.dir),
-		     1);
+	cr_assert_eq(
+	    h_run(&out,
+		  "cd %s && " H_BIN("fedval-coordinator") " --config "
+							  "coordinator.ini --check-config 2>&1",
+		  F.dir),
+	    1);
 	cr_assert(strstr(out, "bogus"), "error should name the unknown key: %s", out);
 	free(out);
 	int i = h_node_add(&F, "hospital-a", "a.csv", NULL);
 	(void)i;
 	cr_assert_eq(h_run(NULL, "chmod 0640 %s/pki/hospital-a.key", F.dir), 0);
-	cr_assert_eq(h_run(&out, "cd %s && " H_BIN("fedval-node") " --config hospital-a.node.ini "
-				 "2>&1",
+	cr_assert_eq(h_run(&out,
+			   "cd %s && " H_BIN("fedval-node") " --config hospital-a.node.ini "
+							    "2>&1",
 			   F.dir),
 		     1);
 	cr_assert(strstr(out, "hospital-a.key"), "%s", out);
 	free(out);
-	cr_assert_eq(h_run(NULL, H_BIN("fedval") " --help >/dev/null && " H_BIN("fedval-node")
-				 " --help >/dev/null && " H_BIN("fedval-coordinator")
-				 " --help >/dev/null"),
-		     0);
-	const char *cmds[] = {"pki init",   "pki issue", "model submit", "benchmark create",
-			      "run start",  "run status", "results",     "principal revoke",
-			      "demo data",  "demo train"};
+	cr_assert_eq(
+	    h_run(NULL,
+		  H_BIN("fedval") " --help >/dev/null && " H_BIN(
+		      "fedval-node") " --help >/dev/null && " H_BIN("fedval-coordinator") " --help "
+											  ">/dev/"
+											  "null"),
+	    0);
+	const char *cmds[] = {"pki init",  "pki issue",	 "model submit", "benchmark create",
+			      "run start", "run status", "results",	 "principal revoke",
+			      "demo data", "demo train"};
 	for (size_t k = 0; k < sizeof(cmds) / sizeof(cmds[0]); k++) {
 		cr_assert_eq(h_run(&out, H_BIN("fedval") " %s --help", cmds[k]), 0, "%s", cmds[k]);
 		cr_assert(strstr(out, "usage: fedval"), "%s --help: %s", cmds[k], out);
@@ -251,14 +265,14 @@ Test(federation, interrupted_model_download_resumes, .fini = teardown, .timeout 
 	cr_assert_eq(fv_file_read(path, 1 << 26, &model, &len, &d), FV_OK);
 	model = realloc(model, len + pad + 16);
 	model[len++] = 0x32; /* field 6, length-delimited */
-	for (size_t v = pad; ; v >>= 7) {
+	for (size_t v = pad;; v >>= 7) {
 		model[len++] = (uint8_t)((v & 0x7f) | (v > 0x7f ? 0x80 : 0));
 		if (v <= 0x7f)
 			break;
 	}
 	srand(42);
 	for (size_t i = 0; i < pad; i++)
-		model[len++] = (uint8_t)"0123456789abcdef"[rand() % 16];
+		model[len++] = (uint8_t) "0123456789abcdef"[rand() % 16];
 	cr_assert_eq(fv_file_write_atomic(path, model, len, 0644, &d), FV_OK);
 	fv_sha256_hex(model, len, sha);
 	cr_assert_gt(fv_chunk_count(len), 2);
