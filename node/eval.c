@@ -1,8 +1,10 @@
 /* Evaluation of a model on local data, in a child process (DESIGN.md §4): the parent gets back
  * a fixed-size struct of sufficient statistics through a pipe, nothing else. */
+#include <cblas.h>
 #include <errno.h>
 #include <math.h>
 #include <poll.h>
+#include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
 #include <string.h>
@@ -40,17 +42,123 @@ static void mapping_digest(const struct eval_in *in, char out[FV_SHA256_HEX])
 	fv_hex(dg, sizeof(dg), out);
 }
 
+/* ---- the streaming pipeline ----
+ * The calling thread reads batches from the source into free slots and collects scored slots;
+ * worker threads run the model on ready slots. Scores land in one packed array (node_pack) in
+ * record order; statistics are computed from it at the end (summary.c), so they do not depend
+ * on the thread count or batch size. Memory: the slots (2 x threads x batch x variables floats)
+ * and 4 bytes per record. */
+enum slot_state { SLOT_FREE, SLOT_READY, SLOT_BUSY, SLOT_DONE };
+
+struct slot {
+	enum slot_state state;
+	uint64_t first; /* record index of the first row */
+	size_t rows;
+	float *x;
+	uint8_t *y;
+	double *p;
+	fv_err err;
+	char msg[256];
+};
+
+struct pipeline {
+	pthread_mutex_t mu;
+	pthread_cond_t cv;
+	struct slot *slots;
+	size_t nslots, batch, nvars;
+	const struct fv_model *model;
+	bool quit;
+};
+
+static void *worker(void *arg)
+{
+	struct pipeline *pl = arg;
+
+	pthread_mutex_lock(&pl->mu);
+	for (;;) {
+		struct slot *sl = NULL;
+		for (size_t i = 0; i < pl->nslots && !sl; i++)
+			if (pl->slots[i].state == SLOT_READY)
+				sl = &pl->slots[i];
+		if (!sl) {
+			if (pl->quit)
+				break;
+			pthread_cond_wait(&pl->cv, &pl->mu);
+			continue;
+		}
+		sl->state = SLOT_BUSY;
+		pthread_mutex_unlock(&pl->mu);
+		struct fv_diag d = {{0}};
+		sl->err = fv_model_predict(pl->model, sl->x, sl->rows, sl->p, &d);
+		if (sl->err != FV_OK)
+			fv_strlcpy(sl->msg, d.msg, sizeof(sl->msg));
+		pthread_mutex_lock(&pl->mu);
+		sl->state = SLOT_DONE;
+		pthread_cond_broadcast(&pl->cv);
+	}
+	pthread_mutex_unlock(&pl->mu);
+	return NULL;
+}
+
+/* Append a scored slot to the packed score array. */
+static fv_err collect(struct slot *sl, float *scores, struct eval_out *out)
+{
+	if (sl->err != FV_OK) {
+		char msg[300];
+		fv_fmt(msg, sizeof(msg), "model evaluation: %s", sl->msg);
+		fail(out, sl->err, msg);
+		return sl->err;
+	}
+	for (size_t i = 0; i < sl->rows; i++) {
+		double p = sl->p[i];
+		if (!(p >= 0.0 && p <= 1.0)) {
+			char msg[128];
+			/* Says which record, never its values. */
+			fv_fmt(msg, sizeof(msg), "model output for data record %llu is not a "
+						 "probability",
+			       (unsigned long long)(sl->first + i + 1));
+			fail(out, FV_EINVAL, msg);
+			return FV_EINVAL;
+		}
+		scores[sl->first + i] = node_pack(p, sl->y[i]);
+	}
+	return FV_OK;
+}
+
+static void progress(const struct fv_source *src, uint64_t rows, int64_t t0, int64_t *last)
+{
+	int64_t now = fv_mono_ms();
+	double frac = fv_source_progress(src), secs = (double)(now - t0) / 1000.0;
+	if (now - *last < 2000)
+		return;
+	*last = now;
+	if (frac > 0 && frac < 1)
+		fv_log(FV_LOG_INFO, "eval_progress", "rows=%llu rows_per_s=%.0f eta_s=%.0f",
+		       (unsigned long long)rows, rows / secs, secs / frac - secs);
+	else
+		fv_log(FV_LOG_INFO, "eval_progress", "rows=%llu rows_per_s=%.0f",
+		       (unsigned long long)rows, rows / secs);
+}
+
 void node_eval_compute(const struct eval_in *in, struct eval_out *out)
 {
 	struct fv_model *m = NULL;
-	struct fv_dataset ds = {0};
+	struct fv_source *src = NULL;
 	struct fv_mapping map = {in->nvars, in->vars, in->columns, in->label_column};
 	struct fv_diag d = {{0}};
-	double *p = NULL;
+	struct pipeline pl = {.mu = PTHREAD_MUTEX_INITIALIZER, .cv = PTHREAD_COND_INITIALIZER};
+	pthread_t tid[NODE_MAX_THREADS];
+	size_t nthreads = in->threads > 0 ? (size_t)in->threads : 1, started = 0, cap = 0;
+	uint64_t records = 0, collected = 0;
+	float *scores = NULL;
+	bool eof = false, failed = false;
+	int64_t t0 = fv_mono_ms(), last = t0;
 	fv_err e;
 
 	memset(out, 0, sizeof(*out));
 	mapping_digest(in, out->mapping_sha256);
+	if (nthreads > NODE_MAX_THREADS)
+		nthreads = NODE_MAX_THREADS;
 	if ((e = fv_model_load(in->model, in->model_len, &m, &d)) != FV_OK) {
 		fv_diag_prefix(&d, "model refused: ");
 		fail(out, e, d.msg);
@@ -62,63 +170,132 @@ void node_eval_compute(const struct eval_in *in, struct eval_out *out)
 		fail(out, FV_EINVAL, d.msg);
 		goto out;
 	}
-	if ((e = fv_data_read_csv(in->data_path, in->csv, &map, &ds, &d)) != FV_OK) {
+	if ((e = fv_source_open(in->source, &map, &src, &d)) != FV_OK) {
 		fail(out, e, d.msg);
 		goto out;
 	}
-	if (ds.n == 0) {
-		fail(out, FV_EINVAL, "the dataset has no rows");
+	pl.model = m;
+	pl.nvars = in->nvars;
+	pl.batch = in->batch_rows ? in->batch_rows : 8192;
+	pl.nslots = 2 * nthreads;
+	if (!(pl.slots = fv_calloc(pl.nslots, sizeof(*pl.slots)))) {
+		fail(out, FV_ENOMEM, "out of memory");
 		goto out;
 	}
-	if (!(p = fv_calloc(ds.n, sizeof(*p)))) {
-		fail(out, FV_ENOMEM, "out of memory for scores");
-		goto out;
-	}
-	if ((e = fv_model_predict(m, ds.x, ds.n, p, &d)) != FV_OK) {
-		fv_diag_prefix(&d, "model evaluation: ");
-		fail(out, e, d.msg);
-		goto out;
-	}
-	out->n = ds.n;
-	for (size_t i = 0; i < ds.n; i++) {
-		if (!(p[i] >= 0.0 && p[i] <= 1.0)) {
-			/* Says which row, never its values. */
-			fv_diag_set(&d, FV_EINVAL,
-				    "model output for data row %zu is not a probability", i + 1);
-			fail(out, FV_EINVAL, d.msg);
+	for (size_t i = 0; i < pl.nslots; i++) {
+		struct slot *sl = &pl.slots[i];
+		sl->x = fv_alloc(pl.batch * pl.nvars * sizeof(float));
+		sl->y = fv_alloc(pl.batch);
+		sl->p = fv_alloc(pl.batch * sizeof(double));
+		if (!sl->x || !sl->y || !sl->p) {
+			fail(out, FV_ENOMEM, "out of memory for evaluation batches");
 			goto out;
 		}
-		out->n_pos += ds.y[i];
-		out->sum_p += p[i];
-		out->brier_sum += (p[i] - ds.y[i]) * (p[i] - ds.y[i]);
 	}
-	if (out->n_pos > 0 && out->n_pos < out->n) {
-		if ((e = fv_stats_auc_delong(p, ds.y, ds.n, &out->auc, &out->auc_var, &d)) !=
-		    FV_OK) {
-			fail(out, e, d.msg);
-			goto out;
+	for (; started < nthreads; started++)
+		if (pthread_create(&tid[started], NULL, worker, &pl) != 0)
+			break;
+	if (started == 0) {
+		fail(out, FV_EIO, "cannot start evaluation threads");
+		goto out;
+	}
+
+	pthread_mutex_lock(&pl.mu);
+	while (!failed && (!eof || collected < records)) {
+		struct slot *free_sl = NULL, *done_sl = NULL;
+		for (size_t i = 0; i < pl.nslots; i++) {
+			if (pl.slots[i].state == SLOT_DONE && !done_sl)
+				done_sl = &pl.slots[i];
+			if (pl.slots[i].state == SLOT_FREE && !free_sl)
+				free_sl = &pl.slots[i];
 		}
-	} else {
-		out->auc = NAN;
-		out->auc_var = NAN;
+		if (done_sl) {
+			pthread_mutex_unlock(&pl.mu);
+			if (collect(done_sl, scores, out) != FV_OK)
+				failed = true;
+			collected += done_sl->rows;
+			pthread_mutex_lock(&pl.mu);
+			done_sl->state = SLOT_FREE;
+			continue;
+		}
+		if (!eof && free_sl) {
+			size_t got = 0;
+			pthread_mutex_unlock(&pl.mu);
+			e = fv_source_read(src, free_sl->x, free_sl->y, pl.batch, &got, &d);
+			if (e == FV_OK && records + got > cap) {
+				/* Only this thread touches the score array: grow it freely. */
+				size_t ncap = cap ? cap + cap / 2 : 1u << 16;
+				float *ns;
+				while (ncap < records + got)
+					ncap += ncap / 2;
+				if (!(ns = fv_realloc(scores, ncap * sizeof(float)))) {
+					e = fv_diag_set(&d, FV_ENOMEM, "out of memory for %llu scores",
+							(unsigned long long)ncap);
+				} else {
+					scores = ns;
+					cap = ncap;
+				}
+			}
+			pthread_mutex_lock(&pl.mu);
+			if (e != FV_OK) {
+				fail(out, e, d.msg);
+				failed = true;
+				break;
+			}
+			if (got == 0) {
+				eof = true;
+				continue;
+			}
+			free_sl->first = records;
+			free_sl->rows = got;
+			free_sl->state = SLOT_READY;
+			records += got;
+			pthread_cond_broadcast(&pl.cv);
+			progress(src, records, t0, &last);
+			continue;
+		}
+		pthread_cond_wait(&pl.cv, &pl.mu);
 	}
-	out->n_thr = in->n_thr;
-	for (uint32_t t = 0; t < in->n_thr; t++) {
-		struct fv_confusion c;
-		fv_stats_confusion(p, ds.y, ds.n, in->thr[t], &c);
-		out->thr[t] = in->thr[t];
-		out->tp[t] = c.tp;
-		out->fp[t] = c.fp;
-		out->tn[t] = c.tn;
-		out->fn[t] = c.fn;
+	pl.quit = true;
+	pthread_cond_broadcast(&pl.cv);
+	pthread_mutex_unlock(&pl.mu);
+	for (size_t i = 0; i < started; i++)
+		pthread_join(tid[i], NULL);
+	started = 0;
+	if (failed)
+		goto out;
+	if (records == 0) {
+		fail(out, FV_EINVAL, "the dataset has no records");
+		goto out;
 	}
+	if ((e = node_summarise(scores, (size_t)records, in->thr, in->n_thr, out)) != FV_OK) {
+		fail(out, e, "out of memory summarising scores");
+		goto out;
+	}
+	out->rows_per_s = (double)records * 1000.0 / (double)(fv_mono_ms() - t0 + 1);
+	fv_log(FV_LOG_INFO, "eval_done", "rows=%llu threads=%zu rows_per_s=%.0f",
+	       (unsigned long long)records, nthreads, out->rows_per_s);
 out:
-	fv_free(p);
-	fv_dataset_fini(&ds);
+	if (started) {
+		pthread_mutex_lock(&pl.mu);
+		pl.quit = true;
+		pthread_cond_broadcast(&pl.cv);
+		pthread_mutex_unlock(&pl.mu);
+		for (size_t i = 0; i < started; i++)
+			pthread_join(tid[i], NULL);
+	}
+	for (size_t i = 0; pl.slots && i < pl.nslots; i++) {
+		fv_free(pl.slots[i].x);
+		fv_free(pl.slots[i].y);
+		fv_free(pl.slots[i].p);
+	}
+	fv_free(pl.slots);
+	fv_free(scores);
+	fv_source_close(src);
 	fv_model_free(m);
 }
 
-static fv_err read_all(int fd, void *buf, size_t n, int64_t deadline_ms)
+static fv_err read_all(int fd, void *buf, size_t n, int64_t deadline_ms, volatile int *cancel)
 {
 	uint8_t *b = buf;
 	size_t got = 0;
@@ -128,6 +305,8 @@ static fv_err read_all(int fd, void *buf, size_t n, int64_t deadline_ms)
 		ssize_t r;
 		if (left <= 0)
 			return FV_ETIMEDOUT;
+		if (cancel && *cancel)
+			return FV_ECANCELED;
 		if (poll(&pfd, 1, (int)(left > 1000 ? 1000 : left)) < 0 && errno != EINTR)
 			return FV_EIO;
 		if (!(pfd.revents & (POLLIN | POLLHUP)))
@@ -170,6 +349,8 @@ fv_err node_eval(const struct eval_in *in, struct eval_out *out, struct fv_diag 
 		sigemptyset(&all);
 		sigprocmask(SIG_SETMASK, &all, NULL);
 		alarm((unsigned)in->timeout_s);
+		/* Our worker threads parallelise; OpenBLAS threads on top would oversubscribe. */
+		openblas_set_num_threads(1);
 		node_eval_compute(in, &res);
 		while (left > 0) {
 			ssize_t w = write(fds[1], b, left);
@@ -181,13 +362,15 @@ fv_err node_eval(const struct eval_in *in, struct eval_out *out, struct fv_diag 
 		_exit(0);
 	}
 	close(fds[1]);
-	e = read_all(fds[0], out, sizeof(*out),
-		     fv_mono_ms() + (int64_t)in->timeout_s * 1000 + 5000);
+	e = read_all(fds[0], out, sizeof(*out), fv_mono_ms() + (int64_t)in->timeout_s * 1000 + 5000,
+		     in->cancel);
 	close(fds[0]);
-	if (e == FV_ETIMEDOUT)
+	if (e == FV_ETIMEDOUT || e == FV_ECANCELED)
 		kill(pid, SIGKILL);
 	while (waitpid(pid, &status, 0) < 0 && errno == EINTR)
 		;
+	if (e == FV_ECANCELED)
+		return fv_diag_set(d, e, "evaluation stopped: the node is shutting down");
 	if (e != FV_OK) {
 		if (WIFSIGNALED(status))
 			return fv_diag_set(d, FV_EIO, "evaluation worker died (signal %d%s)",

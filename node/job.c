@@ -526,8 +526,10 @@ fv_err node_job(struct node *n, const Fedval__Job *job, struct fv_diag *d)
 	in.vars = s.vars;
 	in.columns = columns;
 	in.label_column = node_column(n, s.label);
-	in.data_path = n->data_path;
-	in.csv = &n->csv;
+	in.source = &n->source;
+	in.threads = n->eval_threads;
+	in.batch_rows = n->eval_batch_rows;
+	in.cancel = n->stop;
 	in.n_thr = s.n_thr;
 	memcpy(in.thr, s.thr, sizeof(double) * s.n_thr);
 	in.timeout_s = n->eval_timeout_s;
@@ -535,7 +537,12 @@ fv_err node_job(struct node *n, const Fedval__Job *job, struct fv_diag *d)
 		e = fv_diag_set(d, FV_ENOMEM, "out of memory");
 		goto out;
 	}
-	if ((e = node_eval(&in, out, &why)) != FV_OK) {
+	if ((e = node_eval(&in, out, &why)) == FV_ECANCELED) {
+		/* Not a failure of the job: it is evaluated again after the restart. */
+		fv_diag_set(d, e, "%s", why.msg);
+		goto out;
+	}
+	if (e != FV_OK) {
 		fv_log(FV_LOG_ERROR, "evaluation_failed", "job=%s reason=%s", job->job_id,
 		       FV_Q(why.msg));
 		e = release_failure(n, job, &s, why.msg, d);

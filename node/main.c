@@ -43,7 +43,8 @@ static const char *const known_keys[] = {
     "data.source",
     "data.path",
     "data.delimiter",
-    "data.decimal",
+    "data.decimal", "data.table", "data.query", "data.conninfo", "node.eval_threads",
+    "node.eval_batch_rows",
     "mapping.*",
     "policy.min_cell_count",
     "policy.min_cohort_size",
@@ -95,6 +96,7 @@ static fv_err settings_load(struct node *n, struct fv_diag *d)
 {
 	struct fv_config *cfg = n->cfg;
 	const char *url, *ca, *cert, *key, *cache, *state, *src, *path;
+	struct fv_source_spec *sp = &n->source;
 	long v;
 	fv_err e;
 
@@ -104,29 +106,51 @@ static fv_err settings_load(struct node *n, struct fv_diag *d)
 	    (e = fv_config_require(cfg, "node", "cert", &cert, d)) ||
 	    (e = fv_config_require(cfg, "node", "key", &key, d)) ||
 	    (e = fv_config_require(cfg, "node", "cache_dir", &cache, d)) ||
-	    (e = fv_config_require(cfg, "node", "state_dir", &state, d)) ||
-	    (e = fv_config_require(cfg, "data", "path", &path, d)))
+	    (e = fv_config_require(cfg, "node", "state_dir", &state, d)))
 		return e;
 	src = fv_config_get(cfg, "data", "source");
-	if (src && strcmp(src, "csv") != 0)
-		return fv_diag_set(d, FV_EUNSUPPORTED,
-				   "%s: [data] source = '%s': only 'csv' so far",
+	sp->kind = FV_SOURCE_CSV;
+	if (src && fv_source_kind_parse(src, &sp->kind) != FV_OK)
+		return fv_diag_set(d, FV_EINVAL,
+				   "%s: [data] source = '%s': use csv, sqlite or postgres",
 				   fv_config_path(cfg), src);
+	sp->table = fv_config_get(cfg, "data", "table");
+	sp->query = fv_config_get(cfg, "data", "query");
+	sp->conninfo = fv_config_get(cfg, "data", "conninfo");
+	path = fv_config_get(cfg, "data", "path");
+	if (sp->kind != FV_SOURCE_POSTGRES && !path)
+		return fv_diag_set(d, FV_EINVAL, "%s: [data] path is required for source %s",
+				   fv_config_path(cfg), fv_source_kind_name(sp->kind));
+	if (sp->kind == FV_SOURCE_POSTGRES && !sp->conninfo)
+		return fv_diag_set(d, FV_EINVAL, "%s: [data] conninfo is required for source postgres",
+				   fv_config_path(cfg));
+	if (sp->kind != FV_SOURCE_CSV && !sp->table == !sp->query)
+		return fv_diag_set(d, FV_EINVAL, "%s: [data] needs exactly one of table or query for "
+						 "source %s",
+				   fv_config_path(cfg), fv_source_kind_name(sp->kind));
 	n->copts.url = url;
 	if (!(n->ca_path = fv_config_resolve(cfg, ca)) ||
 	    !(n->cert_path = fv_config_resolve(cfg, cert)) ||
 	    !(n->key_path = fv_config_resolve(cfg, key)) ||
 	    !(n->cache_dir = fv_config_resolve(cfg, cache)) ||
 	    !(n->state_dir = fv_config_resolve(cfg, state)) ||
-	    !(n->data_path = fv_config_resolve(cfg, path)))
+	    !(n->data_path = fv_config_resolve(cfg, path ? path : "")))
 		return fv_diag_set(d, FV_ENOMEM, "out of memory");
+	sp->path = path ? n->data_path : NULL;
 	n->copts.ca_file = n->ca_path;
 	n->copts.cert_file = n->cert_path;
 	n->copts.key_file = n->key_path;
 	n->copts.software = "fedval-node " FV_VERSION_STRING;
-	if ((e = char_setting(cfg, "delimiter", ',', &n->csv.delimiter, d)) ||
-	    (e = char_setting(cfg, "decimal", '.', &n->csv.decimal, d)))
+	if ((e = char_setting(cfg, "delimiter", ',', &sp->csv.delimiter, d)) ||
+	    (e = char_setting(cfg, "decimal", '.', &sp->csv.decimal, d)))
 		return e;
+	if ((e = fv_config_long(cfg, "node", "eval_threads", (long)sysconf(_SC_NPROCESSORS_ONLN), 1,
+				NODE_MAX_THREADS, &v, d)))
+		return e;
+	n->eval_threads = (int)v;
+	if ((e = fv_config_long(cfg, "node", "eval_batch_rows", 8192, 1, 1 << 20, &v, d)))
+		return e;
+	n->eval_batch_rows = (size_t)v;
 	fv_policy_default(&n->policy);
 	if ((e = fv_config_long(cfg, "policy", "min_cell_count", n->policy.min_cell, 1, 1000000, &v,
 				d)))
@@ -151,7 +175,7 @@ static int check_config(struct node *n)
 {
 	struct fv_key *k = NULL;
 	struct fv_cert_info info;
-	struct fv_csv *csv = NULL;
+	struct fv_source *src = NULL;
 	struct fv_diag d = {{0}};
 	uint8_t *cert = NULL;
 	size_t len = 0, bad = 0;
@@ -176,25 +200,28 @@ static int check_config(struct node *n)
 	       info.name, n->key_path, n->cache_dir, n->state_dir);
 	printf("policy            min_cell_count=%u min_cohort_size=%llu\n", n->policy.min_cell,
 	       (unsigned long long)n->policy.min_cohort);
-	if (fv_csv_open(n->data_path, &n->csv, &csv, &d) != FV_OK)
+	if (fv_source_open(&n->source, NULL, &src, &d) != FV_OK)
 		goto fail;
-	printf("data              %s (csv, %zu columns)\nmapping\n", n->data_path,
-	       fv_csv_ncols(csv));
+	printf("data              %s %s (%zu columns)\nmapping\n",
+	       fv_source_kind_name(n->source.kind),
+	       n->source.kind == FV_SOURCE_POSTGRES ? "(conninfo)" : n->data_path,
+	       fv_source_ncols(src));
 	for (size_t i = 0; i < fv_config_count(n->cfg); i++) {
 		const struct fv_config_entry *en = fv_config_entry(n->cfg, i);
+		bool ok = false;
 		if (strcmp(en->section, "mapping") != 0)
 			continue;
-		bool ok = fv_csv_find(csv, en->value) >= 0;
+		for (size_t k = 0; k < fv_source_ncols(src); k++)
+			ok = ok || !strcmp(fv_source_colname(src, k), en->value);
 		printf("  %-24s <- %-24s %s\n", en->key, en->value, ok ? "ok" : "MISSING COLUMN");
 		if (!ok) {
-			fprintf(stderr, "%s:%d: [mapping] %s = %s: column '%s' is not in %s\n",
-				fv_config_path(n->cfg), en->line, en->key, en->value, en->value,
-				n->data_path);
+			fprintf(stderr, "%s:%d: [mapping] %s = %s: column '%s' is not in the data\n",
+				fv_config_path(n->cfg), en->line, en->key, en->value, en->value);
 			bad++;
 		}
 	}
 	printf("  (benchmark variables not listed map to the column of the same name)\n");
-	fv_csv_close(csv);
+	fv_source_close(src);
 	return bad ? 1 : 0;
 fail:
 	fv_free(cert);

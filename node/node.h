@@ -17,9 +17,11 @@ struct node {
 	struct fv_client_opts copts;
 	struct fv_client *client;
 	char *ca_path, *cert_path, *key_path, *cache_dir, *state_dir, *data_path;
+	struct fv_source_spec source;
+	int eval_threads;
+	size_t eval_batch_rows;
 	char *ca_pem;
 	size_t ca_len;
-	struct fv_csv_opts csv;
 	struct fv_policy policy;
 	int eval_timeout_s;
 	int poll_wait_ms;
@@ -37,6 +39,7 @@ struct eval_out {
 	double thr[NODE_MAX_THR];
 	uint64_t tp[NODE_MAX_THR], fp[NODE_MAX_THR], tn[NODE_MAX_THR], fn[NODE_MAX_THR];
 	char mapping_sha256[65];
+	double rows_per_s;
 };
 
 /* Evaluation inputs, resolved from the benchmark, manifest and local mapping. */
@@ -47,12 +50,22 @@ struct eval_in {
 	const char **vars;    /* model input variables, in order */
 	const char **columns; /* local column of each */
 	const char *label_column;
-	const char *data_path;
-	const struct fv_csv_opts *csv;
+	const struct fv_source_spec *source;
 	uint32_t n_thr;
 	double thr[NODE_MAX_THR];
 	int timeout_s;
+	int threads;	   /* model worker threads */
+	size_t batch_rows; /* records per batch */
+	volatile int *cancel; /* set by the node on SIGTERM: the worker is killed */
 };
+
+#define NODE_MAX_THREADS 256
+
+/* A score and its label packed in one float (label in the sign bit). */
+float node_pack(double p, uint8_t y);
+/* Sort packed scores in place and compute n, n_pos, sums, AUROC with DeLong variance and the
+ * confusion counts at thr[] (in the caller's order). FV_ENOMEM only. */
+fv_err node_summarise(float *s, size_t n, const double *thr, uint32_t n_thr, struct eval_out *o);
 
 /* Run the evaluation in a child process so that a crash or hang of the model runtime fails
  * the job, never the node. */

@@ -68,6 +68,38 @@ fv_err fv_data_read_csv(const char *path, const struct fv_csv_opts *opts,
 			const struct fv_mapping *map, struct fv_dataset *out, struct fv_diag *d);
 void fv_dataset_fini(struct fv_dataset *ds);
 
+/* ---- streaming sources of records (CSV, SQLite, PostgreSQL) ---- */
+enum fv_source_kind { FV_SOURCE_CSV = 1, FV_SOURCE_SQLITE, FV_SOURCE_POSTGRES };
+
+struct fv_source_spec {
+	enum fv_source_kind kind;
+	const char *path;     /* CSV file, or SQLite database file (opened read-only) */
+	const char *table;    /* SQLite/PostgreSQL: a table (or view) to read whole */
+	const char *query;    /* SQLite/PostgreSQL: a read-only SELECT (instead of table) */
+	const char *conninfo; /* PostgreSQL: libpq connection string */
+	struct fv_csv_opts csv;
+};
+
+/* A source mapped to benchmark variables: records come out as float features and 0/1 labels
+ * in batches, never all at once. Values are checked as fv_data_read_csv describes, with the
+ * same messages naming the variable, the record ("line 12", "row 12") and the value. */
+struct fv_source;
+fv_err fv_source_open(const struct fv_source_spec *spec, const struct fv_mapping *map,
+		      struct fv_source **out, struct fv_diag *d);
+/* Read up to cap records into x[cap][nvars] and y[cap]; *got == 0 at the end. */
+fv_err fv_source_read(struct fv_source *s, float *x, uint8_t *y, size_t cap, size_t *got,
+		      struct fv_diag *d);
+/* Records read so far, and the fraction of the input consumed (-1 when unknown). */
+uint64_t fv_source_records(const struct fv_source *s);
+double fv_source_progress(const struct fv_source *s);
+void fv_source_close(struct fv_source *s);
+/* Column names of the source (for --check-config); valid while s lives. */
+size_t fv_source_ncols(const struct fv_source *s);
+const char *fv_source_colname(const struct fv_source *s, size_t i);
+/* "csv", "sqlite", "postgres"; and the reverse (FV_EINVAL for anything else). */
+const char *fv_source_kind_name(enum fv_source_kind k);
+fv_err fv_source_kind_parse(const char *s, enum fv_source_kind *out);
+
 /* ---- the demo's synthetic hospitals ---- */
 /* Write a deterministic synthetic heart-failure readmission cohort as CSV (header + rows)
  * to out. profile selects a population (0: vendor development data, 1..3: hospitals A..C with

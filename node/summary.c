@@ -1,0 +1,156 @@
+/* Sufficient statistics from a site's scores, computed once all records are scored.
+ *
+ * Scores are kept as float32 with the label in the sign bit (a score is a probability, so
+ * never negative): 4 bytes a record, 200 MB for 50 million records. The array is sorted by
+ * score, and every statistic is computed in that order, so the result depends only on the
+ * multiset of (score, label) pairs — bit for bit the same whatever the thread count, batch
+ * size or record order. */
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "fedval/util.h"
+#include "node.h"
+
+static inline uint32_t bits(float f)
+{
+	uint32_t u;
+	memcpy(&u, &f, sizeof(u));
+	return u;
+}
+
+float node_pack(double p, uint8_t y)
+{
+	float f = (float)p;
+	return y ? -f : f;
+}
+
+/* In-place LSD radix sort of the packed scores by |score| (the bit pattern of a non-negative
+ * float orders like its value), 4 passes of 8 bits through a scratch array. */
+static fv_err sort_scores(float *s, size_t n)
+{
+	uint32_t *a = (uint32_t *)s, *b;
+	size_t count[256];
+
+	if (!(b = fv_alloc(n * sizeof(uint32_t) + 1)))
+		return FV_ENOMEM;
+	for (int pass = 0; pass < 4; pass++) {
+		int shift = pass * 8;
+		size_t sum = 0;
+		memset(count, 0, sizeof(count));
+		for (size_t i = 0; i < n; i++)
+			count[((a[i] & 0x7fffffffu) >> shift) & 0xff]++;
+		for (int k = 0; k < 256; k++) {
+			size_t c = count[k];
+			count[k] = sum;
+			sum += c;
+		}
+		for (size_t i = 0; i < n; i++)
+			b[count[((a[i] & 0x7fffffffu) >> shift) & 0xff]++] = a[i];
+		uint32_t *t = a;
+		a = b;
+		b = t;
+	}
+	/* Four passes: the sorted data is back in the caller's array. */
+	fv_free(b);
+	return FV_OK;
+}
+
+fv_err node_summarise(float *s, size_t n, const double *thr, uint32_t n_thr, struct eval_out *o)
+{
+	uint64_t pos = 0, neg, below_pos = 0, below_neg = 0;
+	double auc_sum = 0, s10 = 0, s01 = 0, auc;
+	uint32_t order[NODE_MAX_THR], next = 0;
+	size_t i, j;
+	fv_err e;
+
+	if ((e = sort_scores(s, n)) != FV_OK)
+		return e;
+	o->n = n;
+	o->sum_p = 0;
+	o->brier_sum = 0;
+	for (i = 0; i < n; i++) {
+		double p = fabsf(s[i]);
+		int y = signbit(s[i]) ? 1 : 0;
+		pos += (uint64_t)y;
+		o->sum_p += p;
+		o->brier_sum += (p - y) * (p - y);
+	}
+	neg = n - pos;
+	o->n_pos = pos;
+	o->n_thr = n_thr;
+	/* Visit the thresholds in ascending order of value (the benchmark may list them in any
+	 * order; results keep its order). */
+	for (uint32_t k = 0; k < n_thr; k++) {
+		uint32_t m = k;
+		o->thr[k] = thr[k];
+		while (m > 0 && thr[order[m - 1]] > thr[k]) {
+			order[m] = order[m - 1];
+			m--;
+		}
+		order[m] = k;
+	}
+
+	/* Walk groups of equal score. V10 of a positive = (negatives below + ties/2) / neg;
+	 * V01 of a negative = (positives above + ties/2) / pos (DeLong et al. 1988). */
+	for (i = 0; i < n; i = j) {
+		uint32_t key = bits(s[i]) & 0x7fffffffu;
+		double v = fabsf(s[i]);
+		uint64_t a = 0, b = 0;
+		for (j = i; j < n && (bits(s[j]) & 0x7fffffffu) == key; j++) {
+			if (signbit(s[j]))
+				a++;
+			else
+				b++;
+		}
+		/* A record is positive at threshold t when score >= t: the first group at or
+		 * above t splits the counts. */
+		for (; next < n_thr && thr[order[next]] <= v; next++) {
+			uint32_t k = order[next];
+			o->fn[k] = below_pos;
+			o->tn[k] = below_neg;
+			o->tp[k] = pos - below_pos;
+			o->fp[k] = neg - below_neg;
+		}
+		if (pos && neg)
+			auc_sum += (double)a * ((double)below_neg + 0.5 * (double)b);
+		below_pos += a;
+		below_neg += b;
+	}
+	/* Thresholds above every score: everything is negative. */
+	for (; next < n_thr; next++) {
+		uint32_t k = order[next];
+		o->tp[k] = o->fp[k] = 0;
+		o->fn[k] = pos;
+		o->tn[k] = neg;
+	}
+	if (!pos || !neg) {
+		o->auc = NAN;
+		o->auc_var = NAN;
+		return FV_OK;
+	}
+	auc = auc_sum / ((double)pos * (double)neg);
+	below_pos = below_neg = 0;
+	for (i = 0; i < n; i = j) {
+		uint32_t key = bits(s[i]) & 0x7fffffffu;
+		uint64_t a = 0, b = 0;
+		for (j = i; j < n && (bits(s[j]) & 0x7fffffffu) == key; j++) {
+			if (signbit(s[j]))
+				a++;
+			else
+				b++;
+		}
+		double v10 = ((double)below_neg + 0.5 * (double)b) / (double)neg;
+		double v01 = ((double)(pos - below_pos - a) + 0.5 * (double)a) / (double)pos;
+		s10 += (double)a * (v10 - auc) * (v10 - auc);
+		s01 += (double)b * (v01 - auc) * (v01 - auc);
+		below_pos += a;
+		below_neg += b;
+	}
+	o->auc = auc;
+	/* Sample variances of the structural components (denominators m-1, n-1), as DeLong and
+	 * pROC; NaN with a single case or control. */
+	o->auc_var = (pos > 1 ? s10 / (double)(pos - 1) : NAN) / (double)pos +
+		     (neg > 1 ? s01 / (double)(neg - 1) : NAN) / (double)neg;
+	return FV_OK;
+}

@@ -1,0 +1,208 @@
+/* The node's evaluation: the streaming pipeline and the score summary.
+ *  - node_summarise equals the stats module's DeLong AUROC and confusion counts;
+ *  - the result is bit-for-bit the same for any thread count, batch size or record order;
+ *  - CSV and SQLite sources give the same result on the same records. */
+#include <criterion/criterion.h>
+#include <math.h>
+#include <sqlite3.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "fedval/data.h"
+#include "fedval/model.h"
+#include "fedval/stats.h"
+#include "fedval/util.h"
+#include "node.h"
+
+static const double THR[] = {0.5, 0.1, 0.25, 0.9, 1.5, 0.0};
+#define NTHR (sizeof(THR) / sizeof(THR[0]))
+
+Test(summary, matches_stats_module_with_ties)
+{
+	size_t n = 20000;
+	double *p = malloc(n * sizeof(double));
+	uint8_t *y = malloc(n);
+	float *s = malloc(n * sizeof(float));
+	struct eval_out o;
+	double auc, var;
+	struct fv_diag d;
+
+	srand(7);
+	for (size_t i = 0; i < n; i++) {
+		/* Scores on a coarse grid (many ties) that are exact floats. */
+		y[i] = rand() % 3 == 0;
+		p[i] = (double)((rand() % 64) + (y[i] ? 12 : 0)) / 128.0;
+		s[i] = node_pack(p[i], y[i]);
+	}
+	memset(&o, 0, sizeof(o));
+	cr_assert_eq(node_summarise(s, n, THR, NTHR, &o), FV_OK);
+	cr_assert_eq(fv_stats_auc_delong(p, y, n, &auc, &var, &d), FV_OK);
+	cr_assert_float_eq(o.auc, auc, 1e-12);
+	cr_assert_float_eq(o.auc_var, var, 1e-15);
+	for (size_t t = 0; t < NTHR; t++) {
+		struct fv_confusion c;
+		cr_assert_eq(fv_stats_confusion(p, y, n, THR[t], &c), FV_OK);
+		cr_assert_eq(o.tp[t], c.tp, "threshold %g", THR[t]);
+		cr_assert_eq(o.fp[t], c.fp, "threshold %g", THR[t]);
+		cr_assert_eq(o.tn[t], c.tn, "threshold %g", THR[t]);
+		cr_assert_eq(o.fn[t], c.fn, "threshold %g", THR[t]);
+		cr_assert_eq(o.thr[t], THR[t]);
+	}
+	free(p);
+	free(y);
+	free(s);
+}
+
+Test(summary, one_class_gives_no_auc)
+{
+	float s[3] = {node_pack(0.2, 0), node_pack(0.4, 0), node_pack(0.9, 0)};
+	struct eval_out o;
+	memset(&o, 0, sizeof(o));
+	cr_assert_eq(node_summarise(s, 3, THR, NTHR, &o), FV_OK);
+	cr_assert(isnan(o.auc));
+	cr_assert_eq(o.n_pos, 0);
+	cr_assert_eq(o.tn[0] + o.fp[0], 3);
+}
+
+/* ---- the pipeline on real files ---- */
+
+static char dir[64];
+static char csv[128], db[128];
+static uint8_t *model;
+static size_t model_len;
+
+static void setup(void)
+{
+	struct fv_diag d = {{0}};
+	const char *const *preds = fv_synth_hf_predictors();
+	double coef[32];
+	size_t np = 0;
+	FILE *f;
+
+	snprintf(dir, sizeof(dir), "/tmp/fv-node-eval-XXXXXX");
+	cr_assert(mkdtemp(dir));
+	snprintf(csv, sizeof(csv), "%s/records.csv", dir);
+	snprintf(db, sizeof(db), "%s/records.db", dir);
+	f = fopen(csv, "w");
+	cr_assert_eq(fv_synth_hf_write(f, 2, 5, 5003, &d), FV_OK);
+	fclose(f);
+	while (preds[np])
+		np++;
+	for (size_t j = 0; j < np; j++)
+		coef[j] = 0.01 * (double)((int)(j % 5) - 2);
+	cr_assert_eq(fv_model_write_logreg("input", np, coef, -1.0, &model, &model_len, &d), FV_OK);
+}
+
+static void teardown(void)
+{
+	char cmd[128];
+	fv_free(model);
+	snprintf(cmd, sizeof(cmd), "rm -rf %s", dir);
+	cr_assert_eq(system(cmd), 0);
+}
+
+static void run(const struct fv_source_spec *spec, int threads, size_t batch, struct eval_out *o)
+{
+	const char *const *preds = fv_synth_hf_predictors();
+	size_t np = 0;
+	while (preds[np])
+		np++;
+	struct eval_in in = {.model = model,
+			     .model_len = model_len,
+			     .nvars = np,
+			     .vars = (const char **)preds,
+			     .columns = (const char **)preds,
+			     .label_column = fv_synth_hf_label(),
+			     .source = spec,
+			     .n_thr = NTHR,
+			     .timeout_s = 60,
+			     .threads = threads,
+			     .batch_rows = batch};
+	memcpy(in.thr, THR, sizeof(THR));
+	node_eval_compute(&in, o);
+	cr_assert_eq(o->status, 0, "%s", o->error);
+	o->rows_per_s = 0; /* a timing, not a statistic */
+}
+
+Test(pipeline, bit_identical_for_any_threads_and_batch, .init = setup, .fini = teardown)
+{
+	struct fv_source_spec spec = {.kind = FV_SOURCE_CSV, .path = csv};
+	struct eval_out *ref = calloc(1, sizeof(*ref)), *o = calloc(1, sizeof(*o));
+	const int threads[] = {1, 2, 4, 7};
+	const size_t batches[] = {1, 7, 1000, 8192};
+
+	run(&spec, 1, 8192, ref);
+	cr_assert_eq(ref->n, 5003);
+	for (size_t t = 0; t < 4; t++) {
+		for (size_t b = 0; b < 4; b++) {
+			memset(o, 0xa5, sizeof(*o));
+			run(&spec, threads[t], batches[b], o);
+			cr_assert_eq(memcmp(ref, o, sizeof(*o)), 0, "threads %d batch %zu differ",
+				     threads[t], batches[b]);
+		}
+	}
+	free(ref);
+	free(o);
+}
+
+/* The same records in a SQLite table (in a shuffled order) give the same statistics. */
+Test(pipeline, sqlite_source_equals_csv, .init = setup, .fini = teardown)
+{
+	struct fv_source_spec c = {.kind = FV_SOURCE_CSV, .path = csv};
+	struct fv_source_spec s = {.kind = FV_SOURCE_SQLITE, .path = db, .table = "admissions"};
+	struct fv_source_spec q = {.kind = FV_SOURCE_SQLITE,
+				   .path = db,
+				   .query = "SELECT * FROM admissions ORDER BY random()"};
+	struct fv_source_spec w = {.kind = FV_SOURCE_SQLITE,
+				   .path = db,
+				   .query = "DELETE FROM admissions RETURNING *"};
+	struct eval_out *a = calloc(1, sizeof(*a)), *b = calloc(1, sizeof(*b));
+	struct fv_source *src = NULL;
+	struct fv_diag d = {{0}};
+	char cmd[512];
+
+	snprintf(cmd, sizeof(cmd),
+		 "sqlite3 %s \".mode csv\" \".import %s admissions\" 2>&1", db, csv);
+	cr_assert_eq(system(cmd), 0);
+	run(&c, 2, 500, a);
+	run(&s, 2, 500, b);
+	cr_assert_eq(memcmp(a, b, sizeof(*a)), 0);
+	run(&q, 3, 333, b);
+	cr_assert_eq(memcmp(a, b, sizeof(*a)), 0, "record order changed the result");
+	/* A query that writes is refused before any row is read. */
+	cr_assert_eq(fv_source_open(&w, NULL, &src, &d), FV_EREFUSED, "%s", d.msg);
+	free(a);
+	free(b);
+}
+
+/* A data error names the record for the local operator. */
+Test(pipeline, bad_value_names_record, .init = setup, .fini = teardown)
+{
+	struct fv_source_spec spec = {.kind = FV_SOURCE_CSV, .path = csv};
+	struct eval_out *o = calloc(1, sizeof(*o));
+	char cmd[256];
+	snprintf(cmd, sizeof(cmd), "sed -i '4000s/^\\([^,]*\\),[^,]*,/\\1,abc,/' %s", csv);
+	cr_assert_eq(system(cmd), 0);
+	const char *const *preds = fv_synth_hf_predictors();
+	size_t np = 0;
+	while (preds[np])
+		np++;
+	struct eval_in in = {.model = model,
+			     .model_len = model_len,
+			     .nvars = np,
+			     .vars = (const char **)preds,
+			     .columns = (const char **)preds,
+			     .label_column = fv_synth_hf_label(),
+			     .source = &spec,
+			     .n_thr = 1,
+			     .thr = {0.5},
+			     .timeout_s = 60,
+			     .threads = 2,
+			     .batch_rows = 100};
+	node_eval_compute(&in, o);
+	cr_assert_eq(o->status, FV_EINVAL);
+	cr_assert(strstr(o->error, "line 4000") && strstr(o->error, "'age'"), "%s", o->error);
+	free(o);
+}
