@@ -25,6 +25,24 @@ static int has_unknown(const ProtobufCMessage *m)
 	return m->n_unknown_fields != 0;
 }
 
+/* The bytes must be exactly what protobuf-c packs for the decoded message. Otherwise they hold
+ * something the checks below never see: an earlier copy of a field that a later one
+ * overrides ("last one wins"), a bool or uint32 varint carrying 64 bits, padded varints. */
+static fv_err canonical(const ProtobufCMessage *m, const uint8_t *buf, size_t len)
+{
+	size_t n = protobuf_c_message_get_packed_size(m);
+	uint8_t *b;
+	fv_err e;
+
+	if (n != len)
+		return FV_EREFUSED;
+	if (!(b = fv_alloc(n)))
+		return FV_ENOMEM;
+	e = protobuf_c_message_pack(m, b) == n && !memcmp(b, buf, n) ? FV_OK : FV_EREFUSED;
+	fv_free(b);
+	return e;
+}
+
 fv_err fv_privacy_gate(const struct fv_policy *p, const uint8_t *result, size_t len,
 		       struct fv_diag *d)
 {
@@ -41,6 +59,25 @@ fv_err fv_privacy_gate(const struct fv_policy *p, const uint8_t *result, size_t 
 	r = (Fedval__SiteResult *)pb->msg;
 	if (has_unknown(&r->base)) {
 		fv_diag_set(d, e, "result carries fields outside the schema");
+		goto out;
+	}
+	for (size_t i = 0; i < r->n_counts; i++)
+		if (has_unknown(&r->counts[i]->base)) {
+			fv_diag_set(d, e, "threshold row carries fields outside the schema");
+			goto out;
+		}
+	if ((e = canonical(&r->base, result, len)) != FV_OK) {
+		if (e == FV_EREFUSED)
+			fv_diag_set(d, e,
+				    "result bytes are not the canonical encoding of its fields "
+				    "(repeated, padded or oversized fields)");
+		else
+			fv_diag_set(d, e, "out of memory");
+		goto out;
+	}
+	e = FV_EREFUSED;
+	if (r->status > 1) {
+		fv_diag_set(d, e, "unknown result status %u", r->status);
 		goto out;
 	}
 	if (r->reason && strlen(r->reason) > FV_MAX_TEXT) {
@@ -78,10 +115,6 @@ fv_err fv_privacy_gate(const struct fv_policy *p, const uint8_t *result, size_t 
 	for (size_t i = 0; i < r->n_counts; i++) {
 		const Fedval__ThresholdCounts *c = r->counts[i];
 		struct fv_confusion cf = {c->tp, c->fp, c->tn, c->fn};
-		if (has_unknown(&c->base)) {
-			fv_diag_set(d, e, "threshold row carries fields outside the schema");
-			goto out;
-		}
 		if (c->has_suppressed && c->suppressed) {
 			if (c->tp || c->fp || c->tn || c->fn) {
 				fv_diag_set(d, e,
@@ -96,7 +129,10 @@ fv_err fv_privacy_gate(const struct fv_policy *p, const uint8_t *result, size_t 
 				    c->threshold);
 			goto out;
 		}
-		if (c->tp + c->fn != r->n_pos || c->fp + c->tn != r->n - r->n_pos) {
+		/* Compared without adding: uint64 sums wrap, and huge wrapping counts would carry
+		 * arbitrary data. */
+		if (c->tp > r->n_pos || c->fn != r->n_pos - c->tp || c->fp > r->n - r->n_pos ||
+		    c->tn != r->n - r->n_pos - c->fp) {
 			fv_diag_set(d, e, "counts at threshold %g do not add up to the cohort",
 				    c->threshold);
 			goto out;

@@ -50,31 +50,70 @@ static const char *skip_ws(const char *p, const char *end)
 	return p;
 }
 
-/* inih reports entries in file order, one per "key = value" line: walk the text the same way
- * and give each entry the line it came from. */
+/* inih reports entries in file order: one per "key = value" line and, since it is built with
+ * INI_ALLOW_MULTILINE, one more per indented continuation line after a key (same key, the
+ * line's text as value). Walk the text with inih's rules and give each entry its line. */
 static void assign_lines(struct fv_config *c, const char *text)
 {
 	const char *p = text;
 	size_t next = 0;
 	int line = 0;
+	bool have_prev = false; /* inih's prev_name: a key line seen since the last section */
 
+	if (!strncmp(p, "\xEF\xBB\xBF", 3))
+		p += 3;
 	while (*p && next < c->n) {
 		const char *eol = strchr(p, '\n');
 		const char *end = eol ? eol : p + strlen(p);
-		const char *k = skip_ws(p, end), *ke = k;
+		const char *k = skip_ws(p, end), *ke = k, *te = end;
 		line++;
-		while (ke < end && *ke != '=' && *ke != ':')
-			ke++;
-		if (ke < end && k < ke && *k != ';' && *k != '#' && *k != '[') {
-			const char *kt = ke;
-			while (kt > k && (kt[-1] == ' ' || kt[-1] == '\t'))
-				kt--;
-			if (strlen(c->e[next].key) == (size_t)(kt - k) &&
-			    !strncmp(c->e[next].key, k, (size_t)(kt - k)))
+		while (te > k && (te[-1] == ' ' || te[-1] == '\t' || te[-1] == '\r'))
+			te--;
+		if (k == te || *k == ';' || *k == '#') {
+			/* blank line or comment */
+		} else if (have_prev && k > p) {
+			if (next > 0 && !strcmp(c->e[next].key, c->e[next - 1].key))
 				c->e[next++].line = line;
+		} else if (*k == '[') {
+			have_prev = false;
+		} else {
+			while (ke < end && *ke != '=' && *ke != ':')
+				ke++;
+			if (ke < end && k < ke) {
+				const char *kt = ke;
+				while (kt > k && (kt[-1] == ' ' || kt[-1] == '\t'))
+					kt--;
+				if (strlen(c->e[next].key) == (size_t)(kt - k) &&
+				    !strncmp(c->e[next].key, k, (size_t)(kt - k))) {
+					c->e[next++].line = line;
+					have_prev = true;
+				}
+			}
 		}
 		p = eol ? eol + 1 : end;
 	}
+}
+
+/* inih reads a line into a fixed INI_MAX_LINE buffer and parses the rest of a longer line as
+ * a line of its own (a value would be cut short and its tail could become a setting): refuse
+ * such lines instead, naming the first one. Returns its line number, or 0. */
+static int long_line(const char *text, size_t len)
+{
+	const size_t max = INI_MAX_LINE - 3; /* room for '\r', '\n' and the NUL */
+	const char *p = text, *end = text + len;
+	int line = 0;
+
+	while (p < end) {
+		const char *eol = memchr(p, '\n', (size_t)(end - p));
+		const char *le = eol ? eol : end;
+		line++;
+		if (le > p && le[-1] == '\r')
+			le--;
+		if ((size_t)(le - p) > max)
+			return line;
+		p = eol ? eol + 1 : end;
+	}
+	return 0;
 }
 
 fv_err fv_config_load(const char *path, struct fv_config **out, struct fv_diag *d)
@@ -95,6 +134,11 @@ fv_err fv_config_load(const char *path, struct fv_config **out, struct fv_diag *
 		goto fail;
 	if (memchr(buf, '\0', len)) {
 		e = fv_diag_set(d, FV_EINVAL, "%s: contains a NUL byte", path);
+		goto fail;
+	}
+	if ((rc = long_line((const char *)buf, len)) != 0) {
+		e = fv_diag_set(d, FV_ELIMIT, "%s:%d: line longer than %d characters", path, rc,
+				INI_MAX_LINE - 3);
 		goto fail;
 	}
 	rc = ini_parse_string((const char *)buf, on_entry, c);

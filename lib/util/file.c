@@ -4,6 +4,7 @@
 #include <fcntl.h>
 #include <libgen.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -23,7 +24,7 @@ fv_err fv_file_read(const char *path, size_t max, uint8_t **buf, size_t *len, st
 		if (n + 1 >= cap) {
 			size_t ncap = cap ? cap * 2 : 65536;
 			uint8_t *nb;
-			if (cap > max + 1) {
+			if (cap > 0 && cap - 1 > max) {
 				e = fv_diag_set(d, FV_ELIMIT, "%s: larger than %zu bytes", path,
 						max);
 				goto fail;
@@ -66,6 +67,28 @@ fail:
 	return e;
 }
 
+/* Make a rename durable: fsync the directory holding path (best effort). */
+static void sync_dir(const char *path)
+{
+	char dir[4096];
+	const char *slash = strrchr(path, '/');
+	int fd;
+
+	if (!slash)
+		fv_strlcpy(dir, ".", sizeof(dir));
+	else if (slash == path)
+		fv_strlcpy(dir, "/", sizeof(dir));
+	else if ((size_t)(slash - path) < sizeof(dir))
+		fv_strlcpy(dir, path, (size_t)(slash - path) + 1);
+	else
+		return;
+	fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (fd >= 0) {
+		(void)fsync(fd);
+		close(fd);
+	}
+}
+
 fv_err fv_file_write_atomic(const char *path, const void *buf, size_t len, unsigned mode,
 			    struct fv_diag *d)
 {
@@ -74,9 +97,11 @@ fv_err fv_file_write_atomic(const char *path, const void *buf, size_t len, unsig
 	fv_err e = FV_OK;
 	int fd;
 
-	if (fv_fmt(tmp, sizeof(tmp), "%s.tmp.%ld", path, (long)getpid()) != FV_OK)
+	/* A fresh, exclusively created name: two writers of one path (threads of one process
+	 * included) never share a temp file, and a planted symlink is not followed. */
+	if (fv_fmt(tmp, sizeof(tmp), "%s.tmp.XXXXXX", path) != FV_OK)
 		return fv_diag_set(d, FV_ELIMIT, "%s: path too long", path);
-	fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, (mode_t)mode);
+	fd = mkostemp(tmp, O_CLOEXEC);
 	if (fd < 0)
 		return fv_diag_set(d, FV_EIO, "%s: %s", tmp, strerror(errno));
 	/* open() applies the umask; make the mode exact (0600 for keys must not become wider,
@@ -106,6 +131,7 @@ fv_err fv_file_write_atomic(const char *path, const void *buf, size_t len, unsig
 		e = fv_diag_set(d, FV_EIO, "%s: rename: %s", path, strerror(errno));
 		goto fail;
 	}
+	sync_dir(path);
 	return FV_OK;
 fail:
 	if (fd >= 0)
@@ -141,8 +167,14 @@ fv_err fv_mkdir_p(const char *path, unsigned mode, struct fv_diag *d)
 			continue;
 		char c = buf[i];
 		buf[i] = '\0';
-		if (mkdir(buf, (mode_t)mode) != 0 && errno != EEXIST)
-			return fv_diag_set(d, FV_EIO, "mkdir %s: %s", buf, strerror(errno));
+		if (mkdir(buf, (mode_t)mode) != 0) {
+			struct stat st;
+			/* EEXIST is fine only for a directory: a file in the way is an error. */
+			if (errno != EEXIST || stat(buf, &st) != 0 || !S_ISDIR(st.st_mode))
+				return fv_diag_set(d, FV_EIO, "mkdir %s: %s", buf,
+						   errno == EEXIST || errno == 0 ? "not a directory"
+										 : strerror(errno));
+		}
 		buf[i] = c;
 	}
 	return FV_OK;

@@ -29,16 +29,25 @@ void fv_log(enum fv_log_level lvl, const char *event, const char *fmt, ...)
 
 	if (lvl < min_level)
 		return;
+	if ((unsigned)lvl > FV_LOG_ERROR)
+		lvl = FV_LOG_ERROR;
 	fv_time_iso(fv_now_us(), ts, sizeof(ts));
 	n = snprintf(line, sizeof(line), "level=%s ts=%s comp=%s event=%s ", level_names[lvl], ts,
 		     component, event);
-	off = n > 0 && (size_t)n < sizeof(line) ? (size_t)n : 0;
+	off = n > 0 && (size_t)n < sizeof(line) - 1 ? (size_t)n : sizeof(line) - 2;
 	va_start(ap, fmt);
 	n = vsnprintf(line + off, sizeof(line) - off - 1, fmt, ap);
 	va_end(ap);
 	if (n < 0)
 		n = 0;
 	off += (size_t)n < sizeof(line) - off - 1 ? (size_t)n : sizeof(line) - off - 2;
+	/* One event, one line: a value the caller did not quote (a peer's name, an error text)
+	 * must not be able to start a forged line or hide the rest of this one. */
+	for (size_t i = 0; i < off; i++) {
+		unsigned char c = (unsigned char)line[i];
+		if (c < 0x20 || c == 0x7f)
+			line[i] = '?';
+	}
 	while (off > 0 && line[off - 1] == ' ')
 		off--;
 	line[off++] = '\n';
@@ -52,6 +61,8 @@ const char *fv_log_quote(char *buf, size_t cap, const char *s)
 	bool quote = false;
 	size_t o = 0;
 
+	if (!s)
+		s = "";
 	if (cap < 3) {
 		if (cap)
 			buf[0] = '\0';

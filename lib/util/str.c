@@ -1,5 +1,6 @@
 #include "fedval/util.h"
 
+#include <ctype.h>
 #include <errno.h>
 #include <math.h>
 #include <stdio.h>
@@ -62,11 +63,17 @@ fv_err fv_unhex(const char *in, uint8_t *out, size_t n)
 	return FV_OK;
 }
 
+/* strtol/strtod skip leading white space; "whole string" means none is accepted. */
+static bool starts_clean(const char *s)
+{
+	return s && *s && !isspace((unsigned char)*s);
+}
+
 fv_err fv_parse_long(const char *s, long min, long max, long *out)
 {
 	char *end;
 	long v;
-	if (!s || !*s)
+	if (!starts_clean(s))
 		return FV_EINVAL;
 	errno = 0;
 	v = strtol(s, &end, 10);
@@ -80,7 +87,7 @@ fv_err fv_parse_double(const char *s, double *out)
 {
 	char *end;
 	double v;
-	if (!s || !*s)
+	if (!starts_clean(s))
 		return FV_EINVAL;
 	errno = 0;
 	v = strtod(s, &end);
