@@ -57,5 +57,7 @@ int cmd_results(int argc, char **argv);
 int cmd_principal_revoke(int argc, char **argv);
 int cmd_demo_data(int argc, char **argv);
 int cmd_demo_train(int argc, char **argv);
+int cmd_audit_verify(int argc, char **argv);
+int cmd_audit_export(int argc, char **argv);
 
 #endif

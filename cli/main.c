@@ -20,6 +20,10 @@ static const struct cli_cmd cmds[] = {
     {"results", "verify and print per-site and pooled results of a run", cmd_results},
     {"principal revoke", "revoke a principal: its requests are refused from now on (authority)",
      cmd_principal_revoke},
+    {"audit verify", "check a hash-chained audit log or a signed extract; report the first broken "
+		     "link",
+     cmd_audit_verify},
+    {"audit export", "write a signed extract of an audit log for an inspector", cmd_audit_export},
     {"demo data", "write a synthetic heart-failure cohort (CSV)", cmd_demo_data},
     {"demo train", "fit the demo vendor's logistic-regression model (ONNX + manifest)",
      cmd_demo_train},

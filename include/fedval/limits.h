@@ -55,4 +55,14 @@
 /* Config files (INI) and their lines. */
 #define FV_MAX_CONFIG_BYTES (1u * 1024 * 1024)
 
+/* ---- audit ---- */
+/* One audit log line: entries are small records (who, what, when, digests), never payloads;
+ * a longer line is malformed, and the line reader never buffers more than this. */
+#define FV_MAX_AUDIT_LINE 8192
+/* Keys in an entry's optional detail object, and the length of each value in bytes. */
+#define FV_MAX_AUDIT_DETAIL_KEYS  16
+#define FV_MAX_AUDIT_DETAIL_VALUE 512
+/* A signed audit extract is built and checked whole in memory. */
+#define FV_MAX_AUDIT_EXTRACT (64u * 1024 * 1024)
+
 #endif
