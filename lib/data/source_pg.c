@@ -36,8 +36,8 @@
 /* Tuning used unless the conninfo sets its own: give up on an unreachable server after
  * 10 s, and notice a silently dead peer on TCP after about a minute of silence. */
 static const char *const pg_default_keys[] = {
-    "fallback_application_name", "connect_timeout", "keepalives", "keepalives_idle",
-    "keepalives_interval",	 "keepalives_count"};
+    "fallback_application_name", "connect_timeout",	"keepalives",
+    "keepalives_idle",		 "keepalives_interval", "keepalives_count"};
 static const char *const pg_default_vals[] = {"fedval", "10", "1", "30", "10", "3"};
 #define PG_NDEFAULTS (sizeof(pg_default_keys) / sizeof(pg_default_keys[0]))
 
@@ -50,14 +50,14 @@ static const char pg_setup_sql[] = "SET default_transaction_read_only = on; "
 struct rows_pg {
 	struct fv_rows base;
 	PGconn *conn;
-	PGresult *cur;	/* the row last handed out (or held from open), or NULL */
-	char **fields;	/* ncols pointers into cur */
-	uint64_t row;	/* rows handed out so far */
-	bool pending;	/* cur holds the first row, read at open, not handed out yet */
-	bool in_query;	/* results of the query are still arriving on conn */
-	bool done;	/* the query completed; next() reports eof */
-	fv_err failed;	/* sticky error of next() */
-	char who[192];	/* "db=x user=y host=z" for messages */
+	PGresult *cur; /* the row last handed out (or held from open), or NULL */
+	char **fields; /* ncols pointers into cur */
+	uint64_t row;  /* rows handed out so far */
+	bool pending;  /* cur holds the first row, read at open, not handed out yet */
+	bool in_query; /* results of the query are still arriving on conn */
+	bool done;     /* the query completed; next() reports eof */
+	fv_err failed; /* sticky error of next() */
+	char who[192]; /* "db=x user=y host=z" for messages */
 };
 
 /* Copy a libpq message into buf on one line: newlines and tabs become single spaces. */
@@ -80,6 +80,13 @@ static const char *pg_oneline(char *buf, size_t cap, const char *msg)
 	}
 	buf[n] = '\0';
 	return buf;
+}
+
+/* Server notices (e.g. "there is no transaction in progress") may quote data: not printed. */
+static void pg_notice(void *arg, const char *msg)
+{
+	(void)arg;
+	(void)msg;
 }
 
 static void pg_set_who(struct rows_pg *s)
@@ -139,8 +146,9 @@ static fv_err pg_fail(struct rows_pg *s, PGresult *res, const char *what, struct
 		pg_oneline(msg, sizeof(msg), PQerrorMessage(s->conn));
 	if (PQstatus(s->conn) == CONNECTION_BAD) {
 		e = FV_EIO;
-		fv_diag_set(d, e, "postgres %s: %s: connection to the server lost: %s%s%s%s", s->who,
-			    what, msg, st ? " [SQLSTATE " : "", st ? st : "", st ? "]" : "");
+		fv_diag_set(d, e, "postgres %s: %s: connection to the server lost: %s%s%s%s",
+			    s->who, what, msg, st ? " [SQLSTATE " : "", st ? st : "",
+			    st ? "]" : "");
 	} else {
 		fv_diag_set(d, e, "postgres %s: %s: %s%s%s%s%s%s", s->who, what, msg,
 			    st ? " [SQLSTATE " : "", st ? st : "", st ? "]" : "",
@@ -155,7 +163,8 @@ static fv_err pg_fail(struct rows_pg *s, PGresult *res, const char *what, struct
 static void pg_take_row(struct rows_pg *s, char ***fields)
 {
 	for (size_t i = 0; i < s->base.ncols; i++)
-		s->fields[i] = PQgetisnull(s->cur, 0, (int)i) ? NULL : PQgetvalue(s->cur, 0, (int)i);
+		s->fields[i] =
+		    PQgetisnull(s->cur, 0, (int)i) ? NULL : PQgetvalue(s->cur, 0, (int)i);
 	s->row++;
 	*fields = s->fields;
 }
@@ -252,8 +261,8 @@ static void pg_close(struct fv_rows *r)
 	fv_free(s);
 }
 
-static const struct fv_rows_ops pg_ops = {pg_next,     pg_where,	pg_is_na,
-					  pg_parse,    pg_progress, pg_close};
+static const struct fv_rows_ops pg_ops = {pg_next,  pg_where,	 pg_is_na,
+					  pg_parse, pg_progress, pg_close};
 
 /* SELECT * FROM "table" or "schema"."table", quoted by the server's rules. */
 static fv_err pg_table_sql(struct rows_pg *s, const char *table, char **sql, struct fv_diag *d)
@@ -299,8 +308,9 @@ static fv_err pg_connect(struct rows_pg *s, const char *conninfo, struct fv_diag
 	if (!(opts = PQconninfoParse(conninfo, &perr))) {
 		fv_err e = perr ? FV_EINVAL : FV_ENOMEM;
 		PQfreemem(perr);
-		return fv_diag_set(d, e, "postgres: the conninfo is malformed (detail withheld: it "
-					 "may quote the password)");
+		return fv_diag_set(d, e,
+				   "postgres: the conninfo is malformed (detail withheld: it "
+				   "may quote the password)");
 	}
 	PQconninfoFree(opts);
 	/* Defaults first: a later keyword wins, so the operator's conninfo overrides them. */
@@ -313,6 +323,7 @@ static fv_err pg_connect(struct rows_pg *s, const char *conninfo, struct fv_diag
 	keys[PG_NDEFAULTS + 1] = vals[PG_NDEFAULTS + 1] = NULL;
 	if (!(s->conn = PQconnectdbParams(keys, vals, 1)))
 		return fv_diag_set(d, FV_ENOMEM, "out of memory");
+	PQsetNoticeProcessor(s->conn, pg_notice, NULL);
 	pg_set_who(s);
 	if (PQstatus(s->conn) != CONNECTION_OK)
 		return fv_diag_set(d, FV_EIO, "postgres %s: cannot connect: %s", s->who,
@@ -339,8 +350,7 @@ static fv_err pg_columns(struct rows_pg *s, struct fv_diag *d)
 	return FV_OK;
 }
 
-fv_err fv_rows_open_pg(const struct fv_source_spec *spec, struct fv_rows **out,
-		       struct fv_diag *d)
+fv_err fv_rows_open_pg(const struct fv_source_spec *spec, struct fv_rows **out, struct fv_diag *d)
 {
 	struct rows_pg *s = NULL;
 	char *sql = NULL, msg[320];
@@ -349,8 +359,9 @@ fv_err fv_rows_open_pg(const struct fv_source_spec *spec, struct fv_rows **out,
 
 	*out = NULL;
 	if (!spec->conninfo || !spec->table == !spec->query)
-		return fv_diag_set(d, FV_EINVAL, "postgres source needs conninfo and exactly one of "
-						 "table or query");
+		return fv_diag_set(d, FV_EINVAL,
+				   "postgres source needs conninfo and exactly one of "
+				   "table or query");
 	if (!(s = fv_calloc(1, sizeof(*s))))
 		return fv_diag_set(d, FV_ENOMEM, "out of memory");
 	s->base.ops = &pg_ops;
@@ -402,8 +413,9 @@ fv_err fv_rows_open_pg(const struct fv_source_spec *spec, struct fv_rows **out,
 	case PGRES_COMMAND_OK:
 		PQclear(res);
 		pg_drain(s);
-		e = fv_diag_set(d, FV_EINVAL, "postgres %s: the query returns no rows (only a "
-					      "SELECT is read)",
+		e = fv_diag_set(d, FV_EINVAL,
+				"postgres %s: the query returns no rows (only a "
+				"SELECT is read)",
 				s->who);
 		goto fail;
 	default:
