@@ -68,4 +68,231 @@ void fv_stats_auc_ci(double auc, double var, double conf, double *lo, double *hi
 fv_err fv_stats_logreg_fit(const double *x, const uint8_t *y, size_t n, size_t p, double lambda,
 			   double *coef, double *intercept, struct fv_diag *d);
 
+/* ======================================================================================
+ * Additions for issue 6. Unless stated otherwise: conf is a two-sided level in (0, 1);
+ * estimates that are not defined (an empty denominator, a zero cell under a log) are NaN, and
+ * the caller reports them as "not estimable". */
+
+/* A point estimate with a confidence interval. */
+struct fv_interval {
+	double est, lo, hi;
+};
+
+enum fv_ci_method { FV_CI_WILSON = 0, FV_CI_CLOPPER_PEARSON };
+
+/* Every proportion of fv_metrics with an interval by `method`, F1 = 2TP/(2TP+FP+FN), and the
+ * likelihood ratios LR+ = sens/(1-spec), LR- = (1-sens)/spec with the log-method interval of
+ * Simel, Samsa & Matchar (1991): exp(log LR +- z se), se(log LR+)^2 = 1/TP - 1/(TP+FN) +
+ * 1/FP - 1/(FP+TN), se(log LR-)^2 = 1/FN - 1/(TP+FN) + 1/TN - 1/(FP+TN). A likelihood
+ * ratio with a zero numerator or denominator cell has NaN interval bounds (its estimate may
+ * be 0 or +inf). */
+struct fv_binary_metrics {
+	struct fv_interval sensitivity, specificity, ppv, npv, accuracy, prevalence;
+	double f1;
+	struct fv_interval lr_pos, lr_neg;
+};
+void fv_stats_binary_metrics(const struct fv_confusion *c, enum fv_ci_method method, double conf,
+			     struct fv_binary_metrics *out);
+
+/* Paired DeLong comparison of two models A and B scored on the same records (DeLong, DeLong &
+ * Clarke-Pearson 1988). s10 and s01 are the sample covariance matrices of the structural
+ * components (V10 over cases, V01 over controls; entries AA, AB, BB): they are what a site
+ * sends besides n1, n0 and the two AUCs. cov = S10/n1 + S01/n0. z = (aucA - aucB) /
+ * sqrt(var(A) + var(B) - 2 cov(A,B)), p two-sided normal; diff_lo/hi is the Wald interval of
+ * aucA - aucB at level conf. O(n log n) time, 16n bytes scratch. Needs two records of each
+ * class (FV_EINVAL otherwise). A zero variance of the difference gives z = NaN, p = NaN (and
+ * p = 1 if the AUCs are equal). */
+struct fv_delong_paired {
+	uint64_t n1, n0;
+	double auc_a, auc_b;
+	double s10[3], s01[3]; /* AA, AB, BB */
+	double var_a, var_b, cov_ab;
+	double diff, diff_se, diff_lo, diff_hi, z, p;
+};
+fv_err fv_stats_delong_paired(const double *score_a, const double *score_b, const uint8_t *label,
+			      size_t n, double conf, struct fv_delong_paired *out,
+			      struct fv_diag *d);
+/* Recompute var/cov, z, p and the difference interval from n1, n0, the AUCs, s10 and s01
+ * (e.g. after receiving them from a site). */
+void fv_stats_delong_paired_finish(struct fv_delong_paired *r, double conf);
+
+/* Average precision as scikit-learn's average_precision_score: sum over distinct thresholds
+ * (descending) of (R_k - R_{k-1}) P_k; and the area under the precision-recall curve by the
+ * trapezoid rule over sklearn's precision_recall_curve points, which start at (R=0, P=1).
+ * Needs at least one case (FV_EINVAL otherwise). O(n log n). */
+fv_err fv_stats_average_precision(const double *score, const uint8_t *label, size_t n, double *ap,
+				  double *auprc, struct fv_diag *d);
+
+/* Scaled Brier score 1 - B / (ybar (1 - ybar)), ybar the observed prevalence, from the
+ * sufficient statistics n, sum y and sum (p - y)^2. NaN when ybar is 0 or 1. */
+double fv_stats_brier_scaled(uint64_t n, double sum_y, double sum_sq);
+
+/* ---- calibration ---- */
+
+/* Calibration-in-the-large: the intercept a of logit P(y=1) = a + logit(p) (slope fixed at 1,
+ * i.e. an offset), by Newton's method; and the calibration intercept/slope: logit P(y=1) =
+ * a + b logit(p), fitted by the Newton rounds below. Probabilities are clamped to
+ * [1e-15, 1 - 1e-15] before taking logits. oe = sum y / sum p. FV_EINVAL with a reason for
+ * bad input, a single outcome class, or non-convergence. */
+struct fv_calibration {
+	uint64_t n;
+	double sum_y, sum_p, oe;
+	double citl;		       /* intercept with slope fixed at 1 */
+	double intercept, slope;       /* recalibration model */
+	double se_intercept, se_slope; /* from the inverse information at the optimum */
+};
+fv_err fv_stats_calibration(const double *p, const uint8_t *y, size_t n, struct fv_calibration *out,
+			    struct fv_diag *d);
+
+/* Binned calibration curve: nbins bins on [0, 1], equal width (quantile = 0) or with edges at
+ * the quantiles of p (quantile = 1, numpy's linear percentile, as scikit-learn's
+ * calibration_curve(strategy="quantile")). A record goes to the bin found as
+ * searchsorted(inner edges, p, side="right"). Per bin: count, sum p, sum y (what a site
+ * sends); ece = sum_b n_b/n |mean y_b - mean p_b|. edges gets nbins + 1 values (may be NULL).
+ * Quantile bins sort a copy of p (8n bytes). */
+struct fv_calib_bin {
+	uint64_t n;
+	double sum_p, sum_y;
+};
+fv_err fv_stats_calibration_curve(const double *p, const uint8_t *y, size_t n, size_t nbins,
+				  int quantile, struct fv_calib_bin *bins, double *edges,
+				  double *ece, struct fv_diag *d);
+/* ECE from bins alone (coordinator side, after adding the sites' bins). NaN if all empty. */
+double fv_stats_ece(const struct fv_calib_bin *bins, size_t nbins);
+
+/* Net benefit at threshold probability t in (0, 1) (Vickers & Elkin 2006):
+ * NB = TP/n - FP/n * t/(1-t); treat-all NB = prev - (1-prev) t/(1-t); treat-none is 0. */
+double fv_stats_net_benefit(uint64_t tp, uint64_t fp, uint64_t n, double t);
+struct fv_dca_point {
+	double threshold, model, treat_all, treat_none;
+	uint64_t tp, fp;
+};
+/* Decision curve at nt thresholds (each in (0, 1); a record is treated when p >= t).
+ * O((n + nt) log n). */
+fv_err fv_stats_decision_curve(const double *p, const uint8_t *y, size_t n, const double *t,
+			       size_t nt, struct fv_dca_point *out, struct fv_diag *d);
+
+/* ---- federated Newton rounds for a logistic model with additive per-site terms ---- */
+
+#define FV_NEWTON_MAXK 16 /* parameters; the recalibration model has 2 */
+
+/* What a site returns for one round at the coordinator's beta: gradient g = X'(y - mu),
+ * negative Hessian h = X'WX (row-major k x k, W = mu(1-mu)) and log-likelihood ll, all sums
+ * over its records, so sites combine by adding. */
+struct fv_newton_site {
+	size_t k;
+	uint64_t n;
+	double g[FV_NEWTON_MAXK];
+	double h[FV_NEWTON_MAXK * FV_NEWTON_MAXK];
+	double ll;
+};
+/* General form: x row-major [n][k] (include a column of ones for an intercept), optional
+ * offset (NULL = 0). */
+fv_err fv_stats_newton_site(const double *x, const double *offset, const uint8_t *y, size_t n,
+			    size_t k, const double *beta, struct fv_newton_site *out,
+			    struct fv_diag *d);
+/* The recalibration model logit P(y=1) = b0 + b1 logit(p) without building x: k = 2. */
+fv_err fv_stats_newton_site_recal(const double *p, const uint8_t *y, size_t n, const double *beta,
+				  struct fv_newton_site *out, struct fv_diag *d);
+/* Add b into a (same k). */
+fv_err fv_stats_newton_site_add(struct fv_newton_site *a, const struct fv_newton_site *b);
+
+/* Coordinator state across rounds: start with fv_stats_newton_init; each round send beta to the
+ * sites, add their fv_newton_site results and call fv_stats_newton_update, until it reports
+ * done. A round whose log-likelihood fell (an overshooting step) is retried with half the step
+ * from the last accepted beta. Converged when the Newton decrement g'H^-1 g < tol (ll units)
+ * at an accepted beta; beta then is the maximum-likelihood estimate and cov = H^-1. */
+struct fv_newton {
+	size_t k;
+	double beta[FV_NEWTON_MAXK]; /* the beta to evaluate next (or the estimate) */
+	double best[FV_NEWTON_MAXK]; /* last accepted beta */
+	double dir[FV_NEWTON_MAXK];  /* Newton step from best */
+	double cov[FV_NEWTON_MAXK * FV_NEWTON_MAXK];
+	double best_ll, step, decrement, tol;
+	int rounds, have_best, converged;
+};
+void fv_stats_newton_init(struct fv_newton *s, size_t k, const double *beta0, double tol);
+/* sum: the sites' results at s->beta added together. Returns FV_OK (check s->converged),
+ * FV_EINVAL for a singular information matrix, a bad sum, or a step halved 60 times. */
+fv_err fv_stats_newton_update(struct fv_newton *s, const struct fv_newton_site *sum,
+			      struct fv_diag *d);
+
+/* ---- pooled AUROC from class-wise counts on a common grid ---- */
+
+/* pos[b], neg[b]: counts of cases and controls in bin b of an ascending grid of nb bins. When
+ * each bin holds a single score value (exact = the grid lists the distinct scores) the
+ * Mann-Whitney AUC with ties as one half is exact: est. Otherwise lo/hi bound the AUC of
+ * the unbinned scores: pairs in different bins are ordered, a case and a control in the same
+ * bin count 0 (lo) or 1 (hi); est is the midpoint (ties as one half). var: DeLong variance of
+ * the tie-as-half AUC computed from the counts (the exact DeLong variance when the grid is
+ * exact). FV_EINVAL when a class is empty. */
+fv_err fv_stats_auc_hist(const uint64_t *pos, const uint64_t *neg, size_t nb,
+			 struct fv_interval *auc, double *var, struct fv_diag *d);
+
+/* ---- meta-analysis of per-site estimates ---- */
+
+enum fv_meta_method { FV_META_FE = 0, FV_META_DL, FV_META_REML };
+struct fv_meta {
+	size_t k;
+	enum fv_meta_method method;
+	int hk;				      /* Hartung-Knapp(-Sidik-Jonkman) adjustment used */
+	double mu, se, ci_lo, ci_hi, stat, p; /* stat: z, or t with k-1 df under HK */
+	double tau2, tau, i2, h2, h;	      /* i2 in percent */
+	double q, q_p;			      /* Cochran's Q (k-1 df) and its p */
+	double pi_lo, pi_hi;		      /* prediction interval, t(k-2); NaN for k < 3 */
+	int iterations;			      /* REML Fisher scoring iterations */
+};
+/* y: estimates, v: their sampling variances (> 0), k >= 1 (Q, I2 need k >= 2; FE if k == 1).
+ * FV_EINVAL for bad input or REML non-convergence. */
+fv_err fv_stats_meta(const double *y, const double *v, size_t k, enum fv_meta_method method, int hk,
+		     double conf, struct fv_meta *out, struct fv_diag *d);
+
+/* logit transform with delta-method variance: y = log(p/(1-p)), var_y = var / (p(1-p))^2;
+ * NaN outside (0, 1). expit is its inverse. For a proportion x/n, fv_stats_logit_prop gives
+ * logit((x+c)/(n+2c)) and 1/(x+c) + 1/(n-x+c) with c = 0.5 when x is 0 or n, else c = 0. */
+void fv_stats_logit_delta(double p, double var, double *y, double *var_y);
+double fv_stats_expit(double x);
+void fv_stats_logit_prop(uint64_t x, uint64_t n, double *y, double *var_y);
+
+/* Student t and chi-square distributions used above. */
+double fv_stats_pt(double t, double df);
+double fv_stats_qt(double p, double df);
+double fv_stats_pchisq_upper(double x, double df);
+
+/* ---- operating points ---- */
+
+enum fv_op_target { FV_OP_SENSITIVITY = 0, FV_OP_SPECIFICITY, FV_OP_POSITIVE_RATE };
+/* The threshold t (a record is positive when score >= t, t one of the scores) that reaches the
+ * target: the largest t with sensitivity >= target or positive rate >= target; the smallest t
+ * with specificity >= target (+inf if only "call nobody" reaches it). The confusion at t goes
+ * to *c. O(n log n). FV_EINVAL if the class the target needs is empty. */
+fv_err fv_stats_operating_point(const double *score, const uint8_t *label, size_t n,
+				enum fv_op_target target, double value, double *threshold,
+				struct fv_confusion *c, struct fv_diag *d);
+
+/* ---- other tasks ---- */
+
+/* Harrell's C-index: over pairs with time_i < time_j and event_i = 1 (tied times are not
+ * comparable), concordant when risk_i > risk_j, tied risk counts one half. O(n log n) with a
+ * Fenwick tree; about 48n bytes scratch (with qsort's merge buffer). comparable may be NULL.
+ * FV_EINVAL for NaN input or no comparable pair. */
+fv_err fv_stats_cindex(const double *time, const uint8_t *event, const double *risk, size_t n,
+		       double *c, uint64_t *comparable, struct fv_diag *d);
+
+/* Regression: MAE, RMSE, R^2 = 1 - SSres/SStot (NaN if y is constant), and the calibration
+ * intercept and slope of the least-squares line y = a + b * pred. */
+struct fv_regression {
+	double mae, rmse, r2, intercept, slope;
+};
+fv_err fv_stats_regression(const double *pred, const double *y, size_t n, struct fv_regression *out,
+			   struct fv_diag *d);
+
+/* Multiclass, K >= 2 classes: score row-major [n][K], label in 0..K-1. auc gets K one-vs-rest
+ * AUCs (NaN for a class absent or present in every record), *macro their mean over estimable
+ * classes, *micro the AUC of all n*K (score, indicator) pairs; confusion (K*K, may be NULL)
+ * counts [true][predicted] with the prediction the arg-max score (first on ties). */
+fv_err fv_stats_multiclass(const double *score, const uint8_t *label, size_t n, size_t K,
+			   double *auc, double *macro, double *micro, uint64_t *confusion,
+			   struct fv_diag *d);
+
 #endif

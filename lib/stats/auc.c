@@ -6,107 +6,7 @@
 #include <math.h>
 
 #include "fedval/util.h"
-
-/* ---- sorting: an introsort specialised to doubles (no NaN; callers reject them) ---- */
-
-static void swapd(double *a, double *b)
-{
-	double t = *a;
-	*a = *b;
-	*b = t;
-}
-
-static void insertion_sort(double *v, size_t n)
-{
-	for (size_t i = 1; i < n; i++) {
-		double x = v[i];
-		size_t j = i;
-		while (j > 0 && v[j - 1] > x) {
-			v[j] = v[j - 1];
-			j--;
-		}
-		v[j] = x;
-	}
-}
-
-static void sift_down(double *v, size_t root, size_t n)
-{
-	for (;;) {
-		size_t child = 2 * root + 1;
-		if (child >= n)
-			return;
-		if (child + 1 < n && v[child + 1] > v[child])
-			child++;
-		if (v[root] >= v[child])
-			return;
-		swapd(&v[root], &v[child]);
-		root = child;
-	}
-}
-
-static void heap_sort(double *v, size_t n)
-{
-	for (size_t i = n / 2; i-- > 0;)
-		sift_down(v, i, n);
-	for (size_t end = n; end-- > 1;) {
-		swapd(&v[0], &v[end]);
-		sift_down(v, 0, end);
-	}
-}
-
-/* Quicksort with a median-of-three pivot and Hoare partitioning (which splits runs of equal
- * keys evenly, so heavily tied scores stay O(n log n)); recurses on the smaller side and falls
- * back to heapsort past 2 log2(n) levels. */
-static void intro_sort(double *v, size_t n, int depth)
-{
-	while (n > 16) {
-		size_t mid = n / 2, i, j;
-		double pivot;
-
-		if (depth-- == 0) {
-			heap_sort(v, n);
-			return;
-		}
-		if (v[mid] < v[0])
-			swapd(&v[mid], &v[0]);
-		if (v[n - 1] < v[0])
-			swapd(&v[n - 1], &v[0]);
-		if (v[n - 1] < v[mid])
-			swapd(&v[n - 1], &v[mid]);
-		pivot = v[mid];
-		i = 0;
-		j = n - 1;
-		for (;;) {
-			while (v[i] < pivot)
-				i++;
-			while (v[j] > pivot)
-				j--;
-			if (i >= j)
-				break;
-			swapd(&v[i], &v[j]);
-			i++;
-			j--;
-		}
-		/* Now v[0..j] <= pivot <= v[j+1..n-1], both parts non-empty. */
-		if (j + 1 < n - j - 1) {
-			intro_sort(v, j + 1, depth);
-			v += j + 1;
-			n -= j + 1;
-		} else {
-			intro_sort(v + j + 1, n - j - 1, depth);
-			n = j + 1;
-		}
-	}
-	insertion_sort(v, n);
-}
-
-static void sort_doubles(double *v, size_t n)
-{
-	int depth = 0;
-	for (size_t m = n; m > 1; m >>= 1)
-		depth += 2;
-	intro_sort(v, n, depth);
-}
+#include "stats/internal.h"
 
 /* ---- DeLong ---- */
 
@@ -188,8 +88,8 @@ fv_err fv_stats_auc_delong(const double *score, const uint8_t *label, size_t n, 
 		else
 			neg[k0++] = score[i];
 	}
-	sort_doubles(pos, n1);
-	sort_doubles(neg, n0);
+	fv_stats_sort(pos, n1);
+	fv_stats_sort(neg, n0);
 	u2 = delong_walk(pos, n1, neg, n0, 0.5, &ss10, &ss01);
 	a = (double)u2 / (2.0 * (double)n1 * (double)n0);
 	/* Second pass centred on the AUC (the mean of both component sets) for an accurate
@@ -219,4 +119,20 @@ void fv_stats_auc_ci(double auc, double var, double conf, double *lo, double *hi
 	half = z * sqrt(var);
 	*lo = fmax(0.0, auc - half);
 	*hi = fmin(1.0, auc + half);
+}
+
+void fv_stats_auc_sorted(const double *pos, size_t n1, const double *neg, size_t n0, double *auc,
+			 double *var)
+{
+	double ss10, ss01, a;
+	uint64_t u2 = delong_walk(pos, n1, neg, n0, 0.5, &ss10, &ss01);
+
+	a = (double)u2 / (2.0 * (double)n1 * (double)n0);
+	delong_walk(pos, n1, neg, n0, a, &ss10, &ss01);
+	*auc = a;
+	if (n1 < 2 || n0 < 2)
+		*var = NAN;
+	else
+		*var =
+		    ss10 / ((double)(n1 - 1) * (double)n1) + ss01 / ((double)(n0 - 1) * (double)n0);
 }
