@@ -12,16 +12,9 @@ union blockhdr {
 	max_align_t align;
 };
 
-struct capped {
-	ProtobufCAllocator a;
-	size_t used, cap;
-	bool hit; /* the cap refused an allocation */
-	bool oom; /* the system refused one */
-};
-
 static void *capped_alloc(void *data, size_t size)
 {
-	struct capped *c = data;
+	struct fv_pb_cap *c = data;
 	size_t total;
 	union blockhdr *h;
 
@@ -41,7 +34,7 @@ static void *capped_alloc(void *data, size_t size)
 
 static void capped_free(void *data, void *ptr)
 {
-	struct capped *c = data;
+	struct fv_pb_cap *c = data;
 	union blockhdr *h;
 
 	if (!ptr)
@@ -49,6 +42,38 @@ static void capped_free(void *data, void *ptr)
 	h = (union blockhdr *)ptr - 1;
 	c->used -= h->size;
 	fv_free(h);
+}
+
+fv_err fv_model_unpack(const void *buf, size_t len, struct fv_pb_cap *c, Onnx__ModelProto **mp,
+		       struct fv_diag *d)
+{
+	memset(c, 0, sizeof(*c));
+	c->a.alloc = capped_alloc;
+	c->a.free = capped_free;
+	c->a.allocator_data = c;
+	*mp = NULL;
+	if (!buf && len)
+		return fv_diag_set(d, FV_EINVAL, "no model bytes");
+	if (len > FV_MAX_MODEL_BYTES)
+		return fv_diag_set(d, FV_ELIMIT, "model is %zu bytes (limit %u)", len,
+				   FV_MAX_MODEL_BYTES);
+	c->cap = len * FV_MODEL_UNPACK_FACTOR + FV_MODEL_UNPACK_EXTRA;
+	*mp = onnx__model_proto__unpack(&c->a, len, buf);
+	if (*mp)
+		return FV_OK;
+	if (c->oom)
+		return fv_diag_set(d, FV_ENOMEM, "out of memory unpacking the model");
+	if (c->hit)
+		return fv_diag_set(d, FV_ELIMIT,
+				   "ONNX model needs more than %zu bytes of memory to unpack",
+				   c->cap);
+	return fv_diag_set(d, FV_EPROTO, "not a valid ONNX ModelProto (%zu bytes)", len);
+}
+
+void fv_model_unpacked_free(Onnx__ModelProto *mp, struct fv_pb_cap *c)
+{
+	if (mp)
+		onnx__model_proto__free_unpacked(mp, &c->a);
 }
 
 /* ---- names ---- */
@@ -109,15 +134,30 @@ static bool domain_ml(const char *domain)
 	return domain && strcmp(domain, "ai.onnx.ml") == 0;
 }
 
+static const struct {
+	const struct fv_op *ops;
+	const size_t *n;
+} tables[] = {{fv_ops_math, &fv_ops_math_n},
+	      {fv_ops_shape, &fv_ops_shape_n},
+	      {fv_ops_nn, &fv_ops_nn_n},
+	      {fv_ops_ml, &fv_ops_ml_n},
+	      {fv_ops_tree, &fv_ops_tree_n}};
+
+bool fv_model_op_at(size_t i, const char **domain, const char **op_type)
+{
+	for (size_t t = 0; t < sizeof(tables) / sizeof(tables[0]); t++) {
+		if (i < *tables[t].n) {
+			*domain = tables[t].ops[i].domain;
+			*op_type = tables[t].ops[i].name;
+			return true;
+		}
+		i -= *tables[t].n;
+	}
+	return false;
+}
+
 const struct fv_op *fv_op_lookup(const char *domain, const char *op_type)
 {
-	static const struct {
-		const struct fv_op *ops;
-		const size_t *n;
-	} tables[] = {{fv_ops_math, &fv_ops_math_n},
-		      {fv_ops_shape, &fv_ops_shape_n},
-		      {fv_ops_ml, &fv_ops_ml_n},
-		      {fv_ops_tree, &fv_ops_tree_n}};
 	const char *dom;
 
 	if (!op_type)
@@ -139,6 +179,19 @@ const struct fv_op *fv_op_lookup(const char *domain, const char *op_type)
 bool fv_model_op_supported(const char *domain, const char *op_type)
 {
 	return fv_op_lookup(domain, op_type) != NULL;
+}
+
+bool fv_model_op_opsets(const char *domain, const char *op_type, int *lo, int *hi)
+{
+	const struct fv_op *op = fv_op_lookup(domain, op_type);
+	bool ml = domain_ml(domain);
+	int min = ml ? FV_OPSET_ML_MIN : FV_OPSET_MIN;
+
+	if (!op)
+		return false;
+	*lo = op->min_opset > min ? op->min_opset : min;
+	*hi = ml ? FV_OPSET_ML_MAX : FV_OPSET_MAX;
+	return true;
 }
 
 /* ---- attributes ---- */
@@ -319,10 +372,11 @@ static fv_err parse_decl(const Onnx__ValueInfoProto *vi, struct fv_decl *decl, b
 	tt = vi->type->tensor_type;
 	if (!tt->has_elem_type || fv_dtype_size((enum fv_dtype)tt->elem_type) == 0) {
 		if (required)
-			return fv_diag_set(d, FV_EUNSUPPORTED,
-					   "graph input '%s' has unsupported element type %d "
-					   "(supported: float, double, int64, bool)",
-					   name, tt->has_elem_type ? (int)tt->elem_type : 0);
+			return fv_diag_set(
+			    d, FV_EUNSUPPORTED,
+			    "graph input '%s' has unsupported element type %d "
+			    "(supported: float, double, float16, bfloat16, bool, integers)",
+			    name, tt->has_elem_type ? (int)tt->elem_type : 0);
 		return FV_OK;
 	}
 	decl->is_tensor = true;
@@ -616,29 +670,14 @@ static fv_err build(struct fv_model *m, const Onnx__ModelProto *mp, struct fv_di
 
 fv_err fv_model_load(const void *buf, size_t len, struct fv_model **out, struct fv_diag *d)
 {
-	struct capped c = {.a = {capped_alloc, capped_free, NULL}};
+	struct fv_pb_cap c;
 	Onnx__ModelProto *mp = NULL;
 	struct fv_model *m = NULL;
 	fv_err e;
 
 	*out = NULL;
-	if (!buf && len)
-		return fv_diag_set(d, FV_EINVAL, "no model bytes");
-	if (len > FV_MAX_MODEL_BYTES)
-		return fv_diag_set(d, FV_ELIMIT, "model is %zu bytes (limit %u)", len,
-				   FV_MAX_MODEL_BYTES);
-	c.a.allocator_data = &c;
-	c.cap = len * FV_MODEL_UNPACK_FACTOR + FV_MODEL_UNPACK_EXTRA;
-	mp = onnx__model_proto__unpack(&c.a, len, buf);
-	if (!mp) {
-		e = c.oom ? fv_diag_set(d, FV_ENOMEM, "out of memory unpacking the model")
-		    : c.hit
-			? fv_diag_set(d, FV_ELIMIT,
-				      "ONNX model needs more than %zu bytes of memory to unpack",
-				      c.cap)
-			: fv_diag_set(d, FV_EPROTO, "not a valid ONNX ModelProto (%zu bytes)", len);
+	if ((e = fv_model_unpack(buf, len, &c, &mp, d)) != FV_OK)
 		goto out;
-	}
 	m = fv_calloc(1, sizeof(*m));
 	if (!m) {
 		e = fv_diag_set(d, FV_ENOMEM, "out of memory");
@@ -650,8 +689,7 @@ fv_err fv_model_load(const void *buf, size_t len, struct fv_model **out, struct 
 	*out = m;
 	m = NULL;
 out:
-	if (mp)
-		onnx__model_proto__free_unpacked(mp, &c.a);
+	fv_model_unpacked_free(mp, &c);
 	fv_model_free(m);
 	return e;
 }

@@ -18,9 +18,10 @@
 #error "ONNX raw_data is little-endian; this runtime copies it as is"
 #endif
 
-/* Opsets the interpreter implements. Below 7 the arithmetic ops used the legacy "broadcast"
- * attribute; above the maxima the semantics of operators may have changed unseen. */
-#define FV_OPSET_MIN	7
+/* Opsets the interpreter implements; each operator sets its own first version (e.g. 7 for the
+ * arithmetic ops, which used a legacy "broadcast" attribute before). Above the maxima the
+ * semantics of operators may have changed unseen. */
+#define FV_OPSET_MIN	1
 #define FV_OPSET_MAX	21
 #define FV_OPSET_ML_MIN 1
 #define FV_OPSET_ML_MAX 5
@@ -121,6 +122,21 @@ struct fv_model {
 	int32_t *htab; /* name -> value index, -1 empty */
 };
 
+/* ---- unpacking ---- */
+
+/* protobuf-c allocator with a byte budget (FV_MODEL_UNPACK_FACTOR x the input + EXTRA). */
+struct fv_pb_cap {
+	ProtobufCAllocator a;
+	size_t used, cap;
+	bool hit; /* the cap refused an allocation */
+	bool oom; /* the system refused one */
+};
+/* Unpack a ModelProto under FV_MAX_MODEL_BYTES and the cap; release with
+ * fv_model_unpacked_free(mp, c) (accepts NULL mp). */
+fv_err fv_model_unpack(const void *buf, size_t len, struct fv_pb_cap *c, Onnx__ModelProto **mp,
+		       struct fv_diag *d);
+void fv_model_unpacked_free(Onnx__ModelProto *mp, struct fv_pb_cap *c);
+
 /* ---- lookup ---- */
 int32_t fv_model_find_value(const struct fv_model *m, const char *name);
 const struct fv_op *fv_op_lookup(const char *domain, const char *op_type);
@@ -130,6 +146,8 @@ extern const struct fv_op fv_ops_math[];
 extern const size_t fv_ops_math_n;
 extern const struct fv_op fv_ops_shape[];
 extern const size_t fv_ops_shape_n;
+extern const struct fv_op fv_ops_nn[];
+extern const size_t fv_ops_nn_n;
 extern const struct fv_op fv_ops_ml[];
 extern const size_t fv_ops_ml_n;
 extern const struct fv_op fv_ops_tree[];
@@ -156,6 +174,14 @@ double fv_tensor_getd(const struct fv_tensor *t, size_t i);
 int64_t fv_tensor_geti(const struct fv_tensor *t, size_t i);
 /* Store v as element i converted to t's dtype (saturating for int64, NaN -> 0). */
 void fv_tensor_setd(struct fv_tensor *t, size_t i, double v);
+/* Store v as element i of an integer tensor, wrapping to its width (two's complement);
+ * converted for the other types. */
+void fv_tensor_seti(struct fv_tensor *t, size_t i, int64_t v);
+/* IEEE binary16 and bfloat16 conversions, rounding to nearest even. */
+float fv_half_to_float(uint16_t h);
+uint16_t fv_float_to_half(float f);
+float fv_bfloat16_to_float(uint16_t h);
+uint16_t fv_float_to_bfloat16(float f);
 /* Saturating, NaN-safe double -> int64. */
 int64_t fv_d2i(double v);
 /* Product of dims with overflow and limit check; false when over FV_MAX_TENSOR_ELEMS. */

@@ -242,6 +242,123 @@ static void bool_row(enum binop op, const uint8_t *a, size_t sa, const uint8_t *
 	}
 }
 
+/* Integer power with wrap-around; a negative exponent gives what truncating 1/x^-e gives. */
+static int64_t ipow(int64_t b, int64_t e)
+{
+	uint64_t r = 1, x = (uint64_t)b;
+
+	if (e < 0)
+		return b == 1 ? 1 : b == -1 ? ((e & 1) ? -1 : 1) : 0;
+	for (; e; e >>= 1) {
+		if (e & 1)
+			r *= x;
+		x *= x;
+	}
+	return (int64_t)r;
+}
+
+static double dbl_op(enum binop op, double u, double v)
+{
+	switch (op) {
+	case B_ADD:
+		return u + v;
+	case B_SUB:
+		return u - v;
+	case B_MUL:
+		return u * v;
+	case B_DIV:
+		return u / v;
+	case B_POW:
+		return pow(u, v);
+	case B_MAX:
+		return (isnan(u) || u >= v) ? u : v;
+	case B_MIN:
+		return (isnan(u) || u <= v) ? u : v;
+	case B_GT:
+		return u > v;
+	case B_LT:
+		return u < v;
+	case B_GE:
+		return u >= v;
+	case B_LE:
+		return u <= v;
+	case B_EQ:
+		return u == v;
+	default:
+		return 0;
+	}
+}
+
+/* Element types without a dedicated loop: the half floats through double, the integers
+ * through int64 (uint64 through uint64) with the result wrapped to the type's width. */
+static fv_err generic_row(enum binop op, const struct fv_tensor *A, size_t oa, size_t sa,
+			  const struct fv_tensor *B, size_t ob, size_t sb, struct fv_tensor *Y,
+			  size_t o, size_t inner, struct fv_diag *d)
+{
+	bool isu = A->dtype == FV_DTYPE_UINT64;
+
+	for (size_t j = 0; j < inner; j++) {
+		size_t ia = oa + j * sa, ib = ob + j * sb;
+		if (op == B_POW && !(fv_dtype_is_int(A->dtype) && fv_dtype_is_int(B->dtype))) {
+			fv_tensor_setd(Y, o + j, pow(fv_tensor_getd(A, ia), fv_tensor_getd(B, ib)));
+		} else if (fv_dtype_is_float(A->dtype)) {
+			fv_tensor_setd(Y, o + j,
+				       dbl_op(op, fv_tensor_getd(A, ia), fv_tensor_getd(B, ib)));
+		} else {
+			int64_t u = fv_tensor_geti(A, ia), v = fv_tensor_geti(B, ib), r;
+			uint64_t uu = (uint64_t)u, uv = (uint64_t)v;
+			switch (op) {
+			case B_ADD:
+				r = (int64_t)(uu + uv);
+				break;
+			case B_SUB:
+				r = (int64_t)(uu - uv);
+				break;
+			case B_MUL:
+				r = (int64_t)(uu * uv);
+				break;
+			case B_DIV:
+				if (v == 0)
+					return fv_diag_set(d, FV_EINVAL,
+							   "integer division by zero");
+				r = isu				  ? (int64_t)(uu / uv)
+				    : (u == INT64_MIN && v == -1) ? INT64_MIN
+								  : u / v;
+				break;
+			case B_POW:
+				r = ipow(u, v);
+				break;
+			case B_MAX:
+				r = (isu ? uu >= uv : u >= v) ? u : v;
+				break;
+			case B_MIN:
+				r = (isu ? uu <= uv : u <= v) ? u : v;
+				break;
+			case B_GT:
+				r = isu ? uu > uv : u > v;
+				break;
+			case B_LT:
+				r = isu ? uu < uv : u < v;
+				break;
+			case B_GE:
+				r = isu ? uu >= uv : u >= v;
+				break;
+			case B_LE:
+				r = isu ? uu <= uv : u <= v;
+				break;
+			case B_EQ:
+				r = u == v;
+				break;
+			default:
+				return fv_diag_set(d, FV_EUNSUPPORTED, "%s",
+						   "operation not defined on integers");
+			}
+			fv_tensor_seti(Y, o + j, r);
+		}
+	}
+	return FV_OK;
+}
+
 static fv_err run_binary(const struct fv_node *n, const struct fv_tensor *const *in, size_t n_in,
 			 struct fv_tensor *out, size_t n_out, struct fv_diag *d)
 {
@@ -258,8 +375,8 @@ static fv_err run_binary(const struct fv_node *n, const struct fv_tensor *const 
 				   fv_dtype_name(B->dtype));
 	if (is_logic(op) ? A->dtype != FV_DTYPE_BOOL : (A->dtype == FV_DTYPE_BOOL && op != B_EQ))
 		return fv_diag_set(d, FV_EINVAL, "not defined on %s", fv_dtype_name(A->dtype));
-	if (op == B_POW && A->dtype != FV_DTYPE_FLOAT && A->dtype != FV_DTYPE_DOUBLE)
-		return fv_diag_set(d, FV_EUNSUPPORTED, "Pow of %s", fv_dtype_name(A->dtype));
+	if (op == B_POW && (A->dtype == FV_DTYPE_BOOL || B->dtype == FV_DTYPE_BOOL))
+		return fv_diag_set(d, FV_EINVAL, "Pow of bool");
 	if ((e = bcast_init(&bc, 2, in, d)) != FV_OK)
 		return e;
 	yt = (is_cmp(op) || is_logic(op)) ? FV_DTYPE_BOOL : A->dtype;
@@ -268,17 +385,14 @@ static fv_err run_binary(const struct fv_node *n, const struct fv_tensor *const 
 	if (!bc.count)
 		return FV_OK;
 	inner = bcast_inner(&bc, ist);
-	if (op == B_POW && A->dtype != B->dtype) {
-		do {
-			for (size_t j = 0; j < inner; j++)
-				fv_tensor_setd(Y, o + j,
-					       pow(fv_tensor_getd(A, off[0] + j * ist[0]),
-						   fv_tensor_getd(B, off[1] + j * ist[1])));
-			o += inner;
-		} while (bcast_next(&bc, idx, off));
-		return FV_OK;
-	}
 	do {
+		if (op == B_POW && (A->dtype != B->dtype || fv_dtype_is_int(A->dtype))) {
+			e = generic_row(op, A, off[0], ist[0], B, off[1], ist[1], Y, o, inner, d);
+			if (e != FV_OK)
+				return e;
+			o += inner;
+			continue;
+		}
 		switch (A->dtype) {
 		case FV_DTYPE_FLOAT:
 			FLOAT_LOOP(float);
@@ -297,6 +411,11 @@ static fv_err run_binary(const struct fv_node *n, const struct fv_tensor *const 
 			bool_row(op, (const uint8_t *)A->data + off[0], ist[0],
 				 (const uint8_t *)B->data + off[1], ist[1], (uint8_t *)Y->data + o,
 				 inner);
+			break;
+		default:
+			e = generic_row(op, A, off[0], ist[0], B, off[1], ist[1], Y, o, inner, d);
+			if (e != FV_OK)
+				return e;
 			break;
 		}
 		o += inner;
@@ -520,11 +639,31 @@ static fv_err run_unary(const struct fv_node *n, const struct fv_tensor *const *
 			((uint8_t *)out->data)[i] = !((const uint8_t *)X->data)[i];
 		return FV_OK;
 	}
-	if (X->dtype == FV_DTYPE_BOOL || (X->dtype == FV_DTYPE_INT64 && !int_ok(op)))
-		return fv_diag_set(d, FV_EINVAL, "%s of %s is not supported", n->op->name,
+	if (X->dtype == FV_DTYPE_BOOL || (fv_dtype_is_int(X->dtype) && !int_ok(op)))
+		return fv_diag_set(d, FV_EUNSUPPORTED, "%s of %s is not supported", n->op->name,
 				   fv_dtype_name(X->dtype));
 	if ((e = fv_tensor_alloc(out, X->dtype, X->rank, X->dims, d)) != FV_OK)
 		return e;
+	if (X->dtype != FV_DTYPE_FLOAT && X->dtype != FV_DTYPE_DOUBLE &&
+	    X->dtype != FV_DTYPE_INT64) {
+		/* half floats through double, narrow integers through int64 */
+		for (size_t i = 0; i < X->count; i++) {
+			if (fv_dtype_is_float(X->dtype)) {
+				fv_tensor_setd(out, i,
+					       unary(op, fv_tensor_getd(X, i), alpha, beta));
+				continue;
+			}
+			int64_t v = fv_tensor_geti(X, i);
+			fv_tensor_seti(out, i,
+				       op == U_NEG    ? (int64_t)(0 - (uint64_t)v)
+				       : op == U_ABS  ? (v < 0 ? (int64_t)(0 - (uint64_t)v) : v)
+				       : op == U_RELU ? (v > 0 ? v : 0)
+						      : (v > 0	 ? 1
+							 : v < 0 ? -1
+								 : 0));
+		}
+		return FV_OK;
+	}
 	switch (X->dtype) {
 	case FV_DTYPE_FLOAT: {
 		const float *x = X->data;
@@ -573,7 +712,7 @@ static fv_err run_softmax(const struct fv_node *n, const struct fv_tensor *const
 	size_t ax, outer = 1, len = 1, inner = 1;
 	fv_err e;
 
-	if (X->dtype != FV_DTYPE_FLOAT && X->dtype != FV_DTYPE_DOUBLE)
+	if (!fv_dtype_is_float(X->dtype))
 		return fv_diag_set(d, FV_EINVAL, "input is %s", fv_dtype_name(X->dtype));
 	if (X->rank == 0 || !fv_axis(axis, X->rank, &ax))
 		return fv_diag_set(d, FV_EINVAL, "axis %lld out of range for rank %zu",
@@ -626,9 +765,11 @@ static fv_err run_gemm(const struct fv_node *n, const struct fv_tensor *const *i
 	char b1[160], b2[160];
 	fv_err e;
 
-	if (A->dtype != B->dtype || (C && C->dtype != A->dtype) ||
-	    (A->dtype != FV_DTYPE_FLOAT && A->dtype != FV_DTYPE_DOUBLE))
-		return fv_diag_set(d, FV_EINVAL, "needs float or double operands of one type");
+	if (A->dtype != B->dtype || (C && C->dtype != A->dtype))
+		return fv_diag_set(d, FV_EINVAL, "operands differ in type");
+	if (A->dtype != FV_DTYPE_FLOAT && A->dtype != FV_DTYPE_DOUBLE)
+		return fv_diag_set(d, FV_EUNSUPPORTED, "Gemm of %s (supported: float, double)",
+				   fv_dtype_name(A->dtype));
 	if (A->rank != 2 || B->rank != 2)
 		return fv_diag_set(d, FV_EINVAL, "A %s and B %s must be matrices",
 				   fv_shape_str(A, b1, sizeof(b1)),
@@ -699,6 +840,10 @@ static fv_err run_matmul(const struct fv_node *n, const struct fv_tensor *const 
 	if (A.dtype != B.dtype || A.dtype == FV_DTYPE_BOOL)
 		return fv_diag_set(d, FV_EINVAL, "operands are %s and %s", fv_dtype_name(A.dtype),
 				   fv_dtype_name(B.dtype));
+	if (A.dtype != FV_DTYPE_FLOAT && A.dtype != FV_DTYPE_DOUBLE && A.dtype != FV_DTYPE_INT64)
+		return fv_diag_set(d, FV_EUNSUPPORTED,
+				   "MatMul of %s (supported: float, double, int64)",
+				   fv_dtype_name(A.dtype));
 	if (A.rank == 0 || B.rank == 0)
 		return fv_diag_set(d, FV_EINVAL, "MatMul of a scalar");
 	/* 1-D operands are promoted to matrices and the added dimension dropped at the end. */
@@ -841,16 +986,30 @@ static fv_err check_cast(struct fv_node *n, struct fv_diag *d)
 	if (!a || fv_dtype_size((enum fv_dtype)a->i) == 0)
 		return fv_diag_set(d, FV_EUNSUPPORTED,
 				   "unsupported attribute value to=%lld (supported: float, double, "
-				   "int64, bool)",
+				   "float16, bfloat16, bool, integers)",
 				   a ? (long long)a->i : -1LL);
 	return FV_OK;
 }
 
+static fv_err cast_to(const struct fv_node *n, const struct fv_tensor *X, enum fv_dtype to,
+		      struct fv_tensor *out, struct fv_diag *d);
+
 static fv_err run_cast(const struct fv_node *n, const struct fv_tensor *const *in, size_t n_in,
 		       struct fv_tensor *out, size_t n_out, struct fv_diag *d)
 {
-	const struct fv_tensor *X = in[0];
-	enum fv_dtype to = (enum fv_dtype)fv_attr_int(n, "to", 0);
+	return cast_to(n, in[0], (enum fv_dtype)fv_attr_int(n, "to", 0), out, d);
+}
+
+/* CastLike: Cast to the element type of the second input. */
+static fv_err run_castlike(const struct fv_node *n, const struct fv_tensor *const *in, size_t n_in,
+			   struct fv_tensor *out, size_t n_out, struct fv_diag *d)
+{
+	return cast_to(n, in[0], in[1]->dtype, out, d);
+}
+
+static fv_err cast_to(const struct fv_node *n, const struct fv_tensor *X, enum fv_dtype to,
+		      struct fv_tensor *out, struct fv_diag *d)
+{
 	fv_err e;
 
 	if ((e = fv_tensor_alloc(out, to, X->rank, X->dims, d)) != FV_OK)
@@ -858,12 +1017,45 @@ static fv_err run_cast(const struct fv_node *n, const struct fv_tensor *const *i
 	if (X->dtype == to) {
 		if (X->count)
 			memcpy(out->data, X->data, X->count * fv_dtype_size(to));
-	} else if (X->dtype == FV_DTYPE_INT64 && to == FV_DTYPE_BOOL) {
+	} else if (to == FV_DTYPE_BOOL) {
 		for (size_t i = 0; i < X->count; i++)
-			((uint8_t *)out->data)[i] = ((const int64_t *)X->data)[i] != 0;
-	} else if (to == FV_DTYPE_INT64) {
+			((uint8_t *)out->data)[i] = fv_dtype_is_int(X->dtype)
+							? fv_tensor_geti(X, i) != 0
+							: fv_tensor_getd(X, i) != 0;
+	} else if (fv_dtype_is_int(to) && !fv_dtype_is_float(X->dtype)) {
+		/* integer to integer: exact, wrapped to the target's width */
 		for (size_t i = 0; i < X->count; i++)
-			((int64_t *)out->data)[i] = fv_tensor_geti(X, i);
+			fv_tensor_seti(out, i, fv_tensor_geti(X, i));
+	} else if (to == FV_DTYPE_FLOAT16 || to == FV_DTYPE_BFLOAT16) {
+		/* one rounding, from the value itself (a double rounded to float first could
+		 * round twice) */
+		for (size_t i = 0; i < X->count; i++) {
+			double v = fv_tensor_getd(X, i);
+			float f = (float)v;
+			if ((double)f != v && isfinite(v) && isfinite(f)) {
+				/* truncate towards zero, then mark the lost bits in the last
+				 * place: the float has 13+ bits below the half's mantissa, so
+				 * the rounding below sees them */
+				uint32_t u;
+				if (fabs((double)f) > fabs(v))
+					f = nextafterf(f, 0.0f);
+				memcpy(&u, &f, 4);
+				u |= 1;
+				memcpy(&f, &u, 4);
+			}
+			if (to == FV_DTYPE_FLOAT16) {
+				((uint16_t *)out->data)[i] = fv_float_to_half(f);
+			} else if (n->opset >= 19) {
+				((uint16_t *)out->data)[i] = fv_float_to_bfloat16(f);
+			} else {
+				/* Before opset 19 the reference (and the suite's data) keeps
+				 * the upper 16 bits: truncation */
+				uint32_t u;
+				memcpy(&u, &f, 4);
+				((uint16_t *)out->data)[i] =
+				    (uint16_t)(isnan(f) ? (u >> 16) | 0x40 : u >> 16);
+			}
+		}
 	} else {
 		for (size_t i = 0; i < X->count; i++)
 			fv_tensor_setd(out, i, fv_tensor_getd(X, i));
@@ -1126,6 +1318,7 @@ const struct fv_op fv_ops_math[] = {
     {"", "MatMul", 1, 2, 2, 1, 1, "", NULL, run_matmul},
     {"", "Clip", 6, 1, 3, 1, 1, "min:f max:f", check_clip, run_clip},
     {"", "Cast", 6, 1, 1, 1, 1, "to:i saturate:i", check_cast, run_cast},
+    {"", "CastLike", 15, 2, 2, 1, 1, "saturate:i", NULL, run_castlike},
     REDUCE("ReduceSum"),
     REDUCE("ReduceMean"),
     REDUCE("ReduceMax"),

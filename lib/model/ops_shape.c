@@ -16,10 +16,23 @@ static fv_err run_dropout(const struct fv_node *n, const struct fv_tensor *const
 {
 	fv_err e;
 
-	if (n_in > 2 && in[2] &&
-	    (in[2]->dtype != FV_DTYPE_BOOL || in[2]->count != 1 ||
-	     ((const uint8_t *)in[2]->data)[0]))
-		return fv_diag_set(d, FV_EUNSUPPORTED, "training mode is not supported");
+	bool training = n_in > 2 && in[2];
+	double ratio = 0.5;
+
+	if (training && (in[2]->dtype != FV_DTYPE_BOOL || in[2]->count != 1))
+		return fv_diag_set(d, FV_EINVAL, "training_mode must be one bool");
+	training = training && ((const uint8_t *)in[2]->data)[0];
+	if (n_in > 1 && in[1]) {
+		if (!fv_dtype_is_float(in[1]->dtype) || in[1]->count != 1)
+			return fv_diag_set(d, FV_EINVAL, "ratio must be one float");
+		ratio = fv_tensor_getd(in[1], 0);
+	}
+	/* Training mode with a ratio of 0 drops nothing; any other ratio would need random
+	 * numbers, which have no place in a validation run. */
+	if (training && ratio != 0)
+		return fv_diag_set(d, FV_EUNSUPPORTED,
+				   "training mode with ratio %g (random dropping) is not supported",
+				   ratio);
 	if ((e = fv_tensor_copy(&out[0], in[0], d)) != FV_OK)
 		return e;
 	if (n_out > 1) {

@@ -1,58 +1,89 @@
-/* Conformance against the ONNX project's node tests (Debian libonnx-testdata / libonnx-dev,
- * /usr/include/onnx/backend/test/data/node): every case whose model loads must reproduce the
- * expected outputs. Cases refused as unsupported (operator, element type, attribute) are
- * skipped and counted. Tolerance as in onnx.backend.test: rtol 1e-3, atol 1e-7. */
+/* Conformance against the ONNX project's node tests (Debian libonnx-testdata,
+ * /usr/include/onnx/backend/test/data/node), run by the library's runner (the same code as
+ * `fedval model conformance`), at the tolerances of onnx.backend.test: rtol 1e-3, atol 1e-7.
+ *
+ * Every test of a supported operator must pass, except tests refused at load or run as
+ * unsupported (an attribute value, an element type, an opset): those are counted and listed
+ * on stderr, never silently passed. */
 #include <criterion/criterion.h>
+#include <stdio.h>
+#include <unistd.h>
 
-#include "model_test.h"
-
-#define NODE_TESTS "/usr/include/onnx/backend/test/data/node"
-
-static int by_name(const void *a, const void *b)
-{
-	return strcmp(*(char *const *)a, *(char *const *)b);
-}
+#include "fedval/model.h"
 
 Test(conformance, onnx_node_tests)
 {
-	DIR *dp = opendir(NODE_TESTS);
-	struct dirent *de;
-	char **names = NULL, path[1024], msg[1024];
-	size_t n = 0, cap = 0, pass = 0, skip = 0, fail = 0;
+	struct fv_conformance *r = NULL;
+	struct fv_diag d = {{0}};
+	size_t pass = 0, fail = 0, refused_sup = 0, refused_unsup = 0, ops_sup = 0;
+	bool verbose = getenv("FV_CONFORMANCE_VERBOSE") != NULL;
 
-	if (!dp)
-		cr_skip_test("%s not installed", NODE_TESTS);
-	while ((de = readdir(dp))) {
-		if (strncmp(de->d_name, "test_", 5) != 0)
-			continue;
-		if (n == cap)
-			names = realloc(names, (cap = cap ? 2 * cap : 1024) * sizeof(*names));
-		names[n++] = strdup(de->d_name);
-	}
-	closedir(dp);
-	qsort(names, n, sizeof(*names), by_name);
-	for (size_t i = 0; i < n; i++) {
-		snprintf(path, sizeof(path), "%s/%s", NODE_TESTS, names[i]);
-		switch (run_case_dir(path, 1e-3, 1e-7, true, msg, sizeof(msg))) {
-		case CASE_PASS:
+	cr_assert_eq(access(FV_CONFORMANCE_DIR, R_OK), 0,
+		     "%s missing: install libonnx-testdata (deploy/install-deps.sh)",
+		     FV_CONFORMANCE_DIR);
+	cr_assert_eq(fv_model_conformance(NULL, NULL, &r, &d), FV_OK, "%s", d.msg);
+	cr_assert_gt(r->n_cases, 900, "only %zu cases found", r->n_cases);
+	for (size_t i = 0; i < r->n_cases; i++) {
+		const struct fv_conformance_case *c = &r->cases[i];
+		bool sup = fv_model_op_supported(c->domain, c->op);
+		switch (c->result) {
+		case FV_CASE_PASS:
 			pass++;
-			if (getenv("FV_CONFORMANCE_VERBOSE"))
-				fprintf(stderr, "pass %s\n", names[i]);
 			break;
-		case CASE_SKIP:
-			skip++;
-			if (getenv("FV_CONFORMANCE_VERBOSE"))
-				fprintf(stderr, "skip %s: %s\n", names[i], msg);
-			break;
-		case CASE_FAIL:
+		case FV_CASE_FAIL:
 			fail++;
-			cr_expect_fail("%s: %s", names[i], msg);
+			cr_expect_fail("%s (%s): %s", c->name, c->op, c->msg);
+			break;
+		case FV_CASE_REFUSED:
+			if (sup) {
+				refused_sup++;
+				fprintf(stderr, "refused (supported op %s): %s: %s\n", c->op,
+					c->name, c->msg);
+			} else {
+				refused_unsup++;
+				if (verbose)
+					fprintf(stderr, "refused %s: %s\n", c->name, c->msg);
+			}
 			break;
 		}
-		free(names[i]);
 	}
-	free(names);
-	fprintf(stderr, "onnx node tests: %zu passed, %zu skipped (unsupported), %zu failed\n",
-		pass, skip, fail);
-	cr_expect_gt(pass, 100);
+	for (size_t i = 0; i < r->n_ops; i++) {
+		const struct fv_conformance_op *o = &r->ops[i];
+		if (!o->supported)
+			continue;
+		ops_sup++;
+		cr_expect_eq(o->failed, 0, "%s: %zu of %zu tests fail", o->op, o->failed, o->tests);
+		cr_expect_eq(o->passed + o->refused, o->tests);
+	}
+	fprintf(stderr,
+		"onnx node tests: %zu cases, %zu passed, %zu failed, %zu refused (%zu of them of "
+		"a supported operator); %zu supported operators\n",
+		r->n_cases, pass, fail, refused_sup + refused_unsup, refused_sup, ops_sup);
+	cr_expect_gt(pass, 300);
+	fv_conformance_free(r);
+}
+
+Test(conformance, single_operator)
+{
+	struct fv_conformance *r = NULL;
+	struct fv_diag d = {{0}};
+
+	cr_assert_eq(fv_model_conformance(NULL, "gemm", &r, &d), FV_OK, "%s", d.msg);
+	cr_assert_eq(r->n_ops, 1);
+	cr_expect_str_eq(r->ops[0].op, "Gemm");
+	cr_expect(r->ops[0].supported);
+	cr_expect_eq(r->ops[0].tests, r->n_cases);
+	cr_expect_geq(r->ops[0].tests, 11);
+	cr_expect_eq(r->ops[0].passed, r->ops[0].tests);
+	fv_conformance_free(r);
+}
+
+Test(conformance, missing_dir)
+{
+	struct fv_conformance *r = NULL;
+	struct fv_diag d = {{0}};
+
+	cr_expect_eq(fv_model_conformance("/nonexistent/onnx/node", NULL, &r, &d), FV_ENOTFOUND);
+	cr_expect_null(r);
+	cr_expect(strstr(d.msg, "/nonexistent/onnx/node") != NULL);
 }
