@@ -50,6 +50,8 @@ char *cli_json_canonical(const json_t *j);
 int cmd_pki_init(int argc, char **argv);
 int cmd_pki_issue(int argc, char **argv);
 int cmd_model_submit(int argc, char **argv);
+int cmd_model_inspect(int argc, char **argv);
+int cmd_model_conformance(int argc, char **argv);
 int cmd_benchmark_create(int argc, char **argv);
 int cmd_run_start(int argc, char **argv);
 int cmd_run_status(int argc, char **argv);
@@ -58,6 +60,11 @@ int cmd_principal_revoke(int argc, char **argv);
 int cmd_demo_data(int argc, char **argv);
 int cmd_demo_train(int argc, char **argv);
 int cmd_audit_verify(int argc, char **argv);
+int cmd_site_jobs(int argc, char **argv);
+int cmd_site_approve(int argc, char **argv);
+int cmd_site_veto(int argc, char **argv);
+int cmd_site_release(int argc, char **argv);
+int cmd_site_results_show(int argc, char **argv);
 int cmd_audit_export(int argc, char **argv);
 
 #endif

@@ -832,7 +832,8 @@ static fv_err run_info_load(struct req *r, const char *run_id, Fedval__RunInfo *
 				 : keep_str(r, sqlite3_column_text(st, 3));
 		js->has_updated_us = 1;
 		js->updated_us = sqlite3_column_int64(st, 4);
-		if (!strcmp(js->state, "done") || !strcmp(js->state, "failed"))
+		if (!strcmp(js->state, "done") || !strcmp(js->state, "failed") ||
+		    !strcmp(js->state, "vetoed"))
 			done++;
 		ri->jobs[ri->n_jobs++] = js;
 	}
@@ -1236,6 +1237,49 @@ static fv_err handle_results(struct req *r, struct fv_diag *d)
 	return e;
 }
 
+/* A site holds a job for its manual approval or vetoes it. The signed request is kept. */
+static fv_err handle_job_decision(struct req *r, struct fv_diag *d)
+{
+	Fedval__JobDecision *q = r->env->job_decision;
+	struct store *s = r->co->store;
+	const char *reason = q->reason ? q->reason : "";
+	int changed = 0;
+	fv_err e;
+
+	if (strcmp(q->decision, "held") != 0 && strcmp(q->decision, "vetoed") != 0)
+		return fv_diag_set(d, FV_EINVAL, "decision '%.20s' is not held or vetoed",
+				   q->decision);
+	if (strlen(reason) > FV_MAX_TEXT)
+		return fv_diag_set(d, FV_ELIMIT, "reason longer than %d characters", FV_MAX_TEXT);
+	store_lock(s);
+	if ((e = store_begin(s)) != FV_OK)
+		goto unlock;
+	e = store_exec(s, &changed,
+		       "UPDATE jobs SET state = ?, reason = ?, updated_us = ? WHERE job_id = ? AND "
+		       "node = ? AND state IN ('queued', 'dispatched', 'held')",
+		       "ttitt", q->decision, reason, fv_now_us(), q->job_id, r->who.name);
+	if (e == FV_OK && changed == 0)
+		e = fv_diag_set(d, FV_ESTATE, "job %.80s is not an open job of %s", q->job_id,
+				r->who.name);
+	if (e == FV_OK)
+		e = store_exec(s, NULL,
+			       "INSERT INTO decisions(job_id, node, decision, reason, envelope, "
+			       "received_us) VALUES(?, ?, ?, ?, ?, ?)",
+			       "ttttbi", q->job_id, r->who.name, q->decision, reason, r->raw,
+			       r->raw_len, fv_now_us());
+	if (e == FV_OK)
+		e = store_commit(s);
+	else
+		store_rollback(s);
+unlock:
+	store_unlock(s);
+	if (e != FV_OK)
+		return e;
+	fv_log(FV_LOG_INFO, "job_decision", "job=%s node=%s decision=%s reason=%s", q->job_id,
+	       r->who.name, q->decision, FV_Q(reason));
+	return reply_ack(r, q->job_id, q->decision);
+}
+
 static fv_err handle_revoke(struct req *r, struct fv_diag *d)
 {
 	Fedval__RevokePrincipal *q = r->env->revoke;
@@ -1268,6 +1312,7 @@ static const struct route routes[] = {
     {FEDVAL__ENVELOPE__BODY_POLL, R(FV_ROLE_NODE), handle_poll},
     {FEDVAL__ENVELOPE__BODY_CHUNK_REQUEST, R(FV_ROLE_NODE), handle_chunk_request},
     {FEDVAL__ENVELOPE__BODY_SUBMIT_RESULT, R(FV_ROLE_NODE), handle_submit_result},
+    {FEDVAL__ENVELOPE__BODY_JOB_DECISION, R(FV_ROLE_NODE), handle_job_decision},
     {FEDVAL__ENVELOPE__BODY_UPLOAD_CHUNK, R(FV_ROLE_VENDOR), handle_upload_chunk},
     {FEDVAL__ENVELOPE__BODY_SUBMIT_MODEL, R(FV_ROLE_VENDOR), handle_submit_model},
     {FEDVAL__ENVELOPE__BODY_CREATE_BENCHMARK, R(FV_ROLE_AUTHORITY), handle_create_benchmark},
@@ -1308,6 +1353,8 @@ void coord_handle(struct coord *co, const uint8_t *buf, size_t len, struct req *
 
 	r->co = co;
 	r->env = NULL;
+	r->raw = buf;
+	r->raw_len = len;
 	r->seq = 0;
 	r->park = false;
 	if ((e = fv_wire_open(buf, len, &pb, &d)) != FV_OK) {

@@ -43,6 +43,11 @@ static const char *const migrations[] = {
     "CREATE TABLE results("
     " job_id TEXT PRIMARY KEY REFERENCES jobs(job_id), node TEXT NOT NULL,"
     " result BLOB NOT NULL, signature BLOB NOT NULL, received_us INTEGER NOT NULL);",
+    /* 2: sites' decisions on jobs (manual approval, veto), kept with the signed request */
+    "CREATE TABLE decisions("
+    " job_id TEXT NOT NULL REFERENCES jobs(job_id), node TEXT NOT NULL,"
+    " decision TEXT NOT NULL, reason TEXT, envelope BLOB NOT NULL, received_us INTEGER NOT NULL);"
+    "CREATE INDEX decisions_job ON decisions(job_id);",
 };
 
 #define N_MIGRATIONS ((int)(sizeof(migrations) / sizeof(migrations[0])))

@@ -315,6 +315,34 @@ static fv_err result_path(const struct node *n, const char *job_id, const char *
 	return fv_fmt(out, cap, "%s/%s%s", n->state_dir, job_id, ext) ? FV_ELIMIT : FV_OK;
 }
 
+static bool job_file_exists(const struct node *n, const char *job_id, const char *ext)
+{
+	char path[4096];
+	return result_path(n, job_id, ext, path, sizeof(path)) == FV_OK && access(path, F_OK) == 0;
+}
+
+/* Tell the coordinator the site holds or vetoes a job (signed by the envelope; recorded). */
+static fv_err send_decision(struct node *n, const char *job_id, const char *decision,
+			    const char *reason, struct fv_diag *d)
+{
+	Fedval__Envelope req = FEDVAL__ENVELOPE__INIT;
+	Fedval__JobDecision body = FEDVAL__JOB_DECISION__INIT;
+	struct fv_pb *rp = NULL;
+	fv_err e;
+
+	body.job_id = (char *)job_id;
+	body.decision = (char *)decision;
+	body.reason = (char *)reason;
+	req.body_case = FEDVAL__ENVELOPE__BODY_JOB_DECISION;
+	req.job_decision = &body;
+	e = fv_client_call(n->client, &req, 0, &rp, d);
+	fv_pb_free(rp);
+	if (e == FV_OK)
+		fv_log(FV_LOG_INFO, "job_decision_sent", "job=%s decision=%s reason=%s", job_id,
+		       decision, FV_Q(reason ? reason : ""));
+	return e;
+}
+
 /* Send a persisted SubmitResult; on acknowledgement mark it sent. */
 static fv_err submit_persisted(struct node *n, const char *job_id, struct fv_diag *d)
 {
@@ -328,6 +356,11 @@ static fv_err submit_persisted(struct node *n, const char *job_id, struct fv_dia
 	if (result_path(n, job_id, ".result", path, sizeof(path)) ||
 	    result_path(n, job_id, ".sent", sent, sizeof(sent)))
 		return fv_diag_set(d, FV_EINVAL, "bad job id");
+	if (n->manual && !job_file_exists(n, job_id, ".released")) {
+		/* The site reviews exactly these bytes first: `fedval site results show`. */
+		fv_log(FV_LOG_INFO, "result_awaiting_release", "job=%s", job_id);
+		return FV_OK;
+	}
 	if ((e = fv_file_read(path, 2 * FV_MAX_ENVELOPE, &buf, &len, d)) != FV_OK)
 		return e;
 	e = fv_pb_unpack(&fedval__submit_result__descriptor, buf, len, FV_MAX_UNPACK_ALLOC, &sr, d);
@@ -430,12 +463,22 @@ static fv_err release_stats(struct node *n, const Fedval__Job *job, const struct
 	Fedval__ThresholdCounts rows[NODE_MAX_THR], *rowp[NODE_MAX_THR];
 	const struct fv_policy *p = &n->policy;
 	uint32_t suppressed = 0;
+	bool keep[NODE_MAX_THR];
+	char why[FV_MAX_TEXT];
+	fv_err e;
 
 	if (o->n < p->min_cohort)
 		return release_failure(n, job, s, "cohort below the site's minimum cohort size", d);
 	if (!fv_privacy_cell_ok(p, o->n_pos) || !fv_privacy_cell_ok(p, o->n - o->n_pos))
 		return release_failure(
 		    n, job, s, "events or non-events below the site's minimum cell count", d);
+	for (uint32_t t = 0; t < o->n_thr; t++)
+		keep[t] = true;
+	if (node_policy_difference(n, (struct eval_out *)o, keep, why, sizeof(why)) != FV_OK) {
+		fv_log(FV_LOG_WARN, "result_refused_by_policy", "job=%s reason=%s", job->job_id,
+		       FV_Q(why));
+		return release_failure(n, job, s, why, d);
+	}
 	result_init(n, job, s, &res);
 	res.has_n = res.has_n_pos = true;
 	res.n = o->n;
@@ -453,7 +496,10 @@ static fv_err release_stats(struct node *n, const Fedval__Job *job, const struct
 		struct fv_confusion c = {o->tp[t], o->fp[t], o->tn[t], o->fn[t]};
 		fedval__threshold_counts__init(&rows[t]);
 		rows[t].threshold = o->thr[t];
-		if (fv_privacy_confusion_ok(p, &c)) {
+		if (!keep[t])
+			fv_log(FV_LOG_WARN, "row_suppressed", "job=%s threshold=%g reason=differencing",
+			       job->job_id, o->thr[t]);
+		if (keep[t] && fv_privacy_confusion_ok(p, &c)) {
 			rows[t].tp = c.tp;
 			rows[t].fp = c.fp;
 			rows[t].tn = c.tn;
@@ -461,6 +507,7 @@ static fv_err release_stats(struct node *n, const Fedval__Job *job, const struct
 		} else {
 			rows[t].has_suppressed = true;
 			rows[t].suppressed = true;
+			keep[t] = false;
 			suppressed++;
 		}
 		rowp[t] = &rows[t];
@@ -469,6 +516,9 @@ static fv_err release_stats(struct node *n, const Fedval__Job *job, const struct
 	res.counts = rowp;
 	fv_log(FV_LOG_INFO, "job_evaluated", "job=%s n=%llu thresholds=%u suppressed=%u",
 	       job->job_id, (unsigned long long)o->n, o->n_thr, suppressed);
+	/* Recorded before it can leave: a crash after sending must not forget the release. */
+	if ((e = node_policy_record(n, job->job_id, o, keep, d)) != FV_OK)
+		return e;
 	return release(n, &res, d);
 }
 
@@ -505,6 +555,30 @@ fv_err node_job(struct node *n, const Fedval__Job *job, struct fv_diag *d)
 		fv_log(FV_LOG_ERROR, "model_refused", "job=%s reason=%s", job->job_id,
 		       FV_Q(why.msg));
 		e = release_failure(n, job, &s, why.msg, d);
+		goto out;
+	}
+	if (node_policy_check_job(n, s.bench, job->model->vendor, why.msg, sizeof(why.msg)) !=
+	    FV_OK) {
+		/* The site's own rules: a signed veto, nothing computed. */
+		fv_log(FV_LOG_WARN, "job_vetoed_by_policy", "job=%s reason=%s", job->job_id,
+		       FV_Q(why.msg));
+		e = send_decision(n, job->job_id, "vetoed", why.msg, d);
+		goto out;
+	}
+	if (n->manual && !job_file_exists(n, job->job_id, ".approved")) {
+		uint8_t *packed = NULL;
+		size_t plen = 0;
+		if (job_file_exists(n, job->job_id, ".job"))
+			goto out; /* already held */
+		if ((e = fv_pb_pack(&job->base, &packed, &plen)) != FV_OK ||
+		    (e = result_path(n, job->job_id, ".job", path, sizeof(path))) != FV_OK ||
+		    (e = fv_file_write_atomic(path, packed, plen, 0600, d)) != FV_OK) {
+			fv_free(packed);
+			goto out;
+		}
+		fv_free(packed);
+		fv_log(FV_LOG_INFO, "job_held", "job=%s reason=manual_approval", job->job_id);
+		e = send_decision(n, job->job_id, "held", "waiting for the site's approval", d);
 		goto out;
 	}
 	if ((e = fetch_model(n, job->model, &model, &model_len, &why)) != FV_OK) {
@@ -591,6 +665,62 @@ fv_err node_resubmit_pending(struct node *n, struct fv_diag *d)
 			continue;
 		fv_log(FV_LOG_INFO, "result_resend", "job=%s", job);
 		e = submit_persisted(n, job, d);
+	}
+	closedir(dir);
+	return e;
+}
+
+/* Manual approval: act on the files `fedval site` writes in state_dir. */
+fv_err node_process_decisions(struct node *n, struct fv_diag *d)
+{
+	DIR *dir;
+	struct dirent *de;
+	fv_err e = FV_OK;
+
+	if (!n->manual || !(dir = opendir(n->state_dir)))
+		return FV_OK;
+	while (e == FV_OK && (de = readdir(dir))) {
+		char job[FV_MAX_ID + 1], path[4096];
+		size_t len = strlen(de->d_name);
+		if (len <= 4 || len - 4 > FV_MAX_ID || strcmp(de->d_name + len - 4, ".job") != 0)
+			continue;
+		memcpy(job, de->d_name, len - 4);
+		job[len - 4] = '\0';
+		if (job_file_exists(n, job, ".vetoed")) {
+			uint8_t *reason = NULL;
+			size_t rlen = 0;
+			if (job_file_exists(n, job, ".veto_sent") ||
+			    result_path(n, job, ".vetoed", path, sizeof(path)) != FV_OK)
+				continue;
+			if ((e = fv_file_read(path, FV_MAX_TEXT, &reason, &rlen, d)) != FV_OK)
+				break;
+			e = send_decision(n, job, "vetoed", (char *)reason, d);
+			fv_free(reason);
+			if (e == FV_OK && result_path(n, job, ".veto_sent", path, sizeof(path)) == FV_OK)
+				e = fv_file_write_atomic(path, "", 0, 0600, d);
+			continue;
+		}
+		if (job_file_exists(n, job, ".result")) {
+			if (job_file_exists(n, job, ".released") && !job_file_exists(n, job, ".sent"))
+				e = submit_persisted(n, job, d);
+			continue;
+		}
+		if (job_file_exists(n, job, ".approved")) {
+			uint8_t *buf = NULL;
+			size_t blen = 0;
+			struct fv_pb *pb = NULL;
+			if (result_path(n, job, ".job", path, sizeof(path)) != FV_OK ||
+			    (e = fv_file_read(path, 2 * FV_MAX_ENVELOPE, &buf, &blen, d)) != FV_OK)
+				break;
+			e = fv_pb_unpack(&fedval__job__descriptor, buf, blen, FV_MAX_UNPACK_ALLOC, &pb,
+					 d);
+			fv_free(buf);
+			if (e != FV_OK)
+				break;
+			fv_log(FV_LOG_INFO, "job_approved", "job=%s", job);
+			e = node_job(n, (Fedval__Job *)pb->msg, d);
+			fv_pb_free(pb);
+		}
 	}
 	closedir(dir);
 	return e;

@@ -48,6 +48,13 @@ static const char *const known_keys[] = {
     "mapping.*",
     "policy.min_cell_count",
     "policy.min_cohort_size",
+    "policy.approval",
+    "policy.allowed_benchmarks",
+    "policy.allowed_vendors",
+    "policy.require_legal_basis",
+    "policy.budget_results",
+    "policy.budget_period_days",
+    "data.name",
     NULL,
 };
 
@@ -55,16 +62,27 @@ static volatile int stop_flag;
 static pthread_mutex_t client_mu = PTHREAD_MUTEX_INITIALIZER;
 static struct node *the_node;
 
-/* SIGTERM/SIGINT are taken by this thread (blocked everywhere else), so the main loop can be
- * woken from a long poll by closing its socket. */
+/* SIGTERM/SIGINT may land on any thread (OpenBLAS starts threads before main): the handler
+ * only sets the flag and writes a byte to a pipe; this thread then wakes the main loop from a
+ * long poll by closing its socket. */
+static int wake_pipe[2] = {-1, -1};
+
+static void on_signal(int sig)
+{
+	char b = (char)sig;
+	stop_flag = 1;
+	if (write(wake_pipe[1], &b, 1) < 0) {
+		/* nothing to do: the flag is set */
+	}
+}
+
 static void *signal_thread(void *arg)
 {
-	sigset_t *set = arg;
-	int sig = 0;
-
-	sigwait(set, &sig);
-	stop_flag = 1;
-	fv_log(FV_LOG_INFO, "stopping", "signal=%d", sig);
+	char b = 0;
+	(void)arg;
+	while (read(wake_pipe[0], &b, 1) < 0 && errno == EINTR)
+		;
+	fv_log(FV_LOG_INFO, "stopping", "signal=%d", (int)b);
 	pthread_mutex_lock(&client_mu);
 	if (the_node && the_node->client)
 		fv_client_interrupt(the_node->client);
@@ -160,6 +178,8 @@ static fv_err settings_load(struct node *n, struct fv_diag *d)
 				1000000000, &v, d)))
 		return e;
 	n->policy.min_cohort = (uint64_t)v;
+	if ((e = node_policy_load(n, d)) != FV_OK)
+		return e;
 	if ((e = fv_config_long(cfg, "node", "eval_timeout_s", 3600, 1, 7 * 86400, &v, d)))
 		return e;
 	n->eval_timeout_s = (int)v;
@@ -336,6 +356,8 @@ static int run(struct node *n)
 				continue;
 			}
 		}
+		if (node_process_decisions(n, &d) != FV_OK)
+			fv_log(FV_LOG_WARN, "decisions_failed", "reason=%s", FV_Q(d.msg));
 		e = poll_once(n);
 		if (e == FV_EIO || e == FV_ETIMEDOUT || e == FV_EPROTO || e == FV_EAUTH ||
 		    e == FV_ESTATE) {
@@ -360,7 +382,6 @@ int main(int argc, char **argv)
 	bool check_only = false;
 	struct node n = {0};
 	struct fv_diag d = {{0}};
-	sigset_t set;
 	pthread_t sigthr;
 	uint8_t *buf = NULL;
 	size_t len = 0;
@@ -417,12 +438,20 @@ int main(int argc, char **argv)
 		goto fail;
 	srand((unsigned)(fv_now_us() ^ getpid()));
 	signal(SIGPIPE, SIG_IGN);
-	sigemptyset(&set);
-	sigaddset(&set, SIGTERM);
-	sigaddset(&set, SIGINT);
-	pthread_sigmask(SIG_BLOCK, &set, NULL);
 	the_node = &n;
-	if (pthread_create(&sigthr, NULL, signal_thread, &set) != 0) {
+	if (pipe(wake_pipe) != 0) {
+		e = fv_diag_set(&d, FV_EIO, "pipe: %s", strerror(errno));
+		goto fail;
+	}
+	{
+		struct sigaction sa;
+		memset(&sa, 0, sizeof(sa));
+		sa.sa_handler = on_signal;
+		sigemptyset(&sa.sa_mask);
+		sigaction(SIGTERM, &sa, NULL);
+		sigaction(SIGINT, &sa, NULL);
+	}
+	if (pthread_create(&sigthr, NULL, signal_thread, NULL) != 0) {
 		e = fv_diag_set(&d, FV_EIO, "cannot start the signal thread");
 		goto fail;
 	}

@@ -7,6 +7,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include <jansson.h>
+
 #include "fedval/config.h"
 #include "fedval/data.h"
 #include "fedval/privacy.h"
@@ -23,6 +25,11 @@ struct node {
 	char *ca_pem;
 	size_t ca_len;
 	struct fv_policy policy;
+	/* site policy ([policy] in the config; node/policy.c) */
+	bool manual, require_legal_basis;
+	const char *allowed_benchmarks, *allowed_vendors; /* comma lists; NULL = any */
+	long budget_results, budget_period_days;
+	const char *dataset; /* [data] name */
 	int eval_timeout_s;
 	int poll_wait_ms;
 	volatile int *stop;
@@ -83,5 +90,29 @@ fv_err node_resubmit_pending(struct node *n, struct fv_diag *d);
 
 /* Local column for a benchmark variable: [mapping] entry, or the same name. */
 const char *node_column(const struct node *n, const char *var);
+
+/* ---- site policy (policy.c) ---- */
+fv_err node_policy_load(struct node *n, struct fv_diag *d);
+/* Whether the site takes part in this job at all (FV_EREFUSED with the reason in why). */
+fv_err node_policy_check_job(const struct node *n, const json_t *bench, const char *vendor,
+			     char *why, size_t cap);
+/* Differencing protection: FV_EREFUSED (reason in why) when the cohort is too close to an
+ * earlier released one; clears keep[t] for threshold rows too close to released rows. */
+fv_err node_policy_difference(const struct node *n, struct eval_out *o, bool keep[], char *why,
+			      size_t cap);
+/* Append a released result to the history. */
+fv_err node_policy_record(const struct node *n, const char *job, const struct eval_out *o,
+			  const bool keep[], struct fv_diag *d);
+/* The history (a JSON array; never NULL). */
+json_t *node_policy_history(const struct node *n);
+
+/* ---- manual approval (job.c): files in state_dir ----
+ *   <job>.job       the job as received (packed Job), waiting for a decision
+ *   <job>.approved  written by `fedval site approve`; the node then evaluates
+ *   <job>.vetoed    written by `fedval site veto` (holds the reason); the node reports it
+ *   <job>.result    the signed result; with manual approval sent only after
+ *   <job>.released  written by `fedval site release`
+ *   <job>.sent      the coordinator acknowledged the result */
+fv_err node_process_decisions(struct node *n, struct fv_diag *d);
 
 #endif

@@ -1,0 +1,244 @@
+/* The hospital's own policy (DESIGN.md §9), applied to every job whatever the coordinator says:
+ *   - which benchmarks and vendors it takes part for, whether the authority must declare a
+ *     legal basis and purpose, and whether each job waits for a person's approval;
+ *   - a query budget: at most N released results per dataset per period;
+ *   - differencing protection against the results released before for the same dataset:
+ *     a cohort differing from an earlier one by fewer than min_cell records (overall, among
+ *     events or among non-events) is refused; a threshold row whose positive calls differ by
+ *     fewer than min_cell from another released row of the same cohort (a threshold sweep
+ *     isolating single scores) is suppressed.
+ * The history of released results lives in state_dir/released.jsonl, one JSON object a line. */
+#include <jansson.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <unistd.h>
+#include <string.h>
+
+#include "fedval/util.h"
+#include "node.h"
+
+#define HISTORY "released.jsonl"
+
+static bool in_list(const char *list, const char *item)
+{
+	size_t n = strlen(item);
+	for (const char *p = list; p && *p;) {
+		while (*p == ' ' || *p == ',')
+			p++;
+		const char *e = p;
+		while (*e && *e != ',')
+			e++;
+		const char *t = e;
+		while (t > p && t[-1] == ' ')
+			t--;
+		if ((size_t)(t - p) == n && !strncmp(p, item, n))
+			return true;
+		p = e;
+	}
+	return false;
+}
+
+fv_err node_policy_load(struct node *n, struct fv_diag *d)
+{
+	struct fv_config *cfg = n->cfg;
+	const char *v;
+	long l;
+	fv_err e;
+
+	v = fv_config_get(cfg, "policy", "approval");
+	if (v && strcmp(v, "auto") != 0 && strcmp(v, "manual") != 0)
+		return fv_diag_set(d, FV_EINVAL, "%s: [policy] approval = '%s': use auto or manual",
+				   fv_config_path(cfg), v);
+	n->manual = v && !strcmp(v, "manual");
+	n->allowed_benchmarks = fv_config_get(cfg, "policy", "allowed_benchmarks");
+	n->allowed_vendors = fv_config_get(cfg, "policy", "allowed_vendors");
+	v = fv_config_get(cfg, "policy", "require_legal_basis");
+	if (v && strcmp(v, "yes") != 0 && strcmp(v, "no") != 0)
+		return fv_diag_set(d, FV_EINVAL,
+				   "%s: [policy] require_legal_basis = '%s': use yes or no",
+				   fv_config_path(cfg), v);
+	n->require_legal_basis = v && !strcmp(v, "yes");
+	if ((e = fv_config_long(cfg, "policy", "budget_results", 0, 0, 1000000, &l, d)))
+		return e;
+	n->budget_results = l;
+	if ((e = fv_config_long(cfg, "policy", "budget_period_days", 30, 1, 3650, &l, d)))
+		return e;
+	n->budget_period_days = l;
+	n->dataset = fv_config_get(cfg, "data", "name");
+	if (!n->dataset)
+		n->dataset = "default";
+	return FV_OK;
+}
+
+fv_err node_policy_check_job(const struct node *n, const json_t *bench, const char *vendor,
+			     char *why, size_t cap)
+{
+	const char *bname = json_string_value(json_object_get(bench, "name"));
+	const char *basis = json_string_value(json_object_get(bench, "legal_basis"));
+	const char *purpose = json_string_value(json_object_get(bench, "purpose"));
+
+	if (n->allowed_benchmarks && !in_list(n->allowed_benchmarks, bname ? bname : "")) {
+		fv_fmt(why, cap, "benchmark '%s' is not in the site's allowed_benchmarks",
+		       bname ? bname : "");
+		return FV_EREFUSED;
+	}
+	if (n->allowed_vendors && !in_list(n->allowed_vendors, vendor)) {
+		fv_fmt(why, cap, "vendor '%s' is not in the site's allowed_vendors", vendor);
+		return FV_EREFUSED;
+	}
+	if (n->require_legal_basis && (!basis || !*basis || !purpose || !*purpose)) {
+		fv_fmt(why, cap, "the benchmark declares no legal_basis and purpose, which the site "
+				 "requires");
+		return FV_EREFUSED;
+	}
+	if (n->budget_results > 0) {
+		int64_t since = fv_now_us() - (int64_t)n->budget_period_days * 86400 * 1000000;
+		long used = 0;
+		json_t *h = node_policy_history(n);
+		size_t i;
+		json_t *en;
+		json_array_foreach(h, i, en)
+		{
+			if (json_integer_value(json_object_get(en, "ts_us")) >= since &&
+			    !strcmp(json_string_value(json_object_get(en, "dataset")) ?: "", n->dataset))
+				used++;
+		}
+		json_decref(h);
+		if (used >= n->budget_results) {
+			fv_fmt(why, cap, "query budget of dataset '%s' spent: %ld results in %ld days",
+			       n->dataset, used, n->budget_period_days);
+			return FV_EREFUSED;
+		}
+	}
+	return FV_OK;
+}
+
+json_t *node_policy_history(const struct node *n)
+{
+	char path[4096];
+	json_t *arr = json_array();
+	FILE *f;
+	char line[65536];
+
+	if (fv_fmt(path, sizeof(path), "%s/" HISTORY, n->state_dir) || !(f = fopen(path, "r")))
+		return arr;
+	while (fgets(line, sizeof(line), f)) {
+		json_t *j = json_loads(line, 0, NULL);
+		if (json_is_object(j))
+			json_array_append_new(arr, j);
+		else
+			json_decref(j);
+	}
+	fclose(f);
+	return arr;
+}
+
+static uint64_t absdiff(uint64_t a, uint64_t b)
+{
+	return a > b ? a - b : b - a;
+}
+
+static bool too_close(uint64_t a, uint64_t b, uint32_t min_cell)
+{
+	uint64_t dlt = absdiff(a, b);
+	return dlt > 0 && dlt < min_cell;
+}
+
+fv_err node_policy_difference(const struct node *n, struct eval_out *o, bool keep[],
+			      char *why, size_t cap)
+{
+	uint32_t mc = n->policy.min_cell;
+	json_t *h = node_policy_history(n), *en;
+	/* Positive calls and true positives of every row released for the same cohort. */
+	uint64_t calls[NODE_MAX_THR * 64], tps[NODE_MAX_THR * 64];
+	size_t ncalls = 0, i;
+	fv_err e = FV_OK;
+
+	json_array_foreach(h, i, en)
+	{
+		uint64_t pn, pp;
+		if (strcmp(json_string_value(json_object_get(en, "dataset")) ?: "", n->dataset))
+			continue;
+		pn = (uint64_t)json_integer_value(json_object_get(en, "n"));
+		pp = (uint64_t)json_integer_value(json_object_get(en, "n_pos"));
+		if (too_close(pn, o->n, mc) || too_close(pp, o->n_pos, mc) ||
+		    too_close(pn - pp, o->n - o->n_pos, mc)) {
+			fv_fmt(why, cap,
+			       "cohort differs from the one released for job %s by fewer than %u "
+			       "records (differencing)",
+			       json_string_value(json_object_get(en, "job")) ?: "?", mc);
+			e = FV_EREFUSED;
+			goto out;
+		}
+		if (pn != o->n || pp != o->n_pos)
+			continue;
+		size_t k;
+		json_t *row;
+		json_array_foreach(json_object_get(en, "rows"), k, row)
+		{
+			if (ncalls < sizeof(calls) / sizeof(calls[0])) {
+				calls[ncalls] = (uint64_t)json_integer_value(json_array_get(row, 1));
+				tps[ncalls++] = (uint64_t)json_integer_value(json_array_get(row, 2));
+			}
+		}
+	}
+	/* Rows of this result, in ascending threshold order, against every row kept so far. */
+	{
+		uint32_t order[NODE_MAX_THR];
+		for (uint32_t k = 0; k < o->n_thr; k++) {
+			uint32_t m = k;
+			while (m > 0 && o->thr[order[m - 1]] > o->thr[k]) {
+				order[m] = order[m - 1];
+				m--;
+			}
+			order[m] = k;
+		}
+		for (uint32_t q = 0; q < o->n_thr; q++) {
+			uint32_t t = order[q];
+			uint64_t c = o->tp[t] + o->fp[t];
+			if (!keep[t])
+				continue;
+			for (size_t k = 0; k < ncalls && keep[t]; k++)
+				if (too_close(c, calls[k], mc) || too_close(o->tp[t], tps[k], mc))
+					keep[t] = false;
+			if (keep[t] && ncalls < sizeof(calls) / sizeof(calls[0])) {
+				calls[ncalls] = c;
+				tps[ncalls++] = o->tp[t];
+			}
+		}
+	}
+out:
+	json_decref(h);
+	return e;
+}
+
+fv_err node_policy_record(const struct node *n, const char *job, const struct eval_out *o,
+			  const bool keep[], struct fv_diag *d)
+{
+	char path[4096], *line;
+	json_t *rows = json_array(), *en;
+	FILE *f;
+	fv_err e = FV_OK;
+
+	for (uint32_t t = 0; t < o->n_thr; t++)
+		if (keep[t])
+			json_array_append_new(rows, json_pack("[f,I,I]", o->thr[t],
+							      (json_int_t)(o->tp[t] + o->fp[t]),
+							      (json_int_t)o->tp[t]));
+	en = json_pack("{s:s,s:s,s:I,s:I,s:I,s:o}", "job", job, "dataset", n->dataset, "ts_us",
+		       (json_int_t)fv_now_us(), "n", (json_int_t)o->n, "n_pos",
+		       (json_int_t)o->n_pos, "rows", rows);
+	line = json_dumps(en, JSON_COMPACT);
+	json_decref(en);
+	if (!line || fv_fmt(path, sizeof(path), "%s/" HISTORY, n->state_dir) ||
+	    !(f = fopen(path, "a"))) {
+		free(line);
+		return fv_diag_set(d, FV_EIO, "cannot record the release in %s/" HISTORY,
+				   n->state_dir);
+	}
+	if (fprintf(f, "%s\n", line) < 0 || fflush(f) != 0 || fsync(fileno(f)) != 0)
+		e = fv_diag_set(d, FV_EIO, "cannot record the release in %s", path);
+	fclose(f);
+	free(line);
+	return e;
+}

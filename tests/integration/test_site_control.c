@@ -1,0 +1,253 @@
+/* The hospital stays in control: manual approval, veto, release of exactly the reviewed bytes,
+ * the site's allow-lists and budget, and the attacks of a coordinator (or an authority)
+ * trying to isolate a patient: a tiny cohort, two cohorts one record apart, a threshold sweep
+ * in one-record steps, the same job again and again. All through the real processes. */
+#include <jansson.h>
+
+#include "harness.h"
+
+static struct fed F;
+static char VID[128];
+
+static void teardown(void)
+{
+	h_fed_cleanup(&F);
+}
+
+static void start(const char *policy, int rows)
+{
+	char *out = NULL;
+	h_fed_init(&F);
+	cr_assert_eq(h_run(&out, "cd %s && " H_BIN("fedval") " demo data --profile 0 --rows 2000 "
+				 "--out dev.csv && " H_BIN("fedval") " demo train --data dev.csv "
+				 "--out-dir model && " H_BIN("fedval") " demo data --profile 1 "
+				 "--rows %d --seed 3 --out a.csv 2>&1",
+			   F.dir, rows),
+		     0, "%s", out);
+	free(out);
+	h_node_add(&F, "hospital-a", "a.csv", policy);
+	h_coord_start(&F);
+	h_node_start(&F, 0);
+	cr_assert_eq(h_cli(&F, &out, "vendor",
+			   "model submit --model model/model.onnx --manifest model/manifest.json"),
+		     0, "%s", out);
+	h_last_line(out, VID, sizeof(VID));
+	free(out);
+}
+
+/* A benchmark like the demo's with other thresholds and declarations. */
+static void benchmark(const char *name, const char *thresholds, bool declared)
+{
+	char path[512], *out = NULL;
+	json_error_t jerr;
+	json_t *b = json_load_file(FV_SOURCE_DIR "/deploy/demo/benchmark.json", 0, &jerr);
+	cr_assert(b);
+	json_object_set_new(b, "name", json_string(name));
+	json_object_set_new(b, "thresholds", json_loads(thresholds, JSON_DECODE_ANY, NULL));
+	if (declared) {
+		json_object_set_new(b, "legal_basis", json_string("GDPR Art. 9(2)(i)"));
+		json_object_set_new(b, "purpose", json_string("post-market performance study"));
+	}
+	snprintf(path, sizeof(path), "%s/%s.json", F.dir, name);
+	cr_assert_eq(json_dump_file(b, path, 0), 0);
+	json_decref(b);
+	cr_assert_eq(h_cli(&F, &out, "authority", "benchmark create %s.json 2>&1", name), 0, "%s",
+		     out);
+	free(out);
+}
+
+static void run_start(const char *bench, char *run, size_t cap)
+{
+	char *out = NULL;
+	cr_assert_eq(h_cli(&F, &out, "authority", "run start --benchmark %s --model %s", bench, VID),
+		     0, "%s", out);
+	h_last_line(out, run, cap);
+	free(out);
+}
+
+/* Wait for the run to complete and return `run status` output (caller frees). */
+static char *run_wait(const char *run)
+{
+	char *out = NULL;
+	cr_assert_eq(h_cli(&F, &out, "authority", "run status %s --wait 60", run), 0, "%s", out);
+	return out;
+}
+
+/* Wait until `run status` shows `state` for the job. */
+static void wait_state(const char *run, const char *state)
+{
+	for (int i = 0; i < 200; i++) {
+		char *out = NULL;
+		h_cli(&F, &out, "authority", "run status %s", run);
+		bool ok = strstr(out, state) != NULL;
+		free(out);
+		if (ok)
+			return;
+		h_sleep_ms(100);
+	}
+	cr_assert_fail("job never reached state %s", state);
+}
+
+#define SITE(out, fmt, ...)                                                                    \
+	h_run(out, "cd %s && " H_BIN("fedval") " site " fmt " --config hospital-a.node.ini 2>&1", \
+	      F.dir, ##__VA_ARGS__)
+
+Test(site_control, manual_approval_veto_and_release, .fini = teardown, .timeout = 180)
+{
+	char run[128], run2[128], *out = NULL, job[160], sha[80];
+
+	start("[policy]\napproval = manual\nrequire_legal_basis = yes\n", 3000);
+	benchmark("undeclared", "[0.2]", false);
+	benchmark("declared", "[0.2, 0.3]", true);
+
+	/* Without a declared legal basis the site's policy vetoes at once. */
+	run_start("undeclared", run, sizeof(run));
+	out = run_wait(run);
+	cr_assert(strstr(out, "vetoed") && strstr(out, "legal_basis"), "%s", out);
+	free(out);
+
+	/* Declared: held for a person's decision, listed with what would be computed. */
+	run_start("declared", run, sizeof(run));
+	wait_state(run, " held");
+	snprintf(job, sizeof(job), "%s.hospital-a", run);
+	cr_assert_eq(SITE(&out, "jobs"), 0);
+	cr_assert(strstr(out, job) && strstr(out, "GDPR Art. 9(2)(i)") &&
+		      strstr(out, "waiting for approval") && strstr(out, "0.2 0.3"),
+		  "%s", out);
+	free(out);
+	cr_assert_eq(SITE(&out, "release %s", job), 1, "release before a result: %s", out);
+	free(out);
+	cr_assert_eq(SITE(&out, "approve %s", job), 0, "%s", out);
+	free(out);
+	/* Evaluated, but nothing leaves before the release. */
+	char log[512];
+	snprintf(log, sizeof(log), "%s/hospital-a.log", F.dir);
+	cr_assert(h_wait_log(log, "event=result_awaiting_release", 1, 30000));
+	cr_assert_eq(SITE(&out, "results show %s --json", job), 0, "%s", out);
+	json_t *shown = json_loads(out, 0, NULL);
+	cr_assert(shown, "%s", out);
+	snprintf(sha, sizeof(sha), "%s",
+		 json_string_value(json_object_get(shown, "result_sha256")));
+	cr_assert_eq(json_integer_value(json_object_get(shown, "n")), 3000);
+	json_decref(shown);
+	free(out);
+	out = NULL;
+	h_cli(&F, &out, "authority", "run status %s", run);
+	cr_assert(strstr(out, " held"), "released too early: %s", out);
+	free(out);
+	cr_assert_eq(SITE(&out, "release %s", job), 0, "%s", out);
+	free(out);
+	free(run_wait(run));
+	/* The coordinator holds exactly the bytes the site reviewed. */
+	char path[512];
+	snprintf(path, sizeof(path), "%s/report.json", F.dir);
+	cr_assert_eq(h_cli(&F, &out, "authority", "results %s --json %s 2>&1", run, path), 0, "%s",
+		     out);
+	free(out);
+	json_t *rep = json_load_file(path, 0, NULL);
+	cr_assert_str_eq(json_string_value(json_object_get(
+			     json_array_get(json_object_get(rep, "sites"), 0), "result_sha256")),
+			 sha);
+	json_decref(rep);
+
+	/* A veto with a reason, signed by the node and recorded by the coordinator. */
+	run_start("declared", run2, sizeof(run2));
+	wait_state(run2, " held");
+	snprintf(job, sizeof(job), "%s.hospital-a", run2);
+	cr_assert_eq(SITE(&out, "veto %s", job), 2, "veto without reason: %s", out);
+	free(out);
+	cr_assert_eq(SITE(&out, "veto %s --reason 'no DPIA for this vendor'", job), 0, "%s", out);
+	free(out);
+	out = run_wait(run2);
+	cr_assert(strstr(out, "vetoed") && strstr(out, "no DPIA"), "%s", out);
+	free(out);
+	cr_assert_eq(h_run(&out, "sqlite3 %s/coordinator.db \"SELECT count(*) FROM decisions "
+				 "WHERE decision = 'vetoed' AND length(envelope) > 64\"",
+			   F.dir),
+		     0);
+	cr_assert(atoi(out) == 2, "vetoes recorded with their signed envelopes: %s", out);
+	free(out);
+}
+
+Test(site_control, allow_lists_and_budget, .fini = teardown, .timeout = 180)
+{
+	char run[128], *out = NULL;
+
+	start("[policy]\nallowed_vendors = someone-else\n", 1000);
+	benchmark("b1", "[0.2]", false);
+	run_start("b1", run, sizeof(run));
+	out = run_wait(run);
+	cr_assert(strstr(out, "vetoed") && strstr(out, "allowed_vendors"), "%s", out);
+	free(out);
+	h_fed_cleanup(&F);
+
+	/* Three results per period; the fourth identical job is refused. */
+	start("[policy]\nbudget_results = 3\nbudget_period_days = 1\n", 1000);
+	benchmark("b1", "[0.2]", false);
+	for (int i = 0; i < 4; i++) {
+		run_start("b1", run, sizeof(run));
+		out = run_wait(run);
+		if (i < 3)
+			cr_assert(strstr(out, " done"), "run %d: %s", i, out);
+		else
+			cr_assert(strstr(out, "vetoed") && strstr(out, "budget"), "%s", out);
+		free(out);
+	}
+}
+
+Test(site_control, isolating_attacks_refused, .fini = teardown, .timeout = 180)
+{
+	char run[128], *out = NULL, path[512];
+
+	start(NULL, 1000);
+	/* A threshold sweep in tiny steps: rows too close to another row are withheld. */
+	benchmark("sweep",
+		  "[0.3, 0.3001, 0.3002, 0.3003, 0.3004, 0.3005, 0.3006, 0.3007, 0.3008, 0.5]",
+		  false);
+	run_start("sweep", run, sizeof(run));
+	free(run_wait(run));
+	snprintf(path, sizeof(path), "%s/sweep.report.json", F.dir);
+	cr_assert_eq(h_cli(&F, &out, "authority", "results %s --json %s 2>&1", run, path), 0, "%s",
+		     out);
+	free(out);
+	json_t *rep = json_load_file(path, 0, NULL), *rows, *row;
+	rows = json_object_get(json_array_get(json_object_get(rep, "sites"), 0), "thresholds");
+	size_t i, released = 0, withheld = 0;
+	uint64_t last_calls = 0;
+	json_array_foreach(rows, i, row)
+	{
+		if (json_is_true(json_object_get(row, "suppressed"))) {
+			withheld++;
+			continue;
+		}
+		uint64_t calls = (uint64_t)(json_integer_value(json_object_get(row, "tp")) +
+					    json_integer_value(json_object_get(row, "fp")));
+		if (released)
+			cr_assert(calls == last_calls || last_calls - calls >= 5,
+				  "two released rows differ by fewer than 5 calls");
+		last_calls = calls;
+		released++;
+	}
+	cr_assert_gt(withheld, 0, "a one-record threshold sweep was released whole");
+	cr_assert_gt(released, 1);
+	json_decref(rep);
+	snprintf(path, sizeof(path), "%s/hospital-a.log", F.dir);
+	cr_assert(h_count(path, "reason=differencing") > 0);
+
+	/* Two cohorts one record apart: the second is refused. */
+	benchmark("plain", "[0.2]", false);
+	cr_assert_eq(h_run(NULL, "cd %s && tail -n 1 a.csv >> a.csv", F.dir), 0);
+	run_start("plain", run, sizeof(run));
+	out = run_wait(run);
+	cr_assert(strstr(out, "failed") && strstr(out, "differencing"), "%s", out);
+	free(out);
+	h_fed_cleanup(&F);
+
+	/* A cohort below the site's minimum size. */
+	start(NULL, 30);
+	benchmark("plain", "[0.2]", false);
+	run_start("plain", run, sizeof(run));
+	out = run_wait(run);
+	cr_assert(strstr(out, "failed") && strstr(out, "minimum cohort"), "%s", out);
+	free(out);
+}
