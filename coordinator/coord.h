@@ -5,6 +5,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include "fedval/audit.h"
 #include "fedval/crypto.h"
 #include "fedval/limits.h"
 #include "fedval/wire.h"
@@ -20,6 +21,7 @@ struct coord {
 	char *models_dir;
 	char *key_path; /* re-read only to hand the key to the TLS engine at start */
 	int poll_wait_ms;
+	struct fv_audit *audit; /* hash-chained record of every change (lib/audit) */
 };
 
 struct principal {
@@ -45,6 +47,10 @@ struct req {
 	void **pool;
 	size_t npool, cappool;
 };
+
+/* Append an audit entry (event, principal, SHA-256 of payload); failures are logged. */
+void coord_audit(struct coord *co, const char *event, const char *principal, const void *payload,
+		 size_t len);
 
 /* Authenticate and answer one request; fills r->out or sets r->park. Never fails: errors
  * become signed Error replies. */

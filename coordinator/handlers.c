@@ -964,6 +964,7 @@ static fv_err poll_reply(struct req *r, bool final, bool *found, struct fv_diag 
 		body.n_jobs = 1;
 		body.jobs = jobs;
 		fv_log(FV_LOG_INFO, "job_dispatched", "job=%s node=%s", job.job_id, r->who.name);
+		coord_audit(r->co, "job_dispatched", r->who.name, job.job_id, strlen(job.job_id));
 	}
 unlock:
 	store_unlock(r->co->store);
@@ -1343,6 +1344,37 @@ static fv_err authenticate(struct req *r, struct fv_diag *d)
 	return FV_OK;
 }
 
+/* Requests that change the federation's records; each is audited with the digest of the
+ * exact signed request, so the entry can be matched to the request bytes later. */
+static bool changes_state(Fedval__Envelope__BodyCase c)
+{
+	switch (c) {
+	case FEDVAL__ENVELOPE__BODY_ENROL:
+	case FEDVAL__ENVELOPE__BODY_SUBMIT_MODEL:
+	case FEDVAL__ENVELOPE__BODY_CREATE_BENCHMARK:
+	case FEDVAL__ENVELOPE__BODY_START_RUN:
+	case FEDVAL__ENVELOPE__BODY_SUBMIT_RESULT:
+	case FEDVAL__ENVELOPE__BODY_JOB_DECISION:
+	case FEDVAL__ENVELOPE__BODY_REVOKE:
+		return true;
+	default:
+		return false;
+	}
+}
+
+void coord_audit(struct coord *co, const char *event, const char *principal, const void *payload,
+		 size_t len)
+{
+	struct fv_diag d = {{0}};
+	if (!co->audit)
+		return;
+	/* The store already holds the change; a failed audit append is loud, never silent. */
+	if (fv_audit_append(co->audit, event, principal && *principal ? principal : "-", payload,
+			    len, NULL, NULL, &d) != FV_OK)
+		fv_log(FV_LOG_ERROR, "audit_append_failed", "event=%s reason=%s", event,
+		       FV_Q(d.msg));
+}
+
 void coord_handle(struct coord *co, const uint8_t *buf, size_t len, struct req *r)
 {
 	struct fv_pb *pb = NULL;
@@ -1393,6 +1425,8 @@ void coord_handle(struct coord *co, const uint8_t *buf, size_t len, struct req *
 		fv_log(
 		    r->env->body_case == FEDVAL__ENVELOPE__BODY_POLL ? FV_LOG_DEBUG : FV_LOG_INFO,
 		    "request", "principal=%s body=%s", who, fv_wire_body_name(r->env->body_case));
+		if (changes_state(r->env->body_case))
+			coord_audit(co, fv_wire_body_name(r->env->body_case), r->who.name, buf, len);
 	}
 	/* The envelope is only needed to answer now; a parked poll keeps just r->who and r->seq. */
 	r->env = NULL;

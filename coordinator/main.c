@@ -171,6 +171,18 @@ int main(int argc, char **argv)
 		goto fail;
 	if ((e = store_open(store, &co.store, &d)) != FV_OK)
 		goto fail;
+	{
+		/* Every change is recorded in a hash chain beside the store. */
+		const char *al = fv_config_get(cfg, "coordinator", "audit_log");
+		char *ap = fv_config_resolve(cfg, al ? al : "coordinator-audit.log");
+		e = ap ? fv_audit_open(ap, &co.audit, &d) : FV_ENOMEM;
+		if (e == FV_OK)
+			coord_audit(&co, "coordinator_start", co.name, FV_VERSION_STRING,
+				    strlen(FV_VERSION_STRING));
+		fv_free(ap);
+		if (e != FV_OK)
+			goto fail;
+	}
 	raise_nofile();
 	signal(SIGPIPE, SIG_IGN);
 	{
@@ -190,6 +202,9 @@ fail:
 	fprintf(stderr, "fedval-coordinator: %s\n", d.msg[0] ? d.msg : fv_strerror(e));
 	fv_log(FV_LOG_ERROR, "fatal", "code=%s", fv_strerror(e));
 out:
+	if (co.audit)
+		coord_audit(&co, "coordinator_stop", co.name, "", 0);
+	fv_audit_close(co.audit);
 	store_close(co.store);
 	fv_key_free(co.key);
 	fv_free(co.ca_pem);

@@ -315,6 +315,14 @@ static fv_err result_path(const struct node *n, const char *job_id, const char *
 	return fv_fmt(out, cap, "%s/%s%s", n->state_dir, job_id, ext) ? FV_ELIMIT : FV_OK;
 }
 
+void node_audit(struct node *n, const char *event, const void *payload, size_t len)
+{
+	struct fv_diag d = {{0}};
+	const char *who = n->client ? fv_client_name(n->client) : "-";
+	if (n->audit && fv_audit_append(n->audit, event, who, payload, len, NULL, NULL, &d) != FV_OK)
+		fv_log(FV_LOG_ERROR, "audit_append_failed", "event=%s reason=%s", event, FV_Q(d.msg));
+}
+
 static bool job_file_exists(const struct node *n, const char *job_id, const char *ext)
 {
 	char path[4096];
@@ -337,9 +345,12 @@ static fv_err send_decision(struct node *n, const char *job_id, const char *deci
 	req.job_decision = &body;
 	e = fv_client_call(n->client, &req, 0, &rp, d);
 	fv_pb_free(rp);
-	if (e == FV_OK)
+	if (e == FV_OK) {
 		fv_log(FV_LOG_INFO, "job_decision_sent", "job=%s decision=%s reason=%s", job_id,
 		       decision, FV_Q(reason ? reason : ""));
+		node_audit(n, !strcmp(decision, "held") ? "job_held" : "job_vetoed", job_id,
+			   strlen(job_id));
+	}
 	return e;
 }
 
@@ -376,6 +387,7 @@ static fv_err submit_persisted(struct node *n, const char *job_id, struct fv_dia
 	fv_pb_free(rp);
 	if (e != FV_OK)
 		return e;
+	node_audit(n, "result_sent", job_id, strlen(job_id));
 	if (fv_file_write_atomic(sent, "", 0, 0600, d) != FV_OK)
 		fv_log(FV_LOG_WARN, "state_write_failed", "path=%s", sent);
 	return FV_OK;
@@ -406,6 +418,8 @@ static fv_err release(struct node *n, Fedval__SiteResult *res, struct fv_diag *d
 		fv_free(bytes);
 		return fv_diag_set(d, e, "signing result");
 	}
+	/* The entry's digest is the SHA-256 of exactly the bytes that may leave. */
+	node_audit(n, "result_signed", bytes, len);
 	sub.result.data = bytes;
 	sub.result.len = len;
 	sub.signature.data = sig;
@@ -550,6 +564,7 @@ fv_err node_job(struct node *n, const Fedval__Job *job, struct fv_diag *d)
 	}
 	fv_log(FV_LOG_INFO, "job_received", "job=%s run=%s model=%.16s vendor=%s", job->job_id,
 	       job->run_id, job->model->version_id, job->model->vendor);
+	node_audit(n, "job_received", job->job_id, strlen(job->job_id));
 	if ((e = spec_parse(job, &s, &why)) != FV_OK ||
 	    (e = verify_model_ref(n, job->model, s.manifest, &why)) != FV_OK) {
 		fv_log(FV_LOG_ERROR, "model_refused", "job=%s reason=%s", job->job_id,
@@ -581,6 +596,7 @@ fv_err node_job(struct node *n, const Fedval__Job *job, struct fv_diag *d)
 		e = send_decision(n, job->job_id, "held", "waiting for the site's approval", d);
 		goto out;
 	}
+	node_audit(n, "model_verified", job->model->manifest_json, strlen(job->model->manifest_json));
 	if ((e = fetch_model(n, job->model, &model, &model_len, &why)) != FV_OK) {
 		if (e == FV_EIO || e == FV_ETIMEDOUT || e == FV_ECANCELED) {
 			/* Transport trouble: try again when the coordinator is back. */

@@ -44,7 +44,7 @@ static const char *const known_keys[] = {
     "data.path",
     "data.delimiter",
     "data.decimal", "data.table", "data.query", "data.conninfo", "node.eval_threads",
-    "node.eval_batch_rows",
+    "node.eval_batch_rows", "node.audit_log",
     "mapping.*",
     "policy.min_cell_count",
     "policy.min_cohort_size",
@@ -436,6 +436,17 @@ int main(int argc, char **argv)
 	}
 	if ((e = fv_mkdir_p(n.cache_dir, 0700, &d)) || (e = fv_mkdir_p(n.state_dir, 0700, &d)))
 		goto fail;
+	{
+		const char *al = fv_config_get(n.cfg, "node", "audit_log");
+		char *ap = al ? fv_config_resolve(n.cfg, al) : NULL, def[4096];
+		if (!al && fv_fmt(def, sizeof(def), "%s/node-audit.log", n.state_dir) == FV_OK)
+			ap = fv_strdup(def);
+		e = ap ? fv_audit_open(ap, &n.audit, &d) : FV_ENOMEM;
+		fv_free(ap);
+		if (e != FV_OK)
+			goto fail;
+		node_audit(&n, "node_start", FV_VERSION_STRING, strlen(FV_VERSION_STRING));
+	}
 	srand((unsigned)(fv_now_us() ^ getpid()));
 	signal(SIGPIPE, SIG_IGN);
 	the_node = &n;
@@ -465,6 +476,9 @@ int main(int argc, char **argv)
 fail:
 	fprintf(stderr, "fedval-node: %s\n", d.msg[0] ? d.msg : fv_strerror(e));
 out:
+	if (n.audit)
+		node_audit(&n, "node_stop", "", 0);
+	fv_audit_close(n.audit);
 	fv_free(n.ca_pem);
 	fv_free(n.ca_path);
 	fv_free(n.cert_path);

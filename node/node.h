@@ -9,6 +9,7 @@
 
 #include <jansson.h>
 
+#include "fedval/audit.h"
 #include "fedval/config.h"
 #include "fedval/data.h"
 #include "fedval/privacy.h"
@@ -30,6 +31,7 @@ struct node {
 	const char *allowed_benchmarks, *allowed_vendors; /* comma lists; NULL = any */
 	long budget_results, budget_period_days;
 	const char *dataset; /* [data] name */
+	struct fv_audit *audit; /* hash-chained record of what the node did (lib/audit) */
 	int eval_timeout_s;
 	int poll_wait_ms;
 	volatile int *stop;
@@ -90,6 +92,9 @@ fv_err node_resubmit_pending(struct node *n, struct fv_diag *d);
 
 /* Local column for a benchmark variable: [mapping] entry, or the same name. */
 const char *node_column(const struct node *n, const char *var);
+
+/* Append an audit entry (event, SHA-256 of payload); failures are logged loudly. */
+void node_audit(struct node *n, const char *event, const void *payload, size_t len);
 
 /* ---- site policy (policy.c) ---- */
 fv_err node_policy_load(struct node *n, struct fv_diag *d);

@@ -149,8 +149,15 @@ step "stop the federation"
 cleanup
 PIDS=()
 grep -h 'event=stopped' "$OUT"/logs/*.log | sed 's/^/  /'
+
+step "verify every audit log (hash chains)"
+for f in "$OUT"/coordinator/coordinator-audit.log "$OUT"/hospital-*/state/node-audit.log; do
+	printf '  %-60s ' "${f#"$OUT"/}"
+	"$FEDVAL" audit verify "$f"
+done
 echo
 echo "demo finished in $(($(date +%s) - START)) s"
 echo "  report:  $OUT/report.json"
 echo "  table:   $OUT/results.txt"
 echo "  logs:    $OUT/logs/"
+echo "  audit:   $OUT/coordinator/coordinator-audit.log, $OUT/hospital-*/state/node-audit.log"

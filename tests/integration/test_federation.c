@@ -195,6 +195,22 @@ Test(federation, end_to_end_restart_and_immutable_versions, .fini = teardown, .t
 	}
 	cr_assert_eq(h_stop(F.coord, 10000), 0);
 	F.coord = 0;
+
+	/* Both sides kept hash-chained audit logs; a changed byte is found. */
+	cr_assert_eq(h_run(&out, "cd %s && " H_BIN("fedval") " audit verify coordinator-audit.log "
+				 "&& " H_BIN("fedval") " audit verify hospital-a.state/node-audit.log",
+			   F.dir),
+		     0, "%s", out);
+	cr_assert(strstr(out, "ok: "), "%s", out);
+	free(out);
+	cr_assert(h_count(log, "event=audit_append_failed") == 0);
+	cr_assert_eq(h_run(&out, "cd %s && sed -i '3s/submit_model/submit_modem/; "
+				 "3s/create_benchmark/create_benchmarl/; 3s/enrol/enrok/' "
+				 "coordinator-audit.log && " H_BIN("fedval")
+				 " audit verify coordinator-audit.log",
+			   F.dir),
+		     1, "a tampered audit log verified: %s", out);
+	free(out);
 }
 
 Test(federation, daemons_refuse_readable_keys_and_bad_config, .fini = teardown, .timeout = 60)
