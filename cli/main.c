@@ -30,8 +30,9 @@ static const struct cli_cmd cmds[] = {
     {"site results", "show exactly what a job's result would send: 'site results show JOB'",
      cmd_site_results_show},
     {"site release", "send a reviewed result", cmd_site_release},
-    {"audit verify", "check a hash-chained audit log or a signed extract; report the first broken "
-		     "link",
+    {"audit verify",
+     "check a hash-chained audit log or a signed extract; report the first broken "
+     "link",
      cmd_audit_verify},
     {"audit export", "write a signed extract of an audit log for an inspector", cmd_audit_export},
     {"demo data", "write a synthetic heart-failure cohort (CSV)", cmd_demo_data},

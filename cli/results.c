@@ -196,6 +196,63 @@ static void print_sites(struct site *sites, size_t n)
 	}
 }
 
+/* Random-effects meta-analysis (REML, Hartung-Knapp) of per-site estimates on a transformed
+ * scale: logit AUROC with its delta-method DeLong variance, and log O/E with variance 1/O
+ * (Debray et al., BMJ 2017;356:i6460). Back-transformed for display. */
+static json_t *meta_json(const double *y, const double *v, size_t k, bool logit, const char *what,
+			 bool print)
+{
+	struct fv_meta m;
+	struct fv_diag d = {{0}};
+	double (*back)(double) = logit ? fv_stats_expit : exp;
+
+	if (k < 2 || fv_stats_meta(y, v, k, FV_META_REML, 1, Z95, &m, &d) != FV_OK)
+		return json_null();
+	if (print)
+		printf("  %-22s %.3f (95%% CI %.3f-%.3f), tau2 %.4f, I2 %.0f%%, Q p=%.3g\n", what,
+		       back(m.mu), back(m.ci_lo), back(m.ci_hi), m.tau2, m.i2, m.q_p);
+	json_t *j =
+	    json_pack("{s:f,s:f,s:f,s:f,s:f,s:f,s:f,s:I,s:s}", "estimate", back(m.mu), "ci_low",
+		      back(m.ci_lo), "ci_high", back(m.ci_hi), "tau2", m.tau2, "i2_percent", m.i2,
+		      "q", m.q, "q_p", m.q_p, "sites", (json_int_t)k, "method",
+		      logit ? "random effects (REML, Hartung-Knapp) on logit scale"
+			    : "random effects (REML, Hartung-Knapp) on log scale");
+	if (!isnan(m.pi_lo)) {
+		json_object_set_new(j, "pi_low", json_real(back(m.pi_lo)));
+		json_object_set_new(j, "pi_high", json_real(back(m.pi_hi)));
+		if (print)
+			printf("  %-22s   prediction interval %.3f-%.3f (t, %zu-2 df)\n", "",
+			       back(m.pi_lo), back(m.pi_hi), k);
+	}
+	return j;
+}
+
+static void meta(struct site *sites, size_t n, json_t *pooled, bool print)
+{
+	double ya[64], va[64], yo[64], vo[64];
+	size_t ka = 0, ko = 0;
+
+	for (size_t i = 0; i < n; i++) {
+		const Fedval__SiteResult *r = sites[i].r;
+		if (!sites[i].verified || r->status)
+			continue;
+		if (r->has_auc && r->auc > 0 && r->auc < 1 && r->auc_var > 0 && ka < 64) {
+			fv_stats_logit_delta(r->auc, r->auc_var, &ya[ka], &va[ka]);
+			ka++;
+		}
+		if (r->n_pos > 0 && r->sum_p > 0 && ko < 64) {
+			yo[ko] = log((double)r->n_pos / r->sum_p);
+			vo[ko++] = 1.0 / (double)r->n_pos;
+		}
+	}
+	if (print && (ka >= 2 || ko >= 2))
+		printf("\nmeta-analysis across sites:\n");
+	json_object_set_new(pooled, "auroc_random_effects",
+			    meta_json(ya, va, ka, true, "AUROC", print));
+	json_object_set_new(pooled, "oe_random_effects",
+			    meta_json(yo, vo, ko, false, "observed/expected", print));
+}
+
 /* Pool the verified, successful sites. */
 static json_t *pool(struct site *sites, size_t n, const json_t *thresholds, bool print)
 {
@@ -282,7 +339,60 @@ static json_t *pool(struct site *sites, size_t n, const json_t *thresholds, bool
 		}
 	}
 	json_object_set_new(j, "thresholds", rows);
+	meta(sites, n, j, print);
 	return j;
+}
+
+/* Claims vs measured (issue 8): the manifest's claimed AUROC against each site's and the
+ * pooled 95% interval. A claim outside an interval is flagged; inside is "consistent". */
+static json_t *claims(const json_t *manifest, const json_t *report, bool print)
+{
+	json_t *cp = json_object_get(manifest, "claimed_performance"), *out = json_array();
+	json_t *claim = json_object_get(cp, "auroc"), *s;
+	size_t i;
+
+	if (!json_is_number(claim))
+		return out;
+	double c = json_number_value(claim);
+	if (print)
+		printf("\nclaimed AUROC %.3f vs measured:\n", c);
+	json_array_foreach(json_object_get(report, "sites"), i, s)
+	{
+		json_t *a = json_object_get(s, "auroc");
+		if (!a)
+			continue;
+		double lo = json_real_value(json_object_get(a, "ci_low"));
+		double hi = json_real_value(json_object_get(a, "ci_high"));
+		const char *v = c > hi	 ? "claim above the interval"
+				: c < lo ? "claim below the interval"
+					 : "consistent";
+		json_array_append_new(
+		    out, json_pack("{s:s,s:s,s:f,s:f,s:f,s:f,s:s}", "metric", "auroc", "where",
+				   json_string_value(json_object_get(s, "node")), "claimed", c,
+				   "measured", json_real_value(json_object_get(a, "estimate")),
+				   "ci_low", lo, "ci_high", hi, "verdict", v));
+		if (print)
+			printf("  %-20s %.3f (%.3f-%.3f)  %s\n",
+			       json_string_value(json_object_get(s, "node")),
+			       json_real_value(json_object_get(a, "estimate")), lo, hi, v);
+	}
+	json_t *re = json_object_get(json_object_get(report, "pooled"), "auroc_random_effects");
+	if (json_is_object(re)) {
+		double lo = json_real_value(json_object_get(re, "ci_low"));
+		double hi = json_real_value(json_object_get(re, "ci_high"));
+		const char *v = c > hi	 ? "claim above the interval"
+				: c < lo ? "claim below the interval"
+					 : "consistent";
+		json_array_append_new(
+		    out, json_pack("{s:s,s:s,s:f,s:f,s:f,s:f,s:s}", "metric", "auroc", "where",
+				   "pooled (random effects)", "claimed", c, "measured",
+				   json_real_value(json_object_get(re, "estimate")), "ci_low", lo,
+				   "ci_high", hi, "verdict", v));
+		if (print)
+			printf("  %-20s %.3f (%.3f-%.3f)  %s\n", "pooled (RE)",
+			       json_real_value(json_object_get(re, "estimate")), lo, hi, v);
+	}
+	return out;
 }
 
 int cmd_results(int argc, char **argv)
@@ -353,6 +463,7 @@ int cmd_results(int argc, char **argv)
 	json_object_set_new(report, "sites", arr);
 	json_object_set_new(report, "pooled",
 			    pool(sites, nsites, json_object_get(bench, "thresholds"), true));
+	json_object_set_new(report, "claims", claims(manifest, report, true));
 	json_object_set_new(report, "note",
 			    json_string("Measurements on each site's data; not an approval or "
 					"certification."));

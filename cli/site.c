@@ -112,9 +112,8 @@ static const char jobs_usage[] =
 
 int cmd_site_jobs(int argc, char **argv)
 {
-	static const struct option opts[] = {site_config_opt,
-					     {"json", no_argument, NULL, 'j'},
-					     {NULL, 0, NULL, 0}};
+	static const struct option opts[] = {
+	    site_config_opt, {"json", no_argument, NULL, 'j'}, {NULL, 0, NULL, 0}};
 	const char *config = NULL;
 	bool as_json = false;
 	char *dir = NULL;
@@ -157,8 +156,8 @@ int cmd_site_jobs(int argc, char **argv)
 		id[len - 4] = '\0';
 		if (fv_fmt(path, sizeof(path), "%s/%s", dir, de->d_name) ||
 		    fv_file_read(path, 2 * FV_MAX_ENVELOPE, &buf, &blen, &d) != FV_OK ||
-		    fv_pb_unpack(&fedval__job__descriptor, buf, blen, FV_MAX_UNPACK_ALLOC, &pb, &d) !=
-			FV_OK) {
+		    fv_pb_unpack(&fedval__job__descriptor, buf, blen, FV_MAX_UNPACK_ALLOC, &pb,
+				 &d) != FV_OK) {
 			fprintf(stderr, "fedval site jobs: %s: %s\n", de->d_name, d.msg);
 			fv_free(buf);
 			continue;
@@ -183,9 +182,8 @@ int cmd_site_jobs(int argc, char **argv)
 /* approve / veto / release: write the decision file the node acts on. */
 static int decide(int argc, char **argv, const char *cmd, const char *usage, const char *ext)
 {
-	static const struct option opts[] = {site_config_opt,
-					     {"reason", required_argument, NULL, 'r'},
-					     {NULL, 0, NULL, 0}};
+	static const struct option opts[] = {
+	    site_config_opt, {"reason", required_argument, NULL, 'r'}, {NULL, 0, NULL, 0}};
 	const char *config = NULL, *reason = NULL, *job;
 	char *dir = NULL, path[4096], text[FV_MAX_TEXT + 128], ts[32];
 	struct fv_diag d = {{0}};
@@ -213,12 +211,14 @@ static int decide(int argc, char **argv, const char *cmd, const char *usage, con
 	if (state_dir(config, &dir, &d) != FV_OK)
 		goto out;
 	if (!has(dir, job, ".job")) {
-		fv_diag_set(&d, FV_ENOTFOUND, "no job %s held at this node ('fedval site jobs')", job);
+		fv_diag_set(&d, FV_ENOTFOUND, "no job %s held at this node ('fedval site jobs')",
+			    job);
 		goto out;
 	}
 	if (!strcmp(ext, ".released") && !has(dir, job, ".result")) {
-		fv_diag_set(&d, FV_ESTATE, "job %s has no result yet: approve it and wait for the "
-					   "evaluation",
+		fv_diag_set(&d, FV_ESTATE,
+			    "job %s has no result yet: approve it and wait for the "
+			    "evaluation",
 			    job);
 		goto out;
 	}
@@ -280,9 +280,8 @@ static const char show_usage[] =
 
 int cmd_site_results_show(int argc, char **argv)
 {
-	static const struct option opts[] = {site_config_opt,
-					     {"json", no_argument, NULL, 'j'},
-					     {NULL, 0, NULL, 0}};
+	static const struct option opts[] = {
+	    site_config_opt, {"json", no_argument, NULL, 'j'}, {NULL, 0, NULL, 0}};
 	const char *config = NULL, *job;
 	bool as_json = false;
 	char *dir = NULL, path[4096], sha[FV_SHA256_HEX];
@@ -328,19 +327,19 @@ int cmd_site_results_show(int argc, char **argv)
 		json_t *rows = json_array();
 		for (size_t i = 0; i < r->n_counts; i++) {
 			const Fedval__ThresholdCounts *t = r->counts[i];
-			json_array_append_new(rows, json_pack("{s:f,s:I,s:I,s:I,s:I,s:b}", "threshold",
-							      t->threshold, "tp", (json_int_t)t->tp,
-							      "fp", (json_int_t)t->fp, "tn",
-							      (json_int_t)t->tn, "fn",
-							      (json_int_t)t->fn, "suppressed",
-							      t->has_suppressed && t->suppressed));
+			json_array_append_new(
+			    rows, json_pack("{s:f,s:I,s:I,s:I,s:I,s:b}", "threshold", t->threshold,
+					    "tp", (json_int_t)t->tp, "fp", (json_int_t)t->fp, "tn",
+					    (json_int_t)t->tn, "fn", (json_int_t)t->fn,
+					    "suppressed", t->has_suppressed && t->suppressed));
 		}
-		json_t *j = json_pack("{s:s,s:s,s:I,s:s,s:I,s:I,s:f,s:f,s:f,s:f,s:o,s:I}", "job",
-				      r->job_id, "result_sha256", sha, "bytes", (json_int_t)s->result.len,
-				      "status", r->status ? "failed" : "ok", "n", (json_int_t)r->n,
-				      "n_pos", (json_int_t)r->n_pos, "auc", r->auc, "auc_var",
-				      r->auc_var, "brier_sum", r->brier_sum, "sum_p", r->sum_p,
-				      "thresholds", rows, "min_cell", (json_int_t)r->min_cell);
+		json_t *j =
+		    json_pack("{s:s,s:s,s:I,s:s,s:I,s:I,s:f,s:f,s:f,s:f,s:o,s:I}", "job", r->job_id,
+			      "result_sha256", sha, "bytes", (json_int_t)s->result.len, "status",
+			      r->status ? "failed" : "ok", "n", (json_int_t)r->n, "n_pos",
+			      (json_int_t)r->n_pos, "auc", r->auc, "auc_var", r->auc_var,
+			      "brier_sum", r->brier_sum, "sum_p", r->sum_p, "thresholds", rows,
+			      "min_cell", (json_int_t)r->min_cell);
 		json_dumpf(j, stdout, JSON_INDENT(2));
 		putchar('\n');
 		json_decref(j);
@@ -350,19 +349,21 @@ int cmd_site_results_show(int argc, char **argv)
 		printf("  status        %s%s%s\n", r->status ? "failed: " : "ok",
 		       r->status && r->reason ? r->reason : "", "");
 		if (!r->status) {
-			printf("  n             %llu\n  events        %llu\n  AUROC         %.6f "
-			       "(DeLong variance %.3g)\n  Brier sum     %.6f\n  expected      %.4f\n",
-			       (unsigned long long)r->n, (unsigned long long)r->n_pos, r->auc,
-			       r->auc_var, r->brier_sum, r->sum_p);
+			printf(
+			    "  n             %llu\n  events        %llu\n  AUROC         %.6f "
+			    "(DeLong variance %.3g)\n  Brier sum     %.6f\n  expected      %.4f\n",
+			    (unsigned long long)r->n, (unsigned long long)r->n_pos, r->auc,
+			    r->auc_var, r->brier_sum, r->sum_p);
 			for (size_t i = 0; i < r->n_counts; i++) {
 				const Fedval__ThresholdCounts *t = r->counts[i];
 				if (t->has_suppressed && t->suppressed)
 					printf("  threshold %-5g suppressed\n", t->threshold);
 				else
-					printf("  threshold %-5g TP %llu  FP %llu  TN %llu  FN %llu\n",
-					       t->threshold, (unsigned long long)t->tp,
-					       (unsigned long long)t->fp, (unsigned long long)t->tn,
-					       (unsigned long long)t->fn);
+					printf(
+					    "  threshold %-5g TP %llu  FP %llu  TN %llu  FN %llu\n",
+					    t->threshold, (unsigned long long)t->tp,
+					    (unsigned long long)t->fp, (unsigned long long)t->tn,
+					    (unsigned long long)t->fn);
 			}
 			printf("  minimum cell  %u\n", r->min_cell);
 		}

@@ -39,7 +39,7 @@ struct req {
 	Fedval__Envelope *env; /* valid only inside coord_handle */
 	const uint8_t *raw;    /* the signed request bytes, likewise */
 	size_t raw_len;
-	uint64_t seq;	       /* the request's sequence number, echoed in the reply */
+	uint64_t seq; /* the request's sequence number, echoed in the reply */
 	struct principal who;
 	uint8_t *out; /* sealed reply */
 	size_t out_len;

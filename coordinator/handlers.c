@@ -1426,7 +1426,8 @@ void coord_handle(struct coord *co, const uint8_t *buf, size_t len, struct req *
 		    r->env->body_case == FEDVAL__ENVELOPE__BODY_POLL ? FV_LOG_DEBUG : FV_LOG_INFO,
 		    "request", "principal=%s body=%s", who, fv_wire_body_name(r->env->body_case));
 		if (changes_state(r->env->body_case))
-			coord_audit(co, fv_wire_body_name(r->env->body_case), r->who.name, buf, len);
+			coord_audit(co, fv_wire_body_name(r->env->body_case), r->who.name, buf,
+				    len);
 	}
 	/* The envelope is only needed to answer now; a parked poll keeps just r->who and r->seq. */
 	r->env = NULL;

@@ -114,8 +114,9 @@ static fv_err collect(struct slot *sl, float *scores, struct eval_out *out)
 		if (!(p >= 0.0 && p <= 1.0)) {
 			char msg[128];
 			/* Says which record, never its values. */
-			fv_fmt(msg, sizeof(msg), "model output for data record %llu is not a "
-						 "probability",
+			fv_fmt(msg, sizeof(msg),
+			       "model output for data record %llu is not a "
+			       "probability",
 			       (unsigned long long)(sl->first + i + 1));
 			fail(out, FV_EINVAL, msg);
 			return FV_EINVAL;
@@ -229,7 +230,8 @@ void node_eval_compute(const struct eval_in *in, struct eval_out *out)
 				while (ncap < records + got)
 					ncap += ncap / 2;
 				if (!(ns = fv_realloc(scores, ncap * sizeof(float)))) {
-					e = fv_diag_set(&d, FV_ENOMEM, "out of memory for %llu scores",
+					e = fv_diag_set(&d, FV_ENOMEM,
+							"out of memory for %llu scores",
 							(unsigned long long)ncap);
 				} else {
 					scores = ns;

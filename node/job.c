@@ -319,8 +319,10 @@ void node_audit(struct node *n, const char *event, const void *payload, size_t l
 {
 	struct fv_diag d = {{0}};
 	const char *who = n->client ? fv_client_name(n->client) : "-";
-	if (n->audit && fv_audit_append(n->audit, event, who, payload, len, NULL, NULL, &d) != FV_OK)
-		fv_log(FV_LOG_ERROR, "audit_append_failed", "event=%s reason=%s", event, FV_Q(d.msg));
+	if (n->audit &&
+	    fv_audit_append(n->audit, event, who, payload, len, NULL, NULL, &d) != FV_OK)
+		fv_log(FV_LOG_ERROR, "audit_append_failed", "event=%s reason=%s", event,
+		       FV_Q(d.msg));
 }
 
 static bool job_file_exists(const struct node *n, const char *job_id, const char *ext)
@@ -511,8 +513,8 @@ static fv_err release_stats(struct node *n, const Fedval__Job *job, const struct
 		fedval__threshold_counts__init(&rows[t]);
 		rows[t].threshold = o->thr[t];
 		if (!keep[t])
-			fv_log(FV_LOG_WARN, "row_suppressed", "job=%s threshold=%g reason=differencing",
-			       job->job_id, o->thr[t]);
+			fv_log(FV_LOG_WARN, "row_suppressed",
+			       "job=%s threshold=%g reason=differencing", job->job_id, o->thr[t]);
 		if (keep[t] && fv_privacy_confusion_ok(p, &c)) {
 			rows[t].tp = c.tp;
 			rows[t].fp = c.fp;
@@ -596,7 +598,8 @@ fv_err node_job(struct node *n, const Fedval__Job *job, struct fv_diag *d)
 		e = send_decision(n, job->job_id, "held", "waiting for the site's approval", d);
 		goto out;
 	}
-	node_audit(n, "model_verified", job->model->manifest_json, strlen(job->model->manifest_json));
+	node_audit(n, "model_verified", job->model->manifest_json,
+		   strlen(job->model->manifest_json));
 	if ((e = fetch_model(n, job->model, &model, &model_len, &why)) != FV_OK) {
 		if (e == FV_EIO || e == FV_ETIMEDOUT || e == FV_ECANCELED) {
 			/* Transport trouble: try again when the coordinator is back. */
@@ -712,12 +715,14 @@ fv_err node_process_decisions(struct node *n, struct fv_diag *d)
 				break;
 			e = send_decision(n, job, "vetoed", (char *)reason, d);
 			fv_free(reason);
-			if (e == FV_OK && result_path(n, job, ".veto_sent", path, sizeof(path)) == FV_OK)
+			if (e == FV_OK &&
+			    result_path(n, job, ".veto_sent", path, sizeof(path)) == FV_OK)
 				e = fv_file_write_atomic(path, "", 0, 0600, d);
 			continue;
 		}
 		if (job_file_exists(n, job, ".result")) {
-			if (job_file_exists(n, job, ".released") && !job_file_exists(n, job, ".sent"))
+			if (job_file_exists(n, job, ".released") &&
+			    !job_file_exists(n, job, ".sent"))
 				e = submit_persisted(n, job, d);
 			continue;
 		}
@@ -728,8 +733,8 @@ fv_err node_process_decisions(struct node *n, struct fv_diag *d)
 			if (result_path(n, job, ".job", path, sizeof(path)) != FV_OK ||
 			    (e = fv_file_read(path, 2 * FV_MAX_ENVELOPE, &buf, &blen, d)) != FV_OK)
 				break;
-			e = fv_pb_unpack(&fedval__job__descriptor, buf, blen, FV_MAX_UNPACK_ALLOC, &pb,
-					 d);
+			e = fv_pb_unpack(&fedval__job__descriptor, buf, blen, FV_MAX_UNPACK_ALLOC,
+					 &pb, d);
 			fv_free(buf);
 			if (e != FV_OK)
 				break;

@@ -43,8 +43,13 @@ static const char *const known_keys[] = {
     "data.source",
     "data.path",
     "data.delimiter",
-    "data.decimal", "data.table", "data.query", "data.conninfo", "node.eval_threads",
-    "node.eval_batch_rows", "node.audit_log",
+    "data.decimal",
+    "data.table",
+    "data.query",
+    "data.conninfo",
+    "node.eval_threads",
+    "node.eval_batch_rows",
+    "node.audit_log",
     "mapping.*",
     "policy.min_cell_count",
     "policy.min_cohort_size",
@@ -140,11 +145,13 @@ static fv_err settings_load(struct node *n, struct fv_diag *d)
 		return fv_diag_set(d, FV_EINVAL, "%s: [data] path is required for source %s",
 				   fv_config_path(cfg), fv_source_kind_name(sp->kind));
 	if (sp->kind == FV_SOURCE_POSTGRES && !sp->conninfo)
-		return fv_diag_set(d, FV_EINVAL, "%s: [data] conninfo is required for source postgres",
+		return fv_diag_set(d, FV_EINVAL,
+				   "%s: [data] conninfo is required for source postgres",
 				   fv_config_path(cfg));
 	if (sp->kind != FV_SOURCE_CSV && !sp->table == !sp->query)
-		return fv_diag_set(d, FV_EINVAL, "%s: [data] needs exactly one of table or query for "
-						 "source %s",
+		return fv_diag_set(d, FV_EINVAL,
+				   "%s: [data] needs exactly one of table or query for "
+				   "source %s",
 				   fv_config_path(cfg), fv_source_kind_name(sp->kind));
 	n->copts.url = url;
 	if (!(n->ca_path = fv_config_resolve(cfg, ca)) ||
@@ -235,7 +242,8 @@ static int check_config(struct node *n)
 			ok = ok || !strcmp(fv_source_colname(src, k), en->value);
 		printf("  %-24s <- %-24s %s\n", en->key, en->value, ok ? "ok" : "MISSING COLUMN");
 		if (!ok) {
-			fprintf(stderr, "%s:%d: [mapping] %s = %s: column '%s' is not in the data\n",
+			fprintf(stderr,
+				"%s:%d: [mapping] %s = %s: column '%s' is not in the data\n",
 				fv_config_path(n->cfg), en->line, en->key, en->value, en->value);
 			bad++;
 		}

@@ -30,7 +30,7 @@ struct node {
 	bool manual, require_legal_basis;
 	const char *allowed_benchmarks, *allowed_vendors; /* comma lists; NULL = any */
 	long budget_results, budget_period_days;
-	const char *dataset; /* [data] name */
+	const char *dataset;	/* [data] name */
 	struct fv_audit *audit; /* hash-chained record of what the node did (lib/audit) */
 	int eval_timeout_s;
 	int poll_wait_ms;
@@ -63,8 +63,8 @@ struct eval_in {
 	uint32_t n_thr;
 	double thr[NODE_MAX_THR];
 	int timeout_s;
-	int threads;	   /* model worker threads */
-	size_t batch_rows; /* records per batch */
+	int threads;	      /* model worker threads */
+	size_t batch_rows;    /* records per batch */
 	volatile int *cancel; /* set by the node on SIGTERM: the worker is killed */
 };
 

@@ -87,8 +87,9 @@ fv_err node_policy_check_job(const struct node *n, const json_t *bench, const ch
 		return FV_EREFUSED;
 	}
 	if (n->require_legal_basis && (!basis || !*basis || !purpose || !*purpose)) {
-		fv_fmt(why, cap, "the benchmark declares no legal_basis and purpose, which the site "
-				 "requires");
+		fv_fmt(why, cap,
+		       "the benchmark declares no legal_basis and purpose, which the site "
+		       "requires");
 		return FV_EREFUSED;
 	}
 	if (n->budget_results > 0) {
@@ -100,12 +101,14 @@ fv_err node_policy_check_job(const struct node *n, const json_t *bench, const ch
 		json_array_foreach(h, i, en)
 		{
 			if (json_integer_value(json_object_get(en, "ts_us")) >= since &&
-			    !strcmp(json_string_value(json_object_get(en, "dataset")) ?: "", n->dataset))
+			    !strcmp(json_string_value(json_object_get(en, "dataset")) ?: "",
+				    n->dataset))
 				used++;
 		}
 		json_decref(h);
 		if (used >= n->budget_results) {
-			fv_fmt(why, cap, "query budget of dataset '%s' spent: %ld results in %ld days",
+			fv_fmt(why, cap,
+			       "query budget of dataset '%s' spent: %ld results in %ld days",
 			       n->dataset, used, n->budget_period_days);
 			return FV_EREFUSED;
 		}
@@ -144,8 +147,8 @@ static bool too_close(uint64_t a, uint64_t b, uint32_t min_cell)
 	return dlt > 0 && dlt < min_cell;
 }
 
-fv_err node_policy_difference(const struct node *n, struct eval_out *o, bool keep[],
-			      char *why, size_t cap)
+fv_err node_policy_difference(const struct node *n, struct eval_out *o, bool keep[], char *why,
+			      size_t cap)
 {
 	uint32_t mc = n->policy.min_cell;
 	json_t *h = node_policy_history(n), *en;
@@ -177,8 +180,10 @@ fv_err node_policy_difference(const struct node *n, struct eval_out *o, bool kee
 		json_array_foreach(json_object_get(en, "rows"), k, row)
 		{
 			if (ncalls < sizeof(calls) / sizeof(calls[0])) {
-				calls[ncalls] = (uint64_t)json_integer_value(json_array_get(row, 1));
-				tps[ncalls++] = (uint64_t)json_integer_value(json_array_get(row, 2));
+				calls[ncalls] =
+				    (uint64_t)json_integer_value(json_array_get(row, 1));
+				tps[ncalls++] =
+				    (uint64_t)json_integer_value(json_array_get(row, 2));
 			}
 		}
 	}
