@@ -260,12 +260,10 @@ Test(synth, profiles_differ_in_prevalence)
 Test(synth, errors)
 {
 	struct fv_diag d;
-	FILE *f = open_memstream(&(char *){NULL}, &(size_t){0});
 	char *buf = NULL;
 	size_t len = 0;
-	FILE *full;
+	FILE *full, *f;
 
-	fclose(f);
 	f = open_memstream(&buf, &len);
 	cr_assert_not_null(f);
 	cr_assert_eq(fv_synth_hf_write(f, -1, 0, 10, &d), FV_EINVAL);
