@@ -22,6 +22,8 @@ static const struct cli_cmd cmds[] = {
     {"run start", "start a run of a model on a benchmark at every node (authority)", cmd_run_start},
     {"run status", "show runs and the state of their jobs", cmd_run_status},
     {"results", "verify and print per-site and pooled results of a run", cmd_results},
+    {"eval", "evaluate a model on a local file exactly as a node does (dry run, benchmarks)",
+     cmd_eval},
     {"principal revoke", "revoke a principal: its requests are refused from now on (authority)",
      cmd_principal_revoke},
     {"site jobs", "list jobs held for the hospital's approval (node config)", cmd_site_jobs},

@@ -75,6 +75,7 @@ struct fv_csv {
 	int in_errno; /* read(2) failed with this errno; 0 if not */
 	char delim, decimal;
 	char **na; /* owned copies of the NA tokens */
+	size_t *na_len; /* their lengths */
 	size_t nna;
 	size_t ncols;
 	char **names; /* ncols owned header names */
@@ -454,6 +455,7 @@ void fv_csv_close(struct fv_csv *c)
 		for (i = 0; i < c->nna; i++)
 			fv_free(c->na[i]);
 	fv_free(c->na);
+	fv_free(c->na_len);
 	if (c->names)
 		for (i = 0; i < c->ncols; i++)
 			fv_free(c->names[i]);
@@ -508,7 +510,8 @@ static fv_err csv_apply_opts(struct fv_csv *c, const struct fv_csv_opts *opts, s
 	while (na[n])
 		n++;
 	c->na = fv_calloc(n ? n : 1, sizeof(*c->na));
-	if (!c->na) {
+	c->na_len = fv_calloc(n ? n : 1, sizeof(*c->na_len));
+	if (!c->na || !c->na_len) {
 		e = fv_diag_set(d, FV_ENOMEM, "out of memory");
 		goto out;
 	}
@@ -518,6 +521,7 @@ static fv_err csv_apply_opts(struct fv_csv *c, const struct fv_csv_opts *opts, s
 			e = fv_diag_set(d, FV_ENOMEM, "out of memory");
 			goto out;
 		}
+		c->na_len[i] = strlen(na[i]);
 		c->nna = i + 1;
 	}
 out:
@@ -692,7 +696,7 @@ bool fv_csv_is_na(const struct fv_csv *c, const char *field)
 
 	csv_trim(field, &s, &n);
 	for (i = 0; i < c->nna; i++)
-		if (strlen(c->na[i]) == n && memcmp(c->na[i], s, n) == 0)
+		if (c->na_len[i] == n && memcmp(c->na[i], s, n) == 0)
 			return true;
 	return false;
 }
@@ -717,6 +721,46 @@ static bool csv_is_nonfinite_word(const char *s, size_t n)
 			return true;
 	}
 	return false;
+}
+
+/* Clinger's fast path: a plain decimal of at most 15 significant digits and no exponent is
+ * m / 10^k with m < 2^53 and 10^k (k <= 22) both exact doubles, so one IEEE division gives the
+ * correctly rounded value — the same double strtod returns, several times faster. Returns
+ * false (caller falls back to strtod) for anything else. s is already validated. */
+static bool fast_decimal(const char *s, size_t n, char decimal, double *out)
+{
+	static const double p10[] = {1e0,  1e1,	 1e2,  1e3,  1e4,  1e5,	 1e6,  1e7,
+				     1e8,  1e9,	 1e10, 1e11, 1e12, 1e13, 1e14, 1e15,
+				     1e16, 1e17, 1e18, 1e19, 1e20, 1e21, 1e22};
+	uint64_t m = 0;
+	size_t i = 0, digits = 0, frac = 0;
+	bool neg = false, point = false;
+
+	if (s[0] == '+' || s[0] == '-') {
+		neg = s[0] == '-';
+		i++;
+	}
+	for (; i < n; i++) {
+		if (s[i] == decimal && !point) {
+			point = true;
+			continue;
+		}
+		if (s[i] < '0' || s[i] > '9')
+			return false; /* exponent or anything unusual */
+		if (digits || s[i] != '0')
+			digits++;
+		if (digits > 15)
+			return false;
+		m = m * 10 + (uint64_t)(s[i] - '0');
+		if (point)
+			frac++;
+	}
+	if (frac > 22)
+		return false;
+	*out = frac ? (double)m / p10[frac] : (double)m;
+	if (neg)
+		*out = -*out;
+	return true;
 }
 
 fv_err fv_csv_parse_double(const struct fv_csv *c, const char *field, double *out,
@@ -764,6 +808,8 @@ fv_err fv_csv_parse_double(const struct fv_csv *c, const char *field, double *ou
 	}
 	if (i != n)
 		goto syntax;
+	if (fast_decimal(s, n, c->decimal, out))
+		goto out;
 	memcpy(tmp, s, n);
 	tmp[n] = '\0';
 	if (c->decimal != '.')
