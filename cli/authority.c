@@ -4,6 +4,7 @@
 #include <time.h>
 
 #include "cli.h"
+#include "fedval/limits.h"
 #include "fedval/util.h"
 
 #define CONFIG_HELP "  --config FILE   client profile (default $FEDVAL_CONFIG)\n"
@@ -62,8 +63,11 @@ int cmd_benchmark_create(int argc, char **argv)
 
 static const char start_usage[] =
     "usage: fedval run start --config FILE --benchmark NAME[@VERSION] --model VERSION_ID\n"
+    "                        [--compare VERSION_ID]...\n"
     "\n"
     "Start a run: one job for every enrolled, non-revoked node. Prints the run id.\n"
+    "With --compare (up to 8), the other models are evaluated on the same records at each\n"
+    "site and compared head to head with the first (paired DeLong).\n"
     "\n" CONFIG_HELP "  --benchmark B   benchmark name (newest version) or name@version\n"
     "  --model ID      model version id printed by 'fedval model submit'\n";
 
@@ -72,8 +76,11 @@ int cmd_run_start(int argc, char **argv)
 	static const struct option opts[] = {config_opt,
 					     {"benchmark", required_argument, NULL, 'b'},
 					     {"model", required_argument, NULL, 'm'},
+					     {"compare", required_argument, NULL, 'x'},
 					     {NULL, 0, NULL, 0}};
 	const char *config = NULL, *bench = NULL, *model = NULL;
+	char *compare[FV_MAX_COMPARE];
+	size_t ncompare = 0;
 	struct cli_conn conn;
 	struct fv_diag d = {{0}};
 	Fedval__Envelope req = FEDVAL__ENVELOPE__INIT;
@@ -91,11 +98,18 @@ int cmd_run_start(int argc, char **argv)
 			bench = optarg;
 		else if (c == 'm')
 			model = optarg;
+		else if (c == 'x' && ncompare == FV_MAX_COMPARE)
+			return cli_usage(start_usage, "at most %d --compare models",
+					 FV_MAX_COMPARE);
+		else if (c == 'x')
+			compare[ncompare++] = optarg;
 	}
 	if (bad)
 		return CLI_USAGE;
 	if (!bench || !model || optind != argc)
 		return cli_usage(start_usage, "run start needs --benchmark and --model");
+	body.compare_model_version_ids = compare;
+	body.n_compare_model_version_ids = ncompare;
 	if (cli_connect(config, &conn, &d) != FV_OK)
 		return cli_fail("run start", &d);
 	body.benchmark = (char *)bench;

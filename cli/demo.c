@@ -76,7 +76,8 @@ static const char train_usage[] =
     "  --out-dir DIR  where to write model.onnx and manifest.json\n"
     "  --name NAME    model name (default hf-readmit-lr)\n"
     "  --version V    model version (default 1.0.0)\n"
-    "  --ridge L      ridge penalty on standardised coefficients (default 1.0)\n";
+    "  --ridge L      ridge penalty on standardised coefficients (default 1.0)\n"
+    "  --variables L  comma-separated predictors to use (default: all 21)\n";
 
 /* Fit on standardised predictors (well-conditioned Newton steps), then fold the scaling back
  * so the ONNX model takes raw values. */
@@ -120,10 +121,15 @@ out:
 
 int cmd_demo_train(int argc, char **argv)
 {
-	static const struct option opts[] = {
-	    {"data", required_argument, NULL, 'd'},  {"out-dir", required_argument, NULL, 'o'},
-	    {"name", required_argument, NULL, 'n'},  {"version", required_argument, NULL, 'v'},
-	    {"ridge", required_argument, NULL, 'r'}, {NULL, 0, NULL, 0}};
+	static const struct option opts[] = {{"data", required_argument, NULL, 'd'},
+					     {"out-dir", required_argument, NULL, 'o'},
+					     {"name", required_argument, NULL, 'n'},
+					     {"version", required_argument, NULL, 'v'},
+					     {"ridge", required_argument, NULL, 'r'},
+					     {"variables", required_argument, NULL, 'V'},
+					     {NULL, 0, NULL, 0}};
+	const char *only = NULL;
+	const char *chosen[64];
 	const char *data = NULL, *dir = NULL, *name = "hf-readmit-lr", *version = "1.0.0";
 	const char *const *preds = fv_synth_hf_predictors();
 	double lambda = 1.0, coef[64], intercept = 0, *p = NULL, auc = 0, var = 0;
@@ -149,13 +155,29 @@ int cmd_demo_train(int argc, char **argv)
 			version = optarg;
 		else if (c == 'r' && (fv_parse_double(optarg, &lambda) != FV_OK || lambda < 0))
 			return cli_usage(train_usage, "--ridge '%s' must be a number >= 0", optarg);
+		else if (c == 'V')
+			only = optarg;
 	}
 	if (bad)
 		return CLI_USAGE;
 	if (!data || !dir || optind != argc)
 		return cli_usage(train_usage, "demo train needs --data and --out-dir");
-	while (preds[np])
-		np++;
+	for (size_t i = 0; preds[i]; i++) {
+		size_t len = strlen(preds[i]);
+		const char *p = only;
+		bool take = !only;
+		while (p && *p && !take) {
+			const char *e = strchr(p, ',');
+			size_t l = e ? (size_t)(e - p) : strlen(p);
+			take = l == len && !strncmp(p, preds[i], len);
+			p = e ? e + 1 : NULL;
+		}
+		if (take)
+			chosen[np++] = preds[i];
+	}
+	if (np == 0)
+		return cli_usage(train_usage, "--variables names none of the cohort's predictors");
+	preds = chosen;
 	struct fv_mapping map = {np, preds, preds, fv_synth_hf_label()};
 	if (fv_data_read_csv(data, NULL, &map, &ds, &d) != FV_OK ||
 	    fit(&ds, lambda, coef, &intercept, &d) != FV_OK)

@@ -395,6 +395,157 @@ static json_t *claims(const json_t *manifest, const json_t *report, bool print)
 	return out;
 }
 
+/* Head-to-head (issue 8): models evaluated on the same records at each site. Per site the
+ * paired DeLong difference (B - A, variance var_a + var_b - 2 cov_ab); pooled by a random-
+ * effects meta-analysis of the site differences; a leaderboard of pooled AUROCs (random
+ * effects on the logit scale) with rank intervals from the pairwise comparisons: a model's
+ * best rank is 1 + the models significantly better, its worst rank n - the models
+ * significantly worse. Pairs not involving the run's first model are compared unpaired
+ * (variances added), which is conservative. */
+static json_t *head_to_head(const Fedval__ResultsReply *rr, struct site *sites, size_t n,
+			    bool print)
+{
+	size_t nm = 1 + rr->n_compare_models;
+	const Fedval__ModelRef *refs[1 + FV_MAX_COMPARE];
+	double est[1 + FV_MAX_COMPARE], lo[1 + FV_MAX_COMPARE], hi[1 + FV_MAX_COMPARE];
+	double se[1 + FV_MAX_COMPARE];
+	json_t *j = json_object(), *models = json_array(), *pairs = json_array(), *board;
+	double z = fv_stats_qnorm(0.975);
+
+	if (rr->n_compare_models == 0 || rr->n_compare_models > FV_MAX_COMPARE)
+		return json_null();
+	refs[0] = rr->model;
+	for (size_t k = 1; k < nm; k++)
+		refs[k] = rr->compare_models[k - 1];
+	if (print)
+		printf("\nhead to head (same records at each site; difference = model - %s):\n",
+		       refs[0]->version_id);
+	for (size_t k = 0; k < nm; k++) {
+		double y[64], v[64], dy[64], dv[64];
+		size_t ky = 0, kd = 0;
+		for (size_t i = 0; i < n; i++) {
+			const Fedval__SiteResult *r = sites[i].r;
+			if (!sites[i].verified || r->status || !r->has_auc || ky >= 64)
+				continue;
+			double a = r->auc, va = r->auc_var;
+			if (k > 0) {
+				if (k - 1 >= r->n_comparisons)
+					continue;
+				const Fedval__ModelComparison *c = r->comparisons[k - 1];
+				double diff = c->auc - r->auc;
+				double vd = r->auc_var + c->auc_var - 2 * c->cov_with_primary;
+				if (vd > 0 && kd < 64) {
+					dy[kd] = diff;
+					dv[kd++] = vd;
+				}
+				if (print)
+					printf("  %-20s %-16.16s AUROC %.3f  difference %+.4f "
+					       "(%+.4f to "
+					       "%+.4f) p=%.3g\n",
+					       sites[i].node, refs[k]->version_id, c->auc, diff,
+					       diff - z * sqrt(vd), diff + z * sqrt(vd),
+					       2 * (1 - fv_stats_pnorm(fabs(diff) / sqrt(vd))));
+				a = c->auc;
+				va = c->auc_var;
+			}
+			if (a > 0 && a < 1 && va > 0) {
+				fv_stats_logit_delta(a, va, &y[ky], &v[ky]);
+				ky++;
+			}
+		}
+		struct fv_meta m;
+		struct fv_diag d = {{0}};
+		enum fv_meta_method method = ky >= 2 ? FV_META_REML : FV_META_FE;
+		if (ky == 0 || fv_stats_meta(y, v, ky, method, ky >= 2, Z95, &m, &d) != FV_OK) {
+			est[k] = lo[k] = hi[k] = NAN;
+			se[k] = NAN;
+		} else {
+			est[k] = fv_stats_expit(m.mu);
+			lo[k] = fv_stats_expit(m.ci_lo);
+			hi[k] = fv_stats_expit(m.ci_hi);
+			/* on the AUROC scale, for the unpaired comparisons */
+			se[k] = (hi[k] - lo[k]) / (2 * z);
+		}
+		json_array_append_new(models, json_pack("{s:s,s:s,s:f,s:f,s:f}", "version_id",
+							refs[k]->version_id, "vendor",
+							refs[k]->vendor, "auroc", est[k], "ci_low",
+							lo[k], "ci_high", hi[k]));
+		if (k > 0 && kd > 0 &&
+		    fv_stats_meta(dy, dv, kd, kd >= 2 ? FV_META_REML : FV_META_FE, kd >= 2, Z95, &m,
+				  &d) == FV_OK) {
+			json_array_append_new(
+			    pairs,
+			    json_pack(
+				"{s:s,s:s,s:f,s:f,s:f,s:f,s:I,s:s}", "a", refs[0]->version_id, "b",
+				refs[k]->version_id, "difference", m.mu, "ci_low", m.ci_lo,
+				"ci_high", m.ci_hi, "p", m.p, "sites", (json_int_t)kd, "method",
+				"paired DeLong per site; random effects (REML, Hartung-Knapp) "
+				"across sites"));
+			if (print)
+				printf("  %-20s %-16.16s pooled difference %+.4f (%+.4f to %+.4f) "
+				       "p=%.3g\n",
+				       "POOLED", refs[k]->version_id, m.mu, m.ci_lo, m.ci_hi, m.p);
+		}
+	}
+	/* Leaderboard with rank intervals. */
+	board = json_array();
+	size_t order[1 + FV_MAX_COMPARE];
+	for (size_t k = 0; k < nm; k++) {
+		size_t m = k;
+		while (m > 0 && !(est[order[m - 1]] >= est[k])) {
+			order[m] = order[m - 1];
+			m--;
+		}
+		order[m] = k;
+	}
+	if (print)
+		printf("\nleaderboard (pooled AUROC, random effects; rank interval from pairwise "
+		       "tests):\n");
+	for (size_t r = 0; r < nm; r++) {
+		size_t k = order[r], better = 0, worse = 0;
+		for (size_t o = 0; o < nm; o++) {
+			if (o == k)
+				continue;
+			double diff = est[o] - est[k], sd = sqrt(se[o] * se[o] + se[k] * se[k]);
+			json_t *pr;
+			size_t pi;
+			/* paired result when one of the two is the first model */
+			json_array_foreach(pairs, pi, pr)
+			{
+				const char *b = json_string_value(json_object_get(pr, "b"));
+				double dd = json_real_value(json_object_get(pr, "difference"));
+				double dl = json_real_value(json_object_get(pr, "ci_low"));
+				double dh = json_real_value(json_object_get(pr, "ci_high"));
+				if (k == 0 && !strcmp(b, refs[o]->version_id)) {
+					diff = dd;
+					sd = (dh - dl) / (2 * z);
+				} else if (o == 0 && !strcmp(b, refs[k]->version_id)) {
+					diff = -dd;
+					sd = (dh - dl) / (2 * z);
+				}
+			}
+			if (diff - z * sd > 0)
+				better++;
+			else if (diff + z * sd < 0)
+				worse++;
+		}
+		json_array_append_new(
+		    board,
+		    json_pack("{s:I,s:I,s:I,s:s,s:s,s:f,s:f,s:f}", "rank", (json_int_t)(r + 1),
+			      "rank_low", (json_int_t)(1 + better), "rank_high",
+			      (json_int_t)(nm - worse), "version_id", refs[k]->version_id, "vendor",
+			      refs[k]->vendor, "auroc", est[k], "ci_low", lo[k], "ci_high", hi[k]));
+		if (print)
+			printf("  %zu. [rank %zu-%zu] %-16.16s %-16s AUROC %.3f (%.3f-%.3f)\n",
+			       r + 1, 1 + better, nm - worse, refs[k]->version_id, refs[k]->vendor,
+			       est[k], lo[k], hi[k]);
+	}
+	json_object_set_new(j, "models", models);
+	json_object_set_new(j, "pooled_differences", pairs);
+	json_object_set_new(j, "leaderboard", board);
+	return j;
+}
+
 int cmd_results(int argc, char **argv)
 {
 	static const struct option opts[] = {{"config", required_argument, NULL, 'c'},
@@ -464,6 +615,7 @@ int cmd_results(int argc, char **argv)
 	json_object_set_new(report, "pooled",
 			    pool(sites, nsites, json_object_get(bench, "thresholds"), true));
 	json_object_set_new(report, "claims", claims(manifest, report, true));
+	json_object_set_new(report, "head_to_head", head_to_head(rr, sites, nsites, true));
 	json_object_set_new(report, "note",
 			    json_string("Measurements on each site's data; not an approval or "
 					"certification."));

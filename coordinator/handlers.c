@@ -624,6 +624,42 @@ static fv_err model_ref_load(struct req *r, const char *vid, Fedval__ModelRef *m
 }
 
 /* Resolve "name" (newest version) or "name@version"; fill the version and spec. */
+/* The head-to-head models of a run, in order (none for a plain run). */
+static fv_err compare_refs_load(struct req *r, const char *run_id, Fedval__ModelRef ***out,
+				size_t *n, struct fv_diag *d)
+{
+	char *ids[FV_MAX_COMPARE];
+	size_t k = 0;
+	sqlite3_stmt *st = NULL;
+	fv_err e;
+
+	*out = NULL;
+	*n = 0;
+	store_lock(r->co->store);
+	e = store_query(r->co->store, &st,
+			"SELECT model_version_id FROM run_models WHERE run_id = ? ORDER BY idx",
+			"t", run_id);
+	while (e == FV_OK && k < FV_MAX_COMPARE && sqlite3_step(st) == SQLITE_ROW)
+		if (!(ids[k++] = keep_str(r, sqlite3_column_text(st, 0))))
+			e = FV_ENOMEM;
+	sqlite3_finalize(st);
+	store_unlock(r->co->store);
+	if (e != FV_OK || k == 0)
+		return e;
+	Fedval__ModelRef **arr = keep(r, fv_calloc(k, sizeof(*arr)));
+	if (!arr)
+		return fv_diag_set(d, FV_ENOMEM, "out of memory");
+	for (size_t i = 0; i < k && e == FV_OK; i++) {
+		if (!(arr[i] = keep(r, fv_alloc(sizeof(**arr)))))
+			return fv_diag_set(d, FV_ENOMEM, "out of memory");
+		fedval__model_ref__init(arr[i]);
+		e = model_ref_load(r, ids[i], arr[i], d);
+	}
+	*out = arr;
+	*n = k;
+	return e;
+}
+
 static fv_err benchmark_find(struct req *r, const char *ref, char **name, char **version,
 			     char **spec, struct fv_diag *d)
 {
@@ -711,6 +747,22 @@ static fv_err handle_start_run(struct req *r, struct fv_diag *d)
 		return e;
 	if ((e = check_model_fits(spec, mref.manifest_json, d)) != FV_OK)
 		return e;
+	if (q->n_compare_model_version_ids > FV_MAX_COMPARE)
+		return fv_diag_set(d, FV_ELIMIT, "at most %d models compared with the first",
+				   FV_MAX_COMPARE);
+	for (size_t i = 0; i < q->n_compare_model_version_ids; i++) {
+		Fedval__ModelRef cref = FEDVAL__MODEL_REF__INIT;
+		const char *id = q->compare_model_version_ids[i];
+		if (!strcmp(id, q->model_version_id))
+			return fv_diag_set(d, FV_EINVAL, "model %.16s… is compared with itself",
+					   id);
+		for (size_t k = 0; k < i; k++)
+			if (!strcmp(id, q->compare_model_version_ids[k]))
+				return fv_diag_set(d, FV_EINVAL, "model %.16s… listed twice", id);
+		if ((e = model_ref_load(r, id, &cref, d)) != FV_OK ||
+		    (e = check_model_fits(spec, cref.manifest_json, d)) != FV_OK)
+			return e;
+	}
 	fv_sha256(&now, sizeof(now), rnd);
 	fv_hex(rnd, 4, rhex);
 	fv_time_iso(now, ts, sizeof(ts));
@@ -725,6 +777,11 @@ static fv_err handle_start_run(struct req *r, struct fv_diag *d)
 		       "INSERT INTO runs(run_id, benchmark_name, benchmark_version, "
 		       "model_version_id, created_by, created_us) VALUES(?, ?, ?, ?, ?, ?)",
 		       "ttttti", run_id, bname, bver, q->model_version_id, r->who.name, now);
+	for (size_t i = 0; e == FV_OK && i < q->n_compare_model_version_ids; i++)
+		e = store_exec(
+		    s, NULL,
+		    "INSERT INTO run_models(run_id, idx, model_version_id) VALUES(?, ?, ?)", "tit",
+		    run_id, (int64_t)i, q->compare_model_version_ids[i]);
 	if (e == FV_OK)
 		e = store_query(s, &st,
 				"SELECT name FROM principals WHERE role = 'node' AND revoked = 0 "
@@ -956,6 +1013,9 @@ static fv_err poll_reply(struct req *r, bool final, bool *found, struct fv_diag 
 		if ((e = model_ref_load(r, vid, &mref, d)) != FV_OK)
 			goto unlock;
 		job.model = &mref;
+		if ((e = compare_refs_load(r, job.run_id, &job.compare_models,
+					   &job.n_compare_models, d)) != FV_OK)
+			goto unlock;
 		e = store_exec(
 		    r->co->store, NULL,
 		    "UPDATE jobs SET state = 'dispatched', updated_us = ? WHERE job_id = ? "
@@ -1017,8 +1077,10 @@ static fv_err handle_chunk_request(struct req *r, struct fv_diag *d)
 	if (store_query(r->co->store, &st,
 			"SELECT 1 FROM jobs j JOIN runs r ON r.run_id = j.run_id JOIN models m ON "
 			"m.version_id = r.model_version_id WHERE j.node = ? AND m.onnx_sha256 = ? "
-			"LIMIT 1",
-			"tt", r->who.name, q->sha256) == FV_OK)
+			"UNION ALL SELECT 1 FROM jobs j JOIN run_models x ON x.run_id = j.run_id "
+			"JOIN models m ON m.version_id = x.model_version_id WHERE j.node = ? AND "
+			"m.onnx_sha256 = ? LIMIT 1",
+			"tttt", r->who.name, q->sha256, r->who.name, q->sha256) == FV_OK)
 		allowed = sqlite3_step(st) == SQLITE_ROW;
 	sqlite3_finalize(st);
 	store_unlock(r->co->store);
@@ -1226,6 +1288,11 @@ static fv_err handle_results(struct req *r, struct fv_diag *d)
 	if (e != FV_OK) {
 		fv_free(arr);
 		return d->msg[0] ? e : fv_diag_set(d, e, "cannot read results");
+	}
+	if ((e = compare_refs_load(r, ri.run_id, &body.compare_models, &body.n_compare_models,
+				   d)) != FV_OK) {
+		fv_free(arr);
+		return e;
 	}
 	body.run = &ri;
 	body.benchmark_json = spec;

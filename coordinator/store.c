@@ -48,6 +48,10 @@ static const char *const migrations[] = {
     " job_id TEXT NOT NULL REFERENCES jobs(job_id), node TEXT NOT NULL,"
     " decision TEXT NOT NULL, reason TEXT, envelope BLOB NOT NULL, received_us INTEGER NOT NULL);"
     "CREATE INDEX decisions_job ON decisions(job_id);",
+    /* 3: head-to-head runs: models evaluated on the same records as the run's model */
+    "CREATE TABLE run_models("
+    " run_id TEXT NOT NULL REFERENCES runs(run_id), idx INTEGER NOT NULL,"
+    " model_version_id TEXT NOT NULL REFERENCES models(version_id), PRIMARY KEY(run_id, idx));",
 };
 
 #define N_MIGRATIONS ((int)(sizeof(migrations) / sizeof(migrations[0])))

@@ -54,11 +54,19 @@ struct slot {
 	enum slot_state state;
 	uint64_t first; /* record index of the first row */
 	size_t rows;
-	float *x;
+	float *x;  /* [batch][nvars]: every variable any model reads */
+	float *xg; /* gathered inputs of one model, when it reads a subset or another order */
 	uint8_t *y;
-	double *p;
+	double *p[1 + NODE_MAX_CMP]; /* scores of model 0 (the run's) and the compared ones */
 	fv_err err;
 	char msg[256];
+};
+
+/* A model and which of the record's variables it reads, in its input order. */
+struct pmodel {
+	const struct fv_model *m;
+	size_t nv;
+	const size_t *index; /* NULL: the first nv variables in order */
 };
 
 struct pipeline {
@@ -66,9 +74,30 @@ struct pipeline {
 	pthread_cond_t cv;
 	struct slot *slots;
 	size_t nslots, batch, nvars;
-	const struct fv_model *model;
+	struct pmodel models[1 + NODE_MAX_CMP];
+	size_t nmodels;
 	bool quit;
 };
+
+static fv_err predict_all(const struct pipeline *pl, struct slot *sl, struct fv_diag *d)
+{
+	fv_err e = FV_OK;
+	for (size_t k = 0; k < pl->nmodels && e == FV_OK; k++) {
+		const struct pmodel *pm = &pl->models[k];
+		const float *x = sl->x;
+		if (pm->index || pm->nv != pl->nvars) {
+			for (size_t r = 0; r < sl->rows; r++)
+				for (size_t j = 0; j < pm->nv; j++)
+					sl->xg[r * pm->nv + j] =
+					    sl->x[r * pl->nvars + (pm->index ? pm->index[j] : j)];
+			x = sl->xg;
+		}
+		e = fv_model_predict(pm->m, x, sl->rows, sl->p[k], d);
+		if (e != FV_OK && k > 0)
+			fv_diag_prefix(d, "compared model %zu: ", k);
+	}
+	return e;
+}
 
 static void *worker(void *arg)
 {
@@ -89,7 +118,7 @@ static void *worker(void *arg)
 		sl->state = SLOT_BUSY;
 		pthread_mutex_unlock(&pl->mu);
 		struct fv_diag d = {{0}};
-		sl->err = fv_model_predict(pl->model, sl->x, sl->rows, sl->p, &d);
+		sl->err = predict_all(pl, sl, &d);
 		if (sl->err != FV_OK)
 			fv_strlcpy(sl->msg, d.msg, sizeof(sl->msg));
 		pthread_mutex_lock(&pl->mu);
@@ -101,7 +130,7 @@ static void *worker(void *arg)
 }
 
 /* Append a scored slot to the packed score array. */
-static fv_err collect(struct slot *sl, float *scores, struct eval_out *out)
+static fv_err collect(struct slot *sl, float **scores, size_t nmodels, struct eval_out *out)
 {
 	if (sl->err != FV_OK) {
 		char msg[300];
@@ -109,19 +138,21 @@ static fv_err collect(struct slot *sl, float *scores, struct eval_out *out)
 		fail(out, sl->err, msg);
 		return sl->err;
 	}
-	for (size_t i = 0; i < sl->rows; i++) {
-		double p = sl->p[i];
-		if (!(p >= 0.0 && p <= 1.0)) {
-			char msg[128];
-			/* Says which record, never its values. */
-			fv_fmt(msg, sizeof(msg),
-			       "model output for data record %llu is not a "
-			       "probability",
-			       (unsigned long long)(sl->first + i + 1));
-			fail(out, FV_EINVAL, msg);
-			return FV_EINVAL;
+	for (size_t k = 0; k < nmodels; k++) {
+		for (size_t i = 0; i < sl->rows; i++) {
+			double p = sl->p[k][i];
+			if (!(p >= 0.0 && p <= 1.0)) {
+				char msg[160];
+				/* Says which record, never its values. */
+				fv_fmt(msg, sizeof(msg),
+				       "%smodel output for data record %llu is not a probability",
+				       k ? "compared " : "",
+				       (unsigned long long)(sl->first + i + 1));
+				fail(out, FV_EINVAL, msg);
+				return FV_EINVAL;
+			}
+			scores[k][sl->first + i] = node_pack(p, sl->y[i]);
 		}
-		scores[sl->first + i] = node_pack(p, sl->y[i]);
 	}
 	return FV_OK;
 }
@@ -141,9 +172,53 @@ static void progress(const struct fv_source *src, uint64_t rows, int64_t t0, int
 		       (unsigned long long)rows, rows / secs);
 }
 
+/* Head-to-head: each compared model against the first on the same records, before the first's
+ * scores are sorted (pairing needs record order). */
+static fv_err compare(const struct eval_in *in, float **scores, size_t n, struct eval_out *out)
+{
+	double *a = fv_alloc(n * sizeof(double) + 1), *b = fv_alloc(n * sizeof(double) + 1);
+	uint8_t *y = fv_alloc(n + 1);
+	struct fv_diag d = {{0}};
+	fv_err e = FV_OK;
+
+	if (!a || !b || !y) {
+		e = FV_ENOMEM;
+		fail(out, e, "out of memory for the paired comparison");
+		goto out;
+	}
+	for (size_t i = 0; i < n; i++) {
+		a[i] = fabsf(scores[0][i]);
+		y[i] = signbit(scores[0][i]) ? 1 : 0;
+	}
+	out->n_cmp = in->n_cmp;
+	for (uint32_t k = 0; k < in->n_cmp; k++) {
+		struct fv_delong_paired pr;
+		double brier = 0, sum_p = 0;
+		for (size_t i = 0; i < n; i++) {
+			b[i] = fabsf(scores[k + 1][i]);
+			sum_p += b[i];
+			brier += (b[i] - y[i]) * (b[i] - y[i]);
+		}
+		if ((e = fv_stats_delong_paired(a, b, y, n, 0.95, &pr, &d)) != FV_OK) {
+			fail(out, e, d.msg);
+			goto out;
+		}
+		out->cmp_auc[k] = pr.auc_b;
+		out->cmp_var[k] = pr.var_b;
+		out->cmp_cov[k] = pr.cov_ab;
+		out->cmp_brier[k] = brier;
+		out->cmp_sum_p[k] = sum_p;
+	}
+out:
+	fv_free(a);
+	fv_free(b);
+	fv_free(y);
+	return e;
+}
+
 void node_eval_compute(const struct eval_in *in, struct eval_out *out)
 {
-	struct fv_model *m = NULL;
+	struct fv_model *mods[1 + NODE_MAX_CMP] = {0};
 	struct fv_source *src = NULL;
 	struct fv_mapping map = {in->nvars, in->vars, in->columns, in->label_column};
 	struct fv_diag d = {{0}};
@@ -151,7 +226,8 @@ void node_eval_compute(const struct eval_in *in, struct eval_out *out)
 	pthread_t tid[NODE_MAX_THREADS];
 	size_t nthreads = in->threads > 0 ? (size_t)in->threads : 1, started = 0, cap = 0;
 	uint64_t records = 0, collected = 0;
-	float *scores = NULL;
+	float *scores[1 + NODE_MAX_CMP] = {0};
+	size_t nmodels = 1 + (in->n_cmp <= NODE_MAX_CMP ? in->n_cmp : 0), gather = 0;
 	bool eof = false, failed = false;
 	int64_t t0 = fv_mono_ms(), last = t0;
 	fv_err e;
@@ -160,22 +236,32 @@ void node_eval_compute(const struct eval_in *in, struct eval_out *out)
 	mapping_digest(in, out->mapping_sha256);
 	if (nthreads > NODE_MAX_THREADS)
 		nthreads = NODE_MAX_THREADS;
-	if ((e = fv_model_load(in->model, in->model_len, &m, &d)) != FV_OK) {
-		fv_diag_prefix(&d, "model refused: ");
-		fail(out, e, d.msg);
-		goto out;
+	for (size_t k = 0; k < nmodels; k++) {
+		const uint8_t *bytes = k ? in->cmp_model[k - 1] : in->model;
+		size_t len = k ? in->cmp_len[k - 1] : in->model_len;
+		size_t nv =
+		    k ? in->cmp_nvars[k - 1] : (in->model_nvars ? in->model_nvars : in->nvars);
+		if ((e = fv_model_load(bytes, len, &mods[k], &d)) != FV_OK) {
+			fv_diag_prefix(&d, "%smodel refused: ", k ? "compared " : "");
+			fail(out, e, d.msg);
+			goto out;
+		}
+		if (fv_model_n_features(mods[k]) != nv) {
+			fv_diag_set(&d, FV_EINVAL,
+				    "%smodel takes %zu features, manifest declares %zu",
+				    k ? "compared " : "", fv_model_n_features(mods[k]), nv);
+			fail(out, FV_EINVAL, d.msg);
+			goto out;
+		}
+		pl.models[k] = (struct pmodel){mods[k], nv, k ? in->cmp_index[k - 1] : NULL};
+		if (k || nv != in->nvars)
+			gather = nv > gather ? nv : gather;
 	}
-	if (fv_model_n_features(m) != in->nvars) {
-		fv_diag_set(&d, FV_EINVAL, "model takes %zu features, manifest declares %zu",
-			    fv_model_n_features(m), in->nvars);
-		fail(out, FV_EINVAL, d.msg);
-		goto out;
-	}
+	pl.nmodels = nmodels;
 	if ((e = fv_source_open(in->source, &map, &src, &d)) != FV_OK) {
 		fail(out, e, d.msg);
 		goto out;
 	}
-	pl.model = m;
 	pl.nvars = in->nvars;
 	pl.batch = in->batch_rows ? in->batch_rows : 8192;
 	pl.nslots = 2 * nthreads;
@@ -185,10 +271,13 @@ void node_eval_compute(const struct eval_in *in, struct eval_out *out)
 	}
 	for (size_t i = 0; i < pl.nslots; i++) {
 		struct slot *sl = &pl.slots[i];
+		bool ok = true;
 		sl->x = fv_alloc(pl.batch * pl.nvars * sizeof(float));
+		sl->xg = gather ? fv_alloc(pl.batch * gather * sizeof(float)) : NULL;
 		sl->y = fv_alloc(pl.batch);
-		sl->p = fv_alloc(pl.batch * sizeof(double));
-		if (!sl->x || !sl->y || !sl->p) {
+		for (size_t k = 0; k < nmodels; k++)
+			ok = ok && (sl->p[k] = fv_alloc(pl.batch * sizeof(double)));
+		if (!ok || !sl->x || !sl->y || (gather && !sl->xg)) {
 			fail(out, FV_ENOMEM, "out of memory for evaluation batches");
 			goto out;
 		}
@@ -212,7 +301,7 @@ void node_eval_compute(const struct eval_in *in, struct eval_out *out)
 		}
 		if (done_sl) {
 			pthread_mutex_unlock(&pl.mu);
-			if (collect(done_sl, scores, out) != FV_OK)
+			if (collect(done_sl, scores, nmodels, out) != FV_OK)
 				failed = true;
 			collected += done_sl->rows;
 			pthread_mutex_lock(&pl.mu);
@@ -226,17 +315,19 @@ void node_eval_compute(const struct eval_in *in, struct eval_out *out)
 			if (e == FV_OK && records + got > cap) {
 				/* Only this thread touches the score array: grow it freely. */
 				size_t ncap = cap ? cap + cap / 2 : 1u << 16;
-				float *ns;
 				while (ncap < records + got)
 					ncap += ncap / 2;
-				if (!(ns = fv_realloc(scores, ncap * sizeof(float)))) {
-					e = fv_diag_set(&d, FV_ENOMEM,
-							"out of memory for %llu scores",
-							(unsigned long long)ncap);
-				} else {
-					scores = ns;
-					cap = ncap;
+				for (size_t k = 0; k < nmodels && e == FV_OK; k++) {
+					float *ns = fv_realloc(scores[k], ncap * sizeof(float));
+					if (!ns)
+						e = fv_diag_set(&d, FV_ENOMEM,
+								"out of memory for %llu scores",
+								(unsigned long long)ncap);
+					else
+						scores[k] = ns;
 				}
+				if (e == FV_OK)
+					cap = ncap;
 			}
 			pthread_mutex_lock(&pl.mu);
 			if (e != FV_OK) {
@@ -270,7 +361,9 @@ void node_eval_compute(const struct eval_in *in, struct eval_out *out)
 		fail(out, FV_EINVAL, "the dataset has no records");
 		goto out;
 	}
-	if ((e = node_summarise(scores, (size_t)records, in->thr, in->n_thr, out)) != FV_OK) {
+	if (nmodels > 1 && compare(in, scores, (size_t)records, out) != FV_OK)
+		goto out;
+	if ((e = node_summarise(scores[0], (size_t)records, in->thr, in->n_thr, out)) != FV_OK) {
 		fail(out, e, "out of memory summarising scores");
 		goto out;
 	}
@@ -288,13 +381,17 @@ out:
 	}
 	for (size_t i = 0; pl.slots && i < pl.nslots; i++) {
 		fv_free(pl.slots[i].x);
+		fv_free(pl.slots[i].xg);
 		fv_free(pl.slots[i].y);
-		fv_free(pl.slots[i].p);
+		for (size_t k = 0; k <= NODE_MAX_CMP; k++)
+			fv_free(pl.slots[i].p[k]);
 	}
 	fv_free(pl.slots);
-	fv_free(scores);
+	for (size_t k = 0; k <= NODE_MAX_CMP; k++) {
+		fv_free(scores[k]);
+		fv_model_free(mods[k]);
+	}
 	fv_source_close(src);
-	fv_model_free(m);
 }
 
 static fv_err read_all(int fd, void *buf, size_t n, int64_t deadline_ms, volatile int *cancel)

@@ -530,6 +530,20 @@ static fv_err release_stats(struct node *n, const Fedval__Job *job, const struct
 	}
 	res.n_counts = o->n_thr;
 	res.counts = rowp;
+	Fedval__ModelComparison cmps[NODE_MAX_CMP], *cmpp[NODE_MAX_CMP];
+	for (uint32_t k = 0; k < o->n_cmp && k < job->n_compare_models; k++) {
+		fedval__model_comparison__init(&cmps[k]);
+		cmps[k].model_version_id = job->compare_models[k]->version_id;
+		cmps[k].auc = o->cmp_auc[k];
+		cmps[k].auc_var = o->cmp_var[k];
+		cmps[k].cov_with_primary = o->cmp_cov[k];
+		cmps[k].has_brier_sum = cmps[k].has_sum_p = true;
+		cmps[k].brier_sum = o->cmp_brier[k];
+		cmps[k].sum_p = o->cmp_sum_p[k];
+		cmpp[k] = &cmps[k];
+		res.n_comparisons++;
+	}
+	res.comparisons = cmpp;
 	fv_log(FV_LOG_INFO, "job_evaluated", "job=%s n=%llu thresholds=%u suppressed=%u",
 	       job->job_id, (unsigned long long)o->n, o->n_thr, suppressed);
 	/* Recorded before it can leave: a crash after sending must not forget the release. */
@@ -544,6 +558,85 @@ const char *node_column(const struct node *n, const char *var)
 	return c && *c ? c : var;
 }
 
+/* Head-to-head: the compared models, verified and fetched like the first, and the union of
+ * the variables every model reads (the first model's come first, in its order). */
+struct compare_set {
+	size_t nvars;
+	const char *vars[FV_MAX_FEATURES];
+	json_t *manifest[NODE_MAX_CMP];
+	uint8_t *bytes[NODE_MAX_CMP];
+	size_t *index[NODE_MAX_CMP];
+};
+
+static void compare_fini(struct compare_set *c)
+{
+	for (size_t k = 0; k < NODE_MAX_CMP; k++) {
+		json_decref(c->manifest[k]);
+		fv_free(c->bytes[k]);
+		fv_free(c->index[k]);
+	}
+}
+
+static fv_err prepare_compare(struct node *n, const Fedval__Job *job, const struct job_spec *s,
+			      struct compare_set *c, struct eval_in *in, struct fv_diag *d)
+{
+	fv_err e;
+
+	c->nvars = s->nvars;
+	memcpy(c->vars, s->vars, s->nvars * sizeof(char *));
+	if (job->n_compare_models > NODE_MAX_CMP)
+		return fv_diag_set(d, FV_ELIMIT, "more than %d compared models", NODE_MAX_CMP);
+	for (size_t k = 0; k < job->n_compare_models; k++) {
+		const Fedval__ModelRef *m = job->compare_models[k];
+		json_t *vars, *v;
+		size_t i, len = 0;
+		char why[FV_MAX_TEXT];
+		c->manifest[k] = json_loads(m->manifest_json, JSON_REJECT_DUPLICATES, NULL);
+		if (!json_is_object(c->manifest[k]))
+			return fv_diag_set(d, FV_EPROTO, "compared model %zu: manifest is not JSON",
+					   k);
+		if ((e = verify_model_ref(n, m, c->manifest[k], d)) != FV_OK) {
+			fv_diag_prefix(d, "compared model %s: ", m->vendor);
+			return e;
+		}
+		if (node_policy_check_job(n, s->bench, m->vendor, why, sizeof(why)) != FV_OK)
+			return fv_diag_set(d, FV_EREFUSED, "compared model: %s", why);
+		vars = json_object_get(json_object_get(c->manifest[k], "input"), "variables");
+		if (!json_is_array(vars) || json_array_size(vars) == 0 ||
+		    json_array_size(vars) > FV_MAX_FEATURES)
+			return fv_diag_set(d, FV_EPROTO, "compared model %zu: bad input.variables",
+					   k);
+		if (!(c->index[k] = fv_calloc(json_array_size(vars), sizeof(size_t))))
+			return fv_diag_set(d, FV_ENOMEM, "out of memory");
+		json_array_foreach(vars, i, v)
+		{
+			size_t j = 0;
+			if (!json_is_string(v))
+				return fv_diag_set(d, FV_EPROTO, "compared model %zu: bad variable",
+						   k);
+			while (j < c->nvars && strcmp(c->vars[j], json_string_value(v)) != 0)
+				j++;
+			if (j == c->nvars) {
+				if (c->nvars == FV_MAX_FEATURES)
+					return fv_diag_set(d, FV_ELIMIT,
+							   "more than %d variables in all",
+							   FV_MAX_FEATURES);
+				c->vars[c->nvars++] = json_string_value(v);
+			}
+			c->index[k][i] = j;
+		}
+		node_audit(n, "model_verified", m->manifest_json, strlen(m->manifest_json));
+		if ((e = fetch_model(n, m, &c->bytes[k], &len, d)) != FV_OK)
+			return e;
+		in->cmp_model[k] = c->bytes[k];
+		in->cmp_len[k] = len;
+		in->cmp_nvars[k] = json_array_size(vars);
+		in->cmp_index[k] = c->index[k];
+	}
+	in->n_cmp = (uint32_t)job->n_compare_models;
+	return FV_OK;
+}
+
 fv_err node_job(struct node *n, const Fedval__Job *job, struct fv_diag *d)
 {
 	struct job_spec s;
@@ -554,6 +647,7 @@ fv_err node_job(struct node *n, const Fedval__Job *job, struct fv_diag *d)
 	size_t model_len = 0;
 	char path[4096];
 	struct fv_diag why = {{0}};
+	struct compare_set cmp = {0};
 	fv_err e;
 
 	if (result_path(n, job->job_id, ".result", path, sizeof(path)) != FV_OK)
@@ -611,12 +705,23 @@ fv_err node_job(struct node *n, const Fedval__Job *job, struct fv_diag *d)
 		e = release_failure(n, job, &s, why.msg, d);
 		goto out;
 	}
-	for (size_t i = 0; i < s.nvars; i++)
-		columns[i] = node_column(n, s.vars[i]);
+	if ((e = prepare_compare(n, job, &s, &cmp, &in, &why)) != FV_OK) {
+		if (e == FV_EIO || e == FV_ETIMEDOUT || e == FV_ECANCELED) {
+			fv_diag_set(d, e, "%s", why.msg);
+			goto out;
+		}
+		fv_log(FV_LOG_ERROR, "model_refused", "job=%s reason=%s", job->job_id,
+		       FV_Q(why.msg));
+		e = release_failure(n, job, &s, why.msg, d);
+		goto out;
+	}
+	for (size_t i = 0; i < cmp.nvars; i++)
+		columns[i] = node_column(n, cmp.vars[i]);
 	in.model = model;
 	in.model_len = model_len;
-	in.nvars = s.nvars;
-	in.vars = s.vars;
+	in.model_nvars = s.nvars;
+	in.nvars = cmp.nvars;
+	in.vars = cmp.vars;
 	in.columns = columns;
 	in.label_column = node_column(n, s.label);
 	in.source = &n->source;
@@ -660,6 +765,7 @@ fv_err node_job(struct node *n, const Fedval__Job *job, struct fv_diag *d)
 out:
 	fv_free(out);
 	fv_free(model);
+	compare_fini(&cmp);
 	spec_fini(&s);
 	return e;
 }

@@ -37,6 +37,7 @@ struct node {
 	volatile int *stop;
 };
 
+#define NODE_MAX_CMP 8 /* = FV_MAX_COMPARE */
 /* What the evaluation child hands back: sufficient statistics only. */
 #define NODE_MAX_THR 64
 struct eval_out {
@@ -49,6 +50,10 @@ struct eval_out {
 	uint64_t tp[NODE_MAX_THR], fp[NODE_MAX_THR], tn[NODE_MAX_THR], fn[NODE_MAX_THR];
 	char mapping_sha256[65];
 	double rows_per_s;
+	/* head-to-head: the compared models on the same records, paired with the first */
+	uint32_t n_cmp;
+	double cmp_auc[NODE_MAX_CMP], cmp_var[NODE_MAX_CMP], cmp_cov[NODE_MAX_CMP];
+	double cmp_brier[NODE_MAX_CMP], cmp_sum_p[NODE_MAX_CMP];
 };
 
 /* Evaluation inputs, resolved from the benchmark, manifest and local mapping. */
@@ -66,6 +71,13 @@ struct eval_in {
 	int threads;	      /* model worker threads */
 	size_t batch_rows;    /* records per batch */
 	volatile int *cancel; /* set by the node on SIGTERM: the worker is killed */
+	/* The first model reads vars[0..model_nvars); vars may hold more (the union of every
+	 * compared model's inputs). Compared model k reads vars[cmp_index[k][j]]. */
+	size_t model_nvars;
+	uint32_t n_cmp;
+	const uint8_t *cmp_model[NODE_MAX_CMP];
+	size_t cmp_len[NODE_MAX_CMP], cmp_nvars[NODE_MAX_CMP];
+	const size_t *cmp_index[NODE_MAX_CMP];
 };
 
 #define NODE_MAX_THREADS 256

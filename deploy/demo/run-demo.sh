@@ -34,7 +34,7 @@ cleanup() {
 trap cleanup EXIT
 
 rm -rf "$OUT"
-mkdir -p "$OUT"/{pki,logs,coordinator,vendor,authority}
+mkdir -p "$OUT"/{pki,logs,coordinator,vendor,vendor-beta,authority}
 START=$(date +%s)
 
 step "federation PKI (ECDSA P-256) in $OUT/pki"
@@ -42,6 +42,7 @@ step "federation PKI (ECDSA P-256) in $OUT/pki"
 "$FEDVAL" pki issue --ca "$OUT/pki/ca" --role coordinator --name coordinator --dns localhost --out "$OUT/pki"
 "$FEDVAL" pki issue --ca "$OUT/pki/ca" --role authority --name national-authority --out "$OUT/pki"
 "$FEDVAL" pki issue --ca "$OUT/pki/ca" --role vendor --name acme-ai --out "$OUT/pki"
+"$FEDVAL" pki issue --ca "$OUT/pki/ca" --role vendor --name beta-health --out "$OUT/pki"
 for n in $NODES; do
 	"$FEDVAL" pki issue --ca "$OUT/pki/ca" --role node --name "$n" --out "$OUT/pki"
 done
@@ -58,9 +59,14 @@ done
 # Hospital C's export names two columns its own way; its node maps them (see its config).
 sed -i '1s/\bbnp\b/bnp_pg_ml/; 1s/\bcreatinine\b/creat_mg_dl/' "$OUT/hospital-c/records.csv"
 
-step "vendor acme-ai trains and freezes its model"
+step "two vendors train and freeze their models"
 "$FEDVAL" demo train --data "$OUT/vendor/development.csv" --out-dir "$OUT/vendor" \
 	--name hf-readmit-lr --version 1.0.0
+# beta-health's simpler score uses ten variables, fitted on its own development sample.
+"$FEDVAL" demo data --profile 0 --rows 8000 --seed 11 --out "$OUT/vendor-beta/development.csv"
+"$FEDVAL" demo train --data "$OUT/vendor-beta/development.csv" --out-dir "$OUT/vendor-beta" \
+	--name hf-risk-10 --version 2.1.0 \
+	--variables age,ejection_fraction,nyha_class,sodium,creatinine,bnp,prior_admissions_12m,length_of_stay,ckd,diabetes
 
 step "configuration files"
 cat >"$OUT/coordinator/coordinator.ini" <<INI
@@ -84,6 +90,7 @@ INI
 }
 profile national-authority "$OUT/authority/client.ini"
 profile acme-ai "$OUT/vendor/client.ini"
+profile beta-health "$OUT/vendor-beta/client.ini"
 for n in $NODES; do
 	cat >"$OUT/$n/node.ini" <<INI
 [node]
@@ -133,17 +140,20 @@ for _ in $(seq 1 100); do
 	sleep 0.2
 done
 
-step "vendor submits the frozen model (signed, immutable version)"
+step "vendors submit their frozen models (signed, immutable versions)"
 VID=$("$FEDVAL" model submit --config "$OUT/vendor/client.ini" \
 	--model "$OUT/vendor/model.onnx" --manifest "$OUT/vendor/manifest.json")
+VID2=$("$FEDVAL" model submit --config "$OUT/vendor-beta/client.ini" \
+	--model "$OUT/vendor-beta/model.onnx" --manifest "$OUT/vendor-beta/manifest.json")
 
-step "authority creates the benchmark and starts a run"
+step "authority creates the benchmark and starts a head-to-head run"
 "$FEDVAL" benchmark create "$ROOT/deploy/demo/benchmark.json"
-RUN=$("$FEDVAL" run start --benchmark hf-readmission-30d --model "$VID")
+RUN=$("$FEDVAL" run start --benchmark hf-readmission-30d --model "$VID" --compare "$VID2")
 "$FEDVAL" run status "$RUN" --wait 300
 
 step "results: verified per-site and pooled"
 "$FEDVAL" results "$RUN" --json "$OUT/report.json" | tee "$OUT/results.txt"
+"$FEDVAL" report html "$OUT/report.json" --out "$OUT/report.html" --hk
 
 step "stop the federation"
 cleanup
@@ -157,7 +167,8 @@ for f in "$OUT"/coordinator/coordinator-audit.log "$OUT"/hospital-*/state/node-a
 done
 echo
 echo "demo finished in $(($(date +%s) - START)) s"
-echo "  report:  $OUT/report.json"
+echo "  report:  $OUT/report.html (self-contained HTML; print to PDF from a browser)"
+echo "  data:    $OUT/report.json (schema fedval.report/1, docs/report-format.md)"
 echo "  table:   $OUT/results.txt"
 echo "  logs:    $OUT/logs/"
 echo "  audit:   $OUT/coordinator/coordinator-audit.log, $OUT/hospital-*/state/node-audit.log"

@@ -34,6 +34,8 @@
 #define FV_MAX_INFLIGHT 64
 
 /* ---- models ---- */
+/* Models compared head to head in one run (each is evaluated on every record at a site). */
+#define FV_MAX_COMPARE 8
 /* Largest ONNX artefact a vendor may submit / a node will load. */
 #define FV_MAX_MODEL_BYTES (512u * 1024 * 1024)
 /* Graph size limits for the ONNX loader. */
@@ -54,6 +56,14 @@
 /* ---- configs ---- */
 /* Config files (INI) and their lines. */
 #define FV_MAX_CONFIG_BYTES (1u * 1024 * 1024)
+
+/* ---- reports ---- */
+/* Sites in one report: bounds the HTML and the charts a hostile report can make us draw. */
+#define FV_MAX_REPORT_SITES 1024
+/* A count (n, tp, ...) in a report: exact in a double, so sums and ratios stay exact. */
+#define FV_MAX_REPORT_COUNT 1000000000000000ull
+/* Bytes of one report string shown in the HTML; longer strings are cut with an ellipsis. */
+#define FV_MAX_REPORT_TEXT 4096
 
 /* ---- audit ---- */
 /* One audit log line: entries are small records (who, what, when, digests), never payloads;

@@ -87,7 +87,7 @@ fv_err fv_privacy_gate(const struct fv_policy *p, const uint8_t *result, size_t 
 	if (r->status != 0) {
 		/* A failure says why, and nothing else about the data. */
 		if (r->has_n || r->has_n_pos || r->n_counts || r->has_auc || r->has_auc_var ||
-		    r->has_brier_sum || r->has_sum_p) {
+		    r->has_brier_sum || r->has_sum_p || r->n_comparisons) {
 			fv_diag_set(d, e, "a failed result may not carry statistics");
 			goto out;
 		}
@@ -144,6 +144,24 @@ fv_err fv_privacy_gate(const struct fv_policy *p, const uint8_t *result, size_t 
 	    (r->has_sum_p && !isfinite(r->sum_p))) {
 		fv_diag_set(d, e, "a statistic is out of range or not finite");
 		goto out;
+	}
+	/* Head-to-head: per compared model an AUROC, DeLong (co)variances and two sums — the
+	 * same kinds of aggregate as the result's own, under the same bounds. */
+	if (r->n_comparisons > FV_MAX_COMPARE) {
+		fv_diag_set(d, e, "more than %d compared models", FV_MAX_COMPARE);
+		goto out;
+	}
+	for (size_t i = 0; i < r->n_comparisons; i++) {
+		const Fedval__ModelComparison *c = r->comparisons[i];
+		if (has_unknown(&c->base) || !(c->auc >= 0 && c->auc <= 1) ||
+		    !isfinite(c->auc_var) || !isfinite(c->cov_with_primary) ||
+		    (c->has_brier_sum && !isfinite(c->brier_sum)) ||
+		    (c->has_sum_p && !isfinite(c->sum_p)) ||
+		    strlen(c->model_version_id) > FV_MAX_ID) {
+			fv_diag_set(d, e,
+				    "comparison %zu is out of range or carries unknown fields", i);
+			goto out;
+		}
 	}
 	e = FV_OK;
 out:

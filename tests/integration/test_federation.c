@@ -197,19 +197,24 @@ Test(federation, end_to_end_restart_and_immutable_versions, .fini = teardown, .t
 	F.coord = 0;
 
 	/* Both sides kept hash-chained audit logs; a changed byte is found. */
-	cr_assert_eq(h_run(&out, "cd %s && " H_BIN("fedval") " audit verify coordinator-audit.log "
-				 "&& " H_BIN("fedval") " audit verify hospital-a.state/node-audit.log",
-			   F.dir),
-		     0, "%s", out);
+	cr_assert_eq(
+	    h_run(
+		&out,
+		"cd %s && " H_BIN(
+		    "fedval") " audit verify coordinator-audit.log "
+			      "&& " H_BIN("fedval") " audit verify hospital-a.state/node-audit.log",
+		F.dir),
+	    0, "%s", out);
 	cr_assert(strstr(out, "ok: "), "%s", out);
 	free(out);
 	cr_assert(h_count(log, "event=audit_append_failed") == 0);
-	cr_assert_eq(h_run(&out, "cd %s && sed -i '3s/submit_model/submit_modem/; "
-				 "3s/create_benchmark/create_benchmarl/; 3s/enrol/enrok/' "
-				 "coordinator-audit.log && " H_BIN("fedval")
-				 " audit verify coordinator-audit.log",
-			   F.dir),
-		     1, "a tampered audit log verified: %s", out);
+	cr_assert_eq(
+	    h_run(&out,
+		  "cd %s && sed -i '3s/submit_model/submit_modem/; "
+		  "3s/create_benchmark/create_benchmarl/; 3s/enrol/enrok/' "
+		  "coordinator-audit.log && " H_BIN("fedval") " audit verify coordinator-audit.log",
+		  F.dir),
+	    1, "a tampered audit log verified: %s", out);
 	free(out);
 }
 
@@ -314,4 +319,64 @@ Test(federation, interrupted_model_download_resumes, .fini = teardown, .timeout 
 	snprintf(path, sizeof(path), "%s/hospital-a.cache/%s.onnx", F.dir, sha);
 	cr_assert_eq(access(path, F_OK), 0, "model not cached under its digest");
 	free(out);
+}
+
+/* Head to head: a second vendor's model evaluated on the same records. Its AUROC inside the
+ * paired run equals the AUROC of a run of that model alone, and the pooled paired difference
+ * covers every site. */
+Test(federation, head_to_head_paired_on_same_records, .fini = teardown, .timeout = 180)
+{
+	char vid[128], vid2[128], run[128], run2[128], *out = NULL;
+
+	setup_synthetic(2000);
+	h_issue(&F, FV_ROLE_VENDOR, "vendor2");
+	h_profile(&F, "vendor2");
+	cr_assert_eq(
+	    h_run(&out,
+		  "cd %s && " H_BIN(
+		      "fedval") " demo train --data dev.csv --out-dir "
+				"model2 --name other --variables age,bnp,sodium,ckd,nyha_class "
+				"2>&1",
+		  F.dir),
+	    0, "%s", out);
+	free(out);
+	h_coord_start(&F);
+	for (int i = 0; i < F.nnodes; i++)
+		h_node_start(&F, i);
+	submit_and_run(vid, sizeof(vid), run, sizeof(run));
+	cr_assert_eq(
+	    h_cli(&F, &out, "vendor2",
+		  "model submit --model model2/model.onnx --manifest model2/manifest.json"),
+	    0, "%s", out);
+	h_last_line(out, vid2, sizeof(vid2));
+	free(out);
+	cr_assert_eq(h_cli(&F, &out, "authority",
+			   "run start --benchmark hf-readmission-30d --model %s --compare %s", vid,
+			   vid2),
+		     0, "%s", out);
+	h_last_line(out, run, sizeof(run));
+	free(out);
+	cr_assert_eq(h_cli(&F, &out, "authority", "run status %s --wait 120", run), 0, "%s", out);
+	free(out);
+	cr_assert_eq(h_cli(&F, &out, "authority",
+			   "run start --benchmark hf-readmission-30d --model %s", vid2),
+		     0, "%s", out);
+	h_last_line(out, run2, sizeof(run2));
+	free(out);
+	cr_assert_eq(h_cli(&F, &out, "authority", "run status %s --wait 120", run2), 0, "%s", out);
+	free(out);
+	json_t *paired = results_json(run), *alone = results_json(run2);
+	json_t *h2h = json_object_get(paired, "head_to_head");
+	json_t *pd = json_array_get(json_object_get(h2h, "pooled_differences"), 0);
+	cr_assert(pd, "no pooled difference");
+	cr_assert_eq(json_integer_value(json_object_get(pd, "sites")), 3);
+	cr_assert_eq(json_array_size(json_object_get(h2h, "leaderboard")), 2);
+	/* Model B's AUROC per site, paired vs alone: the same records give the same number. */
+	json_t *lb = json_object_get(h2h, "models");
+	double pooled_b = json_real_value(json_object_get(json_array_get(lb, 1), "auroc"));
+	double alone_re = json_real_value(json_object_get(
+	    json_object_get(json_object_get(alone, "pooled"), "auroc_random_effects"), "estimate"));
+	cr_assert_float_eq(pooled_b, alone_re, 1e-9, "paired %f vs alone %f", pooled_b, alone_re);
+	json_decref(paired);
+	json_decref(alone);
 }

@@ -1,0 +1,449 @@
+/* Check a fedval.report/1 document and turn it into struct rp. Every field the HTML uses is
+ * type-checked here, so the renderer never meets a surprise; errors name the field by its
+ * path ("sites[2].thresholds[0].tp"). Intervals shown in the HTML are recomputed from the
+ * counts (Wilson) and the DeLong variance, at the requested level. */
+#include <math.h>
+#include <string.h>
+
+#include "fedval/util.h"
+#include "report/report_int.h"
+
+static fv_err bad(struct fv_diag *d, const char *path, const char *key, const char *what)
+{
+	return fv_diag_set(d, FV_EINVAL, "%s%s%s: %s", path, *path ? "." : "", key, what);
+}
+
+/* Required string. */
+static fv_err need_str(const json_t *o, const char *key, const char *path, const char **out,
+		       struct fv_diag *d)
+{
+	const json_t *v = json_object_get(o, key);
+	if (!v)
+		return bad(d, path, key, "missing (a string is required)");
+	if (!json_is_string(v))
+		return bad(d, path, key, "must be a string");
+	*out = json_string_value(v);
+	return FV_OK;
+}
+
+/* Optional string: absent or null gives NULL. */
+static fv_err opt_str(const json_t *o, const char *key, const char *path, const char **out,
+		      struct fv_diag *d)
+{
+	const json_t *v = json_object_get(o, key);
+	*out = NULL;
+	if (!v || json_is_null(v))
+		return FV_OK;
+	if (!json_is_string(v))
+		return bad(d, path, key, "must be a string");
+	*out = json_string_value(v);
+	return FV_OK;
+}
+
+/* Optional finite number in [lo, hi]: absent or null gives NaN. */
+static fv_err opt_num(const json_t *o, const char *key, const char *path, double lo, double hi,
+		      double *out, struct fv_diag *d)
+{
+	const json_t *v = json_object_get(o, key);
+	*out = NAN;
+	if (!v || json_is_null(v))
+		return FV_OK;
+	if (!json_is_number(v) || !isfinite(json_number_value(v)))
+		return bad(d, path, key, "must be a number");
+	if (json_number_value(v) < lo || json_number_value(v) > hi)
+		return fv_diag_set(d, FV_EINVAL, "%s%s%s: %g is outside [%g, %g]", path,
+				   *path ? "." : "", key, json_number_value(v), lo, hi);
+	*out = json_number_value(v);
+	return FV_OK;
+}
+
+static fv_err need_count(const json_t *o, const char *key, const char *path, uint64_t *out,
+			 struct fv_diag *d)
+{
+	const json_t *v = json_object_get(o, key);
+	if (!v)
+		return bad(d, path, key, "missing (a count is required)");
+	if (!json_is_integer(v) || json_integer_value(v) < 0 ||
+	    (uint64_t)json_integer_value(v) > FV_MAX_REPORT_COUNT)
+		return bad(d, path, key, "must be an integer between 0 and 10^15");
+	*out = (uint64_t)json_integer_value(v);
+	return FV_OK;
+}
+
+static fv_err need_obj(const json_t *o, const char *key, const char *path, const json_t **out,
+		       struct fv_diag *d)
+{
+	const json_t *v = json_object_get(o, key);
+	if (!v)
+		return bad(d, path, key, "missing (an object is required)");
+	if (!json_is_object(v))
+		return bad(d, path, key, "must be an object");
+	*out = v;
+	return FV_OK;
+}
+
+static void prop(struct rp_prop *p, uint64_t x, uint64_t n, double conf)
+{
+	p->x = x;
+	p->n = n;
+	p->est = p->lo = p->hi = NAN;
+	if (n == 0)
+		return;
+	p->est = (double)x / (double)n;
+	fv_stats_wilson(x, n, conf, &p->lo, &p->hi);
+}
+
+/* The chi-square quantile by bisection on the upper tail: the x with P(X > x) = upper. */
+static double qchisq_upper(double upper, double df)
+{
+	double lo = 0.0, hi = df + 40.0 * sqrt(df) + 100.0;
+	for (int i = 0; i < 300 && hi - lo > 1e-13 * hi; i++) {
+		double mid = 0.5 * (lo + hi);
+		if (fv_stats_pchisq_upper(mid, df) > upper)
+			lo = mid;
+		else
+			hi = mid;
+	}
+	return 0.5 * (lo + hi);
+}
+
+void rp_poisson_ci(uint64_t x, double conf, double *lo, double *hi)
+{
+	double a = 1.0 - conf;
+	*lo = x == 0 ? 0.0 : 0.5 * qchisq_upper(1.0 - a / 2, 2.0 * (double)x);
+	*hi = 0.5 * qchisq_upper(a / 2, 2.0 * (double)x + 2.0);
+}
+
+static void oe_ci(uint64_t obs, double expected, double conf, double *lo, double *hi)
+{
+	*lo = *hi = NAN;
+	if (!(expected > 0))
+		return;
+	rp_poisson_ci(obs, conf, lo, hi);
+	*lo /= expected;
+	*hi /= expected;
+}
+
+/* One threshold row; pooled rows also carry "sites". */
+static fv_err parse_thr(const json_t *t, const char *path, bool pooled, double conf,
+			struct rp_thr *out, struct fv_diag *d)
+{
+	const json_t *v;
+	fv_err e;
+
+	memset(out, 0, sizeof(*out));
+	out->sites = -1;
+	if (!json_is_object(t))
+		return fv_diag_set(d, FV_EINVAL, "%s: must be an object", path);
+	if ((e = opt_num(t, "threshold", path, -HUGE_VAL, HUGE_VAL, &out->threshold, d)))
+		return e;
+	if (isnan(out->threshold))
+		return bad(d, path, "threshold", "missing (a number is required)");
+	v = json_object_get(t, "suppressed");
+	if (v && !json_is_boolean(v))
+		return bad(d, path, "suppressed", "must be true or false");
+	if (v && json_is_true(v)) {
+		out->suppressed = true;
+		return FV_OK;
+	}
+	if ((e = need_count(t, "tp", path, &out->tp, d)) ||
+	    (e = need_count(t, "fp", path, &out->fp, d)) ||
+	    (e = need_count(t, "tn", path, &out->tn, d)) ||
+	    (e = need_count(t, "fn", path, &out->fn, d)))
+		return e;
+	if (pooled && (v = json_object_get(t, "sites"))) {
+		if (!json_is_integer(v) || json_integer_value(v) < 0 ||
+		    json_integer_value(v) > FV_MAX_REPORT_SITES)
+			return bad(d, path, "sites", "must be a small non-negative integer");
+		out->sites = (long)json_integer_value(v);
+	}
+	prop(&out->sens, out->tp, out->tp + out->fn, conf);
+	prop(&out->spec, out->tn, out->tn + out->fp, conf);
+	prop(&out->ppv, out->tp, out->tp + out->fp, conf);
+	prop(&out->npv, out->tn, out->tn + out->fn, conf);
+	prop(&out->acc, out->tp + out->tn, out->tp + out->fp + out->tn + out->fn, conf);
+	return FV_OK;
+}
+
+static fv_err parse_thresholds(const json_t *arr, const char *path, bool pooled, double conf,
+			       struct rp_thr **out, size_t *n, struct fv_diag *d)
+{
+	char p[96];
+	fv_err e;
+
+	*out = NULL;
+	*n = 0;
+	if (!json_is_array(arr))
+		return fv_diag_set(d, FV_EINVAL, "%s: must be an array", path);
+	if (json_array_size(arr) > FV_MAX_THRESHOLDS)
+		return fv_diag_set(d, FV_ELIMIT, "%s: more than %d thresholds", path,
+				   FV_MAX_THRESHOLDS);
+	if (json_array_size(arr) == 0)
+		return FV_OK;
+	if (!(*out = fv_calloc(json_array_size(arr), sizeof(**out))))
+		return fv_diag_set(d, FV_ENOMEM, "out of memory");
+	for (size_t i = 0; i < json_array_size(arr); i++) {
+		fv_fmt(p, sizeof(p), "%s[%zu]", path, i);
+		if ((e = parse_thr(json_array_get(arr, i), p, pooled, conf, &(*out)[i], d)))
+			return e;
+		*n = i + 1;
+	}
+	return FV_OK;
+}
+
+static fv_err parse_site(const json_t *s, size_t i, double conf, struct rp_site *o,
+			 struct fv_diag *d)
+{
+	char path[48], tp[64];
+	const json_t *v, *auc;
+	fv_err e;
+
+	fv_fmt(path, sizeof(path), "sites[%zu]", i);
+	o->weight = o->brier = o->oe = o->expected = o->oe_lo = o->oe_hi = NAN;
+	o->auc = o->auc_var = o->auc_lo = o->auc_hi = NAN;
+	o->min_cell = -1;
+	prop(&o->prev, 0, 0, conf);
+	if (!json_is_object(s))
+		return fv_diag_set(d, FV_EINVAL, "%s: must be an object", path);
+	if ((e = need_str(s, "node", path, &o->node, d)))
+		return e;
+	v = json_object_get(s, "verified");
+	if (!v)
+		return bad(d, path, "verified", "missing (true or false is required)");
+	if (!json_is_boolean(v))
+		return bad(d, path, "verified", "must be true or false");
+	o->verified = json_is_true(v);
+	if ((e = opt_str(s, "result_sha256", path, &o->sha, d)) ||
+	    (e = opt_str(s, "signature", path, &o->sig, d)) ||
+	    (e = opt_str(s, "cert_fingerprint", path, &o->cert, d)) ||
+	    (e = opt_str(s, "software", path, &o->software, d)) ||
+	    (e = opt_str(s, "status", path, &o->status, d)))
+		return e;
+	if (!o->verified)
+		return opt_str(s, "error", path, &o->why, d);
+	if (!o->status)
+		return bad(d, path, "status", "missing (\"ok\" or \"failed\" for a verified site)");
+	if (strcmp(o->status, "ok") != 0)
+		return opt_str(s, "reason", path, &o->why, d);
+	o->ok = true;
+	if ((e = need_count(s, "n", path, &o->n, d)) ||
+	    (e = need_count(s, "n_pos", path, &o->n_pos, d)))
+		return e;
+	if (o->n_pos > o->n)
+		return fv_diag_set(d, FV_EINVAL, "%s.n_pos: %llu exceeds n = %llu", path,
+				   (unsigned long long)o->n_pos, (unsigned long long)o->n);
+	prop(&o->prev, o->n_pos, o->n, conf);
+	if ((e = opt_num(s, "brier", path, 0, 1, &o->brier, d)) ||
+	    (e = opt_num(s, "observed_expected", path, 0, HUGE_VAL, &o->oe, d)) ||
+	    (e = opt_num(s, "expected_events", path, 0, HUGE_VAL, &o->expected, d)))
+		return e;
+	if (isnan(o->expected) && o->oe > 0)
+		o->expected = (double)o->n_pos / o->oe;
+	if (isnan(o->oe) && o->expected > 0)
+		o->oe = (double)o->n_pos / o->expected;
+	oe_ci(o->n_pos, o->expected, conf, &o->oe_lo, &o->oe_hi);
+	if ((v = json_object_get(s, "min_cell")) && !json_is_null(v)) {
+		if (!json_is_integer(v) || json_integer_value(v) < 0 ||
+		    json_integer_value(v) > 1000000)
+			return bad(d, path, "min_cell", "must be a non-negative integer");
+		o->min_cell = (long)json_integer_value(v);
+	}
+	if ((auc = json_object_get(s, "auroc")) && !json_is_null(auc)) {
+		fv_fmt(tp, sizeof(tp), "%s.auroc", path);
+		if (!json_is_object(auc))
+			return fv_diag_set(d, FV_EINVAL, "%s: must be an object", tp);
+		if ((e = opt_num(auc, "estimate", tp, 0, 1, &o->auc, d)) ||
+		    (e = opt_num(auc, "delong_variance", tp, 0, 1, &o->auc_var, d)))
+			return e;
+		if (isnan(o->auc))
+			return bad(d, tp, "estimate", "missing (a number is required)");
+		o->has_auc = true;
+		fv_stats_auc_ci(o->auc, o->auc_var, conf, &o->auc_lo, &o->auc_hi);
+	}
+	fv_fmt(tp, sizeof(tp), "%s.thresholds", path);
+	if (!(v = json_object_get(s, "thresholds")))
+		return fv_diag_set(d, FV_EINVAL, "%s: missing (an array is required)", tp);
+	if ((e = parse_thresholds(v, tp, false, conf, &o->thr, &o->nthr, d)))
+		return e;
+	for (size_t t = 0; t < o->nthr; t++) {
+		const struct rp_thr *r = &o->thr[t];
+		if (!r->suppressed &&
+		    (r->tp + r->fn != o->n_pos || r->fp + r->tn != o->n - o->n_pos))
+			return fv_diag_set(d, FV_EINVAL,
+					   "%s[%zu]: the counts do not add up to n and n_pos", tp,
+					   t);
+	}
+	return FV_OK;
+}
+
+static fv_err parse_pooled(const json_t *p, struct rp *r, struct fv_diag *d)
+{
+	const json_t *v, *fe;
+	fv_err e;
+
+	r->pbrier = r->poe = r->fe_est = r->fe_lo = r->fe_hi = r->poe_lo = r->poe_hi = NAN;
+	prop(&r->pprev, 0, 0, r->conf);
+	if (!p || json_is_null(p))
+		return FV_OK;
+	if (!json_is_object(p))
+		return fv_diag_set(d, FV_EINVAL, "pooled: must be an object");
+	if (!json_object_get(p, "n"))
+		return FV_OK; /* no successful site: the report has only "sites" */
+	r->has_pooled = true;
+	if ((e = need_count(p, "n", "pooled", &r->pn, d)) ||
+	    (e = need_count(p, "n_pos", "pooled", &r->ppos, d)) ||
+	    (e = opt_num(p, "brier", "pooled", 0, 1, &r->pbrier, d)) ||
+	    (e = opt_num(p, "observed_expected", "pooled", 0, HUGE_VAL, &r->poe, d)))
+		return e;
+	if (r->ppos > r->pn)
+		return fv_diag_set(d, FV_EINVAL, "pooled.n_pos: exceeds pooled.n");
+	prop(&r->pprev, r->ppos, r->pn, r->conf);
+	if (r->poe > 0) {
+		r->pexpected = (double)r->ppos / r->poe;
+		oe_ci(r->ppos, r->pexpected, r->conf, &r->poe_lo, &r->poe_hi);
+	}
+	if ((fe = json_object_get(p, "auroc_fixed_effect")) && !json_is_null(fe)) {
+		if (!json_is_object(fe))
+			return fv_diag_set(d, FV_EINVAL,
+					   "pooled.auroc_fixed_effect: must be an object");
+		if ((e = opt_num(fe, "estimate", "pooled.auroc_fixed_effect", 0, 1, &r->fe_est,
+				 d)) ||
+		    (e = opt_num(fe, "ci_low", "pooled.auroc_fixed_effect", -HUGE_VAL, HUGE_VAL,
+				 &r->fe_lo, d)) ||
+		    (e = opt_num(fe, "ci_high", "pooled.auroc_fixed_effect", -HUGE_VAL, HUGE_VAL,
+				 &r->fe_hi, d)))
+			return e;
+	}
+	if ((v = json_object_get(p, "thresholds")) &&
+	    (e = parse_thresholds(v, "pooled.thresholds", true, r->conf, &r->pthr, &r->npthr, d)))
+		return e;
+	return FV_OK;
+}
+
+/* Random-effects meta-analysis of logit AUROC with the delta-method variance. */
+static void meta(struct rp *r, enum fv_meta_method method, int hk)
+{
+	double y[FV_MAX_REPORT_SITES], v[FV_MAX_REPORT_SITES];
+	size_t k = 0, idx[FV_MAX_REPORT_SITES];
+	struct fv_diag md = {{0}};
+
+	r->meta_method = method;
+	r->hk = hk;
+	for (size_t i = 0; i < r->nsites; i++) {
+		struct rp_site *s = &r->sites[i];
+		double yi, vi;
+		if (!s->ok || !s->has_auc || !(s->auc > 0 && s->auc < 1) || !(s->auc_var > 0))
+			continue;
+		fv_stats_logit_delta(s->auc, s->auc_var, &yi, &vi);
+		if (!isfinite(yi) || !(vi > 0) || !isfinite(vi))
+			continue;
+		y[k] = yi;
+		v[k] = vi;
+		idx[k++] = i;
+	}
+	if (k < 2) {
+		fv_strlcpy(
+		    r->meta_why,
+		    k ? "only one site has an AUROC with a positive variance: nothing to pool"
+		      : "no site has an AUROC with a positive variance",
+		    sizeof(r->meta_why));
+		return;
+	}
+	if (fv_stats_meta(y, v, k, method, hk, r->conf, &r->meta, &md) != FV_OK) {
+		if (method != FV_META_REML ||
+		    fv_stats_meta(y, v, k, FV_META_DL, hk, r->conf, &r->meta, &md) != FV_OK) {
+			fv_fmt(r->meta_why, sizeof(r->meta_why), "the meta-analysis failed: %s",
+			       md.msg);
+			return;
+		}
+		r->meta_method = FV_META_DL;
+		fv_strlcpy(r->meta_why, "REML did not converge; DerSimonian-Laird used instead",
+			   sizeof(r->meta_why));
+	}
+	r->has_meta = true;
+	r->mu = fv_stats_expit(r->meta.mu);
+	r->mu_lo = fv_stats_expit(r->meta.ci_lo);
+	r->mu_hi = fv_stats_expit(r->meta.ci_hi);
+	r->pi_lo = fv_stats_expit(r->meta.pi_lo);
+	r->pi_hi = fv_stats_expit(r->meta.pi_hi);
+	double sw = 0;
+	for (size_t j = 0; j < k; j++)
+		sw += 1.0 / (v[j] + r->meta.tau2);
+	for (size_t j = 0; j < k; j++) {
+		r->sites[idx[j]].in_meta = true;
+		r->sites[idx[j]].weight = 100.0 / (v[j] + r->meta.tau2) / sw;
+	}
+}
+
+fv_err rp_parse(const json_t *j, const struct fv_report_opts *o, struct rp *r, struct fv_diag *d)
+{
+	const json_t *run, *model, *sites, *v;
+	const char *schema;
+	fv_err e;
+
+	memset(r, 0, sizeof(*r));
+	r->conf = o->conf;
+	r->z = fv_stats_qnorm(1 - (1 - o->conf) / 2);
+	r->title = o->title;
+	r->generated_us = -1;
+	if (!json_is_object(j))
+		return fv_diag_set(d, FV_EINVAL, "the report must be a JSON object");
+	if ((e = need_str(j, "schema", "", &schema, d)))
+		return e;
+	if (strcmp(schema, FV_REPORT_SCHEMA) != 0)
+		return fv_diag_set(d, FV_EUNSUPPORTED, "schema: not \"%s\"", FV_REPORT_SCHEMA);
+	if ((v = json_object_get(j, "generated_us")) && json_is_integer(v) &&
+	    json_integer_value(v) >= 0)
+		r->generated_us = (long long)json_integer_value(v);
+	if ((e = need_obj(j, "run", "", &run, d)) ||
+	    (e = need_str(run, "run_id", "run", &r->run_id, d)) ||
+	    (e = opt_str(run, "state", "run", &r->run_state, d)) ||
+	    (e = opt_str(run, "benchmark", "run", &r->benchmark, d)) ||
+	    (e = need_obj(j, "model", "", &model, d)) ||
+	    (e = need_str(model, "version_id", "model", &r->version_id, d)) ||
+	    (e = need_str(model, "onnx_sha256", "model", &r->onnx_sha, d)) ||
+	    (e = need_str(model, "vendor", "model", &r->vendor, d)) ||
+	    (e = opt_str(j, "note", "", &r->note, d)))
+		return e;
+	if ((v = json_object_get(j, "benchmark_spec")) && !json_is_null(v)) {
+		if (!json_is_object(v))
+			return fv_diag_set(d, FV_EINVAL, "benchmark_spec: must be an object");
+		r->spec = v;
+	}
+	if ((v = json_object_get(model, "manifest")) && !json_is_null(v)) {
+		if (!json_is_object(v))
+			return fv_diag_set(d, FV_EINVAL, "model.manifest: must be an object");
+		r->manifest = v;
+		if ((e = opt_str(v, "name", "model.manifest", &r->model_name, d)) ||
+		    (e = opt_str(v, "version", "model.manifest", &r->model_version, d)))
+			return e;
+	}
+	if (!(sites = json_object_get(j, "sites")))
+		return fv_diag_set(d, FV_EINVAL, "sites: missing (an array is required)");
+	if (!json_is_array(sites))
+		return fv_diag_set(d, FV_EINVAL, "sites: must be an array");
+	if (json_array_size(sites) > FV_MAX_REPORT_SITES)
+		return fv_diag_set(d, FV_ELIMIT, "sites: more than %d", FV_MAX_REPORT_SITES);
+	if (json_array_size(sites) &&
+	    !(r->sites = fv_calloc(json_array_size(sites), sizeof(*r->sites))))
+		return fv_diag_set(d, FV_ENOMEM, "out of memory");
+	for (size_t i = 0; i < json_array_size(sites); i++) {
+		r->nsites = i + 1;
+		if ((e = parse_site(json_array_get(sites, i), i, r->conf, &r->sites[i], d)))
+			return e;
+		r->nok += r->sites[i].ok;
+	}
+	if ((e = parse_pooled(json_object_get(j, "pooled"), r, d)))
+		return e;
+	meta(r, o->meta, o->hk);
+	return FV_OK;
+}
+
+void rp_fini(struct rp *r)
+{
+	for (size_t i = 0; i < r->nsites && r->sites; i++)
+		fv_free(r->sites[i].thr);
+	fv_free(r->sites);
+	fv_free(r->pthr);
+	memset(r, 0, sizeof(*r));
+}

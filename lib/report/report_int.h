@@ -1,0 +1,115 @@
+/* Internals of lib/report: an output buffer with HTML escaping, the report parsed and checked
+ * into plain structs, and the SVG charts. Not installed. */
+#ifndef FV_REPORT_INT_H
+#define FV_REPORT_INT_H
+
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "fedval/limits.h"
+#include "fedval/report.h"
+#include "fedval/stats.h"
+
+/* Proposed for include/fedval/limits.h; defined here until it is there. */
+#ifndef FV_MAX_REPORT_SITES
+/* sites in one report: bounds the HTML and the charts a hostile report can make us draw */
+#define FV_MAX_REPORT_SITES 1024
+#endif
+#ifndef FV_MAX_REPORT_COUNT
+/* a count (n, tp, ...) in a report: exact in a double, so sums and ratios stay exact */
+#define FV_MAX_REPORT_COUNT 1000000000000000ull
+#endif
+#ifndef FV_MAX_REPORT_TEXT
+/* bytes of one report string shown in the HTML; longer strings are cut with an ellipsis */
+#define FV_MAX_REPORT_TEXT 4096
+#endif
+
+/* ---- output buffer: appends never fail visibly; `oom` is checked once at the end ---- */
+struct rp_buf {
+	char *p;
+	size_t len, cap;
+	bool oom;
+};
+void rp_put(struct rp_buf *b, const char *s);
+void rp_putn(struct rp_buf *b, const char *s, size_t n);
+void rp_printf(struct rp_buf *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+/* Append untrusted UTF-8 text HTML-escaped (& < > " '), valid in element content and in
+ * quoted attribute values. Control characters and bidirectional overrides become U+FFFD;
+ * at most max bytes of s are shown (cut on a character boundary, then "…"); 0 = no cut. */
+void rp_esc(struct rp_buf *b, const char *s, size_t max);
+/* A number with prec decimals, or an en dash when it is not finite. */
+void rp_num(struct rp_buf *b, double v, int prec);
+/* "est (lo–hi)" with prec decimals; an en dash for a missing part. */
+void rp_ci(struct rp_buf *b, double est, double lo, double hi, int prec);
+
+/* ---- the report, checked; strings are borrowed from the json_t ---- */
+struct rp_prop {
+	uint64_t x, n;
+	double est, lo, hi; /* Wilson interval; NaN when n == 0 */
+};
+
+struct rp_thr {
+	double threshold;
+	bool suppressed;
+	uint64_t tp, fp, tn, fn;
+	long sites; /* pooled rows: sites pooled into the row; -1 if not stated */
+	struct rp_prop sens, spec, ppv, npv, acc;
+};
+
+struct rp_site {
+	const char *node;
+	bool verified, ok;	  /* ok: verified and status "ok" */
+	const char *status, *why; /* status "ok"/"failed"/NULL; why: error or failure reason */
+	uint64_t n, n_pos;
+	struct rp_prop prev;
+	bool has_auc;
+	double auc, auc_var, auc_lo, auc_hi; /* Wald interval on the AUC scale (DeLong) */
+	double brier, oe, expected;	     /* NaN when absent */
+	double oe_lo, oe_hi;		     /* exact Poisson interval for O, divided by E */
+	long min_cell;			     /* -1 when absent */
+	const char *sha, *sig, *cert, *software;
+	struct rp_thr *thr;
+	size_t nthr;
+	bool in_meta;
+	double weight; /* random-effects weight in percent, NaN if not in the meta-analysis */
+};
+
+struct rp {
+	double conf, z;
+	const char *title;
+	const char *run_id, *run_state, *benchmark;
+	long long generated_us; /* -1 when absent */
+	const json_t *spec, *manifest;
+	const char *version_id, *onnx_sha, *vendor, *model_name, *model_version, *note;
+	struct rp_site *sites;
+	size_t nsites, nok;
+	/* pooled, as stated in the report */
+	bool has_pooled;
+	uint64_t pn, ppos;
+	struct rp_prop pprev;
+	double pbrier, poe, pexpected, poe_lo, poe_hi;
+	double fe_est, fe_lo, fe_hi;
+	struct rp_thr *pthr;
+	size_t npthr;
+	/* random-effects meta-analysis of logit AUROC */
+	bool has_meta;
+	enum fv_meta_method meta_method;
+	int hk;
+	struct fv_meta meta;
+	double mu, mu_lo, mu_hi, pi_lo, pi_hi; /* back on the AUROC scale */
+	char meta_why[160];		       /* why there is no meta-analysis */
+};
+
+fv_err rp_parse(const json_t *j, const struct fv_report_opts *o, struct rp *r, struct fv_diag *d);
+void rp_fini(struct rp *r);
+/* Exact (Garwood) Poisson interval for an observed count x at level conf. */
+void rp_poisson_ci(uint64_t x, double conf, double *lo, double *hi);
+
+/* ---- charts: each appends one <svg> element ---- */
+void rp_svg_forest(struct rp_buf *b, const struct rp *r);
+void rp_svg_roc(struct rp_buf *b, const struct rp *r);
+void rp_svg_oe(struct rp_buf *b, const struct rp *r);
+void rp_svg_prevalence(struct rp_buf *b, const struct rp *r);
+
+#endif

@@ -1,0 +1,352 @@
+/* Tests for lib/report: the HTML of the demo report is well formed, self-contained, shows
+ * every site and chart, escapes hostile strings, and names the field of an invalid report. */
+#include <ctype.h>
+#include <math.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "report/report_int.h"
+#include "unit/report/report_test.h"
+
+static size_t count(const char *h, const char *needle)
+{
+	size_t n = 0;
+	for (const char *p = h; (p = strstr(p, needle)); p += strlen(needle))
+		n++;
+	return n;
+}
+
+static bool is_void(const char *name)
+{
+	static const char *const v[] = {"meta", "br", "hr", "img", "input", "link", NULL};
+	for (size_t i = 0; v[i]; i++)
+		if (!strcmp(name, v[i]))
+			return true;
+	return false;
+}
+
+/* A tag-stack check: every element closed in order (void and self-closed ones excepted),
+ * <style> content skipped. Returns NULL or a message. */
+static const char *balanced(const char *h, char *why, size_t cap)
+{
+	char stack[256][24];
+	size_t depth = 0;
+
+	for (const char *p = h; (p = strchr(p, '<'));) {
+		bool close = p[1] == '/';
+		const char *q = p + 1 + close, *end = strchr(p, '>');
+		char name[24];
+		size_t n = 0;
+		if (!end)
+			return "unterminated tag";
+		if (*q == '!') {
+			p = end + 1;
+			continue;
+		}
+		while (n + 1 < sizeof(name) && (isalnum((unsigned char)q[n]) || q[n] == '-'))
+			n++;
+		memcpy(name, q, n);
+		name[n] = '\0';
+		if (n == 0) {
+			snprintf(why, cap, "bare '<' at offset %td", p - h);
+			return why;
+		}
+		if (close) {
+			if (depth == 0 || strcmp(stack[depth - 1], name) != 0) {
+				snprintf(why, cap, "</%s> closes <%s> at offset %td", name,
+					 depth ? stack[depth - 1] : "(nothing)", p - h);
+				return why;
+			}
+			depth--;
+		} else if (end[-1] != '/' && !is_void(name)) {
+			if (depth == 256)
+				return "too deep";
+			snprintf(stack[depth++], sizeof(stack[0]), "%s", name);
+			if (!strcmp(name, "style")) {
+				if (!(end = strstr(end, "</style>")))
+					return "unterminated <style>";
+				end--;
+			}
+		}
+		p = end + 1;
+	}
+	if (depth) {
+		snprintf(why, cap, "<%s> never closed", stack[depth - 1]);
+		return why;
+	}
+	return NULL;
+}
+
+Test(report_html, demo_renders_well_formed)
+{
+	json_t *j = load_fixture();
+	char *h = render(j), why[160];
+	const char *bad = balanced(h, why, sizeof(why));
+
+	cr_assert_null(bad, "%s", bad);
+	cr_assert(!strncmp(h, "<!DOCTYPE html>", 15));
+	cr_assert_eq(count(h, "<svg"), 4, "four charts");
+	cr_assert_eq(count(h, "<svg"), count(h, "</svg>"));
+	cr_assert_eq(count(h, "<table"), count(h, "</table>"));
+	for (const char *id = "fig-forest\0fig-roc\0fig-oe\0fig-prev\0"; *id; id += strlen(id) + 1)
+		cr_assert(strstr(h, id), "chart %s", id);
+	cr_assert(strstr(h, "This report states measurements, not approvals or certifications."));
+	cr_assert(strstr(h, "Random effects (REML)"));
+	cr_assert(strstr(h, "Prediction interval"));
+	cr_assert(strstr(h, "id=\"checklist-table\""));
+	cr_assert(strstr(h, "TRIPOD+AI"));
+	fv_free(h);
+	json_decref(j);
+}
+
+Test(report_html, every_site_and_digest_is_shown)
+{
+	json_t *j = load_fixture(), *s;
+	char *h = render(j);
+	size_t i;
+
+	json_array_foreach(json_object_get(j, "sites"), i, s)
+	{
+		const char *node = json_string_value(json_object_get(s, "node"));
+		cr_assert_geq(count(h, node), 6, "site %s in every table and chart", node);
+		cr_assert(strstr(h, json_string_value(json_object_get(s, "signature"))));
+		cr_assert(strstr(h, json_string_value(json_object_get(s, "result_sha256"))));
+		cr_assert(strstr(h, json_string_value(json_object_get(s, "cert_fingerprint"))));
+	}
+	cr_assert(strstr(
+	    h, json_string_value(json_object_get(json_object_get(j, "model"), "onnx_sha256"))));
+	fv_free(h);
+	json_decref(j);
+}
+
+Test(report_html, self_contained)
+{
+	json_t *j = load_fixture();
+	char *h = render(j);
+
+	cr_assert_null(strstr(h, "http://"));
+	cr_assert_null(strstr(h, "https://"));
+	cr_assert_null(strstr(h, "<script"));
+	cr_assert_null(strstr(h, " src="));
+	cr_assert_null(strstr(h, "url("));
+	cr_assert_null(strstr(h, "@import"));
+	for (const char *p = h; (p = strstr(p, "href=\"")); p += 6)
+		cr_assert_eq(p[6], '#', "only in-page links: %.40s", p);
+	cr_assert(strstr(h, "Content-Security-Policy"));
+	fv_free(h);
+	json_decref(j);
+}
+
+Test(report_html, hostile_strings_are_escaped)
+{
+	json_t *j = load_fixture();
+	json_t *sites = json_object_get(j, "sites"), *model = json_object_get(j, "model");
+	json_t *man = json_object_get(model, "manifest");
+	char *h;
+
+	json_object_set_new(json_array_get(sites, 0), "node",
+			    json_string("<script>alert(1)</script>"));
+	json_object_set_new(json_array_get(sites, 1), "node",
+			    json_string("b\" onmouseover=\"alert(2)\" x=\"&amp;'"));
+	json_object_set_new(json_array_get(sites, 2), "signature",
+			    json_string("<img src=x onerror=alert(3)>"));
+	json_object_set_new(model, "vendor", json_string("</title><script>alert(4)</script>"));
+	json_object_set_new(man, "name", json_string("</style><svg onload=alert(5)>"));
+	json_object_set_new(man, "<b>key</b>", json_string("\xE2\x80\xAEreversed\x01"));
+	h = render(j);
+	cr_assert_null(strstr(h, "<script"));
+	cr_assert_null(strstr(h, "<img"));
+	cr_assert_null(strstr(h, "<svg onload"));
+	cr_assert(strstr(h, "&lt;/style&gt;&lt;svg onload=alert(5)&gt;"));
+	cr_assert_null(strstr(h, "<b>"));
+	cr_assert_null(strstr(h, "\xE2\x80\xAE"), "bidi override replaced");
+	cr_assert_null(strstr(h, "\x01"));
+	cr_assert(strstr(h, "&lt;script&gt;alert(1)&lt;/script&gt;"));
+	cr_assert(strstr(h, "b&quot; onmouseover=&quot;alert(2)&quot; x=&quot;&amp;amp;&#39;"));
+	cr_assert(strstr(h, "&lt;/title&gt;&lt;script&gt;alert(4)&lt;/script&gt;"));
+	cr_assert_eq(count(h, "<svg"), 4);
+	char why[160];
+	const char *bad = balanced(h, why, sizeof(why));
+	cr_assert_null(bad, "%s", bad);
+	fv_free(h);
+	json_decref(j);
+}
+
+Test(report_html, unverified_and_failed_sites_are_excluded)
+{
+	json_t *j = load_fixture(), *sites = json_object_get(j, "sites");
+	char *h;
+
+	json_array_append_new(sites, json_pack("{s:s,s:b,s:s,s:s,s:s,s:s}", "node", "hospital-d",
+					       "verified", 0, "error", "signature does not verify",
+					       "result_sha256", "00", "signature", "",
+					       "cert_fingerprint", ""));
+	json_array_append_new(sites,
+			      json_pack("{s:s,s:b,s:s,s:s}", "node", "hospital-e", "verified", 1,
+					"status", "failed", "reason", "column bnp missing"));
+	h = render(j);
+	cr_assert(strstr(h, "NOT verified"));
+	cr_assert(strstr(h, "signature does not verify"));
+	cr_assert(strstr(h, "column bnp missing"));
+	cr_assert(strstr(h, "<tr><th>Sites pooled (k)</th><td>3</td></tr>"));
+	fv_free(h);
+	json_decref(j);
+}
+
+/* The pooled AUROC shown equals fv_stats_meta on the fixture's logit AUROCs. */
+Test(report_html, pooled_auroc_is_the_reml_meta_analysis)
+{
+	json_t *j = load_fixture(), *s;
+	double y[3], v[3];
+	struct fv_meta m;
+	char want[64], *h;
+	size_t i;
+
+	json_array_foreach(json_object_get(j, "sites"), i, s)
+	{
+		json_t *a = json_object_get(s, "auroc");
+		fv_stats_logit_delta(json_number_value(json_object_get(a, "estimate")),
+				     json_number_value(json_object_get(a, "delong_variance")),
+				     &y[i], &v[i]);
+	}
+	cr_assert_eq(fv_stats_meta(y, v, 3, FV_META_REML, 0, 0.95, &m, NULL), FV_OK);
+	h = render(j);
+	snprintf(want, sizeof(want), "%.3f <span class=\"ci\">(%.3f\xE2\x80\x93%.3f)</span>",
+		 fv_stats_expit(m.mu), fv_stats_expit(m.ci_lo), fv_stats_expit(m.ci_hi));
+	cr_assert(strstr(h, want), "want %s", want);
+	fv_free(h);
+	json_decref(j);
+}
+
+Test(report_html, dl_and_hk_options)
+{
+	json_t *j = load_fixture();
+	struct fv_report_opts o;
+	struct fv_diag d = {{0}};
+	char *h = NULL;
+	size_t len;
+
+	fv_report_opts_init(&o);
+	o.meta = FV_META_DL;
+	o.hk = 1;
+	o.conf = 0.9;
+	o.title = "A <title>";
+	cr_assert_eq(fv_report_html(j, &o, &h, &len, &d), FV_OK, "%s", d.msg);
+	cr_assert(strstr(h, "Random effects (DerSimonian\xE2\x80\x93Laird, HKSJ)"));
+	cr_assert(strstr(h, "90% intervals"));
+	cr_assert(strstr(h, "<title>A &lt;title&gt;</title>"));
+	fv_free(h);
+	o.conf = 1.5;
+	cr_assert_eq(fv_report_html(j, &o, &h, &len, &d), FV_EINVAL);
+	cr_assert_null(h);
+	json_decref(j);
+}
+
+static void expect_invalid(json_t *j, fv_err want, const char *field)
+{
+	char *h = (char *)1;
+	size_t len;
+	struct fv_diag d = {{0}};
+	cr_assert_eq(fv_report_html(j, NULL, &h, &len, &d), want, "%s", d.msg);
+	cr_assert_null(h);
+	cr_assert(strstr(d.msg, field), "message '%s' names %s", d.msg, field);
+	json_decref(j);
+}
+
+Test(report_html, invalid_reports_name_the_field)
+{
+	json_t *j;
+
+	j = load_fixture();
+	json_object_set_new(j, "schema", json_string("fedval.report/9"));
+	expect_invalid(j, FV_EUNSUPPORTED, "schema");
+	j = load_fixture();
+	json_object_del(json_array_get(json_object_get(j, "sites"), 1), "n");
+	expect_invalid(j, FV_EINVAL, "sites[1].n: missing");
+	j = load_fixture();
+	json_object_set_new(json_array_get(json_object_get(j, "sites"), 2), "n_pos",
+			    json_string("many"));
+	expect_invalid(j, FV_EINVAL, "sites[2].n_pos");
+	j = load_fixture();
+	json_object_set_new(j, "sites", json_object());
+	expect_invalid(j, FV_EINVAL, "sites: must be an array");
+	j = load_fixture();
+	json_object_del(json_object_get(j, "model"), "onnx_sha256");
+	expect_invalid(j, FV_EINVAL, "model.onnx_sha256");
+	j = load_fixture();
+	json_object_set_new(
+	    json_array_get(
+		json_object_get(json_array_get(json_object_get(j, "sites"), 0), "thresholds"), 1),
+	    "tp", json_integer(1));
+	expect_invalid(j, FV_EINVAL, "sites[0].thresholds[1]");
+	j = load_fixture();
+	json_object_set_new(
+	    json_object_get(json_array_get(json_object_get(j, "sites"), 0), "auroc"), "estimate",
+	    json_real(1.5));
+	expect_invalid(j, FV_EINVAL, "sites[0].auroc.estimate");
+	j = json_array();
+	expect_invalid(j, FV_EINVAL, "JSON object");
+}
+
+Test(report_html, suppressed_rows_and_no_results)
+{
+	json_t *j = load_fixture(), *s0 = json_array_get(json_object_get(j, "sites"), 0);
+	char *h;
+
+	json_array_set_new(json_object_get(s0, "thresholds"), 3,
+			   json_pack("{s:f,s:b}", "threshold", 0.5, "suppressed", 1));
+	h = render(j);
+	cr_assert(strstr(h, "suppressed by the site"));
+	fv_free(h);
+	json_object_set_new(j, "sites", json_array());
+	json_object_set_new(j, "pooled", json_pack("{s:i}", "sites", 0));
+	h = render(j);
+	cr_assert(strstr(h, "no site has an AUROC"));
+	cr_assert_eq(count(h, "<svg"), 4, "empty charts still drawn");
+	fv_free(h);
+	json_decref(j);
+}
+
+/* R 4.x: poisson.test(10)$conf.int = 4.795389 18.390356; poisson.test(0) upper 3.688879. */
+Test(report_html, exact_poisson_interval)
+{
+	double lo, hi;
+	rp_poisson_ci(10, 0.95, &lo, &hi);
+	cr_assert_float_eq(lo, 4.795389, 1e-6);
+	cr_assert_float_eq(hi, 18.390356, 1e-6);
+	rp_poisson_ci(0, 0.95, &lo, &hi);
+	cr_assert_eq(lo, 0.0);
+	cr_assert_float_eq(hi, 3.688879, 1e-6);
+}
+
+Test(report_html, escape_cuts_on_character_boundary)
+{
+	struct rp_buf b = {0};
+	rp_esc(&b, "ab\xC3\xA9\xC3\xA9", 3); /* "abéé" cut inside the first é */
+	cr_assert_str_eq(b.p, "ab\xE2\x80\xA6");
+	b.len = 0;
+	rp_esc(&b, "a&<>\"'\tz\x7f", 0);
+	cr_assert_str_eq(b.p, "a&amp;&lt;&gt;&quot;&#39;\tz\xEF\xBF\xBD");
+	fv_free(b.p);
+}
+
+/* Every allocation failure gives FV_ENOMEM and leaks nothing (ASan build). */
+Test(report_html, allocation_failure)
+{
+	json_t *j = load_fixture();
+	struct fv_diag d = {{0}};
+	char *h = NULL;
+	size_t len;
+	fv_err e = FV_ENOMEM;
+
+	for (long n = 1; n < 500 && e == FV_ENOMEM; n++) {
+		fv_alloc_fail_after(n);
+		e = fv_report_html(j, NULL, &h, &len, &d);
+		fv_alloc_fail_after(0);
+		if (e == FV_ENOMEM)
+			cr_assert_null(h);
+	}
+	cr_assert_eq(e, FV_OK);
+	fv_free(h);
+	json_decref(j);
+}
