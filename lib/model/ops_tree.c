@@ -25,10 +25,19 @@ struct tleaf {
 	double w;
 };
 
+/* The hot copy of a node for traversal: 16 bytes, feature -1 for a leaf. */
+struct fnode {
+	double value;
+	int32_t feature;
+	int32_t child[2];
+};
+
 struct trees {
 	bool classifier;
 	size_t n_nodes, n_trees, n_targets, n_leaves;
 	struct tnode *nodes;
+	struct fnode *fast; /* same indices as nodes */
+	bool leq_only;	    /* every branch is BRANCH_LEQ without missing-value tracking */
 	int32_t *roots;
 	struct tleaf *leaves;
 	double *base; /* n_targets, zeros when absent */
@@ -43,6 +52,7 @@ static void trees_free(void *p)
 	if (!t)
 		return;
 	fv_free(t->nodes);
+	fv_free(t->fast);
 	fv_free(t->roots);
 	fv_free(t->leaves);
 	fv_free(t->base);
@@ -301,6 +311,20 @@ static fv_err check_trees(struct fv_node *n, struct fv_diag *d)
 		t->leaves[k] = (struct tleaf){le[k].target, le[k].w};
 	}
 	t->n_leaves = nl;
+	t->fast = fv_calloc(nn, sizeof(*t->fast));
+	if (!t->fast) {
+		e = fv_diag_set(d, FV_ENOMEM, "out of memory");
+		goto fail;
+	}
+	t->leq_only = true;
+	for (size_t i = 0; i < nn; i++) {
+		const struct tnode *x = &t->nodes[i];
+		bool leaf = x->mode == T_LEAF;
+		t->fast[i] = (struct fnode){
+		    x->value, leaf ? -1 : (int32_t)x->feature, {x->child[0], x->child[1]}};
+		if (!leaf && (x->mode != T_LEQ || x->missing_true))
+			t->leq_only = false;
+	}
 	n->priv = t;
 	n->priv_free = trees_free;
 	t = NULL;
@@ -334,13 +358,55 @@ static bool goes_true(const struct tnode *x, double v)
 	}
 }
 
+/* Aggregate, post-transform and store the scores s[T] of row r. */
+static void finish_row(const struct trees *t, double *s, size_t r, struct fv_tensor *out,
+		       struct fv_tensor *score)
+{
+	size_t T = t->n_targets, best = 0;
+
+	for (size_t j = 0; j < T; j++) {
+		if (t->agg == A_AVERAGE)
+			s[j] /= (double)t->n_trees;
+		s[j] += t->base[j];
+	}
+	if (t->post == TP_LOGISTIC) {
+		for (size_t j = 0; j < T; j++)
+			s[j] = s[j] >= 0 ? 1.0 / (1.0 + exp(-s[j])) : exp(s[j]) / (1.0 + exp(s[j]));
+	} else if (t->post != TP_NONE) {
+		double mx = -INFINITY, sum = 0;
+		for (size_t j = 0; j < T; j++)
+			mx = s[j] > mx ? s[j] : mx;
+		for (size_t j = 0; j < T; j++) {
+			if (t->post == TP_SOFTMAX_ZERO && fabs(s[j]) <= 1e-7)
+				s[j] *= exp(-mx);
+			else
+				s[j] = exp(s[j] - mx);
+			sum += s[j];
+		}
+		for (size_t j = 0; j < T; j++)
+			s[j] = sum == 0 ? 0.5 : s[j] / sum;
+	}
+	for (size_t j = 0; j < T; j++) {
+		if (s[j] > s[best])
+			best = j;
+		if (score)
+			((float *)score->data)[r * T + j] = (float)s[j];
+	}
+	if (t->classifier)
+		((int64_t *)out[0].data)[r] = t->labels[best];
+}
+
+/* Rows scored together: each tree is walked for all of them while it is in cache, and the
+ * block's features (converted to double once) stay in L1/L2. */
+#define TREE_BLOCK 64
+
 static fv_err run_trees(const struct fv_node *n, const struct fv_tensor *const *in, size_t n_in,
 			struct fv_tensor *out, size_t n_out, struct fv_diag *d)
 {
 	const struct trees *t = n->priv;
 	const struct fv_tensor *X = in[0];
 	size_t rows, F, T = t->n_targets;
-	double *s = NULL;
+	double *s = NULL, *xb = NULL;
 	bool *seen = NULL;
 	int64_t dims[2];
 	struct fv_tensor *score = t->classifier ? (n_out > 1 ? &out[1] : NULL) : &out[0];
@@ -361,72 +427,68 @@ static fv_err run_trees(const struct fv_node *n, const struct fv_tensor *const *
 		return e;
 	if (score && (e = fv_tensor_alloc(score, FV_DTYPE_FLOAT, 2, dims, d)) != FV_OK)
 		return e;
-	s = fv_calloc(T, sizeof(double));
-	seen = fv_calloc(T, sizeof(bool));
-	if (!s || !seen) {
+	s = fv_calloc(TREE_BLOCK * T, sizeof(double));
+	seen = fv_calloc(TREE_BLOCK * T, sizeof(bool));
+	xb = fv_calloc(TREE_BLOCK * (F ? F : 1), sizeof(double));
+	if (!s || !seen || !xb) {
 		e = fv_diag_set(d, FV_ENOMEM, "out of memory");
 		goto out;
 	}
-	for (size_t r = 0; r < rows; r++) {
-		size_t best = 0;
-		memset(s, 0, T * sizeof(double));
-		memset(seen, 0, T * sizeof(bool));
+	for (size_t r0 = 0; r0 < rows; r0 += TREE_BLOCK) {
+		size_t nb = rows - r0 < TREE_BLOCK ? rows - r0 : TREE_BLOCK;
+		/* float and the integer types convert to double exactly, as fv_tensor_getd
+		 * does; thresholds are compared in double like the generic walk. */
+		if (X->dtype == FV_DTYPE_FLOAT) {
+			const float *xf = (const float *)X->data + r0 * F;
+			for (size_t i = 0; i < nb * F; i++)
+				xb[i] = xf[i];
+		} else {
+			for (size_t i = 0; i < nb * F; i++)
+				xb[i] = fv_tensor_getd(X, r0 * F + i);
+		}
+		memset(s, 0, nb * T * sizeof(double));
+		memset(seen, 0, nb * T * sizeof(bool));
 		for (size_t k = 0; k < t->n_trees; k++) {
-			const struct tnode *x = &t->nodes[t->roots[k]];
-			while (x->mode != T_LEAF)
-				x = &t->nodes[x->child[goes_true(x,
-								 fv_tensor_getd(
-								     X, r * F + (size_t)x->feature))
-							   ? 0
-							   : 1]];
-			for (size_t l = 0; l < x->leaf_n; l++) {
-				const struct tleaf *lf = &t->leaves[x->leaf_first + l];
-				double *v = &s[lf->target];
-				if (t->agg == A_MIN)
-					*v = seen[lf->target] && *v < lf->w ? *v : lf->w;
-				else if (t->agg == A_MAX)
-					*v = seen[lf->target] && *v > lf->w ? *v : lf->w;
-				else
-					*v += lf->w;
-				seen[lf->target] = true;
+			for (size_t r = 0; r < nb; r++) {
+				const double *xr = xb + r * F;
+				double *sr = s + r * T;
+				bool *seenr = seen + r * T;
+				int32_t i = t->roots[k];
+				const struct tnode *x;
+				if (t->leq_only) {
+					const struct fnode *f = t->fast;
+					while (f[i].feature >= 0)
+						i = f[i].child[!(xr[f[i].feature] <= f[i].value)];
+				} else {
+					while (t->nodes[i].mode != T_LEAF)
+						i = t->nodes[i]
+							.child[goes_true(&t->nodes[i],
+									 xr[t->nodes[i].feature])
+								   ? 0
+								   : 1];
+				}
+				x = &t->nodes[i];
+				for (size_t l = 0; l < x->leaf_n; l++) {
+					const struct tleaf *lf = &t->leaves[x->leaf_first + l];
+					double *v = &sr[lf->target];
+					if (t->agg == A_MIN)
+						*v = seenr[lf->target] && *v < lf->w ? *v : lf->w;
+					else if (t->agg == A_MAX)
+						*v = seenr[lf->target] && *v > lf->w ? *v : lf->w;
+					else
+						*v += lf->w;
+					seenr[lf->target] = true;
+				}
 			}
 		}
-		for (size_t j = 0; j < T; j++) {
-			if (t->agg == A_AVERAGE)
-				s[j] /= (double)t->n_trees;
-			s[j] += t->base[j];
-		}
-		if (t->post == TP_LOGISTIC) {
-			for (size_t j = 0; j < T; j++)
-				s[j] = s[j] >= 0 ? 1.0 / (1.0 + exp(-s[j]))
-						 : exp(s[j]) / (1.0 + exp(s[j]));
-		} else if (t->post != TP_NONE) {
-			double mx = -INFINITY, sum = 0;
-			for (size_t j = 0; j < T; j++)
-				mx = s[j] > mx ? s[j] : mx;
-			for (size_t j = 0; j < T; j++) {
-				if (t->post == TP_SOFTMAX_ZERO && fabs(s[j]) <= 1e-7)
-					s[j] *= exp(-mx);
-				else
-					s[j] = exp(s[j] - mx);
-				sum += s[j];
-			}
-			for (size_t j = 0; j < T; j++)
-				s[j] = sum == 0 ? 0.5 : s[j] / sum;
-		}
-		for (size_t j = 0; j < T; j++) {
-			if (s[j] > s[best])
-				best = j;
-			if (score)
-				((float *)score->data)[r * T + j] = (float)s[j];
-		}
-		if (t->classifier)
-			((int64_t *)out[0].data)[r] = t->labels[best];
+		for (size_t r = 0; r < nb; r++)
+			finish_row(t, s + r * T, r0 + r, out, score);
 	}
 	e = FV_OK;
 out:
 	fv_free(s);
 	fv_free(seen);
+	fv_free(xb);
 	return e;
 }
 

@@ -181,29 +181,43 @@ out:
 	return r;
 }
 
+/* Python-made cases are generated once per test executable. Criterion runs every test in a
+ * fresh process that inherits no variables of the runner, only its environment: so the runner
+ * generates them in a PRE_ALL report hook (GENERATED_MODELS below) and passes the directory
+ * down in FV_MODEL_TESTS_DIR. A failed generation leaves the variable empty and keeps the
+ * directory with its log for inspection. */
+#define GENERATED_MODELS_ENV "FV_MODEL_TESTS_DIR"
+
 static char generated_dir[512];
 
-/* Generate the Python-made cases once per test process into a fresh directory (removed by
- * remove_generated_models). */
-static inline const char *generated_models_dir(void)
+/* Run /usr/bin/python3 tests/unit/model/<script> DIR into a fresh DIR under the build tree. */
+static inline void generate_models(const char *script)
 {
-	char *dir = generated_dir;
 	char cmd[1400];
+	char *dir = generated_dir;
 
-	if (dir[0])
-		return dir;
+	setenv(GENERATED_MODELS_ENV, "", 1);
 	snprintf(dir, sizeof(generated_dir), "%s/model-tests-XXXXXX", FV_BUILD_DIR);
 	if (!mkdtemp(dir)) {
 		dir[0] = '\0';
-		return NULL;
+		return;
 	}
 	snprintf(cmd, sizeof(cmd),
-		 "/usr/bin/python3 '%s/tests/unit/model/make_models.py' '%s' >'%s/make_models.log' "
-		 "2>&1",
-		 FV_SOURCE_DIR, dir, dir);
-	if (system(cmd) != 0)
-		return NULL; /* keep the directory and its log for inspection */
-	return dir;
+		 "/usr/bin/python3 '%s/tests/unit/model/%s' '%s' >'%s/make_models.log' 2>&1",
+		 FV_SOURCE_DIR, script, dir, dir);
+	if (system(cmd) != 0) {
+		fprintf(stderr, "%s failed: see %s/make_models.log\n", script, dir);
+		dir[0] = '\0'; /* keep the directory and its log */
+		return;
+	}
+	setenv(GENERATED_MODELS_ENV, dir, 1);
+}
+
+/* The directory of the generated cases, or NULL when generation failed. */
+static inline const char *generated_models_dir(void)
+{
+	const char *dir = getenv(GENERATED_MODELS_ENV);
+	return dir && dir[0] ? dir : NULL;
 }
 
 static inline void remove_generated_models(void)
@@ -216,5 +230,11 @@ static inline void remove_generated_models(void)
 		fprintf(stderr, "could not remove %s\n", generated_dir);
 	generated_dir[0] = '\0';
 }
+
+/* Each test file that uses generated models declares, so that the runner generates them before
+ * its first test and removes them after its last:
+ *   ReportHook(PRE_ALL)(struct criterion_test_set *s) { generate_models("make_x.py"); }
+ *   ReportHook(POST_ALL)(struct criterion_global_stats *s) { remove_generated_models(); }
+ */
 
 #endif
