@@ -546,6 +546,201 @@ static json_t *head_to_head(const Fedval__ResultsReply *rr, struct site *sites, 
 	return j;
 }
 
+/* Subgroups: per (subgroup, category) pooled over the sites that released it — exact count
+ * sums, Wilson intervals, AUROC pooled by random effects on the logit scale — and a disparity
+ * summary per threshold: the largest difference in sensitivity and in specificity between
+ * categories, with Newcombe's hybrid score interval for a difference of independent
+ * proportions (Newcombe 1998, Stat Med 17:873, method 10) and the ratio with the Katz log
+ * interval (Katz et al. 1978, Biometrics 34:469). */
+struct cat_pool {
+	const char *subgroup, *category;
+	uint64_t n, n_pos, tp[FV_MAX_THRESHOLDS], fp[FV_MAX_THRESHOLDS], tn[FV_MAX_THRESHOLDS],
+	    fn[FV_MAX_THRESHOLDS];
+	uint32_t rows_sites[FV_MAX_THRESHOLDS];
+	size_t sites, withheld;
+	double y[64], v[64];
+	size_t k;
+};
+
+static void newcombe(uint64_t x1, uint64_t n1, uint64_t x2, uint64_t n2, double *d, double *lo,
+		     double *hi)
+{
+	double l1, u1, l2, u2, p1 = (double)x1 / (double)n1, p2 = (double)x2 / (double)n2;
+	fv_stats_wilson(x1, n1, Z95, &l1, &u1);
+	fv_stats_wilson(x2, n2, Z95, &l2, &u2);
+	*d = p1 - p2;
+	*lo = *d - sqrt((p1 - l1) * (p1 - l1) + (u2 - p2) * (u2 - p2));
+	*hi = *d + sqrt((u1 - p1) * (u1 - p1) + (p2 - l2) * (p2 - l2));
+}
+
+static json_t *disparity(const struct cat_pool *c, size_t nc, size_t t, double thr, bool sens,
+			 bool print)
+{
+	size_t hi_i = SIZE_MAX, lo_i = SIZE_MAX;
+	double hv = -1, lv = 2;
+	for (size_t i = 0; i < nc; i++) {
+		uint64_t x = sens ? c[i].tp[t] : c[i].tn[t];
+		uint64_t m = sens ? c[i].tp[t] + c[i].fn[t] : c[i].tn[t] + c[i].fp[t];
+		if (!c[i].rows_sites[t] || m == 0)
+			continue;
+		double v = (double)x / (double)m;
+		if (v > hv) {
+			hv = v;
+			hi_i = i;
+		}
+		if (v < lv) {
+			lv = v;
+			lo_i = i;
+		}
+	}
+	if (hi_i == SIZE_MAX || hi_i == lo_i)
+		return json_null();
+	const struct cat_pool *a = &c[hi_i], *b = &c[lo_i];
+	uint64_t xa = sens ? a->tp[t] : a->tn[t],
+		 na = sens ? a->tp[t] + a->fn[t] : a->tn[t] + a->fp[t];
+	uint64_t xb = sens ? b->tp[t] : b->tn[t],
+		 nb = sens ? b->tp[t] + b->fn[t] : b->tn[t] + b->fp[t];
+	double dd, dl, dh, r = hv / lv, lse = NAN;
+	newcombe(xa, na, xb, nb, &dd, &dl, &dh);
+	if (xa > 0 && xb > 0)
+		lse =
+		    sqrt(1.0 / (double)xa - 1.0 / (double)na + 1.0 / (double)xb - 1.0 / (double)nb);
+	double z = fv_stats_qnorm(0.975);
+	if (print)
+		printf(
+		    "  disparity %-11s at %-5g %s %.3f vs %s %.3f: difference %.3f (%.3f to %.3f), "
+		    "ratio %.2f (%.2f-%.2f)\n",
+		    sens ? "sensitivity" : "specificity", thr, a->category, hv, b->category, lv, dd,
+		    dl, dh, r, r * exp(-z * lse), r * exp(z * lse));
+	return json_pack("{s:s,s:f,s:s,s:s,s:f,s:f,s:f,s:f,s:f,s:f,s:f}", "metric",
+			 sens ? "sensitivity" : "specificity", "threshold", thr, "highest",
+			 a->category, "lowest", b->category, "difference", dd, "difference_ci_low",
+			 dl, "difference_ci_high", dh, "ratio", r, "ratio_ci_low",
+			 r * exp(-z * lse), "ratio_ci_high", r * exp(z * lse), "highest_value", hv);
+}
+
+static json_t *subgroups_report(struct site *sites, size_t n, const json_t *thresholds, bool print)
+{
+	struct cat_pool *c = fv_calloc(FV_MAX_SUBGROUP_RESULTS, sizeof(*c));
+	size_t nc = 0, nthr = json_array_size(thresholds);
+	json_t *out = json_array();
+
+	if (!c)
+		return out;
+	for (size_t i = 0; i < n; i++) {
+		const Fedval__SiteResult *r = sites[i].r;
+		if (!sites[i].verified || r->status)
+			continue;
+		for (size_t g = 0; g < r->n_subgroups; g++) {
+			const Fedval__SubgroupResult *s = r->subgroups[g];
+			size_t k = 0;
+			while (k < nc && (strcmp(c[k].subgroup, s->subgroup) ||
+					  strcmp(c[k].category, s->category)))
+				k++;
+			if (k == nc) {
+				if (nc == FV_MAX_SUBGROUP_RESULTS)
+					continue;
+				c[nc].subgroup = s->subgroup;
+				c[nc].category = s->category;
+				nc++;
+			}
+			if (s->has_suppressed && s->suppressed) {
+				c[k].withheld++;
+				continue;
+			}
+			c[k].sites++;
+			c[k].n += s->n;
+			c[k].n_pos += s->n_pos;
+			if (s->has_auc && s->auc > 0 && s->auc < 1 && s->auc_var > 0 &&
+			    c[k].k < 64) {
+				fv_stats_logit_delta(s->auc, s->auc_var, &c[k].y[c[k].k],
+						     &c[k].v[c[k].k]);
+				c[k].k++;
+			}
+			for (size_t t = 0; t < s->n_counts && t < nthr && t < FV_MAX_THRESHOLDS;
+			     t++) {
+				const Fedval__ThresholdCounts *row = s->counts[t];
+				if (row->has_suppressed && row->suppressed)
+					continue;
+				c[k].tp[t] += row->tp;
+				c[k].fp[t] += row->fp;
+				c[k].tn[t] += row->tn;
+				c[k].fn[t] += row->fn;
+				c[k].rows_sites[t]++;
+			}
+		}
+	}
+	if (print && nc)
+		printf("\nsubgroups (pooled over the sites that released each category):\n");
+	for (size_t a = 0; a < nc;) {
+		size_t b = a;
+		while (b < nc && !strcmp(c[b].subgroup, c[a].subgroup))
+			b++;
+		json_t *cats = json_array(), *disp = json_array();
+		for (size_t k = a; k < b; k++) {
+			struct fv_meta m;
+			struct fv_diag d = {{0}};
+			json_t *cj = json_pack("{s:s,s:I,s:I,s:I,s:I}", "category", c[k].category,
+					       "sites", (json_int_t)c[k].sites, "withheld_at_sites",
+					       (json_int_t)c[k].withheld, "n", (json_int_t)c[k].n,
+					       "n_pos", (json_int_t)c[k].n_pos);
+			double auc = NAN, lo = NAN, hi = NAN;
+			if (c[k].k && fv_stats_meta(c[k].y, c[k].v, c[k].k,
+						    c[k].k >= 2 ? FV_META_REML : FV_META_FE,
+						    c[k].k >= 2, Z95, &m, &d) == FV_OK) {
+				auc = fv_stats_expit(m.mu);
+				lo = fv_stats_expit(m.ci_lo);
+				hi = fv_stats_expit(m.ci_hi);
+				json_object_set_new(cj, "auroc",
+						    json_pack("{s:f,s:f,s:f}", "estimate", auc,
+							      "ci_low", lo, "ci_high", hi));
+			}
+			json_t *rows = json_array();
+			for (size_t t = 0; t < nthr && t < FV_MAX_THRESHOLDS; t++) {
+				double thr = json_number_value(json_array_get(thresholds, t));
+				if (!c[k].rows_sites[t]) {
+					json_array_append_new(rows,
+							      json_pack("{s:f,s:b}", "threshold",
+									thr, "suppressed", 1));
+					continue;
+				}
+				json_t *row = counts_json(thr, c[k].tp[t], c[k].fp[t], c[k].tn[t],
+							  c[k].fn[t]);
+				json_object_set_new(row, "sites",
+						    json_integer((json_int_t)c[k].rows_sites[t]));
+				json_array_append_new(rows, row);
+			}
+			json_object_set_new(cj, "thresholds", rows);
+			json_array_append_new(cats, cj);
+			if (print)
+				printf("  %s = %-12s sites %zu (withheld at %zu), n %llu, events "
+				       "%llu, "
+				       "AUROC %.3f (%.3f-%.3f)\n",
+				       c[k].subgroup, c[k].category, c[k].sites, c[k].withheld,
+				       (unsigned long long)c[k].n, (unsigned long long)c[k].n_pos,
+				       auc, lo, hi);
+		}
+		for (size_t t = 0; t < nthr && t < FV_MAX_THRESHOLDS; t++) {
+			double thr = json_number_value(json_array_get(thresholds, t));
+			json_t *x = disparity(c + a, b - a, t, thr, true, print);
+			if (!json_is_null(x))
+				json_array_append_new(disp, x);
+			else
+				json_decref(x);
+			x = disparity(c + a, b - a, t, thr, false, print);
+			if (!json_is_null(x))
+				json_array_append_new(disp, x);
+			else
+				json_decref(x);
+		}
+		json_array_append_new(out, json_pack("{s:s,s:o,s:o}", "subgroup", c[a].subgroup,
+						     "categories", cats, "disparity", disp));
+		a = b;
+	}
+	fv_free(c);
+	return out;
+}
+
 int cmd_results(int argc, char **argv)
 {
 	static const struct option opts[] = {{"config", required_argument, NULL, 'c'},
@@ -616,6 +811,9 @@ int cmd_results(int argc, char **argv)
 			    pool(sites, nsites, json_object_get(bench, "thresholds"), true));
 	json_object_set_new(report, "claims", claims(manifest, report, true));
 	json_object_set_new(report, "head_to_head", head_to_head(rr, sites, nsites, true));
+	json_object_set_new(
+	    report, "subgroups",
+	    subgroups_report(sites, nsites, json_object_get(bench, "thresholds"), true));
 	json_object_set_new(report, "note",
 			    json_string("Measurements on each site's data; not an approval or "
 					"certification."));

@@ -77,7 +77,46 @@ struct pipeline {
 	struct pmodel models[1 + NODE_MAX_CMP];
 	size_t nmodels;
 	bool quit;
+	/* subgroups (collector thread only): distinct values seen, for subgroups without edges */
+	const struct eval_in *in;
+	double cat_value[NODE_MAX_SUB][NODE_MAX_CATS];
+	uint32_t ncat[NODE_MAX_SUB];
+	uint8_t *cats[NODE_MAX_SUB]; /* per record: category index, 255 = subgroup unusable */
 };
+
+#define CAT_BAD 255
+
+/* Category of value v in subgroup k (collector thread). Bands by edges; otherwise each distinct
+ * integer value is a category, at most NODE_MAX_CATS of them. */
+static uint8_t categorise(struct pipeline *pl, uint32_t k, double v, struct eval_out *out)
+{
+	const struct node_subgroup *sg = &pl->in->sub[k];
+	uint32_t c = 0;
+
+	if (out->sub_error[k][0])
+		return CAT_BAD;
+	if (sg->nedges) {
+		while (c < sg->nedges && v >= sg->edges[c])
+			c++;
+		return (uint8_t)c;
+	}
+	if (v != floor(v) || fabs(v) > 1e9) {
+		fv_fmt(out->sub_error[k], sizeof(out->sub_error[k]),
+		       "subgroup %s: values are not whole numbers; declare band edges", sg->name);
+		return CAT_BAD;
+	}
+	for (c = 0; c < pl->ncat[k]; c++)
+		if (pl->cat_value[k][c] == v)
+			return (uint8_t)c;
+	if (pl->ncat[k] == NODE_MAX_CATS) {
+		fv_fmt(out->sub_error[k], sizeof(out->sub_error[k]),
+		       "subgroup %s: more than %d distinct values; declare band edges", sg->name,
+		       NODE_MAX_CATS);
+		return CAT_BAD;
+	}
+	pl->cat_value[k][pl->ncat[k]] = v;
+	return (uint8_t)pl->ncat[k]++;
+}
 
 static fv_err predict_all(const struct pipeline *pl, struct slot *sl, struct fv_diag *d)
 {
@@ -130,8 +169,13 @@ static void *worker(void *arg)
 }
 
 /* Append a scored slot to the packed score array. */
-static fv_err collect(struct slot *sl, float **scores, size_t nmodels, struct eval_out *out)
+static fv_err collect(struct pipeline *pl, struct slot *sl, float **scores, size_t nmodels,
+		      struct eval_out *out)
 {
+	for (uint32_t k = 0; k < pl->in->n_sub && sl->err == FV_OK; k++)
+		for (size_t i = 0; i < sl->rows; i++)
+			pl->cats[k][sl->first + i] =
+			    categorise(pl, k, sl->x[i * pl->nvars + pl->in->sub[k].var], out);
 	if (sl->err != FV_OK) {
 		char msg[300];
 		fv_fmt(msg, sizeof(msg), "model evaluation: %s", sl->msg);
@@ -216,6 +260,69 @@ out:
 	return e;
 }
 
+/* Per category of each subgroup: the same statistics as the whole, from the scores in
+ * record order (before they are sorted). Disclosure control happens later, at the node. */
+static fv_err subgroups(struct pipeline *pl, const float *scores, size_t n, struct eval_out *out)
+{
+	const struct eval_in *in = pl->in;
+	float *tmp = fv_alloc(n * sizeof(float) + 1);
+	struct eval_out *o = fv_calloc(1, sizeof(*o));
+	fv_err e = FV_OK;
+
+	if (!tmp || !o) {
+		e = FV_ENOMEM;
+		fail(out, e, "out of memory for subgroups");
+		goto done;
+	}
+	for (uint32_t k = 0; k < in->n_sub; k++) {
+		const struct node_subgroup *sg = &in->sub[k];
+		uint32_t ncats = sg->nedges ? sg->nedges + 1 : pl->ncat[k];
+		if (out->sub_error[k][0])
+			continue;
+		for (uint32_t c = 0; c < ncats; c++) {
+			struct sub_out *so;
+			size_t m = 0;
+			for (size_t i = 0; i < n; i++)
+				if (pl->cats[k][i] == c)
+					tmp[m++] = scores[i];
+			if (m == 0 || out->n_subres == NODE_MAX_SUB * NODE_MAX_CATS)
+				continue;
+			memset(o, 0, sizeof(*o));
+			if ((e = node_summarise(tmp, m, in->thr, in->n_thr, o)) != FV_OK) {
+				fail(out, e, "out of memory for subgroups");
+				goto done;
+			}
+			so = &out->subres[out->n_subres++];
+			so->sub = (uint8_t)k;
+			if (!sg->nedges)
+				fv_fmt(so->category, sizeof(so->category), "%.0f",
+				       pl->cat_value[k][c]);
+			else if (c == 0)
+				fv_fmt(so->category, sizeof(so->category), "< %g", sg->edges[0]);
+			else if (c == sg->nedges)
+				fv_fmt(so->category, sizeof(so->category), ">= %g",
+				       sg->edges[c - 1]);
+			else
+				fv_fmt(so->category, sizeof(so->category), "[%g, %g)",
+				       sg->edges[c - 1], sg->edges[c]);
+			so->n = o->n;
+			so->n_pos = o->n_pos;
+			so->auc = o->auc;
+			so->auc_var = o->auc_var;
+			so->brier_sum = o->brier_sum;
+			so->sum_p = o->sum_p;
+			memcpy(so->tp, o->tp, sizeof(so->tp));
+			memcpy(so->fp, o->fp, sizeof(so->fp));
+			memcpy(so->tn, o->tn, sizeof(so->tn));
+			memcpy(so->fn, o->fn, sizeof(so->fn));
+		}
+	}
+done:
+	fv_free(tmp);
+	fv_free(o);
+	return e;
+}
+
 void node_eval_compute(const struct eval_in *in, struct eval_out *out)
 {
 	struct fv_model *mods[1 + NODE_MAX_CMP] = {0};
@@ -263,6 +370,7 @@ void node_eval_compute(const struct eval_in *in, struct eval_out *out)
 		goto out;
 	}
 	pl.nvars = in->nvars;
+	pl.in = in;
 	pl.batch = in->batch_rows ? in->batch_rows : 8192;
 	pl.nslots = 2 * nthreads;
 	if (!(pl.slots = fv_calloc(pl.nslots, sizeof(*pl.slots)))) {
@@ -301,7 +409,7 @@ void node_eval_compute(const struct eval_in *in, struct eval_out *out)
 		}
 		if (done_sl) {
 			pthread_mutex_unlock(&pl.mu);
-			if (collect(done_sl, scores, nmodels, out) != FV_OK)
+			if (collect(&pl, done_sl, scores, nmodels, out) != FV_OK)
 				failed = true;
 			collected += done_sl->rows;
 			pthread_mutex_lock(&pl.mu);
@@ -325,6 +433,13 @@ void node_eval_compute(const struct eval_in *in, struct eval_out *out)
 								(unsigned long long)ncap);
 					else
 						scores[k] = ns;
+				}
+				for (uint32_t k = 0; k < in->n_sub && e == FV_OK; k++) {
+					uint8_t *nc = fv_realloc(pl.cats[k], ncap);
+					if (!nc)
+						e = fv_diag_set(&d, FV_ENOMEM, "out of memory");
+					else
+						pl.cats[k] = nc;
 				}
 				if (e == FV_OK)
 					cap = ncap;
@@ -363,6 +478,8 @@ void node_eval_compute(const struct eval_in *in, struct eval_out *out)
 	}
 	if (nmodels > 1 && compare(in, scores, (size_t)records, out) != FV_OK)
 		goto out;
+	if (in->n_sub && subgroups(&pl, scores[0], (size_t)records, out) != FV_OK)
+		goto out;
 	if ((e = node_summarise(scores[0], (size_t)records, in->thr, in->n_thr, out)) != FV_OK) {
 		fail(out, e, "out of memory summarising scores");
 		goto out;
@@ -387,6 +504,8 @@ out:
 			fv_free(pl.slots[i].p[k]);
 	}
 	fv_free(pl.slots);
+	for (uint32_t k = 0; k < NODE_MAX_SUB; k++)
+		fv_free(pl.cats[k]);
 	for (size_t k = 0; k <= NODE_MAX_CMP; k++) {
 		fv_free(scores[k]);
 		fv_model_free(mods[k]);

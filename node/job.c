@@ -472,9 +472,143 @@ static fv_err release_failure(struct node *n, const Fedval__Job *job, const stru
 }
 
 /* Turn the child's summary into a disclosure-checked SiteResult and release it. */
-static fv_err release_stats(struct node *n, const Fedval__Job *job, const struct job_spec *s,
-			    const struct eval_out *o, struct fv_diag *d)
+/* Subgroup results under the site's disclosure control:
+ *   - a category is withheld when its records, events or non-events are in (0, min_cell), or
+ *     when the rest of the cohort is (the whole minus the category would reveal it);
+ *   - if exactly one category of a subgroup is withheld, the next smallest is withheld too, so
+ *     that it cannot be recovered by subtracting the others from the whole;
+ *   - at a threshold, if any released category's row has a small cell, that row is withheld
+ *     in every category of the subgroup (subtraction again).
+ * Subgroups the node could not form (too many values) are sent as one withheld category "*"
+ * and the reason is logged. */
+struct sub_release {
+	Fedval__SubgroupResult res[NODE_MAX_SUB * NODE_MAX_CATS + NODE_MAX_SUB];
+	Fedval__SubgroupResult *ptr[NODE_MAX_SUB * NODE_MAX_CATS + NODE_MAX_SUB];
+	Fedval__ThresholdCounts rows[NODE_MAX_SUB * NODE_MAX_CATS][NODE_MAX_THR];
+	Fedval__ThresholdCounts *rowp[NODE_MAX_SUB * NODE_MAX_CATS][NODE_MAX_THR];
+	char names[NODE_MAX_SUB][FV_MAX_NAME + 1];
+	size_t n, nrows;
+};
+
+static bool small(const struct fv_policy *p, uint64_t x)
 {
+	return !fv_privacy_cell_ok(p, x);
+}
+
+static void build_subgroups(const struct node *n, const struct eval_in *in,
+			    const struct eval_out *o, const char *job, struct sub_release *sr)
+{
+	const struct fv_policy *p = &n->policy;
+
+	sr->n = sr->nrows = 0;
+	for (uint32_t k = 0; k < in->n_sub; k++) {
+		bool withheld[NODE_MAX_SUB * NODE_MAX_CATS] = {false},
+					     row_bad[NODE_MAX_THR] = {false};
+		size_t cnt = 0, nwithheld = 0;
+		fv_strlcpy(sr->names[k], in->sub[k].name, sizeof(sr->names[k]));
+		if (o->sub_error[k][0]) {
+			Fedval__SubgroupResult *r = &sr->res[sr->n];
+			fv_log(FV_LOG_WARN, "subgroup_withheld", "job=%s reason=%s", job,
+			       FV_Q(o->sub_error[k]));
+			fedval__subgroup_result__init(r);
+			r->subgroup = sr->names[k];
+			r->category = "*";
+			r->has_suppressed = r->suppressed = true;
+			sr->ptr[sr->n++] = r;
+			continue;
+		}
+		for (uint32_t i = 0; i < o->n_subres; i++) {
+			const struct sub_out *so = &o->subres[i];
+			if (so->sub != k)
+				continue;
+			withheld[cnt] = small(p, so->n) || small(p, so->n_pos) ||
+					small(p, so->n - so->n_pos) || small(p, o->n - so->n) ||
+					small(p, o->n_pos - so->n_pos) ||
+					small(p, (o->n - o->n_pos) - (so->n - so->n_pos));
+			nwithheld += withheld[cnt];
+			cnt++;
+		}
+		if (nwithheld == 1 && cnt > 1) {
+			/* secondary suppression: the smallest released category goes too */
+			size_t best = SIZE_MAX, c = 0;
+			uint64_t bn = UINT64_MAX;
+			for (uint32_t i = 0; i < o->n_subres; i++) {
+				if (o->subres[i].sub != k)
+					continue;
+				if (!withheld[c] && o->subres[i].n < bn) {
+					bn = o->subres[i].n;
+					best = c;
+				}
+				c++;
+			}
+			if (best != SIZE_MAX)
+				withheld[best] = true;
+		}
+		/* rows with a small cell in any released category */
+		for (uint32_t t = 0; t < o->n_thr; t++) {
+			size_t c = 0;
+			for (uint32_t i = 0; i < o->n_subres; i++) {
+				const struct sub_out *so = &o->subres[i];
+				if (so->sub != k)
+					continue;
+				struct fv_confusion cf = {so->tp[t], so->fp[t], so->tn[t],
+							  so->fn[t]};
+				if (!withheld[c] && !fv_privacy_confusion_ok(p, &cf))
+					row_bad[t] = true;
+				c++;
+			}
+		}
+		size_t c = 0;
+		for (uint32_t i = 0; i < o->n_subres; i++) {
+			const struct sub_out *so = &o->subres[i];
+			Fedval__SubgroupResult *r;
+			if (so->sub != k)
+				continue;
+			r = &sr->res[sr->n];
+			fedval__subgroup_result__init(r);
+			r->subgroup = sr->names[k];
+			r->category = (char *)so->category;
+			if (withheld[c++]) {
+				r->has_suppressed = r->suppressed = true;
+			} else {
+				size_t idx = sr->nrows++;
+				r->has_n = r->has_n_pos = true;
+				r->n = so->n;
+				r->n_pos = so->n_pos;
+				if (isfinite(so->auc) && isfinite(so->auc_var)) {
+					r->has_auc = r->has_auc_var = true;
+					r->auc = so->auc;
+					r->auc_var = so->auc_var;
+				}
+				r->has_brier_sum = r->has_sum_p = true;
+				r->brier_sum = so->brier_sum;
+				r->sum_p = so->sum_p;
+				for (uint32_t t = 0; t < o->n_thr; t++) {
+					Fedval__ThresholdCounts *row = &sr->rows[idx][t];
+					fedval__threshold_counts__init(row);
+					row->threshold = o->thr[t];
+					if (row_bad[t]) {
+						row->has_suppressed = row->suppressed = true;
+					} else {
+						row->tp = so->tp[t];
+						row->fp = so->fp[t];
+						row->tn = so->tn[t];
+						row->fn = so->fn[t];
+					}
+					sr->rowp[idx][t] = row;
+				}
+				r->n_counts = o->n_thr;
+				r->counts = sr->rowp[idx];
+			}
+			sr->ptr[sr->n++] = r;
+		}
+	}
+}
+
+static fv_err release_stats(struct node *n, const Fedval__Job *job, const struct job_spec *s,
+			    const struct eval_in *in, const struct eval_out *o, struct fv_diag *d)
+{
+	struct sub_release *sr = NULL;
 	Fedval__SiteResult res;
 	Fedval__ThresholdCounts rows[NODE_MAX_THR], *rowp[NODE_MAX_THR];
 	const struct fv_policy *p = &n->policy;
@@ -544,12 +678,20 @@ static fv_err release_stats(struct node *n, const Fedval__Job *job, const struct
 		res.n_comparisons++;
 	}
 	res.comparisons = cmpp;
+	if (in->n_sub) {
+		if (!(sr = fv_calloc(1, sizeof(*sr))))
+			return fv_diag_set(d, FV_ENOMEM, "out of memory");
+		build_subgroups(n, in, o, job->job_id, sr);
+		res.n_subgroups = sr->n;
+		res.subgroups = sr->ptr;
+	}
 	fv_log(FV_LOG_INFO, "job_evaluated", "job=%s n=%llu thresholds=%u suppressed=%u",
 	       job->job_id, (unsigned long long)o->n, o->n_thr, suppressed);
 	/* Recorded before it can leave: a crash after sending must not forget the release. */
-	if ((e = node_policy_record(n, job->job_id, o, keep, d)) != FV_OK)
-		return e;
-	return release(n, &res, d);
+	if ((e = node_policy_record(n, job->job_id, o, keep, d)) == FV_OK)
+		e = release(n, &res, d);
+	fv_free(sr);
+	return e;
 }
 
 const char *node_column(const struct node *n, const char *var)
@@ -575,6 +717,55 @@ static void compare_fini(struct compare_set *c)
 		fv_free(c->bytes[k]);
 		fv_free(c->index[k]);
 	}
+}
+
+/* The benchmark's subgroups ("subgroups": [{"name", "variable", "edges"?}]); a variable no
+ * model reads is read for the subgroup alone. */
+static fv_err prepare_subgroups(const struct job_spec *s, struct compare_set *c, struct eval_in *in,
+				struct fv_diag *d)
+{
+	json_t *subs = json_object_get(s->bench, "subgroups"), *sg;
+	size_t i;
+
+	if (!subs)
+		return FV_OK;
+	if (!json_is_array(subs) || json_array_size(subs) > NODE_MAX_SUB)
+		return fv_diag_set(d, FV_EPROTO, "benchmark 'subgroups' must list at most %d",
+				   NODE_MAX_SUB);
+	json_array_foreach(subs, i, sg)
+	{
+		struct node_subgroup *out = &in->sub[in->n_sub];
+		const char *name = json_string_value(json_object_get(sg, "name"));
+		const char *var = json_string_value(json_object_get(sg, "variable"));
+		json_t *edges = json_object_get(sg, "edges"), *e;
+		size_t j = 0, k;
+		if (!name || !var || !fv_name_valid(name))
+			return fv_diag_set(d, FV_EPROTO,
+					   "subgroups[%zu] needs a name and a variable", i);
+		fv_strlcpy(out->name, name, sizeof(out->name));
+		while (j < c->nvars && strcmp(c->vars[j], var) != 0)
+			j++;
+		if (j == c->nvars) {
+			if (c->nvars == FV_MAX_FEATURES)
+				return fv_diag_set(d, FV_ELIMIT, "too many variables");
+			c->vars[c->nvars++] = var;
+		}
+		out->var = j;
+		if (edges && (!json_is_array(edges) || json_array_size(edges) > NODE_MAX_EDGES))
+			return fv_diag_set(d, FV_EPROTO, "subgroups[%zu].edges: at most %d numbers",
+					   i, NODE_MAX_EDGES);
+		json_array_foreach(edges, k, e)
+		{
+			if (!json_is_number(e) ||
+			    (k > 0 && json_number_value(e) <= out->edges[k - 1]))
+				return fv_diag_set(
+				    d, FV_EPROTO, "subgroups[%zu].edges must be increasing numbers",
+				    i);
+			out->edges[out->nedges++] = json_number_value(e);
+		}
+		in->n_sub++;
+	}
+	return FV_OK;
 }
 
 static fv_err prepare_compare(struct node *n, const Fedval__Job *job, const struct job_spec *s,
@@ -634,7 +825,7 @@ static fv_err prepare_compare(struct node *n, const Fedval__Job *job, const stru
 		in->cmp_index[k] = c->index[k];
 	}
 	in->n_cmp = (uint32_t)job->n_compare_models;
-	return FV_OK;
+	return prepare_subgroups(s, c, in, d);
 }
 
 fv_err node_job(struct node *n, const Fedval__Job *job, struct fv_diag *d)
@@ -761,7 +952,7 @@ fv_err node_job(struct node *n, const Fedval__Job *job, struct fv_diag *d)
 		e = release_failure(n, job, &s, why.msg, d);
 		goto out;
 	}
-	e = release_stats(n, job, &s, out, d);
+	e = release_stats(n, job, &s, &in, out, d);
 out:
 	fv_free(out);
 	fv_free(model);

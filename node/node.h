@@ -12,6 +12,7 @@
 #include "fedval/audit.h"
 #include "fedval/config.h"
 #include "fedval/data.h"
+#include "fedval/limits.h"
 #include "fedval/privacy.h"
 #include "fedval/wire.h"
 
@@ -37,9 +38,30 @@ struct node {
 	volatile int *stop;
 };
 
-#define NODE_MAX_CMP 8 /* = FV_MAX_COMPARE */
+#define NODE_MAX_THR   64
+#define NODE_MAX_CMP   8  /* = FV_MAX_COMPARE */
+#define NODE_MAX_SUB   4  /* subgroups a benchmark may declare */
+#define NODE_MAX_CATS  12 /* categories of one subgroup (bands, or distinct small integers) */
+#define NODE_MAX_EDGES (NODE_MAX_CATS - 1)
+
+/* A subgroup: a benchmark variable cut into bands by edges, or (no edges) its distinct
+ * integer values. */
+struct node_subgroup {
+	char name[FV_MAX_NAME + 1];
+	size_t var; /* index into eval_in.vars */
+	uint32_t nedges;
+	double edges[NODE_MAX_EDGES];
+};
+
+/* One category of a subgroup, as computed (before disclosure control). */
+struct sub_out {
+	uint8_t sub;
+	char category[40];
+	uint64_t n, n_pos;
+	double auc, auc_var, brier_sum, sum_p;
+	uint64_t tp[NODE_MAX_THR], fp[NODE_MAX_THR], tn[NODE_MAX_THR], fn[NODE_MAX_THR];
+};
 /* What the evaluation child hands back: sufficient statistics only. */
-#define NODE_MAX_THR 64
 struct eval_out {
 	int status; /* 0 ok, else an fv_err */
 	char error[512];
@@ -54,6 +76,10 @@ struct eval_out {
 	uint32_t n_cmp;
 	double cmp_auc[NODE_MAX_CMP], cmp_var[NODE_MAX_CMP], cmp_cov[NODE_MAX_CMP];
 	double cmp_brier[NODE_MAX_CMP], cmp_sum_p[NODE_MAX_CMP];
+	/* subgroups: categories in order of subgroup, then category */
+	uint32_t n_subres;
+	struct sub_out subres[NODE_MAX_SUB * NODE_MAX_CATS];
+	char sub_error[NODE_MAX_SUB][128]; /* why a subgroup could not be formed ("" if ok) */
 };
 
 /* Evaluation inputs, resolved from the benchmark, manifest and local mapping. */
@@ -78,6 +104,8 @@ struct eval_in {
 	const uint8_t *cmp_model[NODE_MAX_CMP];
 	size_t cmp_len[NODE_MAX_CMP], cmp_nvars[NODE_MAX_CMP];
 	const size_t *cmp_index[NODE_MAX_CMP];
+	uint32_t n_sub;
+	struct node_subgroup sub[NODE_MAX_SUB];
 };
 
 #define NODE_MAX_THREADS 256

@@ -22,6 +22,8 @@
 #define FV_MAX_TEXT 1024
 /* Number of thresholds a benchmark may ask for: each adds four released counts. */
 #define FV_MAX_THRESHOLDS 64
+/* Subgroup categories in one result (4 subgroups of at most 12 categories, plus spare). */
+#define FV_MAX_SUBGROUP_RESULTS 64
 /* A JSON document (benchmark spec, manifest) sent to the coordinator. */
 #define FV_MAX_JSON (256u * 1024)
 /* Certificates in PEM, as carried in enrolment and model metadata. */

@@ -43,6 +43,81 @@ static fv_err canonical(const ProtobufCMessage *m, const uint8_t *buf, size_t le
 	return e;
 }
 
+/* Threshold rows of a (sub)population of n records, n_pos events: whole or withheld. */
+static fv_err rows_ok(const struct fv_policy *p, Fedval__ThresholdCounts **rows, size_t nrows,
+		      uint64_t n, uint64_t n_pos, const char *who, struct fv_diag *d)
+{
+	if (nrows > FV_MAX_THRESHOLDS)
+		return fv_diag_set(d, FV_EREFUSED, "%s: more than %d thresholds", who,
+				   FV_MAX_THRESHOLDS);
+	for (size_t i = 0; i < nrows; i++) {
+		const Fedval__ThresholdCounts *c = rows[i];
+		struct fv_confusion cf = {c->tp, c->fp, c->tn, c->fn};
+		if (has_unknown(&c->base))
+			return fv_diag_set(d, FV_EREFUSED, "%s: a row carries unknown fields", who);
+		if (c->has_suppressed && c->suppressed) {
+			if (c->tp || c->fp || c->tn || c->fn)
+				return fv_diag_set(d, FV_EREFUSED,
+						   "%s: a withheld row holds counts", who);
+			continue;
+		}
+		if (!fv_privacy_confusion_ok(p, &cf))
+			return fv_diag_set(d, FV_EREFUSED, "%s: count below %u at threshold %g",
+					   who, p->min_cell, c->threshold);
+		if (c->tp > n_pos || c->fn != n_pos - c->tp || c->fp > n - n_pos ||
+		    c->tn != (n - n_pos) - c->fp)
+			return fv_diag_set(d, FV_EREFUSED, "%s: counts at %g do not add up", who,
+					   c->threshold);
+	}
+	return FV_OK;
+}
+
+/* Subgroup categories: the same rules as the whole, plus their complements. */
+static fv_err subgroups_ok(const struct fv_policy *p, const Fedval__SiteResult *r,
+			   struct fv_diag *d)
+{
+	if (r->n_subgroups > FV_MAX_SUBGROUP_RESULTS)
+		return fv_diag_set(d, FV_EREFUSED, "more than %d subgroup categories",
+				   FV_MAX_SUBGROUP_RESULTS);
+	for (size_t i = 0; i < r->n_subgroups; i++) {
+		const Fedval__SubgroupResult *g = r->subgroups[i];
+		if (has_unknown(&g->base) || strlen(g->subgroup) > FV_MAX_NAME ||
+		    strlen(g->category) > FV_MAX_NAME)
+			return fv_diag_set(d, FV_EREFUSED, "subgroup %zu is malformed", i);
+		if (g->has_suppressed && g->suppressed) {
+			if (g->has_n || g->has_n_pos || g->has_auc || g->has_auc_var ||
+			    g->has_brier_sum || g->has_sum_p || g->n_counts)
+				return fv_diag_set(d, FV_EREFUSED,
+						   "withheld subgroup %s=%s carries numbers",
+						   g->subgroup, g->category);
+			continue;
+		}
+		if (!g->has_n || !g->has_n_pos || g->n_pos > g->n || g->n > r->n ||
+		    g->n_pos > r->n_pos || g->n - g->n_pos > r->n - r->n_pos)
+			return fv_diag_set(d, FV_EREFUSED, "subgroup %s=%s: counts inconsistent",
+					   g->subgroup, g->category);
+		if (!fv_privacy_cell_ok(p, g->n) || !fv_privacy_cell_ok(p, g->n_pos) ||
+		    !fv_privacy_cell_ok(p, g->n - g->n_pos) ||
+		    !fv_privacy_cell_ok(p, r->n - g->n) ||
+		    !fv_privacy_cell_ok(p, r->n_pos - g->n_pos) ||
+		    !fv_privacy_cell_ok(p, (r->n - r->n_pos) - (g->n - g->n_pos)))
+			return fv_diag_set(
+			    d, FV_EREFUSED,
+			    "subgroup %s=%s: it or its complement has a count below %u",
+			    g->subgroup, g->category, p->min_cell);
+		if ((g->has_auc && !(g->auc >= 0 && g->auc <= 1)) ||
+		    (g->has_auc_var && !isfinite(g->auc_var)) ||
+		    (g->has_brier_sum && !isfinite(g->brier_sum)) ||
+		    (g->has_sum_p && !isfinite(g->sum_p)))
+			return fv_diag_set(d, FV_EREFUSED, "subgroup %s=%s: statistic out of range",
+					   g->subgroup, g->category);
+		fv_err e = rows_ok(p, g->counts, g->n_counts, g->n, g->n_pos, g->subgroup, d);
+		if (e != FV_OK)
+			return e;
+	}
+	return FV_OK;
+}
+
 fv_err fv_privacy_gate(const struct fv_policy *p, const uint8_t *result, size_t len,
 		       struct fv_diag *d)
 {
@@ -87,7 +162,7 @@ fv_err fv_privacy_gate(const struct fv_policy *p, const uint8_t *result, size_t 
 	if (r->status != 0) {
 		/* A failure says why, and nothing else about the data. */
 		if (r->has_n || r->has_n_pos || r->n_counts || r->has_auc || r->has_auc_var ||
-		    r->has_brier_sum || r->has_sum_p || r->n_comparisons) {
+		    r->has_brier_sum || r->has_sum_p || r->n_comparisons || r->n_subgroups) {
 			fv_diag_set(d, e, "a failed result may not carry statistics");
 			goto out;
 		}
@@ -145,6 +220,9 @@ fv_err fv_privacy_gate(const struct fv_policy *p, const uint8_t *result, size_t 
 		fv_diag_set(d, e, "a statistic is out of range or not finite");
 		goto out;
 	}
+	if ((e = subgroups_ok(p, r, d)) != FV_OK)
+		goto out;
+	e = FV_EREFUSED;
 	/* Head-to-head: per compared model an AUROC, DeLong (co)variances and two sums — the
 	 * same kinds of aggregate as the result's own, under the same bounds. */
 	if (r->n_comparisons > FV_MAX_COMPARE) {

@@ -18,12 +18,17 @@ static void start(const char *policy, int rows)
 {
 	char *out = NULL;
 	h_fed_init(&F);
-	cr_assert_eq(h_run(&out, "cd %s && " H_BIN("fedval") " demo data --profile 0 --rows 2000 "
-				 "--out dev.csv && " H_BIN("fedval") " demo train --data dev.csv "
-				 "--out-dir model && " H_BIN("fedval") " demo data --profile 1 "
-				 "--rows %d --seed 3 --out a.csv 2>&1",
-			   F.dir, rows),
-		     0, "%s", out);
+	cr_assert_eq(
+	    h_run(&out,
+		  "cd %s && " H_BIN(
+		      "fedval") " demo data --profile 0 --rows 2000 "
+				"--out dev.csv && " H_BIN(
+				    "fedval") " demo train --data dev.csv "
+					      "--out-dir model && " H_BIN(
+						  "fedval") " demo data --profile 1 "
+							    "--rows %d --seed 3 --out a.csv 2>&1",
+		  F.dir, rows),
+	    0, "%s", out);
 	free(out);
 	h_node_add(&F, "hospital-a", "a.csv", policy);
 	h_coord_start(&F);
@@ -59,8 +64,9 @@ static void benchmark(const char *name, const char *thresholds, bool declared)
 static void run_start(const char *bench, char *run, size_t cap)
 {
 	char *out = NULL;
-	cr_assert_eq(h_cli(&F, &out, "authority", "run start --benchmark %s --model %s", bench, VID),
-		     0, "%s", out);
+	cr_assert_eq(
+	    h_cli(&F, &out, "authority", "run start --benchmark %s --model %s", bench, VID), 0,
+	    "%s", out);
 	h_last_line(out, run, cap);
 	free(out);
 }
@@ -88,8 +94,8 @@ static void wait_state(const char *run, const char *state)
 	cr_assert_fail("job never reached state %s", state);
 }
 
-#define SITE(out, fmt, ...)                                                                    \
-	h_run(out, "cd %s && " H_BIN("fedval") " site " fmt " --config hospital-a.node.ini 2>&1", \
+#define SITE(out, fmt, ...)                                                                        \
+	h_run(out, "cd %s && " H_BIN("fedval") " site " fmt " --config hospital-a.node.ini 2>&1",  \
 	      F.dir, ##__VA_ARGS__)
 
 Test(site_control, manual_approval_veto_and_release, .fini = teardown, .timeout = 180)
@@ -161,8 +167,9 @@ Test(site_control, manual_approval_veto_and_release, .fini = teardown, .timeout 
 	out = run_wait(run2);
 	cr_assert(strstr(out, "vetoed") && strstr(out, "no DPIA"), "%s", out);
 	free(out);
-	cr_assert_eq(h_run(&out, "sqlite3 %s/coordinator.db \"SELECT count(*) FROM decisions "
-				 "WHERE decision = 'vetoed' AND length(envelope) > 64\"",
+	cr_assert_eq(h_run(&out,
+			   "sqlite3 %s/coordinator.db \"SELECT count(*) FROM decisions "
+			   "WHERE decision = 'vetoed' AND length(envelope) > 64\"",
 			   F.dir),
 		     0);
 	cr_assert(atoi(out) == 2, "vetoes recorded with their signed envelopes: %s", out);
@@ -250,4 +257,64 @@ Test(site_control, isolating_attacks_refused, .fini = teardown, .timeout = 180)
 	out = run_wait(run);
 	cr_assert(strstr(out, "failed") && strstr(out, "minimum cohort"), "%s", out);
 	free(out);
+}
+
+/* Subgroups under a strict minimum cell count: a category (or its complement) with fewer
+ * records, events or non-events than the minimum is withheld, and never alone (secondary
+ * suppression), so it cannot be recovered by subtraction from the whole. */
+Test(site_control, subgroups_small_cells_withheld, .fini = teardown, .timeout = 120)
+{
+	char run[128], *out = NULL, path[512];
+
+	start("[policy]\nmin_cell_count = 40\n", 1500);
+	{
+		json_error_t jerr;
+		json_t *b = json_load_file(FV_SOURCE_DIR "/deploy/demo/benchmark.json", 0, &jerr);
+		cr_assert(b);
+		json_object_set_new(b, "name", json_string("subgroups"));
+		json_object_set_new(b, "thresholds", json_loads("[0.2]", JSON_DECODE_ANY, NULL));
+		json_object_set_new(
+		    b, "subgroups",
+		    json_loads("[{\"name\":\"age_band\",\"variable\":\"age\",\"edges\":[45,85]},"
+			       "{\"name\":\"nyha\",\"variable\":\"nyha_class\"}]",
+			       0, NULL));
+		snprintf(path, sizeof(path), "%s/subgroups.json", F.dir);
+		cr_assert_eq(json_dump_file(b, path, 0), 0);
+		json_decref(b);
+	}
+	cr_assert_eq(h_cli(&F, &out, "authority", "benchmark create subgroups.json 2>&1"), 0, "%s",
+		     out);
+	free(out);
+	run_start("subgroups", run, sizeof(run));
+	free(run_wait(run));
+	snprintf(path, sizeof(path), "%s/sub.report.json", F.dir);
+	cr_assert_eq(h_cli(&F, &out, "authority", "results %s --json %s 2>&1", run, path), 0, "%s",
+		     out);
+	free(out);
+	json_t *rep = json_load_file(path, 0, NULL), *sg, *cat;
+	cr_assert(rep);
+	uint64_t total = (uint64_t)json_integer_value(
+	    json_object_get(json_array_get(json_object_get(rep, "sites"), 0), "n"));
+	size_t i, k, subgroups = 0;
+	json_array_foreach(json_object_get(rep, "subgroups"), i, sg)
+	{
+		size_t withheld = 0, cats = 0;
+		subgroups++;
+		json_array_foreach(json_object_get(sg, "categories"), k, cat)
+		{
+			cats++;
+			if (json_integer_value(json_object_get(cat, "withheld_at_sites"))) {
+				withheld++;
+				continue;
+			}
+			uint64_t n = (uint64_t)json_integer_value(json_object_get(cat, "n"));
+			cr_assert(n >= 40 && total - n >= 40,
+				  "category released with n=%llu of %llu", (unsigned long long)n,
+				  (unsigned long long)total);
+		}
+		cr_assert(withheld != 1 || cats == 1, "a single withheld category in %s",
+			  json_string_value(json_object_get(sg, "subgroup")));
+	}
+	cr_assert_eq(subgroups, 2);
+	json_decref(rep);
 }
