@@ -12,17 +12,21 @@
 static const struct option config_opt = {"config", required_argument, NULL, 'c'};
 
 static const char bench_usage[] =
-    "usage: fedval benchmark create --config FILE SPEC.json\n"
+    "usage: fedval benchmark create --config FILE SPEC.json [--draft]\n"
     "\n"
     "Create a benchmark version. SPEC.json holds name, version, task (\"binary\"), label (the\n"
     "outcome variable), variables ([{\"name\": ..., \"unit\": ..., \"description\": ...}]),\n"
     "thresholds ([0.1, 0.2, ...]) and free-text fields such as primary_endpoint. A version is\n"
     "frozen once created: the same spec again is accepted, a changed one is refused.\n"
-    "\n" CONFIG_HELP;
+    "With --draft the version is registered (pre-registered protocol) but takes no runs until\n"
+    "'fedval benchmark open'. \"dataset_approval\": \"required\" in the spec limits runs to\n"
+    "sites whose dataset the authority approved ('fedval dataset approve').\n"
+    "\n" CONFIG_HELP "  --draft         create in state draft\n";
 
 int cmd_benchmark_create(int argc, char **argv)
 {
-	static const struct option opts[] = {config_opt, {NULL, 0, NULL, 0}};
+	static const struct option opts[] = {
+	    config_opt, {"draft", no_argument, NULL, 'D'}, {NULL, 0, NULL, 0}};
 	const char *config = NULL;
 	struct cli_conn conn;
 	struct fv_diag d = {{0}};
@@ -35,8 +39,12 @@ int cmd_benchmark_create(int argc, char **argv)
 
 	if (cli_wants_help(argc, argv, bench_usage))
 		return CLI_OK;
-	while ((c = cli_getopt(argc, argv, opts, bench_usage, &bad)) != -1)
-		config = optarg;
+	while ((c = cli_getopt(argc, argv, opts, bench_usage, &bad)) != -1) {
+		if (c == 'c')
+			config = optarg;
+		else if (c == 'D')
+			body.initial_state = "draft";
+	}
 	if (bad)
 		return CLI_USAGE;
 	if (optind + 1 != argc)

@@ -72,7 +72,8 @@ int cmd_eval(int argc, char **argv)
 		case 's':
 			if (fv_source_kind_parse(optarg, &spec.kind) != FV_OK ||
 			    spec.kind == FV_SOURCE_POSTGRES)
-				return cli_usage(eval_usage, "--source '%s': csv or sqlite", optarg);
+				return cli_usage(eval_usage, "--source '%s': csv or sqlite",
+						 optarg);
 			break;
 		case 't':
 			spec.table = optarg;
@@ -97,7 +98,8 @@ int cmd_eval(int argc, char **argv)
 	if (bad)
 		return CLI_USAGE;
 	if (!model || !bench || !manifest || !spec.path || optind != argc)
-		return cli_usage(eval_usage, "eval needs --model, --benchmark, --manifest and --data");
+		return cli_usage(eval_usage,
+				 "eval needs --model, --benchmark, --manifest and --data");
 	if (spec.kind == FV_SOURCE_SQLITE && !spec.table == !spec.query)
 		return cli_usage(eval_usage, "--source sqlite needs --table or --query");
 	if (cli_json_file(bench, &b, &d) != FV_OK || cli_json_file(manifest, &m, &d) != FV_OK ||
@@ -106,7 +108,8 @@ int cmd_eval(int argc, char **argv)
 	json_array_foreach(json_object_get(json_object_get(m, "input"), "variables"), i, v)
 	{
 		if (!json_is_string(v) || in.nvars == FV_MAX_FEATURES) {
-			fv_diag_set(&d, FV_EINVAL, "%s: input.variables[%zu] is not a name", manifest, i);
+			fv_diag_set(&d, FV_EINVAL, "%s: input.variables[%zu] is not a name",
+				    manifest, i);
 			goto out;
 		}
 		vars[in.nvars++] = json_string_value(v);
@@ -148,17 +151,16 @@ int cmd_eval(int argc, char **argv)
 	if (as_json) {
 		json_t *rows = json_array();
 		for (uint32_t t = 0; t < o->n_thr; t++)
-			json_array_append_new(rows, json_pack("{s:f,s:I,s:I,s:I,s:I}", "threshold",
-							      o->thr[t], "tp", (json_int_t)o->tp[t],
-							      "fp", (json_int_t)o->fp[t], "tn",
-							      (json_int_t)o->tn[t], "fn",
-							      (json_int_t)o->fn[t]));
-		json_t *j = json_pack("{s:I,s:I,s:f,s:f,s:f,s:f,s:f,s:f,s:f,s:o,s:f,s:I}", "n",
-				      (json_int_t)o->n, "n_pos", (json_int_t)o->n_pos, "auc", o->auc,
-				      "auc_var", o->auc_var, "auc_ci_low", lo, "auc_ci_high", hi,
-				      "brier", o->brier_sum / (double)o->n, "observed_expected",
-				      (double)o->n_pos / o->sum_p, "seconds", secs, "thresholds", rows,
-				      "rows_per_s", (double)o->n / secs, "threads", (json_int_t)threads);
+			json_array_append_new(
+			    rows, json_pack("{s:f,s:I,s:I,s:I,s:I}", "threshold", o->thr[t], "tp",
+					    (json_int_t)o->tp[t], "fp", (json_int_t)o->fp[t], "tn",
+					    (json_int_t)o->tn[t], "fn", (json_int_t)o->fn[t]));
+		json_t *j = json_pack(
+		    "{s:I,s:I,s:f,s:f,s:f,s:f,s:f,s:f,s:f,s:o,s:f,s:I}", "n", (json_int_t)o->n,
+		    "n_pos", (json_int_t)o->n_pos, "auc", o->auc, "auc_var", o->auc_var,
+		    "auc_ci_low", lo, "auc_ci_high", hi, "brier", o->brier_sum / (double)o->n,
+		    "observed_expected", (double)o->n_pos / o->sum_p, "seconds", secs, "thresholds",
+		    rows, "rows_per_s", (double)o->n / secs, "threads", (json_int_t)threads);
 		json_dumpf(j, stdout, JSON_INDENT(2) | JSON_REAL_PRECISION(12));
 		putchar('\n');
 		json_decref(j);

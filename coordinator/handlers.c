@@ -10,6 +10,7 @@
 #include <unistd.h>
 
 #include "coord.h"
+#include "fedval/data.h"
 #include "fedval/limits.h"
 #include "fedval/model.h"
 #include "fedval/util.h"
@@ -304,6 +305,12 @@ static fv_err handle_create_benchmark(struct req *r, struct fv_diag *d)
 	sqlite3_stmt *st = NULL;
 	fv_err e;
 
+	const char *initial = r->env->create_benchmark->initial_state
+				  ? r->env->create_benchmark->initial_state
+				  : "open";
+	if (strcmp(initial, "draft") != 0 && strcmp(initial, "open") != 0)
+		return fv_diag_set(d, FV_EINVAL, "a benchmark starts as draft or open, not '%.20s'",
+				   initial);
 	if ((e = canonical_json(r->env->create_benchmark->spec_json, FV_MAX_JSON, &j, &canon, d)))
 		return e;
 	if ((e = benchmark_check(j, d)) != FV_OK)
@@ -312,9 +319,9 @@ static fv_err handle_create_benchmark(struct req *r, struct fv_diag *d)
 	version = json_string_value(json_object_get(j, "version"));
 	fv_fmt(id, sizeof(id), "%s@%s", name, version);
 	e = store_exec(r->co->store, NULL,
-		       "INSERT INTO benchmarks(name, version, spec_json, created_by, created_us) "
-		       "VALUES(?, ?, ?, ?, ?)",
-		       "tttti", name, version, canon, r->who.name, fv_now_us());
+		       "INSERT INTO benchmarks(name, version, spec_json, created_by, created_us, "
+		       "state) VALUES(?, ?, ?, ?, ?, ?)",
+		       "ttttit", name, version, canon, r->who.name, fv_now_us(), initial);
 	if (e == FV_EEXIST) {
 		/* Same spec again is fine (idempotent); another spec under a used version is not:
 		 * a benchmark version is frozen once created. */
@@ -727,6 +734,10 @@ static fv_err check_model_fits(const char *spec, const char *manifest, struct fv
 	return e;
 }
 
+static bool spec_requires_approval(const char *spec);
+static fv_err benchmark_is_open(struct req *r, const char *name, const char *version,
+				struct fv_diag *d);
+
 static fv_err handle_start_run(struct req *r, struct fv_diag *d)
 {
 	Fedval__StartRun *q = r->env->start_run;
@@ -739,14 +750,18 @@ static fv_err handle_start_run(struct req *r, struct fv_diag *d)
 	sqlite3_stmt *st = NULL;
 	struct store *s = r->co->store;
 	int64_t now = fv_now_us();
+	bool need_approval;
 	fv_err e;
 
 	if ((e = benchmark_find(r, q->benchmark, &bname, &bver, &spec, d)) != FV_OK)
+		return e;
+	if ((e = benchmark_is_open(r, bname, bver, d)) != FV_OK)
 		return e;
 	if ((e = model_ref_load(r, q->model_version_id, &mref, d)) != FV_OK)
 		return e;
 	if ((e = check_model_fits(spec, mref.manifest_json, d)) != FV_OK)
 		return e;
+	need_approval = spec_requires_approval(spec);
 	if (q->n_compare_model_version_ids > FV_MAX_COMPARE)
 		return fv_diag_set(d, FV_ELIMIT, "at most %d models compared with the first",
 				   FV_MAX_COMPARE);
@@ -782,24 +797,34 @@ static fv_err handle_start_run(struct req *r, struct fv_diag *d)
 		    s, NULL,
 		    "INSERT INTO run_models(run_id, idx, model_version_id) VALUES(?, ?, ?)", "tit",
 		    run_id, (int64_t)i, q->compare_model_version_ids[i]);
-	if (e == FV_OK)
-		e = store_query(s, &st,
-				"SELECT name FROM principals WHERE role = 'node' AND revoked = 0 "
-				"ORDER BY name",
-				"");
+	if (e == FV_OK && need_approval)
+		e = store_query(
+		    s, &st,
+		    "SELECT p.name, a.dataset FROM principals p JOIN dataset_approvals a ON "
+		    "a.node = p.name WHERE p.role = 'node' AND p.revoked = 0 AND "
+		    "a.benchmark_name = ? AND a.approved = 1 ORDER BY p.name",
+		    "t", bname);
+	else if (e == FV_OK)
+		e = store_query(
+		    s, &st,
+		    "SELECT name, NULL FROM principals WHERE role = 'node' AND revoked = 0 "
+		    "ORDER BY name",
+		    "");
 	while (e == FV_OK && sqlite3_step(st) == SQLITE_ROW) {
 		char *node = keep_str(r, sqlite3_column_text(st, 0));
+		const unsigned char *dataset = sqlite3_column_text(st, 1);
 		char job_id[FV_MAX_ID + FV_MAX_NAME + 2];
 		char **nj, **nn;
 		if (!node || fv_fmt(job_id, sizeof(job_id), "%s.%s", run_id, node) != FV_OK) {
 			e = FV_ENOMEM;
 			break;
 		}
-		e = store_exec(
-		    s, NULL,
-		    "INSERT INTO jobs(job_id, run_id, node, state, created_us, updated_us) "
-		    "VALUES(?, ?, ?, 'queued', ?, ?)",
-		    "tttii", job_id, run_id, node, now, now);
+		e = store_exec(s, NULL,
+			       "INSERT INTO jobs(job_id, run_id, node, state, created_us, "
+			       "updated_us, dataset) "
+			       "VALUES(?, ?, ?, 'queued', ?, ?, ?)",
+			       dataset ? "tttiit" : "tttiin", job_id, run_id, node, now, now,
+			       (const char *)dataset);
 		nj = fv_realloc(body.job_ids, (body.n_job_ids + 1) * sizeof(char *));
 		if (nj)
 			body.job_ids = nj;
@@ -815,7 +840,11 @@ static fv_err handle_start_run(struct req *r, struct fv_diag *d)
 	}
 	sqlite3_finalize(st);
 	if (e == FV_OK && body.n_job_ids == 0)
-		e = fv_diag_set(d, FV_ESTATE, "no enrolled nodes: a run needs at least one site");
+		e = fv_diag_set(d, FV_ESTATE,
+				need_approval
+				    ? "no site has a dataset approved for benchmark %s"
+				    : "no enrolled nodes: a run needs at least one site%s",
+				need_approval ? bname : "");
 	if (e == FV_OK)
 		e = store_commit(s);
 	if (e != FV_OK) {
@@ -979,7 +1008,7 @@ static fv_err poll_reply(struct req *r, bool final, bool *found, struct fv_diag 
 	e = store_query(
 	    r->co->store, &st,
 	    "SELECT j.job_id, j.run_id, r.benchmark_name, r.benchmark_version, "
-	    "r.model_version_id, j.created_us, j.state FROM jobs j JOIN runs r ON "
+	    "r.model_version_id, j.created_us, j.state, j.dataset FROM jobs j JOIN runs r ON "
 	    "r.run_id = j.run_id WHERE j.node = ? AND j.state IN ('queued', 'dispatched') "
 	    "ORDER BY j.created_us, j.job_id LIMIT 1",
 	    "t", r->who.name);
@@ -992,6 +1021,8 @@ static fv_err poll_reply(struct req *r, bool final, bool *found, struct fv_diag 
 		vid = keep_str(r, sqlite3_column_text(st, 4));
 		job.has_created_us = 1;
 		job.created_us = sqlite3_column_int64(st, 5);
+		if (sqlite3_column_type(st, 7) != SQLITE_NULL)
+			job.dataset = keep_str(r, sqlite3_column_text(st, 7));
 	}
 	sqlite3_finalize(st);
 	if (*found) {
@@ -1305,6 +1336,197 @@ static fv_err handle_results(struct req *r, struct fv_diag *d)
 	return e;
 }
 
+/* ---- datasets and benchmark lifecycle ---- */
+
+static bool spec_requires_approval(const char *spec)
+{
+	json_t *j = json_loads(spec, 0, NULL);
+	const char *v = json_string_value(json_object_get(j, "dataset_approval"));
+	bool req = v && !strcmp(v, "required");
+	json_decref(j);
+	return req;
+}
+
+static fv_err benchmark_is_open(struct req *r, const char *name, const char *version,
+				struct fv_diag *d)
+{
+	sqlite3_stmt *st = NULL;
+	fv_err e;
+	store_lock(r->co->store);
+	e = store_query(r->co->store, &st,
+			"SELECT state FROM benchmarks WHERE name = ? AND version = ?", "tt", name,
+			version);
+	if (e == FV_OK && sqlite3_step(st) == SQLITE_ROW &&
+	    strcmp((const char *)sqlite3_column_text(st, 0), "open") != 0)
+		e = fv_diag_set(d, FV_ESTATE,
+				"benchmark %s@%s is %s: runs start only on open "
+				"benchmarks",
+				name, version, sqlite3_column_text(st, 0));
+	sqlite3_finalize(st);
+	store_unlock(r->co->store);
+	return e;
+}
+
+static fv_err handle_register_dataset(struct req *r, struct fv_diag *d)
+{
+	Fedval__DatasetRegistration *q = r->env->register_dataset;
+	fv_err e;
+
+	if (!fv_name_valid(q->name))
+		return fv_diag_set(d, FV_EINVAL, "dataset name may hold only [A-Za-z0-9._-]");
+	if ((q->description && strlen(q->description) > FV_MAX_TEXT) ||
+	    (q->period && strlen(q->period) > FV_MAX_NAME) ||
+	    (q->source_kind && strlen(q->source_kind) > FV_MAX_NAME) ||
+	    (q->summary_json && strlen(q->summary_json) > FV_MAX_JSON))
+		return fv_diag_set(d, FV_ELIMIT, "dataset registration field too long");
+	if (q->summary_json) {
+		/* The summary must be what its fingerprint says. */
+		json_t *j = json_loads(q->summary_json, 0, NULL);
+		char fp[FV_SHA256_HEX];
+		struct fv_diag fd = {{0}};
+		bool ok = j && fv_data_summary_fingerprint(j, fp, &fd) == FV_OK && q->fingerprint &&
+			  !strcmp(fp, q->fingerprint);
+		json_decref(j);
+		if (!ok)
+			return fv_diag_set(d, FV_EINVAL,
+					   "dataset summary does not match its "
+					   "fingerprint");
+	}
+	e = store_exec(
+	    r->co->store, NULL,
+	    "INSERT INTO datasets(node, name, description, period, source_kind, records, "
+	    "summary_json, fingerprint, registered_us) VALUES(?, ?, ?, ?, ?, ?, ?, ?, ?) "
+	    "ON CONFLICT(node, name) DO UPDATE SET description = excluded.description, "
+	    "period = excluded.period, source_kind = excluded.source_kind, records = "
+	    "excluded.records, summary_json = excluded.summary_json, fingerprint = "
+	    "excluded.fingerprint, registered_us = excluded.registered_us",
+	    "tttttitti", r->who.name, q->name, q->description ? q->description : "",
+	    q->period ? q->period : "", q->source_kind ? q->source_kind : "", (int64_t)q->records,
+	    q->summary_json ? q->summary_json : "", q->fingerprint ? q->fingerprint : "",
+	    fv_now_us());
+	if (e != FV_OK)
+		return fv_diag_set(d, e, "cannot store dataset");
+	fv_log(FV_LOG_INFO, "dataset_registered", "node=%s dataset=%s records=%llu", r->who.name,
+	       q->name, (unsigned long long)q->records);
+	return reply_ack(r, q->name, "registered");
+}
+
+static fv_err handle_approve_dataset(struct req *r, struct fv_diag *d)
+{
+	Fedval__DatasetApproval *q = r->env->approve_dataset;
+	sqlite3_stmt *st = NULL;
+	bool found = false;
+	fv_err e;
+
+	store_lock(r->co->store);
+	if (store_query(r->co->store, &st, "SELECT 1 FROM datasets WHERE node = ? AND name = ?",
+			"tt", q->node, q->dataset) == FV_OK)
+		found = sqlite3_step(st) == SQLITE_ROW;
+	sqlite3_finalize(st);
+	store_unlock(r->co->store);
+	if (!found)
+		return fv_diag_set(d, FV_ENOTFOUND, "site %.64s has registered no dataset %.64s",
+				   q->node, q->dataset);
+	if (q->reason && strlen(q->reason) > FV_MAX_TEXT)
+		return fv_diag_set(d, FV_ELIMIT, "reason too long");
+	e = store_exec(
+	    r->co->store, NULL,
+	    "INSERT INTO dataset_approvals(benchmark_name, node, dataset, approved, reason, "
+	    "by, at_us) VALUES(?, ?, ?, ?, ?, ?, ?) ON CONFLICT(benchmark_name, node) DO "
+	    "UPDATE SET dataset = excluded.dataset, approved = excluded.approved, reason = "
+	    "excluded.reason, by = excluded.by, at_us = excluded.at_us",
+	    "tttitti", q->benchmark, q->node, q->dataset, (int64_t)(q->approve ? 1 : 0),
+	    q->reason ? q->reason : "", r->who.name, fv_now_us());
+	if (e != FV_OK)
+		return fv_diag_set(d, e, "cannot store approval");
+	fv_log(FV_LOG_INFO, "dataset_approval", "benchmark=%s node=%s dataset=%s approved=%d",
+	       q->benchmark, q->node, q->dataset, q->approve ? 1 : 0);
+	return reply_ack(r, q->dataset, q->approve ? "approved" : "withdrawn");
+}
+
+static fv_err handle_set_benchmark_state(struct req *r, struct fv_diag *d)
+{
+	Fedval__BenchmarkState *q = r->env->set_benchmark_state;
+	char *name, *version, *spec;
+	int changed = 0;
+	fv_err e;
+
+	if (strcmp(q->state, "open") != 0 && strcmp(q->state, "closed") != 0)
+		return fv_diag_set(d, FV_EINVAL, "state must be open or closed");
+	if ((e = benchmark_find(r, q->benchmark, &name, &version, &spec, d)) != FV_OK)
+		return e;
+	/* Forward only: draft -> open -> closed (or draft -> closed). */
+	e = store_exec(r->co->store, &changed,
+		       "UPDATE benchmarks SET state = ? WHERE name = ? AND version = ? AND "
+		       "(state = 'draft' OR (state = 'open' AND ? = 'closed'))",
+		       "tttt", q->state, name, version, q->state);
+	if (e == FV_OK && changed == 0)
+		e = fv_diag_set(d, FV_ESTATE,
+				"benchmark %s@%s cannot become %s (draft -> open -> "
+				"closed only)",
+				name, version, q->state);
+	if (e != FV_OK)
+		return e;
+	fv_log(FV_LOG_INFO, "benchmark_state", "benchmark=%s@%s state=%s", name, version, q->state);
+	return reply_ack(r, q->benchmark, q->state);
+}
+
+static fv_err handle_datasets(struct req *r, struct fv_diag *d)
+{
+	Fedval__DatasetsRequest *q = r->env->datasets;
+	Fedval__Envelope rep = FEDVAL__ENVELOPE__INIT;
+	Fedval__DatasetsReply body = FEDVAL__DATASETS_REPLY__INIT;
+	Fedval__DatasetInfo **arr = NULL;
+	sqlite3_stmt *st = NULL;
+	fv_err e;
+
+	store_lock(r->co->store);
+	e = store_query(
+	    r->co->store, &st,
+	    "SELECT d.node, d.name, d.description, d.period, d.source_kind, d.records, "
+	    "d.fingerprint, d.registered_us, CASE WHEN a.approved = 1 THEN 'approved' "
+	    "WHEN a.approved = 0 THEN 'withdrawn' ELSE '' END, d.summary_json FROM "
+	    "datasets d LEFT JOIN dataset_approvals a ON a.node = d.node AND a.dataset = "
+	    "d.name AND a.benchmark_name = ? ORDER BY d.node, d.name",
+	    "t", q->benchmark ? q->benchmark : "");
+	while (e == FV_OK && sqlite3_step(st) == SQLITE_ROW) {
+		Fedval__DatasetInfo *di = keep(r, fv_alloc(sizeof(*di)));
+		Fedval__DatasetInfo **na = fv_realloc(arr, (body.n_datasets + 1) * sizeof(*na));
+		if (!di || !na) {
+			fv_free(na ? na : NULL);
+			e = FV_ENOMEM;
+			break;
+		}
+		arr = na;
+		fedval__dataset_info__init(di);
+		di->node = keep_str(r, sqlite3_column_text(st, 0));
+		di->name = keep_str(r, sqlite3_column_text(st, 1));
+		di->description = keep_str(r, sqlite3_column_text(st, 2));
+		di->period = keep_str(r, sqlite3_column_text(st, 3));
+		di->source_kind = keep_str(r, sqlite3_column_text(st, 4));
+		di->has_records = 1;
+		di->records = (uint64_t)sqlite3_column_int64(st, 5);
+		di->fingerprint = keep_str(r, sqlite3_column_text(st, 6));
+		di->has_registered_us = 1;
+		di->registered_us = sqlite3_column_int64(st, 7);
+		di->approval = keep_str(r, sqlite3_column_text(st, 8));
+		di->summary_json = keep_str(r, sqlite3_column_text(st, 9));
+		arr[body.n_datasets++] = di;
+	}
+	sqlite3_finalize(st);
+	store_unlock(r->co->store);
+	if (e != FV_OK) {
+		fv_free(arr);
+		return fv_diag_set(d, e, "cannot read datasets");
+	}
+	body.datasets = arr;
+	rep.body_case = FEDVAL__ENVELOPE__BODY_DATASETS_REPLY;
+	rep.datasets_reply = &body;
+	e = seal(r, &rep);
+	fv_free(arr);
+	return e;
+}
+
 /* A site holds a job for its manual approval or vetoes it. The signed request is kept. */
 static fv_err handle_job_decision(struct req *r, struct fv_diag *d)
 {
@@ -1381,6 +1603,10 @@ static const struct route routes[] = {
     {FEDVAL__ENVELOPE__BODY_CHUNK_REQUEST, R(FV_ROLE_NODE), handle_chunk_request},
     {FEDVAL__ENVELOPE__BODY_SUBMIT_RESULT, R(FV_ROLE_NODE), handle_submit_result},
     {FEDVAL__ENVELOPE__BODY_JOB_DECISION, R(FV_ROLE_NODE), handle_job_decision},
+    {FEDVAL__ENVELOPE__BODY_REGISTER_DATASET, R(FV_ROLE_NODE), handle_register_dataset},
+    {FEDVAL__ENVELOPE__BODY_APPROVE_DATASET, R(FV_ROLE_AUTHORITY), handle_approve_dataset},
+    {FEDVAL__ENVELOPE__BODY_SET_BENCHMARK_STATE, R(FV_ROLE_AUTHORITY), handle_set_benchmark_state},
+    {FEDVAL__ENVELOPE__BODY_DATASETS, R(FV_ROLE_AUTHORITY), handle_datasets},
     {FEDVAL__ENVELOPE__BODY_UPLOAD_CHUNK, R(FV_ROLE_VENDOR), handle_upload_chunk},
     {FEDVAL__ENVELOPE__BODY_SUBMIT_MODEL, R(FV_ROLE_VENDOR), handle_submit_model},
     {FEDVAL__ENVELOPE__BODY_CREATE_BENCHMARK, R(FV_ROLE_AUTHORITY), handle_create_benchmark},
@@ -1423,6 +1649,9 @@ static bool changes_state(Fedval__Envelope__BodyCase c)
 	case FEDVAL__ENVELOPE__BODY_SUBMIT_RESULT:
 	case FEDVAL__ENVELOPE__BODY_JOB_DECISION:
 	case FEDVAL__ENVELOPE__BODY_REVOKE:
+	case FEDVAL__ENVELOPE__BODY_REGISTER_DATASET:
+	case FEDVAL__ENVELOPE__BODY_APPROVE_DATASET:
+	case FEDVAL__ENVELOPE__BODY_SET_BENCHMARK_STATE:
 		return true;
 	default:
 		return false;

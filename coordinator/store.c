@@ -52,6 +52,17 @@ static const char *const migrations[] = {
     "CREATE TABLE run_models("
     " run_id TEXT NOT NULL REFERENCES runs(run_id), idx INTEGER NOT NULL,"
     " model_version_id TEXT NOT NULL REFERENCES models(version_id), PRIMARY KEY(run_id, idx));",
+    /* 4: datasets registered by sites, their approval per benchmark, benchmark lifecycle */
+    "CREATE TABLE datasets("
+    " node TEXT NOT NULL, name TEXT NOT NULL, description TEXT, period TEXT, source_kind TEXT,"
+    " records INTEGER, summary_json TEXT, fingerprint TEXT, registered_us INTEGER NOT NULL,"
+    " PRIMARY KEY(node, name));"
+    "CREATE TABLE dataset_approvals("
+    " benchmark_name TEXT NOT NULL, node TEXT NOT NULL, dataset TEXT NOT NULL,"
+    " approved INTEGER NOT NULL, reason TEXT, by TEXT NOT NULL, at_us INTEGER NOT NULL,"
+    " PRIMARY KEY(benchmark_name, node));"
+    "ALTER TABLE benchmarks ADD COLUMN state TEXT NOT NULL DEFAULT 'open';"
+    "ALTER TABLE jobs ADD COLUMN dataset TEXT;",
 };
 
 #define N_MIGRATIONS ((int)(sizeof(migrations) / sizeof(migrations[0])))

@@ -38,6 +38,8 @@ static void mapping_digest(const struct eval_in *in, char out[FV_SHA256_HEX])
 		fv_sha256_update(h, in->columns[i], strlen(in->columns[i]) + 1);
 	}
 	fv_sha256_update(h, in->label_column, strlen(in->label_column) + 1);
+	if (in->cohort)
+		fv_sha256_update(h, in->cohort, strlen(in->cohort) + 1);
 	fv_sha256_final(h, dg);
 	fv_hex(dg, sizeof(dg), out);
 }
@@ -369,6 +371,10 @@ void node_eval_compute(const struct eval_in *in, struct eval_out *out)
 		fail(out, e, d.msg);
 		goto out;
 	}
+	if (in->cohort && (e = fv_source_set_cohort(src, in->cohort, &d)) != FV_OK) {
+		fail(out, e, d.msg);
+		goto out;
+	}
 	pl.nvars = in->nvars;
 	pl.in = in;
 	pl.batch = in->batch_rows ? in->batch_rows : 8192;
@@ -485,8 +491,10 @@ void node_eval_compute(const struct eval_in *in, struct eval_out *out)
 		goto out;
 	}
 	out->rows_per_s = (double)records * 1000.0 / (double)(fv_mono_ms() - t0 + 1);
-	fv_log(FV_LOG_INFO, "eval_done", "rows=%llu threads=%zu rows_per_s=%.0f",
-	       (unsigned long long)records, nthreads, out->rows_per_s);
+	out->excluded = fv_source_excluded(src);
+	fv_log(FV_LOG_INFO, "eval_done", "rows=%llu excluded=%llu threads=%zu rows_per_s=%.0f",
+	       (unsigned long long)records, (unsigned long long)out->excluded, nthreads,
+	       out->rows_per_s);
 out:
 	if (started) {
 		pthread_mutex_lock(&pl.mu);

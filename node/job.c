@@ -24,6 +24,7 @@
 /* Everything a job needs from its benchmark and manifest, parsed once. */
 struct job_spec {
 	json_t *bench, *manifest;
+	const char *cohort;		     /* the benchmark's cohort rule, if any */
 	char benchmark[2 * FV_MAX_NAME + 2]; /* name@version */
 	const char *label;
 	uint32_t n_thr;
@@ -52,6 +53,7 @@ static fv_err spec_parse(const Fedval__Job *job, struct job_spec *s, struct fv_d
 	       json_string_value(json_object_get(s->bench, "name")),
 	       json_string_value(json_object_get(s->bench, "version")));
 	s->label = json_string_value(json_object_get(s->bench, "label"));
+	s->cohort = json_string_value(json_object_get(s->bench, "cohort"));
 	if (!s->label)
 		return fv_diag_set(d, FV_EPROTO, "benchmark has no 'label'");
 	thr = json_object_get(s->bench, "thresholds");
@@ -859,8 +861,14 @@ fv_err node_job(struct node *n, const Fedval__Job *job, struct fv_diag *d)
 		e = release_failure(n, job, &s, why.msg, d);
 		goto out;
 	}
-	if (node_policy_check_job(n, s.bench, job->model->vendor, why.msg, sizeof(why.msg)) !=
-	    FV_OK) {
+	if (job->dataset && strcmp(job->dataset, n->dataset) != 0)
+		fv_fmt(why.msg, sizeof(why.msg),
+		       "the job names dataset '%.64s', not this site's '%s'", job->dataset,
+		       n->dataset);
+	else if (node_policy_check_job(n, s.bench, job->model->vendor, why.msg, sizeof(why.msg)) ==
+		 FV_OK)
+		why.msg[0] = '\0';
+	if (why.msg[0]) {
 		/* The site's own rules: a signed veto, nothing computed. */
 		fv_log(FV_LOG_WARN, "job_vetoed_by_policy", "job=%s reason=%s", job->job_id,
 		       FV_Q(why.msg));
@@ -915,6 +923,7 @@ fv_err node_job(struct node *n, const Fedval__Job *job, struct fv_diag *d)
 	in.vars = cmp.vars;
 	in.columns = columns;
 	in.label_column = node_column(n, s.label);
+	in.cohort = s.cohort;
 	in.source = &n->source;
 	in.threads = n->eval_threads;
 	in.batch_rows = n->eval_batch_rows;

@@ -60,6 +60,8 @@ static const char *const known_keys[] = {
     "policy.budget_results",
     "policy.budget_period_days",
     "data.name",
+    "data.description",
+    "data.period",
     NULL,
 };
 
@@ -235,16 +237,15 @@ static int check_config(struct node *n)
 	       fv_source_ncols(src));
 	for (size_t i = 0; i < fv_config_count(n->cfg); i++) {
 		const struct fv_config_entry *en = fv_config_entry(n->cfg, i);
-		bool ok = false;
+		struct fv_diag md = {{0}};
+		bool ok;
 		if (strcmp(en->section, "mapping") != 0)
 			continue;
-		for (size_t k = 0; k < fv_source_ncols(src); k++)
-			ok = ok || !strcmp(fv_source_colname(src, k), en->value);
-		printf("  %-24s <- %-24s %s\n", en->key, en->value, ok ? "ok" : "MISSING COLUMN");
+		ok = fv_source_check_mapping(src, en->key, en->value, &md) == FV_OK;
+		printf("  %-24s <- %-24s %s\n", en->key, en->value, ok ? "ok" : "ERROR");
 		if (!ok) {
-			fprintf(stderr,
-				"%s:%d: [mapping] %s = %s: column '%s' is not in the data\n",
-				fv_config_path(n->cfg), en->line, en->key, en->value, en->value);
+			fprintf(stderr, "%s:%d: [mapping] %s\n", fv_config_path(n->cfg), en->line,
+				md.msg);
 			bad++;
 		}
 	}
@@ -314,6 +315,63 @@ static fv_err connect_enrolled(struct node *n)
 	return FV_ECANCELED;
 }
 
+/* Register the site's dataset with the coordinator: its name, description and period from
+ * [data], and the disclosure-safe summary of every column (computed once per process). A
+ * failure is logged; jobs of benchmarks that do not require approved datasets still run. */
+static void register_dataset(struct node *n)
+{
+	Fedval__Envelope req = FEDVAL__ENVELOPE__INIT;
+	Fedval__DatasetRegistration body = FEDVAL__DATASET_REGISTRATION__INIT;
+	struct fv_pb *rp = NULL;
+	struct fv_diag d = {{0}};
+
+	if (!n->summary_json) {
+		struct fv_source *src = NULL;
+		struct fv_summary_var *vars = NULL;
+		json_t *sum = NULL;
+		size_t nc = 0;
+		if (fv_source_open(&n->source, NULL, &src, &d) == FV_OK) {
+			nc = fv_source_ncols(src);
+			vars = fv_calloc(nc ? nc : 1, sizeof(*vars));
+			for (size_t i = 0; vars && i < nc; i++)
+				vars[i].name = vars[i].column = fv_source_colname(src, i);
+			struct fv_summary_opts o = {
+			    .nvars = nc, .vars = vars, .min_cell = n->policy.min_cell};
+			if (vars && fv_data_summarise(&n->source, &o, &sum, &d) == FV_OK) {
+				n->summary_json = json_dumps(sum, JSON_COMPACT | JSON_SORT_KEYS);
+				n->summary_fp = fv_strdup(
+				    json_string_value(json_object_get(sum, "fingerprint")) ?: "");
+				n->summary_rows =
+				    (uint64_t)json_integer_value(json_object_get(sum, "rows"));
+			}
+			json_decref(sum);
+			fv_free(vars);
+			fv_source_close(src);
+		}
+		if (!n->summary_json) {
+			fv_log(FV_LOG_WARN, "dataset_summary_failed", "reason=%s", FV_Q(d.msg));
+			return;
+		}
+	}
+	body.name = (char *)n->dataset;
+	body.description = (char *)(fv_config_get(n->cfg, "data", "description") ?: "");
+	body.period = (char *)(fv_config_get(n->cfg, "data", "period") ?: "");
+	body.source_kind = (char *)fv_source_kind_name(n->source.kind);
+	body.has_records = true;
+	body.records = n->summary_rows;
+	body.summary_json = n->summary_json;
+	body.fingerprint = n->summary_fp;
+	req.body_case = FEDVAL__ENVELOPE__BODY_REGISTER_DATASET;
+	req.register_dataset = &body;
+	if (fv_client_call(n->client, &req, 0, &rp, &d) != FV_OK)
+		fv_log(FV_LOG_WARN, "dataset_registration_failed", "reason=%s", FV_Q(d.msg));
+	else
+		fv_log(FV_LOG_INFO, "dataset_registered",
+		       "dataset=%s records=%llu fingerprint=%.16s", n->dataset,
+		       (unsigned long long)n->summary_rows, n->summary_fp);
+	fv_pb_free(rp);
+}
+
 static fv_err poll_once(struct node *n)
 {
 	Fedval__Envelope req = FEDVAL__ENVELOPE__INIT;
@@ -357,6 +415,7 @@ static int run(struct node *n)
 		if (!n->client) {
 			if ((e = connect_enrolled(n)) != FV_OK)
 				return stop_flag ? 0 : 1;
+			register_dataset(n);
 			if (node_resubmit_pending(n, &d) != FV_OK) {
 				fv_log(FV_LOG_WARN, "resubmit_failed", "reason=%s", FV_Q(d.msg));
 				disconnect(n);
@@ -487,6 +546,8 @@ out:
 	if (n.audit)
 		node_audit(&n, "node_stop", "", 0);
 	fv_audit_close(n.audit);
+	free(n.summary_json);
+	fv_free(n.summary_fp);
 	fv_free(n.ca_pem);
 	fv_free(n.ca_path);
 	fv_free(n.cert_path);

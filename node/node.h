@@ -31,7 +31,9 @@ struct node {
 	bool manual, require_legal_basis;
 	const char *allowed_benchmarks, *allowed_vendors; /* comma lists; NULL = any */
 	long budget_results, budget_period_days;
-	const char *dataset;	/* [data] name */
+	const char *dataset;		 /* [data] name */
+	char *summary_json, *summary_fp; /* the registered dataset summary (once per process) */
+	uint64_t summary_rows;
 	struct fv_audit *audit; /* hash-chained record of what the node did (lib/audit) */
 	int eval_timeout_s;
 	int poll_wait_ms;
@@ -72,6 +74,7 @@ struct eval_out {
 	uint64_t tp[NODE_MAX_THR], fp[NODE_MAX_THR], tn[NODE_MAX_THR], fn[NODE_MAX_THR];
 	char mapping_sha256[65];
 	double rows_per_s;
+	uint64_t excluded; /* records the cohort rule left out */
 	/* head-to-head: the compared models on the same records, paired with the first */
 	uint32_t n_cmp;
 	double cmp_auc[NODE_MAX_CMP], cmp_var[NODE_MAX_CMP], cmp_cov[NODE_MAX_CMP];
@@ -90,6 +93,7 @@ struct eval_in {
 	const char **vars;    /* model input variables, in order */
 	const char **columns; /* local column of each */
 	const char *label_column;
+	const char *cohort; /* the benchmark's cohort rule (docs/mapping.md) or NULL */
 	const struct fv_source_spec *source;
 	uint32_t n_thr;
 	double thr[NODE_MAX_THR];

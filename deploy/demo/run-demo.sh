@@ -56,8 +56,11 @@ for n in $NODES; do
 	"$FEDVAL" demo data --profile $i --rows "${!rows_var}" --seed $((100 + i)) --out "$OUT/$n/records.csv"
 	i=$((i + 1))
 done
-# Hospital C's export names two columns its own way; its node maps them (see its config).
-sed -i '1s/\bbnp\b/bnp_pg_ml/; 1s/\bcreatinine\b/creat_mg_dl/' "$OUT/hospital-c/records.csv"
+# Hospital C's export names BNP its own way and reports creatinine in µmol/L; its node maps
+# both (see its config: a renamed column and a unit conversion).
+awk -F, -v OFS=, 'NR == 1 { sub(/^bnp$/, "bnp_pg_ml", $10); $9 = "creat_umol_l"; print; next }
+	{ $9 = sprintf("%.1f", $9 * 88.4); print }' "$OUT/hospital-c/records.csv" >"$OUT/hospital-c/records.tmp"
+mv "$OUT/hospital-c/records.tmp" "$OUT/hospital-c/records.csv"
 
 step "two vendors train and freeze their models"
 "$FEDVAL" demo train --data "$OUT/vendor/development.csv" --out-dir "$OUT/vendor" \
@@ -114,7 +117,7 @@ cat >>"$OUT/hospital-c/node.ini" <<INI
 
 [mapping]
 bnp = bnp_pg_ml
-creatinine = creat_mg_dl
+creatinine = convert(creat_umol_l, "umol/L", "mg/dL", "creatinine")
 INI
 for n in $NODES; do
 	"$BUILD/fedval-node" --config "$OUT/$n/node.ini" --check-config >"$OUT/logs/$n.check" ||

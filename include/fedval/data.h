@@ -44,11 +44,14 @@ fv_err fv_csv_parse_double(const struct fv_csv *c, const char *field, double *ou
 			   struct fv_diag *d);
 
 /* ---- a tabular dataset mapped to benchmark variables ---- */
+/* Each of columns[i] and label_column is a local column's name or an expression over the
+ * source's columns (docs/mapping.md: arithmetic, unit conversion, recoding, dates); a value that
+ * is exactly a column's name is that column. */
 struct fv_mapping {
 	size_t nvars;
 	const char *const *vars;    /* benchmark variable names, in model input order */
-	const char *const *columns; /* the local column holding each variable */
-	const char *label_column;   /* the local column holding the 0/1 label */
+	const char *const *columns; /* the local column (or expression) giving each variable */
+	const char *label_column;   /* the local column (or expression) giving the 0/1 label */
 };
 
 struct fv_dataset {
@@ -86,11 +89,27 @@ struct fv_source_spec {
 struct fv_source;
 fv_err fv_source_open(const struct fv_source_spec *spec, const struct fv_mapping *map,
 		      struct fv_source **out, struct fv_diag *d);
+/* Restrict a mapped source to the benchmark's cohort: rule is a condition over the mapping's
+ * variable names (their mapped values) and the source's columns (docs/mapping.md), e.g.
+ *     age >= 18 and date(admitted) >= date("2022-01-01")
+ * Records where it is false are skipped and counted (fv_source_excluded); a missing value the
+ * rule needs is an error unless isna() asks about it. Call before the first fv_source_read;
+ * FV_ESTATE after it or without a mapping, FV_EINVAL/FV_ELIMIT for a bad rule (the message
+ * shows where, with a caret line). rule is not kept. */
+fv_err fv_source_set_cohort(struct fv_source *s, const char *rule, struct fv_diag *d);
 /* Read up to cap records into x[cap][nvars] and y[cap]; *got == 0 at the end. */
 fv_err fv_source_read(struct fv_source *s, float *x, uint8_t *y, size_t cap, size_t *got,
 		      struct fv_diag *d);
-/* Records read so far, and the fraction of the input consumed (-1 when unknown). */
+/* Records handed out so far, and the fraction of the input consumed (-1 when unknown). */
 uint64_t fv_source_records(const struct fv_source *s);
+/* Records the mapping's cohort rule has left out so far. */
+uint64_t fv_source_excluded(const struct fv_source *s);
+/* Check one mapping value (a column's name or an expression) against the source's columns
+ * without reading a record, as fv_source_open would (for --check-config). FV_EINVAL or
+ * FV_ELIMIT with a message naming var and the position, with a caret line under the
+ * expression. s may have been opened without a mapping. */
+fv_err fv_source_check_mapping(const struct fv_source *s, const char *var, const char *value,
+			       struct fv_diag *d);
 double fv_source_progress(const struct fv_source *s);
 void fv_source_close(struct fv_source *s);
 /* Column names of the source (for --check-config); valid while s lives. */
@@ -108,5 +127,50 @@ fv_err fv_synth_hf_write(FILE *out, int profile, uint64_t seed, size_t rows, str
 /* Names of the synthetic cohort's predictor columns (NULL-terminated) and label column. */
 const char *const *fv_synth_hf_predictors(void);
 const char *fv_synth_hf_label(void);
+
+/* ---- data-quality and representativeness summary (lib/data/summary.c, docs/data-summary.md) ----
+ * A per-dataset summary a hospital may share: counts of missing, invalid and out-of-range values,
+ * coarsened distributions, label prevalence and subgroup counts with small cells suppressed.
+ * Unlike fv_source_read, bad values are counted, never an error. One pass, memory bounded by
+ * the number of variables and categories, not by the number of records. */
+struct json_t;
+
+struct fv_summary_var {
+	const char *name;   /* benchmark variable (appears in the summary) */
+	const char *column; /* local column (does not appear in the summary) */
+	bool has_min, has_max;
+	double min, max; /* declared range, inclusive; values outside are counted, not described */
+};
+
+/* A subgroup variable: categorical (nedges == 0: each distinct text value is a category,
+ * blanks around it ignored) or numeric bands ("age band": nedges ascending edges e give the
+ * bands <e[0], [e[0],e[1]), ..., >=e[n-1]). */
+struct fv_summary_subgroup {
+	const char *name;
+	const char *column;
+	size_t nedges;
+	const double *edges;
+};
+
+struct fv_summary_opts {
+	size_t nvars; /* 0..FV_MAX_FEATURES */
+	const struct fv_summary_var *vars;
+	const char *label;	  /* benchmark label name (NULL: no label section) */
+	const char *label_column; /* its local column */
+	size_t nsubgroups;
+	const struct fv_summary_subgroup *subgroups;
+	uint32_t min_cell; /* smallest released count (struct fv_policy); 0 means 1 */
+};
+
+/* Read the whole source once and build the summary (a new JSON object, json_decref'd by the
+ * caller) with its "fingerprint". Codes: FV_EINVAL for bad opts or a column not in the source,
+ * FV_ELIMIT for more than FV_MAX_ROWS records or a subgroup with too many or too long
+ * categories, the source's own codes for I/O, SQL and CSV syntax errors, FV_ENOMEM. */
+fv_err fv_data_summarise(const struct fv_source_spec *spec, const struct fv_summary_opts *opts,
+			 struct json_t **out, struct fv_diag *d);
+/* SHA-256 (lowercase hex) of the canonical text of a summary without its "fingerprint" member:
+ * json_dumps with JSON_COMPACT | JSON_SORT_KEYS | JSON_ENSURE_ASCII | JSON_REAL_PRECISION(6).
+ * Lets a receiver check the fingerprint it was given. */
+fv_err fv_data_summary_fingerprint(const struct json_t *summary, char hex[65], struct fv_diag *d);
 
 #endif

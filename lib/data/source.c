@@ -1,11 +1,19 @@
 /* fedval: records of any source mapped to a benchmark's variables.
  *
  * Contract (the same for every source kind)
- *   - Every mapped variable must be a finite number in every record; a missing value (SQL
- *     NULL, a CSV NA token), text, inf/nan or a value outside the range of a float is an error
- *     naming the variable, its column, the record ("line 12", "row 12") and at most 40 bytes
- *     of the value. Such messages are for the local operator: a node never sends them out.
- *   - The label must be a number equal to 0 or 1.
+ *   - Each variable, the label and the cohort rule are expressions over the source's columns
+ *     (lib/data/expr.c, docs/mapping.md), parsed once at open; a mapping value that is exactly
+ *     a column's name is that column. A parse error names the variable and the position.
+ *   - Every mapped variable must be a finite number in every record handed out; a missing value
+ *     (SQL NULL, a CSV NA token), text, inf/nan, a value outside the range of a float, an
+ *     unmatched recode() or a failed operation is an error naming the variable, its column,
+ *     the record ("line 12", "row 12") and at most 40 bytes of the value. Such messages are for
+ *     the local operator: a node never sends them out.
+ *   - The label must be equal to 0 or 1. No predictor may read a column the label reads.
+ *   - The cohort rule reads the benchmark's variables (after mapping) and the source's columns;
+ *     a record where it is false is skipped and counted, and nothing else of it is evaluated.
+ *     A variable it reads is evaluated only as far as the rule needs it (and / or / if stop
+ *     early), so a record left out may hold missing or bad values elsewhere.
  *   - Unmapped columns are read and ignored.
  *   - Records are handed out in batches; nothing holds the whole dataset. */
 #include <float.h>
@@ -14,6 +22,7 @@
 #include <string.h>
 
 #include "fedval/limits.h"
+#include "expr.h"
 #include "fedval/util.h"
 #include "source_int.h"
 
@@ -21,13 +30,23 @@
  * carry much of a record. */
 #define SRC_VALUE_QUOTE 40
 
+/* Bytes of an expression shown above the caret of a parse error. */
+#define SRC_SHOWN_EXPR 96
+
 struct fv_source {
 	struct fv_rows *rows;
+	bool csv;
 	size_t nvars;
-	size_t *col; /* column of each variable */
-	size_t label_col;
+	struct fv_expr **vx; /* each variable's mapping */
+	struct fv_expr *lx;  /* the label's mapping */
+	struct fv_expr *cx;  /* the cohort rule, or NULL */
+	double *val;	     /* variables the cohort rule evaluated for this record ... */
+	uint8_t *cached;     /* ... where cached[i] is 1 */
+	struct fv_expr_env env;
 	const struct fv_mapping *map;
-	uint64_t records;
+	uint64_t records;  /* records handed out */
+	uint64_t excluded; /* records the cohort rule left out */
+	bool started;	   /* fv_source_read was called */
 	bool failed;
 };
 
@@ -57,14 +76,15 @@ fv_err fv_data_check_mapping(const struct fv_mapping *map, struct fv_diag *d)
 	size_t i, j;
 
 	if (!map || !map->vars || !map->columns || !map->label_column)
-		return fv_diag_set(d, FV_EINVAL, "mapping: variables, columns and label are required");
+		return fv_diag_set(d, FV_EINVAL,
+				   "mapping: variables, columns and label are required");
 	if (map->nvars == 0 || map->nvars > FV_MAX_FEATURES)
 		return fv_diag_set(d, FV_EINVAL, "mapping: %zu variables (1 to %u allowed)",
 				   map->nvars, (unsigned)FV_MAX_FEATURES);
 	for (i = 0; i < map->nvars; i++) {
 		if (!map->vars[i] || !map->columns[i])
-			return fv_diag_set(d, FV_EINVAL, "mapping: variable %zu has no name or column",
-					   i + 1);
+			return fv_diag_set(d, FV_EINVAL,
+					   "mapping: variable %zu has no name or column", i + 1);
 		/* The label fed to the model as a predictor would make any model look perfect. */
 		if (strcmp(map->columns[i], map->label_column) == 0)
 			return fv_diag_set(d, FV_EINVAL,
@@ -76,7 +96,8 @@ fv_err fv_data_check_mapping(const struct fv_mapping *map, struct fv_diag *d)
 	for (i = 0; i < map->nvars; i++)
 		for (j = i + 1; j < map->nvars; j++)
 			if (strcmp(map->vars[i], map->vars[j]) == 0)
-				return fv_diag_set(d, FV_EINVAL, "mapping: variable '%s' appears twice",
+				return fv_diag_set(d, FV_EINVAL,
+						   "mapping: variable '%s' appears twice",
 						   map->vars[i]);
 	return FV_OK;
 }
@@ -146,10 +167,88 @@ static long find_col(const struct fv_rows *r, const char *name)
 	return -1;
 }
 
+/* Nothing but name characters: a lone column name, shown without a caret when unknown. */
+static bool lone_name(const char *s)
+{
+	for (; *s; s++)
+		if (!((*s >= 'a' && *s <= 'z') || (*s >= 'A' && *s <= 'Z') ||
+		      (*s >= '0' && *s <= '9') || *s == '_' || (unsigned char)*s >= 0x80))
+			return false;
+	return true;
+}
+
+/* Parse one mapping value, cohort rule or label into *out. what names it in messages
+ * ("variable 'age'", "label", "cohort rule"). A value that is exactly a column's name is that
+ * column, whatever characters the name holds (mappings written before expressions existed). */
+static fv_err parse_mapping(const struct fv_rows *r, const char *where, const char *what,
+			    const char *src, const struct fv_mapping *cohort_of,
+			    struct fv_expr **out, struct fv_diag *d)
+{
+	struct fv_expr_names names = {r->ncols, (const char *const *)r->colnames, 0, NULL, where};
+	char caret[2 * SRC_SHOWN_EXPR];
+	size_t pos = 0, len = strlen(src);
+	long k;
+	fv_err e;
+
+	if (!cohort_of && (k = find_col(r, src)) >= 0)
+		return fv_expr_new_column((size_t)k, out, d);
+	if (cohort_of) {
+		names.nvars = cohort_of->nvars;
+		names.vars = cohort_of->vars;
+	}
+	if ((e = fv_expr_parse(src, len, &names, out, &pos, d)) == FV_OK || e == FV_ENOMEM)
+		return e;
+	if (len <= FV_EXPR_MAX_LEN && !lone_name(src)) {
+		fv_expr_caret(caret, sizeof(caret), src, len, pos);
+		fv_diag_prefix(d, "%s: ", what);
+		/* Keep the caret whole: shorten the reason instead if the message is full. */
+		if (strlen(d->msg) + strlen(caret) + 40 >= sizeof(d->msg))
+			d->msg[sizeof(d->msg) - strlen(caret) - 40] = '\0';
+		fv_fmt(d->msg + strlen(d->msg), sizeof(d->msg) - strlen(d->msg),
+		       " (at character %zu)\n%s", pos + 1, caret);
+	} else {
+		fv_diag_prefix(d, "%s: ", what);
+	}
+	return e;
+}
+
+/* The checks that need the source's columns: no predictor reads a column the label reads (the
+ * label fed to the model as a predictor would make any model look perfect). */
+static fv_err check_leak(struct fv_source *s, struct fv_diag *d)
+{
+	uint8_t *lab = fv_calloc(s->rows->ncols, 1), *use = fv_calloc(s->rows->ncols, 1);
+	fv_err e = FV_OK;
+
+	if (!lab || !use) {
+		e = fv_diag_set(d, FV_ENOMEM, "out of memory");
+		goto out;
+	}
+	fv_expr_mark(s->lx, lab, NULL);
+	for (size_t i = 0; i < s->nvars; i++) {
+		memset(use, 0, s->rows->ncols);
+		fv_expr_mark(s->vx[i], use, NULL);
+		for (size_t c = 0; c < s->rows->ncols; c++)
+			if (use[c] && lab[c]) {
+				e = fv_diag_set(
+				    d, FV_EINVAL,
+				    "mapping: variable '%s' reads column '%s', which is "
+				    "the label column",
+				    s->map->vars[i], s->rows->colnames[c]);
+				goto out;
+			}
+	}
+out:
+	fv_free(lab);
+	fv_free(use);
+	return e;
+}
+
 fv_err fv_source_open(const struct fv_source_spec *spec, const struct fv_mapping *map,
 		      struct fv_source **out, struct fv_diag *d)
 {
 	struct fv_source *s = fv_calloc(1, sizeof(*s));
+	char what[FV_EXPR_MAX_NAME + 16];
+	const char *where;
 	fv_err e;
 
 	*out = NULL;
@@ -173,29 +272,28 @@ fv_err fv_source_open(const struct fv_source_spec *spec, const struct fv_mapping
 	if (e != FV_OK)
 		goto fail;
 	s->map = map;
+	s->csv = spec->kind == FV_SOURCE_CSV;
+	where = s->csv ? "the header" : "the source's columns";
 	if (map) {
-		const char *where = spec->kind == FV_SOURCE_CSV ? "header" : "source's columns";
-		long k;
 		s->nvars = map->nvars;
-		if (!(s->col = fv_calloc(map->nvars, sizeof(*s->col)))) {
+		if (!(s->vx = fv_calloc(map->nvars, sizeof(*s->vx))) ||
+		    !(s->val = fv_calloc(map->nvars, sizeof(*s->val))) ||
+		    !(s->cached = fv_calloc(map->nvars, 1))) {
 			e = fv_diag_set(d, FV_ENOMEM, "out of memory");
 			goto fail;
 		}
 		for (size_t i = 0; i < map->nvars; i++) {
-			if ((k = find_col(s->rows, map->columns[i])) < 0) {
-				e = fv_diag_set(d, FV_EINVAL,
-						"variable '%s': column '%s' is not in the %s",
-						map->vars[i], map->columns[i], where);
+			fv_fmt(what, sizeof(what), "variable '%.*s'", FV_EXPR_MAX_NAME,
+			       map->vars[i]);
+			if ((e = parse_mapping(s->rows, where, what, map->columns[i], NULL,
+					       &s->vx[i], d)) != FV_OK)
 				goto fail;
-			}
-			s->col[i] = (size_t)k;
 		}
-		if ((k = find_col(s->rows, map->label_column)) < 0) {
-			e = fv_diag_set(d, FV_EINVAL, "label: column '%s' is not in the %s",
-					map->label_column, where);
+		if ((e = parse_mapping(s->rows, where, "label", map->label_column, NULL, &s->lx,
+				       d)) != FV_OK)
 			goto fail;
-		}
-		s->label_col = (size_t)k;
+		if ((e = check_leak(s, d)) != FV_OK)
+			goto fail;
 	}
 	*out = s;
 	return FV_OK;
@@ -204,48 +302,135 @@ fail:
 	return e;
 }
 
-/* One value of a variable (label == false) or of the label. */
-static fv_err convert(struct fv_source *s, const char *field, const char *var,
-		      const char *column, bool label, double *v, struct fv_diag *d)
+fv_err fv_source_set_cohort(struct fv_source *s, const char *rule, struct fv_diag *d)
+{
+	struct fv_expr *x = NULL;
+	fv_err e;
+
+	if (!s->map || s->started)
+		return fv_diag_set(d, FV_ESTATE,
+				   "cohort rule: set it on a mapped source before "
+				   "reading");
+	if (!rule)
+		return fv_diag_set(d, FV_EINVAL, "cohort rule: none given");
+	if ((e = parse_mapping(s->rows, s->csv ? "the header" : "the source's columns",
+			       "cohort rule", rule, s->map, &x, d)) != FV_OK)
+		return e;
+	fv_expr_free(s->cx);
+	s->cx = x;
+	return FV_OK;
+}
+
+fv_err fv_source_check_mapping(const struct fv_source *s, const char *var, const char *value,
+			       struct fv_diag *d)
+{
+	struct fv_expr *x = NULL;
+	char what[FV_EXPR_MAX_NAME + 16];
+	fv_err e;
+
+	fv_fmt(what, sizeof(what), "variable '%.*s'", FV_EXPR_MAX_NAME, var ? var : "?");
+	e = parse_mapping(s->rows, s->csv ? "the header" : "the source's columns", what, value,
+			  NULL, &x, d);
+	fv_expr_free(x);
+	return e;
+}
+
+/* What a message is about. */
+enum subject { SUBJ_VAR, SUBJ_LABEL, SUBJ_COHORT };
+
+/* The message for a failed evaluation: the record, what it is about, the column and (at most
+ * SRC_VALUE_QUOTE bytes of) its value, or the operation that failed. */
+static fv_err report(struct fv_source *s, enum subject subj, size_t var, enum fv_expr_status st,
+		     const struct fv_expr_fault *f, struct fv_diag *d)
+{
+	char where[64], shown[SRC_VALUE_QUOTE + 8], head[FV_EXPR_MAX_NAME + 64];
+	const char *why = f->why;
+	bool bare_label = false;
+	size_t col;
+
+	s->rows->ops->where(s->rows, where, sizeof(where));
+	if (subj == SUBJ_LABEL) {
+		bare_label = fv_expr_is_column(s->lx, &col);
+		fv_fmt(head, sizeof(head), "label");
+	} else if (subj == SUBJ_VAR) {
+		fv_fmt(head, sizeof(head), "variable '%.*s'", FV_EXPR_MAX_NAME, s->map->vars[var]);
+	} else if (f->var >= 0) {
+		fv_fmt(head, sizeof(head), "cohort rule: variable '%.*s'", FV_EXPR_MAX_NAME,
+		       s->map->vars[f->var]);
+	} else {
+		fv_fmt(head, sizeof(head), "cohort rule");
+	}
+	if (f->col < 0) {
+		char num[40] = "";
+		if (f->has_num)
+			fv_fmt(num, sizeof(num), ", got %.6g", f->num);
+		return fv_diag_set(d, FV_EINVAL, "%s: %s: %s%s (at character %zu of its %s)", where,
+				   head, why, num, f->pos + 1,
+				   subj == SUBJ_COHORT && f->var < 0 ? "rule" : "mapping");
+	}
+	fv_data_show_value(shown, sizeof(shown), f->value ? f->value : "");
+	if (bare_label && !strcmp(why, "is"))
+		return fv_diag_set(d, FV_EINVAL,
+				   "%s: label (column '%s'): value '%s' is not 0 or 1", where,
+				   s->rows->colnames[f->col], shown);
+	return fv_diag_set(d, FV_EINVAL, "%s: %s (column '%s'): value '%s' %s%s%s", where, head,
+			   s->rows->colnames[f->col], shown, why, !strcmp(why, "is") ? " " : "",
+			   !strcmp(why, "is") ? f->reason
+			   : subj == SUBJ_COHORT && st == FV_EXPR_MISSING
+			       ? " (guard it with isna())"
+			       : "");
+}
+
+/* A variable read by the cohort rule: evaluated once per record, then kept for the model. */
+static enum fv_expr_status cohort_var(void *ctx, size_t i, double *out, struct fv_expr_fault *f)
+{
+	struct fv_source *s = ctx;
+	enum fv_expr_status st;
+
+	if (s->cached[i]) {
+		*out = s->val[i];
+		return FV_EXPR_OK;
+	}
+	if ((st = fv_expr_eval(s->vx[i], &s->env, out, f)) != FV_EXPR_OK) {
+		f->var = (long)i;
+		return st;
+	}
+	s->val[i] = *out;
+	s->cached[i] = 1;
+	return FV_EXPR_OK;
+}
+
+/* The value given to the model: finite as a double is not enough, it must fit a float. */
+static fv_err to_float(struct fv_source *s, size_t i, double v, float *out, struct fv_diag *d)
 {
 	char where[64], shown[SRC_VALUE_QUOTE + 8];
-	struct fv_diag why = {{0}};
-	const char *what;
+	size_t col;
 
-	if (!field || s->rows->ops->is_na(s->rows, field)) {
-		what = "is missing";
-		goto bad;
+	if (v <= FLT_MAX && v >= -FLT_MAX) {
+		*out = (float)v;
+		return FV_OK;
 	}
-	if (s->rows->ops->parse(s->rows, field, v, &why) != FV_OK) {
-		what = why.msg;
-		goto bad;
-	}
-	if (label && *v != 0.0 && *v != 1.0) {
-		what = "is not 0 or 1";
-		goto bad;
-	}
-	/* Finite as a double but infinite as the float the model reads. */
-	if (*v > FLT_MAX || *v < -FLT_MAX) {
-		what = "is out of range for a 32-bit float";
-		goto bad;
-	}
-	return FV_OK;
-bad:
 	s->rows->ops->where(s->rows, where, sizeof(where));
-	if (label)
-		return fv_diag_set(d, FV_EINVAL, "%s: label (column '%s'): value '%s' %s%s", where,
-				   column, fv_data_show_value(shown, sizeof(shown), field ? field : ""),
-				   label && what == why.msg ? "is " : "",
-				   label && what == why.msg ? "not 0 or 1" : what);
-	return fv_diag_set(d, FV_EINVAL, "%s: variable '%s' (column '%s'): value '%s' %s%s", where,
-			   var, column, fv_data_show_value(shown, sizeof(shown), field ? field : ""),
-			   what == why.msg ? "is " : "", what);
+	if (fv_expr_is_column(s->vx[i], &col))
+		return fv_diag_set(
+		    d, FV_EINVAL,
+		    "%s: variable '%s' (column '%s'): value '%s' is out of range for "
+		    "a 32-bit float",
+		    where, s->map->vars[i], s->rows->colnames[col],
+		    fv_data_show_value(shown, sizeof(shown),
+				       s->env.fields[col] ? s->env.fields[col] : ""));
+	return fv_diag_set(d, FV_EINVAL,
+			   "%s: variable '%s': result %.6g is out of range for a 32-bit float",
+			   where, s->map->vars[i], v);
 }
 
 fv_err fv_source_read(struct fv_source *s, float *x, uint8_t *y, size_t cap, size_t *got,
 		      struct fv_diag *d)
 {
 	const struct fv_mapping *map = s->map;
+	struct fv_expr_fault f;
+	enum fv_expr_status st;
+	char where[64];
 	size_t n = 0;
 	fv_err e = FV_OK;
 
@@ -254,26 +439,72 @@ fv_err fv_source_read(struct fv_source *s, float *x, uint8_t *y, size_t cap, siz
 		return fv_diag_set(d, FV_ESTATE, "source opened without a mapping");
 	if (s->failed)
 		return fv_diag_set(d, FV_ESTATE, "source failed earlier");
+	s->started = true;
+	s->env.rows = s->rows;
+	s->env.var = cohort_var;
+	s->env.ctx = s;
 	while (n < cap) {
-		char **f = NULL;
+		char **fields = NULL;
 		bool eof = false;
 		double v;
-		if ((e = s->rows->ops->next(s->rows, &f, &eof, d)) != FV_OK)
+		if ((e = s->rows->ops->next(s->rows, &fields, &eof, d)) != FV_OK)
 			goto fail;
 		if (eof)
 			break;
+		s->env.fields = fields;
+		if (s->cx) {
+			memset(s->cached, 0, s->nvars);
+			if ((st = fv_expr_eval(s->cx, &s->env, &v, &f)) != FV_EXPR_OK) {
+				e = report(s, SUBJ_COHORT, 0, st, &f, d);
+				goto fail;
+			}
+			if (v != 0 && v != 1) {
+				s->rows->ops->where(s->rows, where, sizeof(where));
+				e = fv_diag_set(
+				    d, FV_EINVAL,
+				    "%s: cohort rule gives %.6g, not true (1) or false (0)", where,
+				    v);
+				goto fail;
+			}
+			if (v == 0) {
+				s->excluded++;
+				continue;
+			}
+		}
 		if (s->records >= FV_MAX_ROWS) {
-			e = fv_diag_set(d, FV_ELIMIT, "more than %u records", (unsigned)FV_MAX_ROWS);
+			e = fv_diag_set(d, FV_ELIMIT, "more than %u records",
+					(unsigned)FV_MAX_ROWS);
 			goto fail;
 		}
 		for (size_t i = 0; i < s->nvars; i++) {
-			if ((e = convert(s, f[s->col[i]], map->vars[i], map->columns[i], false, &v,
-					 d)) != FV_OK)
+			if (s->cx && s->cached[i]) {
+				v = s->val[i];
+			} else if ((st = fv_expr_eval(s->vx[i], &s->env, &v, &f)) != FV_EXPR_OK) {
+				e = report(s, SUBJ_VAR, i, st, &f, d);
 				goto fail;
-			x[n * s->nvars + i] = (float)v;
+			}
+			if ((e = to_float(s, i, v, &x[n * s->nvars + i], d)) != FV_OK)
+				goto fail;
 		}
-		if ((e = convert(s, f[s->label_col], NULL, map->label_column, true, &v, d)) != FV_OK)
+		if ((st = fv_expr_eval(s->lx, &s->env, &v, &f)) != FV_EXPR_OK) {
+			e = report(s, SUBJ_LABEL, 0, st, &f, d);
 			goto fail;
+		}
+		if (v != 0.0 && v != 1.0) {
+			char shown[SRC_VALUE_QUOTE + 8];
+			size_t col;
+			s->rows->ops->where(s->rows, where, sizeof(where));
+			if (fv_expr_is_column(s->lx, &col))
+				e = fv_diag_set(
+				    d, FV_EINVAL,
+				    "%s: label (column '%s'): value '%s' is not 0 or 1", where,
+				    s->rows->colnames[col],
+				    fv_data_show_value(shown, sizeof(shown), fields[col]));
+			else
+				e = fv_diag_set(d, FV_EINVAL,
+						"%s: label: result %.6g is not 0 or 1", where, v);
+			goto fail;
+		}
 		y[n] = v == 1.0;
 		n++;
 		s->records++;
@@ -288,6 +519,11 @@ fail:
 uint64_t fv_source_records(const struct fv_source *s)
 {
 	return s->records;
+}
+
+uint64_t fv_source_excluded(const struct fv_source *s)
+{
+	return s->excluded;
 }
 
 double fv_source_progress(const struct fv_source *s)
@@ -311,6 +547,12 @@ void fv_source_close(struct fv_source *s)
 		return;
 	if (s->rows)
 		s->rows->ops->close(s->rows);
-	fv_free(s->col);
+	for (size_t i = 0; s->vx && i < s->nvars; i++)
+		fv_expr_free(s->vx[i]);
+	fv_free(s->vx);
+	fv_expr_free(s->lx);
+	fv_expr_free(s->cx);
+	fv_free(s->val);
+	fv_free(s->cached);
 	fv_free(s);
 }

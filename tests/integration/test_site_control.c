@@ -318,3 +318,73 @@ Test(site_control, subgroups_small_cells_withheld, .fini = teardown, .timeout = 
 	cr_assert_eq(subgroups, 2);
 	json_decref(rep);
 }
+
+/* Benchmark lifecycle and dataset approval: a draft takes no runs; sites register their
+ * datasets with a summary; with "dataset_approval": "required" only approved sites get jobs,
+ * each naming the approved dataset; a closed benchmark takes no more runs. */
+Test(site_control, lifecycle_and_dataset_approval, .fini = teardown, .timeout = 180)
+{
+	char run[128], *out = NULL, path[512], log[512];
+
+	start("[data]\n", 1000);
+	/* a second site */
+	cr_assert_eq(h_run(NULL,
+			   "cd %s && " H_BIN("fedval") " demo data --profile 2 --rows 800 "
+						       "--seed 4 --out b.csv",
+			   F.dir),
+		     0);
+	int b = h_node_add(&F, "hospital-b", "b.csv", NULL);
+	h_node_start(&F, b);
+	snprintf(log, sizeof(log), "%s/hospital-b.log", F.dir);
+	cr_assert(h_wait_log(log, "event=dataset_registered", 1, 30000), "%s", h_slurp(log));
+	snprintf(log, sizeof(log), "%s/hospital-a.log", F.dir);
+	cr_assert(h_wait_log(log, "event=dataset_registered", 1, 30000), "%s", h_slurp(log));
+
+	json_t *bj = json_load_file(FV_SOURCE_DIR "/deploy/demo/benchmark.json", 0, NULL);
+	json_object_set_new(bj, "name", json_string("gated"));
+	json_object_set_new(bj, "dataset_approval", json_string("required"));
+	snprintf(path, sizeof(path), "%s/gated.json", F.dir);
+	cr_assert_eq(json_dump_file(bj, path, 0), 0);
+	json_decref(bj);
+	cr_assert_eq(h_cli(&F, &out, "authority", "benchmark create --draft gated.json 2>&1"), 0,
+		     "%s", out);
+	free(out);
+	cr_assert_eq(
+	    h_cli(&F, &out, "authority", "run start --benchmark gated --model %s 2>&1", VID), 1,
+	    "a draft benchmark took a run: %s", out);
+	cr_assert(strstr(out, "draft"), "%s", out);
+	free(out);
+	cr_assert_eq(h_cli(&F, &out, "authority", "benchmark open gated@1"), 0, "%s", out);
+	free(out);
+	cr_assert_eq(
+	    h_cli(&F, &out, "authority", "run start --benchmark gated --model %s 2>&1", VID), 1,
+	    "a run without approved datasets: %s", out);
+	free(out);
+	cr_assert_eq(h_cli(&F, &out, "authority", "dataset list --benchmark gated --json"), 0, "%s",
+		     out);
+	json_t *list = json_loads(out, 0, NULL);
+	free(out);
+	cr_assert_eq(json_array_size(list), 2);
+	json_t *first = json_array_get(list, 0);
+	cr_assert_str_eq(json_string_value(json_object_get(first, "dataset")), "default");
+	cr_assert(json_integer_value(json_object_get(first, "records")) == 1000);
+	cr_assert(json_is_object(json_object_get(first, "summary")));
+	json_decref(list);
+	cr_assert_eq(h_cli(&F, &out, "authority",
+			   "dataset approve --benchmark gated --node hospital-b --dataset default"),
+		     0, "%s", out);
+	free(out);
+	run_start("gated", run, sizeof(run));
+	out = run_wait(run);
+	cr_assert(strstr(out, "hospital-b") && !strstr(out, "hospital-a"), "%s", out);
+	free(out);
+	cr_assert_eq(h_cli(&F, &out, "authority", "benchmark close gated@1"), 0, "%s", out);
+	free(out);
+	cr_assert_eq(
+	    h_cli(&F, &out, "authority", "run start --benchmark gated --model %s 2>&1", VID), 1,
+	    "a closed benchmark took a run: %s", out);
+	free(out);
+	cr_assert_eq(h_cli(&F, &out, "authority", "benchmark open gated@1 2>&1"), 1, "reopened: %s",
+		     out);
+	free(out);
+}
