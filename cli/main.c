@@ -28,6 +28,8 @@ static const struct cli_cmd cmds[] = {
     {"run start", "start a run of a model on a benchmark at every node (authority)", cmd_run_start},
     {"run status", "show runs and the state of their jobs", cmd_run_status},
     {"results", "verify and print per-site and pooled results of a run", cmd_results},
+    {"monitor check", "check monitoring reports for drift against a baseline (CUSUM)",
+     cmd_monitor_check},
     {"report html",
      "render a JSON run report as one self-contained HTML file (charts, tables, methods)",
      cmd_report_html},

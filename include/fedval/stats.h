@@ -295,4 +295,76 @@ fv_err fv_stats_multiclass(const double *score, const uint8_t *label, size_t n, 
 			   double *auc, double *macro, double *micro, uint64_t *confusion,
 			   struct fv_diag *d);
 
+/* ======================================================================================
+ * Drift monitoring (issue 8, docs/monitoring.md). A monitored quantity is a series of
+ * per-period estimates y[t] with sampling variances v[t], compared with a baseline period. */
+
+#define FV_CUSUM_K 0.5 /* reference value, in standard errors: half the shift to detect */
+#define FV_CUSUM_H 4.0 /* decision interval: two-sided in-control ARL about 168 periods */
+
+/* One period of a standardized two-sided CUSUM (Page 1954, tabular form as in Montgomery,
+ * Introduction to Statistical Quality Control, ch. 9):
+ *   z[t] = (y[t] - baseline) / sqrt(v[t] + baseline_var),
+ *   C+[t] = max(0, C+[t-1] + z[t] - k),  C-[t] = max(0, C-[t-1] - z[t] - k),  C[-1] = 0.
+ * A period whose y or v is not finite, or v + baseline_var <= 0, is missing: z is NaN and the
+ * sums carry over unchanged. The sums are not reset after an alarm. */
+struct fv_cusum_point {
+	double z, cplus, cminus;
+	int missing;
+};
+struct fv_cusum {
+	double k, h;
+	size_t alarm;  /* first t with C+[t] > h or C-[t] > h; n when none */
+	int direction; /* +1: C+ crossed (y above baseline), -1: C- crossed, 0: no alarm */
+};
+/* path gets n points (may be NULL). baseline_var = 0 treats the baseline as known; a positive
+ * value also standardizes by the baseline's error, which is common to all periods (see
+ * docs/monitoring.md on what that does to the false-alarm rate). FV_EINVAL for k < 0, h <= 0,
+ * a non-finite baseline, baseline_var < 0 or NULL y, v or out. */
+fv_err fv_stats_cusum(const double *y, const double *v, size_t n, double baseline,
+		      double baseline_var, double k, double h, struct fv_cusum_point *path,
+		      struct fv_cusum *out, struct fv_diag *d);
+
+/* Two-sided z test of the change y - y0 of one period from the baseline, independent
+ * estimates: se = sqrt(v + v0), z = (y - y0) / se, p = 2 (1 - Phi(|z|)); diff_lo/hi is the
+ * Wald interval at level conf. All NaN when an input is not finite or v + v0 <= 0. */
+struct fv_change {
+	double diff, se, z, p, diff_lo, diff_hi;
+};
+void fv_stats_change(double y, double v, double y0, double v0, double conf, struct fv_change *out);
+
+/* Multiplicity adjustment of m p-values, as R's p.adjust: Bonferroni min(1, m p); Holm's
+ * step-down max_{j<=i} min(1, (m - j + 1) p_(j)) over the ascending order. NaN p-values stay
+ * NaN and do not count in m. adj may equal p. Holm sorts 16m bytes of scratch: FV_ENOMEM,
+ * and FV_EINVAL for NULL pointers. */
+enum fv_padjust { FV_PADJ_BONFERRONI = 0, FV_PADJ_HOLM };
+fv_err fv_stats_p_adjust(const double *p, size_t m, enum fv_padjust method, double *adj);
+
+/* Monitored quantities on the scale where they are tested:
+ * - AUROC: logit(auc) with the delta-method DeLong variance var / (auc (1 - auc))^2
+ *   (fv_stats_logit_delta). FV_EINVAL unless 0 < auc < 1 and var > 0 (finite).
+ * - calibration-in-the-large: log(O/E) with variance 1/O (Poisson O; Debray et al., BMJ
+ *   2017;356:i6460). O = 0 uses O = 0.5 (a half-event correction). FV_EINVAL unless
+ *   O >= 0 and E > 0 (finite). */
+fv_err fv_stats_monitor_auc(double auc, double var, double *y, double *v);
+fv_err fv_stats_monitor_oe(double observed, double expected, double *y, double *v);
+
+/* Input drift of a binned distribution: base[b] and cur[b] are counts over the same nb bins.
+ * - psi = sum_b (c_b - a_b) ln(c_b / a_b) with a_b, c_b the bin proportions of base and cur
+ *   (population stability index; Siddiqi 2006). When any bin is empty in either, 0.5 is
+ *   added to every bin of both before the proportions are formed (psi_corrected = 1).
+ * - Pearson chi-square test of homogeneity of the 2 x nb table, after merging adjacent bins
+ *   from the left until each merged bin has expected counts >= min_expected in both rows
+ *   (Cochran's rule uses 5); a short remainder joins the last merged bin. chi2, df = groups
+ *   - 1 and p; NaN when fewer than two groups remain. groups: merged bins used.
+ * FV_EINVAL for nb < 2 or an empty distribution. */
+struct fv_psi {
+	double psi;
+	int psi_corrected;
+	double chi2, df, p;
+	size_t groups;
+};
+fv_err fv_stats_psi(const uint64_t *base, const uint64_t *cur, size_t nb, double min_expected,
+		    struct fv_psi *out, struct fv_diag *d);
+
 #endif

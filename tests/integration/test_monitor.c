@@ -1,0 +1,178 @@
+/* End-to-end test of `fedval monitor check` (cli/monitor.c) on report files shaped as
+ * `fedval results --json` writes them (schema fedval.report/1): the built binary runs on
+ * synthetic monitoring periods and its exit status and alerts are checked.
+ *
+ * Three sites, n = 2000 with 200 events each period; AUROC about 0.80 with a small
+ * deterministic wobble; the DeLong variance is given its realistic size by Hanley & McNeil's
+ * formula (Radiology 1982;143:29-36), about 0.019^2 at 0.80. In the drifting series site-b's
+ * AUROC falls by 0.05 from period 3 on. Worked by hand (k = 0.5, h = 4; z against period 0
+ * with both variances): site-b's z is -1.70, -1.90, -1.67, -1.84, so C- runs 1.20, 2.60,
+ * 3.77, 5.10: the alarm is at period 6. */
+#include <jansson.h>
+
+#include "integration/harness.h"
+
+#define PERIODS 8
+#define NSITES	3
+static const char *const site_name[NSITES] = {"site-a", "site-b", "site-c"};
+static const double wobble[PERIODS] = {0, 0.004, -0.003, 0.002, -0.004, 0.003, -0.002, 0.001};
+/* expected events: O/E stays within 2% of 1 */
+static const double expected_ev[PERIODS] = {200, 198, 203, 201, 197, 202, 199, 200};
+
+static double hanley_mcneil(double a, double n1, double n0)
+{
+	double q1 = a / (2 - a), q2 = 2 * a * a / (1 + a);
+	return (a * (1 - a) + (n1 - 1) * (q1 - a * a) + (n0 - 1) * (q2 - a * a)) / (n1 * n0);
+}
+
+/* Write period t's report to dir/pT.json; site-b drops by `drop` from period 3. */
+static void write_report(const char *dir, int t, double drop)
+{
+	char path[512];
+	json_t *sites = json_array();
+	for (int s = 0; s < NSITES; s++) {
+		double a = 0.80 + (s == 1 ? wobble[t] : 0.5 * wobble[(t + 2 * s) % PERIODS]);
+		if (s == 1 && t >= 3)
+			a -= drop;
+		json_array_append_new(
+		    sites,
+		    json_pack("{s:s,s:b,s:s,s:i,s:i,s:{s:f,s:f,s:s},s:f,s:f}", "node", site_name[s],
+			      "verified", 1, "status", "ok", "n", 2000, "n_pos", 200, "auroc",
+			      "estimate", a, "delong_variance", hanley_mcneil(a, 200, 1800),
+			      "method", "DeLong", "expected_events", expected_ev[t],
+			      "observed_expected", 200 / expected_ev[t]));
+	}
+	/* a failed site is ignored, not an error */
+	json_array_append_new(sites, json_pack("{s:s,s:b,s:s,s:s}", "node", "site-d", "verified", 1,
+					       "status", "failed", "reason", "no data"));
+	char run[32];
+	snprintf(run, sizeof(run), "run-%d", t);
+	json_t *rep = json_pack("{s:s,s:{s:s},s:{s:s},s:o}", "schema", "fedval.report/1", "run",
+				"run_id", run, "model", "version_id", "abc123", "sites", sites);
+	snprintf(path, sizeof(path), "%s/p%d.json", dir, t);
+	cr_assert_eq(json_dump_file(rep, path, JSON_INDENT(2) | JSON_SORT_KEYS), 0);
+	json_decref(rep);
+}
+
+static char dir[64];
+
+static void series(double drop)
+{
+	snprintf(dir, sizeof(dir), "/tmp/fv-monitor-XXXXXX");
+	cr_assert(mkdtemp(dir));
+	for (int t = 0; t < PERIODS; t++)
+		write_report(dir, t, drop);
+}
+
+static void cleanup(void)
+{
+	char *out = NULL;
+	if (dir[0])
+		h_run(&out, "rm -rf '%s'", dir);
+	free(out);
+}
+
+#define FILES                                                                                      \
+	"%s/p0.json %s/p1.json %s/p2.json %s/p3.json %s/p4.json %s/p5.json %s/p6.json %s/p7.json"
+#define DIRS dir, dir, dir, dir, dir, dir, dir, dir
+
+Test(monitor, drifting_site_raises_alert, .fini = cleanup)
+{
+	char *out = NULL;
+	series(0.05);
+	int rc = h_run(&out, H_BIN("fedval") " monitor check --baseline " FILES " 2>&1", DIRS);
+	cr_assert_eq(rc, 1, "exit %d, output:\n%s", rc, out);
+	cr_assert(strstr(out, "ALERT: site-b auroc drift at period 6"), "%s", out);
+	cr_assert(!strstr(out, "ALERT: site-a"), "%s", out);
+	cr_assert(!strstr(out, "ALERT: site-c"), "%s", out);
+	cr_assert(!strstr(out, " oe drift"), "O/E is stable: %s", out);
+	cr_assert(strstr(out, "site-d") == NULL || strstr(out, "ALERT: site-d") == NULL);
+	/* the table row of the alarm */
+	cr_assert(strstr(out, "ALARM"), "%s", out);
+	free(out);
+}
+
+Test(monitor, stable_series_exits_zero, .fini = cleanup)
+{
+	char *out = NULL;
+	series(0.0);
+	int rc = h_run(&out, H_BIN("fedval") " monitor check --baseline " FILES " 2>&1", DIRS);
+	cr_assert_eq(rc, 0, "exit %d, output:\n%s", rc, out);
+	cr_assert(!strstr(out, "ALERT"), "%s", out);
+	cr_assert(strstr(out, "no drift"), "%s", out);
+	free(out);
+}
+
+Test(monitor, json_output_and_metric_choice, .fini = cleanup)
+{
+	char *out = NULL, path[128];
+	json_error_t err;
+	series(0.05);
+	snprintf(path, sizeof(path), "%s/out.json", dir);
+	int rc = h_run(&out, H_BIN("fedval") " monitor check --json --baseline " FILES " > %s 2>&1",
+		       DIRS, path);
+	cr_assert_eq(rc, 1);
+	free(out);
+	/* stdout is the JSON; the ALERT line went to stderr (here into the same file, after) */
+	rc = h_run(&out, H_BIN("fedval") " monitor check --json --baseline " FILES " 2>/dev/null",
+		   DIRS);
+	cr_assert_eq(rc, 1);
+	json_t *j = json_loads(out, 0, &err);
+	cr_assert(j, "not JSON: %s\n%s", err.text, out);
+	cr_assert_str_eq(json_string_value(json_object_get(j, "schema")), "fedval.monitor/1");
+	json_t *alerts = json_object_get(j, "alerts");
+	cr_assert_eq(json_array_size(alerts), 1, "%s", out);
+	json_t *a = json_array_get(alerts, 0);
+	cr_assert_str_eq(json_string_value(json_object_get(a, "site")), "site-b");
+	cr_assert_str_eq(json_string_value(json_object_get(a, "metric")), "auroc");
+	cr_assert_eq(json_integer_value(json_object_get(a, "period")), 6);
+	cr_assert_str_eq(json_string_value(json_object_get(a, "direction")), "down");
+	cr_assert_eq(json_array_size(json_object_get(j, "periods")), PERIODS);
+	json_decref(j);
+	free(out);
+	/* only O/E: no alarm */
+	rc = h_run(&out, H_BIN("fedval") " monitor check --metric oe --baseline " FILES " 2>&1",
+		   DIRS);
+	cr_assert_eq(rc, 0, "%s", out);
+	free(out);
+	/* a tighter scheme (h = 2) catches site-b earlier: C- 2.60 > 2 at period 4 */
+	rc = h_run(&out, H_BIN("fedval") " monitor check --h 2 --baseline " FILES " 2>&1", DIRS);
+	cr_assert_eq(rc, 1, "%s", out);
+	cr_assert(strstr(out, "ALERT: site-b auroc drift at period 4"), "%s", out);
+	free(out);
+}
+
+Test(monitor, usage_and_bad_input, .fini = cleanup)
+{
+	char *out = NULL;
+	series(0.0);
+	cr_assert_eq(h_run(&out, H_BIN("fedval") " monitor check --help"), 0);
+	cr_assert(strstr(out, "usage: fedval monitor check"), "%s", out);
+	free(out);
+	cr_assert_eq(h_run(NULL, H_BIN("fedval") " monitor check %s/p1.json 2>/dev/null", dir), 2);
+	cr_assert_eq(
+	    h_run(NULL, H_BIN("fedval") " monitor check --baseline %s/p0.json 2>/dev/null", dir), 2,
+	    "a baseline alone is not a series");
+	cr_assert_eq(h_run(NULL,
+			   H_BIN("fedval") " monitor check --metric auc --baseline %s/p0.json "
+					   "%s/p1.json 2>/dev/null",
+			   dir, dir),
+		     2);
+	cr_assert_eq(h_run(NULL,
+			   H_BIN("fedval") " monitor check --h 0 --baseline %s/p0.json "
+					   "%s/p1.json 2>/dev/null",
+			   dir, dir),
+		     2);
+	char bad[128];
+	snprintf(bad, sizeof(bad), "%s/bad.json", dir);
+	h_write(bad, "{\"schema\": \"something/2\", \"sites\": []}");
+	int rc =
+	    h_run(&out, H_BIN("fedval") " monitor check --baseline %s/p0.json %s 2>&1", dir, bad);
+	cr_assert_eq(rc, 1);
+	cr_assert(strstr(out, "not a fedval.report/1 report"), "%s", out);
+	free(out);
+	rc = h_run(&out, H_BIN("fedval") " monitor check --baseline %s/p0.json %s/none.json 2>&1",
+		   dir, dir);
+	cr_assert_eq(rc, 1, "%s", out);
+	free(out);
+}
