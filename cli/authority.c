@@ -76,6 +76,9 @@ static const char start_usage[] =
     "Start a run: one job for every enrolled, non-revoked node. Prints the run id.\n"
     "With --compare (up to 8), the other models are evaluated on the same records at each\n"
     "site and compared head to head with the first (paired DeLong).\n"
+    "With --recalibrate the run fits logit P(y=1) = a + b logit(p) across sites by federated\n"
+    "Newton rounds (each site returns only its gradient, Hessian and log-likelihood); the\n"
+    "estimate equals a logistic fit on all records pooled.\n"
     "\n" CONFIG_HELP "  --benchmark B   benchmark name (newest version) or name@version\n"
     "  --model ID      model version id printed by 'fedval model submit'\n";
 
@@ -85,6 +88,7 @@ int cmd_run_start(int argc, char **argv)
 					     {"benchmark", required_argument, NULL, 'b'},
 					     {"model", required_argument, NULL, 'm'},
 					     {"compare", required_argument, NULL, 'x'},
+					     {"recalibrate", no_argument, NULL, 'R'},
 					     {NULL, 0, NULL, 0}};
 	const char *config = NULL, *bench = NULL, *model = NULL;
 	char *compare[FV_MAX_COMPARE];
@@ -111,6 +115,8 @@ int cmd_run_start(int argc, char **argv)
 					 FV_MAX_COMPARE);
 		else if (c == 'x')
 			compare[ncompare++] = optarg;
+		else if (c == 'R')
+			body.kind = "recalibration";
 	}
 	if (bad)
 		return CLI_USAGE;
@@ -149,8 +155,9 @@ static void print_run(const Fedval__RunInfo *ri)
 {
 	char ts[32];
 	fv_time_iso(ri->created_us, ts, sizeof(ts));
-	printf("run %s  %s  benchmark %s  model %s (%.12s)  started %s\n", ri->run_id, ri->state,
-	       ri->benchmark, ri->model_name, ri->model_version_id, ts);
+	printf("run %s  %s  %s  benchmark %s  model %s (%.12s)  started %s\n", ri->run_id,
+	       ri->state, ri->kind ? ri->kind : "evaluation", ri->benchmark, ri->model_name,
+	       ri->model_version_id, ts);
 	for (size_t k = 0; k < ri->n_jobs; k++) {
 		const Fedval__JobStatus *j = ri->jobs[k];
 		printf("  %-24s %-10s %s\n", j->node, j->state, j->reason ? j->reason : "");

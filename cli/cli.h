@@ -62,6 +62,7 @@ int cmd_run_status(int argc, char **argv);
 int cmd_results(int argc, char **argv);
 int cmd_eval(int argc, char **argv);
 int cmd_monitor_check(int argc, char **argv);
+int cmd_dashboard_token(int argc, char **argv);
 int cmd_report_html(int argc, char **argv);
 int cmd_principal_revoke(int argc, char **argv);
 int cmd_demo_data(int argc, char **argv);

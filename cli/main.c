@@ -51,6 +51,8 @@ static const struct cli_cmd cmds[] = {
      "link",
      cmd_audit_verify},
     {"audit export", "write a signed extract of an audit log for an inspector", cmd_audit_export},
+    {"dashboard token", "print a bearer token for the HTTPS dashboard (authority)",
+     cmd_dashboard_token},
     {"demo data", "write a synthetic heart-failure cohort (CSV)", cmd_demo_data},
     {"demo train", "fit the demo vendor's logistic-regression model (ONNX + manifest)",
      cmd_demo_train},

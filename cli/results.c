@@ -409,11 +409,14 @@ static json_t *head_to_head(const Fedval__ResultsReply *rr, struct site *sites, 
 	const Fedval__ModelRef *refs[1 + FV_MAX_COMPARE];
 	double est[1 + FV_MAX_COMPARE], lo[1 + FV_MAX_COMPARE], hi[1 + FV_MAX_COMPARE];
 	double se[1 + FV_MAX_COMPARE];
-	json_t *j = json_object(), *models = json_array(), *pairs = json_array(), *board;
+	json_t *j, *models, *pairs, *board;
 	double z = fv_stats_qnorm(0.975);
 
 	if (rr->n_compare_models == 0 || rr->n_compare_models > FV_MAX_COMPARE)
 		return json_null();
+	j = json_object();
+	models = json_array();
+	pairs = json_array();
 	refs[0] = rr->model;
 	for (size_t k = 1; k < nm; k++)
 		refs[k] = rr->compare_models[k - 1];
@@ -741,6 +744,47 @@ static json_t *subgroups_report(struct site *sites, size_t n, const json_t *thre
 	return out;
 }
 
+/* A recalibration run: the federated fit of logit P(y=1) = a + b logit(p). Wald intervals
+ * from the inverse information at the estimate. */
+static json_t *recalibration(const Fedval__RunInfo *ri)
+{
+	json_t *st = ri->round_json ? json_loads(ri->round_json, 0, NULL) : NULL;
+	const char *status = json_string_value(json_object_get(st, "status"));
+	json_t *beta = json_object_get(st, "beta"), *cov = json_object_get(st, "cov");
+	double a = json_number_value(json_array_get(beta, 0));
+	double b = json_number_value(json_array_get(beta, 1));
+	double sa = sqrt(json_number_value(json_array_get(cov, 0)));
+	double sb = sqrt(json_number_value(json_array_get(cov, 3)));
+	double z = fv_stats_qnorm(0.975);
+	json_t *out;
+
+	if (!st || !status) {
+		json_decref(st);
+		return json_null();
+	}
+	if (strcmp(status, "converged") != 0) {
+		printf("\nrecalibration fit: %s (step %lld)\n", status,
+		       (long long)json_integer_value(json_object_get(st, "step")));
+		out = json_pack("{s:s}", "status", status);
+	} else {
+		printf("\nrecalibration fit across sites (federated Newton, %lld rounds):\n"
+		       "  calibration intercept a = %.4f (95%% CI %.4f to %.4f)\n"
+		       "  calibration slope     b = %.4f (95%% CI %.4f to %.4f)\n",
+		       (long long)json_integer_value(json_object_get(st, "step")) + 1, a,
+		       a - z * sa, a + z * sa, b, b - z * sb, b + z * sb);
+		out =
+		    json_pack("{s:s,s:f,s:f,s:f,s:f,s:f,s:f,s:I,s:s}", "status", status,
+			      "intercept", a, "intercept_se", sa, "slope", b, "slope_se", sb,
+			      "cov_ab", json_number_value(json_array_get(cov, 1)), "log_likelihood",
+			      json_number_value(json_object_get(st, "best_ll")), "rounds",
+			      json_integer_value(json_object_get(st, "step")) + 1, "model",
+			      "logit P(y=1) = a + b logit(p), maximum likelihood over all sites' "
+			      "records");
+	}
+	json_decref(st);
+	return out;
+}
+
 int cmd_results(int argc, char **argv)
 {
 	static const struct option opts[] = {{"config", required_argument, NULL, 'c'},
@@ -755,7 +799,7 @@ int cmd_results(int argc, char **argv)
 	struct site *sites = NULL;
 	uint8_t *ca = NULL;
 	size_t ca_len = 0, nsites = 0;
-	json_t *bench = NULL, *manifest = NULL, *report = NULL, *arr;
+	json_t *bench = NULL, *manifest = NULL, *report = NULL, *arr, *recal_json = NULL;
 	int c, bad = 0, rc = CLI_FAIL;
 	bool all_ok = true;
 
@@ -796,7 +840,11 @@ int cmd_results(int argc, char **argv)
 	       json_string_value(json_object_get(manifest, "name")),
 	       json_string_value(json_object_get(manifest, "version")), rr->model->vendor,
 	       rr->model->version_id, rr->model->onnx_sha256);
-	print_sites(sites, nsites);
+	if (rr->run->kind && !strcmp(rr->run->kind, "recalibration")) {
+		recal_json = recalibration(rr->run);
+	} else {
+		print_sites(sites, nsites);
+	}
 	report = json_pack(
 	    "{s:s,s:I,s:{s:s,s:s,s:s},s:o,s:{s:s,s:s,s:s,s:O}}", "schema", "fedval.report/1",
 	    "generated_us", (json_int_t)fv_now_us(), "run", "run_id", rr->run->run_id, "state",
@@ -809,6 +857,8 @@ int cmd_results(int argc, char **argv)
 	json_object_set_new(report, "sites", arr);
 	json_object_set_new(report, "pooled",
 			    pool(sites, nsites, json_object_get(bench, "thresholds"), true));
+	if (recal_json)
+		json_object_set_new(report, "recalibration", recal_json);
 	json_object_set_new(report, "claims", claims(manifest, report, true));
 	json_object_set_new(report, "head_to_head", head_to_head(rr, sites, nsites, true));
 	json_object_set_new(

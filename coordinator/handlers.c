@@ -4,6 +4,7 @@
 #include <stdlib.h>
 #include <fcntl.h>
 #include <jansson.h>
+#include <math.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -12,6 +13,7 @@
 #include "coord.h"
 #include "fedval/data.h"
 #include "fedval/limits.h"
+#include "fedval/stats.h"
 #include "fedval/model.h"
 #include "fedval/util.h"
 
@@ -734,6 +736,69 @@ static fv_err check_model_fits(const char *spec, const char *manifest, struct fv
 	return e;
 }
 
+/* ---- multi-round fits: the coordinator's Newton state, kept as JSON in runs.round_state ---- */
+
+static json_t *darr(const double *v, size_t n)
+{
+	json_t *a = json_array();
+	for (size_t i = 0; i < n; i++)
+		json_array_append_new(a, json_real(v[i]));
+	return a;
+}
+
+static void dget(const json_t *a, double *v, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		v[i] = json_number_value(json_array_get(a, i));
+}
+
+static char *round_state_dump(const struct fv_newton *nw, unsigned step, const char *status)
+{
+	size_t k = nw->k;
+	json_t *j = json_pack(
+	    "{s:s,s:s,s:i,s:I,s:o,s:o,s:o,s:o,s:f,s:f,s:f,s:f,s:i,s:i,s:i}", "kind",
+	    "recalibration", "status", status, "step", (int)step, "k", (json_int_t)k, "beta",
+	    darr(nw->beta, k), "best", darr(nw->best, k), "dir", darr(nw->dir, k), "cov",
+	    darr(nw->cov, k * k), "best_ll", isfinite(nw->best_ll) ? nw->best_ll : 0.0, "step_size",
+	    nw->step, "decrement", isfinite(nw->decrement) ? nw->decrement : 0.0, "tol", nw->tol,
+	    "rounds", nw->rounds, "have_best", nw->have_best, "converged", nw->converged);
+	char *txt = json_dumps(j, JSON_COMPACT | JSON_SORT_KEYS | JSON_REAL_PRECISION(17));
+	json_decref(j);
+	return txt;
+}
+
+static fv_err round_state_load(const char *txt, struct fv_newton *nw, unsigned *step,
+			       const char **status_out)
+{
+	static char status[32];
+	json_t *j = txt ? json_loads(txt, 0, NULL) : NULL;
+	if (!j)
+		return FV_EDB;
+	memset(nw, 0, sizeof(*nw));
+	nw->k = (size_t)json_integer_value(json_object_get(j, "k"));
+	if (nw->k == 0 || nw->k > FV_NEWTON_MAXK) {
+		json_decref(j);
+		return FV_EDB;
+	}
+	dget(json_object_get(j, "beta"), nw->beta, nw->k);
+	dget(json_object_get(j, "best"), nw->best, nw->k);
+	dget(json_object_get(j, "dir"), nw->dir, nw->k);
+	dget(json_object_get(j, "cov"), nw->cov, nw->k * nw->k);
+	nw->best_ll = json_number_value(json_object_get(j, "best_ll"));
+	nw->step = json_number_value(json_object_get(j, "step_size"));
+	nw->decrement = json_number_value(json_object_get(j, "decrement"));
+	nw->tol = json_number_value(json_object_get(j, "tol"));
+	nw->rounds = (int)json_integer_value(json_object_get(j, "rounds"));
+	nw->have_best = (int)json_integer_value(json_object_get(j, "have_best"));
+	nw->converged = (int)json_integer_value(json_object_get(j, "converged"));
+	*step = (unsigned)json_integer_value(json_object_get(j, "step"));
+	fv_strlcpy(status, json_string_value(json_object_get(j, "status")) ?: "", sizeof(status));
+	if (status_out)
+		*status_out = status;
+	json_decref(j);
+	return FV_OK;
+}
+
 static bool spec_requires_approval(const char *spec);
 static fv_err benchmark_is_open(struct req *r, const char *name, const char *version,
 				struct fv_diag *d);
@@ -762,6 +827,20 @@ static fv_err handle_start_run(struct req *r, struct fv_diag *d)
 	if ((e = check_model_fits(spec, mref.manifest_json, d)) != FV_OK)
 		return e;
 	need_approval = spec_requires_approval(spec);
+	const char *kind = q->kind && *q->kind ? q->kind : "evaluation";
+	char *round_state = NULL;
+	if (strcmp(kind, "evaluation") != 0 && strcmp(kind, "recalibration") != 0)
+		return fv_diag_set(d, FV_EINVAL, "run kind '%.20s': evaluation or recalibration",
+				   kind);
+	if (!strcmp(kind, "recalibration")) {
+		struct fv_newton nw;
+		const double beta0[2] = {0.0, 1.0}; /* start at perfect calibration */
+		if (q->n_compare_model_version_ids)
+			return fv_diag_set(d, FV_EINVAL, "a recalibration run fits one model");
+		fv_stats_newton_init(&nw, 2, beta0, 1e-12);
+		if (!(round_state = keep(r, round_state_dump(&nw, 0, "running"))))
+			return fv_diag_set(d, FV_ENOMEM, "out of memory");
+	}
 	if (q->n_compare_model_version_ids > FV_MAX_COMPARE)
 		return fv_diag_set(d, FV_ELIMIT, "at most %d models compared with the first",
 				   FV_MAX_COMPARE);
@@ -788,10 +867,13 @@ static fv_err handle_start_run(struct req *r, struct fv_diag *d)
 	store_lock(s);
 	if ((e = store_begin(s)) != FV_OK)
 		goto unlock;
-	e = store_exec(s, NULL,
-		       "INSERT INTO runs(run_id, benchmark_name, benchmark_version, "
-		       "model_version_id, created_by, created_us) VALUES(?, ?, ?, ?, ?, ?)",
-		       "ttttti", run_id, bname, bver, q->model_version_id, r->who.name, now);
+	e = store_exec(
+	    s, NULL,
+	    "INSERT INTO runs(run_id, benchmark_name, benchmark_version, "
+	    "model_version_id, created_by, created_us, kind, round_state) VALUES(?, ?, ?, "
+	    "?, ?, ?, ?, ?)",
+	    round_state ? "tttttitt" : "tttttitn", run_id, bname, bver, q->model_version_id,
+	    r->who.name, now, kind, round_state);
 	for (size_t i = 0; e == FV_OK && i < q->n_compare_model_version_ids; i++)
 		e = store_exec(
 		    s, NULL,
@@ -877,8 +959,8 @@ static fv_err run_info_load(struct req *r, const char *run_id, Fedval__RunInfo *
 	e = store_query(
 	    r->co->store, &st,
 	    "SELECT r.benchmark_name || '@' || r.benchmark_version, r.model_version_id, "
-	    "m.name || ' ' || m.version, r.created_us FROM runs r JOIN models m ON "
-	    "m.version_id = r.model_version_id WHERE r.run_id = ?",
+	    "m.name || ' ' || m.version, r.created_us, r.kind, r.round_state FROM runs r JOIN "
+	    "models m ON m.version_id = r.model_version_id WHERE r.run_id = ?",
 	    "t", run_id);
 	if (e != FV_OK)
 		return e;
@@ -892,6 +974,9 @@ static fv_err run_info_load(struct req *r, const char *run_id, Fedval__RunInfo *
 	ri->model_name = keep_str(r, sqlite3_column_text(st, 2));
 	ri->has_created_us = 1;
 	ri->created_us = sqlite3_column_int64(st, 3);
+	ri->kind = keep_str(r, sqlite3_column_text(st, 4));
+	if (sqlite3_column_type(st, 5) != SQLITE_NULL)
+		ri->round_json = keep_str(r, sqlite3_column_text(st, 5));
 	sqlite3_finalize(st);
 	e = store_query(r->co->store, &st,
 			"SELECT job_id, node, state, reason, updated_us FROM jobs WHERE run_id = ? "
@@ -994,6 +1079,7 @@ static fv_err handle_run_status(struct req *r, struct fv_diag *d)
  * it again. */
 static fv_err poll_reply(struct req *r, bool final, bool *found, struct fv_diag *d)
 {
+	Fedval__RoundRequest round = FEDVAL__ROUND_REQUEST__INIT;
 	Fedval__Envelope rep = FEDVAL__ENVELOPE__INIT;
 	Fedval__PollReply body = FEDVAL__POLL_REPLY__INIT;
 	Fedval__Job job = FEDVAL__JOB__INIT;
@@ -1008,7 +1094,9 @@ static fv_err poll_reply(struct req *r, bool final, bool *found, struct fv_diag 
 	e = store_query(
 	    r->co->store, &st,
 	    "SELECT j.job_id, j.run_id, r.benchmark_name, r.benchmark_version, "
-	    "r.model_version_id, j.created_us, j.state, j.dataset FROM jobs j JOIN runs r ON "
+	    "r.model_version_id, j.created_us, j.state, j.dataset, r.kind, r.round_state FROM jobs "
+	    "j "
+	    "JOIN runs r ON "
 	    "r.run_id = j.run_id WHERE j.node = ? AND j.state IN ('queued', 'dispatched') "
 	    "ORDER BY j.created_us, j.job_id LIMIT 1",
 	    "t", r->who.name);
@@ -1023,6 +1111,19 @@ static fv_err poll_reply(struct req *r, bool final, bool *found, struct fv_diag 
 		job.created_us = sqlite3_column_int64(st, 5);
 		if (sqlite3_column_type(st, 7) != SQLITE_NULL)
 			job.dataset = keep_str(r, sqlite3_column_text(st, 7));
+		if (!strcmp((const char *)sqlite3_column_text(st, 8), "recalibration")) {
+			struct fv_newton nw;
+			unsigned stepno = 0;
+			if (round_state_load((const char *)sqlite3_column_text(st, 9), &nw, &stepno,
+					     NULL) == FV_OK &&
+			    (round.beta = keep(r, fv_calloc(nw.k, sizeof(double))))) {
+				round.kind = "recalibration";
+				round.step = stepno;
+				round.n_beta = nw.k;
+				memcpy(round.beta, nw.beta, nw.k * sizeof(double));
+				job.round = &round;
+			}
+		}
 	}
 	sqlite3_finalize(st);
 	if (*found) {
@@ -1336,6 +1437,189 @@ static fv_err handle_results(struct req *r, struct fv_diag *d)
 	return e;
 }
 
+/* A site's sums for one round of a multi-round fit. When every site of the run has sent the
+ * round, the coordinator takes a Newton step: the next round, or the final estimate. */
+static fv_err round_advance(struct req *r, const char *run_id, struct fv_diag *d)
+{
+	struct store *s = r->co->store;
+	sqlite3_stmt *st = NULL;
+	struct fv_newton nw;
+	struct fv_newton_site sum = {0}, one;
+	unsigned stepno = 0;
+	const char *status = NULL;
+	int64_t pending = 0, failed = 0;
+	char *state = NULL, *txt = NULL;
+	fv_err e;
+
+	e = store_query(s, &st,
+			"SELECT sum(state IN ('queued', 'dispatched', 'held')), sum(state = "
+			"'failed' OR state = 'vetoed') FROM jobs WHERE run_id = ?",
+			"t", run_id);
+	if (e == FV_OK && sqlite3_step(st) == SQLITE_ROW) {
+		pending = sqlite3_column_int64(st, 0);
+		failed = sqlite3_column_int64(st, 1);
+	}
+	sqlite3_finalize(st);
+	if (e != FV_OK || pending > 0)
+		return e;
+	e = store_query(s, &st, "SELECT round_state FROM runs WHERE run_id = ?", "t", run_id);
+	if (e == FV_OK && sqlite3_step(st) == SQLITE_ROW)
+		state = keep_str(r, sqlite3_column_text(st, 0));
+	sqlite3_finalize(st);
+	if (e != FV_OK || !state || round_state_load(state, &nw, &stepno, &status) != FV_OK)
+		return fv_diag_set(d, FV_EDB, "run %s has no round state", run_id);
+	if (failed) {
+		/* The sum must cover the same sites every round: a site lost stops the fit. */
+		txt = round_state_dump(&nw, stepno, "failed");
+		e = store_exec(s, NULL,
+			       "UPDATE jobs SET state = 'failed', reason = coalesce(reason, 'fit "
+			       "stopped: another site failed') WHERE run_id = ? AND state = "
+			       "'round_done'",
+			       "t", run_id);
+		goto save;
+	}
+	sum.k = nw.k;
+	e = store_query(s, &st, "SELECT sums_json FROM round_results WHERE run_id = ? AND step = ?",
+			"ti", run_id, (int64_t)stepno);
+	while (e == FV_OK && sqlite3_step(st) == SQLITE_ROW) {
+		json_t *j = json_loads((const char *)sqlite3_column_text(st, 0), 0, NULL);
+		memset(&one, 0, sizeof(one));
+		one.k = nw.k;
+		one.n = (uint64_t)json_integer_value(json_object_get(j, "n"));
+		dget(json_object_get(j, "g"), one.g, nw.k);
+		dget(json_object_get(j, "h"), one.h, nw.k * nw.k);
+		one.ll = json_number_value(json_object_get(j, "ll"));
+		json_decref(j);
+		fv_stats_newton_site_add(&sum, &one);
+	}
+	sqlite3_finalize(st);
+	if (e != FV_OK)
+		return e;
+	if ((e = fv_stats_newton_update(&nw, &sum, d)) != FV_OK) {
+		txt = round_state_dump(&nw, stepno, "failed");
+		store_exec(
+		    s, NULL,
+		    "UPDATE jobs SET state = 'failed', reason = 'fit did not converge' WHERE "
+		    "run_id = ?",
+		    "t", run_id);
+		e = FV_OK;
+		goto save;
+	}
+	if (nw.converged) {
+		txt = round_state_dump(&nw, stepno, "converged");
+		e = store_exec(
+		    s, NULL,
+		    "UPDATE jobs SET state = 'done', reason = NULL, updated_us = ? WHERE "
+		    "run_id = ?",
+		    "it", fv_now_us(), run_id);
+		fv_log(FV_LOG_INFO, "fit_converged", "run=%s rounds=%u a=%.6f b=%.6f", run_id,
+		       stepno + 1, nw.beta[0], nw.beta[1]);
+	} else {
+		txt = round_state_dump(&nw, stepno + 1, "running");
+		e = store_exec(s, NULL,
+			       "UPDATE jobs SET state = 'queued', updated_us = ? WHERE run_id = ?",
+			       "it", fv_now_us(), run_id);
+		fv_log(FV_LOG_INFO, "fit_round", "run=%s next_step=%u", run_id, stepno + 1);
+	}
+save:
+	if (e == FV_OK)
+		e = txt ? store_exec(s, NULL, "UPDATE runs SET round_state = ? WHERE run_id = ?",
+				     "tt", txt, run_id)
+			: FV_ENOMEM;
+	free(txt);
+	return e;
+}
+
+static fv_err handle_submit_round(struct req *r, struct fv_diag *d)
+{
+	Fedval__RoundResult *q = r->env->submit_round;
+	struct store *s = r->co->store;
+	sqlite3_stmt *st = NULL;
+	char *node = NULL, *run = NULL, *rstate = NULL, *jstate = NULL;
+	struct fv_newton nw;
+	unsigned stepno = 0;
+	const char *status = NULL;
+	fv_err e;
+
+	store_lock(s);
+	e = store_query(
+	    s, &st,
+	    "SELECT j.node, j.run_id, r.round_state, j.state FROM jobs j JOIN runs r ON "
+	    "r.run_id = j.run_id WHERE j.job_id = ? AND r.kind = 'recalibration'",
+	    "t", q->job_id);
+	if (e == FV_OK && sqlite3_step(st) == SQLITE_ROW) {
+		node = keep_str(r, sqlite3_column_text(st, 0));
+		run = keep_str(r, sqlite3_column_text(st, 1));
+		rstate = keep_str(r, sqlite3_column_text(st, 2));
+		jstate = keep_str(r, sqlite3_column_text(st, 3));
+	}
+	sqlite3_finalize(st);
+	if (e == FV_OK && !node)
+		e = fv_diag_set(d, FV_ENOTFOUND, "no round job %.80s", q->job_id);
+	else if (e == FV_OK && strcmp(node, r->who.name) != 0)
+		e = fv_diag_set(d, FV_EAUTH, "job %.80s is not %s's", q->job_id, r->who.name);
+	else if (e == FV_OK && round_state_load(rstate, &nw, &stepno, &status) != FV_OK)
+		e = fv_diag_set(d, FV_EDB, "run has no round state");
+	if (e != FV_OK)
+		goto unlock;
+	if (q->step != stepno || strcmp(status, "running") != 0 ||
+	    strcmp(jstate, "round_done") == 0) {
+		/* A retry of a round already counted (or of an old one): nothing to do. */
+		store_unlock(s);
+		return reply_ack(r, q->job_id, "duplicate");
+	}
+	if (q->status == 0 && (!q->has_n || !q->has_ll || q->n_g != nw.k || q->n_h != nw.k * nw.k ||
+			       !isfinite(q->ll)))
+		e = fv_diag_set(d, FV_EINVAL,
+				"round result needs n, ll, %zu gradient and %zu "
+				"Hessian values",
+				nw.k, nw.k * nw.k);
+	for (size_t i = 0; e == FV_OK && i < q->n_g; i++)
+		if (!isfinite(q->g[i]))
+			e = fv_diag_set(d, FV_EINVAL, "gradient not finite");
+	for (size_t i = 0; e == FV_OK && i < q->n_h; i++)
+		if (!isfinite(q->h[i]))
+			e = fv_diag_set(d, FV_EINVAL, "Hessian not finite");
+	if (e != FV_OK || (e = store_begin(s)) != FV_OK)
+		goto unlock;
+	if (q->status != 0) {
+		char why[FV_MAX_TEXT + 1];
+		fv_strlcpy(why, q->reason ? q->reason : "failed", sizeof(why));
+		e = store_exec(s, NULL,
+			       "UPDATE jobs SET state = 'failed', reason = ?, updated_us = ? WHERE "
+			       "job_id = ?",
+			       "tit", why, fv_now_us(), q->job_id);
+	} else {
+		json_t *sj = json_pack("{s:I,s:o,s:o,s:f}", "n", (json_int_t)q->n, "g",
+				       darr(q->g, q->n_g), "h", darr(q->h, q->n_h), "ll", q->ll);
+		char *sums = json_dumps(sj, JSON_COMPACT | JSON_REAL_PRECISION(17));
+		json_decref(sj);
+		e = sums ? store_exec(s, NULL,
+				      "INSERT INTO round_results(run_id, step, node, n, sums_json, "
+				      "envelope, received_us) VALUES(?, ?, ?, ?, ?, ?, ?)",
+				      "tititbi", run, (int64_t)stepno, node, (int64_t)q->n, sums,
+				      r->raw, r->raw_len, fv_now_us())
+			 : FV_ENOMEM;
+		free(sums);
+		if (e == FV_OK)
+			e = store_exec(s, NULL,
+				       "UPDATE jobs SET state = 'round_done', updated_us = ? WHERE "
+				       "job_id = ?",
+				       "it", fv_now_us(), q->job_id);
+	}
+	if (e == FV_OK)
+		e = round_advance(r, run, d);
+	if (e == FV_OK)
+		e = store_commit(s);
+	else
+		store_rollback(s);
+unlock:
+	store_unlock(s);
+	if (e != FV_OK)
+		return d->msg[0] ? e : fv_diag_set(d, e, "cannot store round result");
+	return reply_ack(r, q->job_id, "accepted");
+}
+
 /* ---- datasets and benchmark lifecycle ---- */
 
 static bool spec_requires_approval(const char *spec)
@@ -1604,6 +1888,7 @@ static const struct route routes[] = {
     {FEDVAL__ENVELOPE__BODY_SUBMIT_RESULT, R(FV_ROLE_NODE), handle_submit_result},
     {FEDVAL__ENVELOPE__BODY_JOB_DECISION, R(FV_ROLE_NODE), handle_job_decision},
     {FEDVAL__ENVELOPE__BODY_REGISTER_DATASET, R(FV_ROLE_NODE), handle_register_dataset},
+    {FEDVAL__ENVELOPE__BODY_SUBMIT_ROUND, R(FV_ROLE_NODE), handle_submit_round},
     {FEDVAL__ENVELOPE__BODY_APPROVE_DATASET, R(FV_ROLE_AUTHORITY), handle_approve_dataset},
     {FEDVAL__ENVELOPE__BODY_SET_BENCHMARK_STATE, R(FV_ROLE_AUTHORITY), handle_set_benchmark_state},
     {FEDVAL__ENVELOPE__BODY_DATASETS, R(FV_ROLE_AUTHORITY), handle_datasets},
@@ -1650,6 +1935,7 @@ static bool changes_state(Fedval__Envelope__BodyCase c)
 	case FEDVAL__ENVELOPE__BODY_JOB_DECISION:
 	case FEDVAL__ENVELOPE__BODY_REVOKE:
 	case FEDVAL__ENVELOPE__BODY_REGISTER_DATASET:
+	case FEDVAL__ENVELOPE__BODY_SUBMIT_ROUND:
 	case FEDVAL__ENVELOPE__BODY_APPROVE_DATASET:
 	case FEDVAL__ENVELOPE__BODY_SET_BENCHMARK_STATE:
 		return true;

@@ -8,6 +8,7 @@
 #include <sys/resource.h>
 
 #include "coord.h"
+#include "dashboard.h"
 #include "fedval/config.h"
 #include "fedval/limits.h"
 #include "fedval/util.h"
@@ -33,15 +34,15 @@ static const char usage[] =
     "Stops cleanly on SIGTERM or SIGINT. Logs go to stderr as key=value lines.\n";
 
 static const char *const known_keys[] = {
-    "coordinator.listen",	"coordinator.ca",
-    "coordinator.cert",		"coordinator.key",
-    "coordinator.store",	"coordinator.models_dir",
-    "coordinator.log_level",	"coordinator.parallel",
-    "coordinator.poll_wait_ms", NULL,
+    "coordinator.listen",    "coordinator.ca",	      "coordinator.cert",
+    "coordinator.key",	     "coordinator.store",     "coordinator.models_dir",
+    "coordinator.log_level", "coordinator.parallel",  "coordinator.poll_wait_ms",
+    "coordinator.audit_log", "coordinator.dashboard", NULL,
 };
 
 struct settings {
 	const char *listen, *ca, *cert, *key, *store, *models_dir, *log_level;
+	const char *dashboard; /* https://HOST:PORT, or NULL: no dashboard */
 	long parallel, poll_wait_ms;
 };
 
@@ -62,6 +63,11 @@ static fv_err settings_load(struct fv_config *cfg, struct settings *s, struct fv
 	s->log_level = fv_config_get(cfg, "coordinator", "log_level");
 	if (!s->log_level)
 		s->log_level = "info";
+	s->dashboard = fv_config_get(cfg, "coordinator", "dashboard");
+	if (s->dashboard && strncmp(s->dashboard, "https://", 8) != 0)
+		return fv_diag_set(d, FV_EINVAL,
+				   "%s: [coordinator] dashboard = '%s' must be an https:// URL",
+				   fv_config_path(cfg), s->dashboard);
 	if (strncmp(s->listen, "tls+tcp://", 10) != 0)
 		return fv_diag_set(d, FV_EINVAL,
 				   "%s: [coordinator] listen = '%s' must be a tls+tcp:// URL",
@@ -91,6 +97,7 @@ int main(int argc, char **argv)
 	struct fv_config *cfg = NULL;
 	struct settings s = {0};
 	struct coord co = {0};
+	struct dashboard *dash = NULL;
 	struct fv_cert_info info;
 	struct fv_diag d = {{0}};
 	char *ca = NULL, *cert = NULL, *key = NULL, *store = NULL;
@@ -161,9 +168,10 @@ int main(int argc, char **argv)
 	if (check_only) {
 		printf("config        %s\nlisten        %s\nca            %s\ncert          %s "
 		       "(name %s, role coordinator)\nkey           %s (mode ok)\nstore         %s\n"
-		       "models_dir    %s\nparallel      %ld\npoll_wait_ms  %ld\nlog_level     %s\n",
+		       "models_dir    %s\nparallel      %ld\npoll_wait_ms  %ld\nlog_level     %s\n"
+		       "dashboard     %s\n",
 		       config_path, s.listen, ca, cert, co.name, key, store, co.models_dir,
-		       s.parallel, s.poll_wait_ms, s.log_level);
+		       s.parallel, s.poll_wait_ms, s.log_level, s.dashboard ? s.dashboard : "off");
 		rc = 0;
 		goto out;
 	}
@@ -193,6 +201,8 @@ int main(int argc, char **argv)
 	}
 	fv_log(FV_LOG_INFO, "starting", "version=%s name=%s store=%s schema=%d", FV_VERSION_STRING,
 	       co.name, store, store_schema_version(co.store));
+	if (s.dashboard && (e = dashboard_start(&co, s.dashboard, &dash, &d)) != FV_OK)
+		goto fail;
 	if ((e = coord_serve(&co, s.listen, (int)s.parallel, &stop_flag, &d)) != FV_OK)
 		goto fail;
 	fv_log(FV_LOG_INFO, "stopped", "status=clean");
@@ -202,6 +212,7 @@ fail:
 	fprintf(stderr, "fedval-coordinator: %s\n", d.msg[0] ? d.msg : fv_strerror(e));
 	fv_log(FV_LOG_ERROR, "fatal", "code=%s", fv_strerror(e));
 out:
+	dashboard_stop(dash); /* before the store and the key it reads */
 	if (co.audit)
 		coord_audit(&co, "coordinator_stop", co.name, "", 0);
 	fv_audit_close(co.audit);

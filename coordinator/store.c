@@ -63,6 +63,13 @@ static const char *const migrations[] = {
     " PRIMARY KEY(benchmark_name, node));"
     "ALTER TABLE benchmarks ADD COLUMN state TEXT NOT NULL DEFAULT 'open';"
     "ALTER TABLE jobs ADD COLUMN dataset TEXT;",
+    /* 5: multi-round fits (recalibration): the coordinator's Newton state and sites' sums */
+    "ALTER TABLE runs ADD COLUMN kind TEXT NOT NULL DEFAULT 'evaluation';"
+    "ALTER TABLE runs ADD COLUMN round_state TEXT;"
+    "CREATE TABLE round_results("
+    " run_id TEXT NOT NULL REFERENCES runs(run_id), step INTEGER NOT NULL, node TEXT NOT NULL,"
+    " n INTEGER NOT NULL, sums_json TEXT NOT NULL, envelope BLOB NOT NULL,"
+    " received_us INTEGER NOT NULL, PRIMARY KEY(run_id, step, node));",
 };
 
 #define N_MIGRATIONS ((int)(sizeof(migrations) / sizeof(migrations[0])))

@@ -17,7 +17,7 @@ libinih-dev
 libonnx-dev libonnx-testdata
 libcriterion-dev
 python3 python3-numpy python3-sklearn python3-pandas python3-onnx
-chromium
+chromium curl
 "
 
 missing=""

@@ -8,6 +8,7 @@
 #include <signal.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -262,6 +263,36 @@ out:
 	return e;
 }
 
+/* One Newton round of the recalibration model logit P(y=1) = a + b logit(p): the site's
+ * gradient, negative Hessian and log-likelihood at (a, b), sums over its records. */
+static fv_err recal_round(const struct eval_in *in, const float *scores, size_t n,
+			  struct eval_out *out)
+{
+	double *p = fv_alloc(n * sizeof(double) + 1);
+	uint8_t *y = fv_alloc(n + 1);
+	struct fv_newton_site site;
+	struct fv_diag d = {{0}};
+	fv_err e = FV_ENOMEM;
+
+	if (p && y) {
+		for (size_t i = 0; i < n; i++) {
+			p[i] = fabsf(scores[i]);
+			y[i] = signbit(scores[i]) ? 1 : 0;
+		}
+		e = fv_stats_newton_site_recal(p, y, n, in->round_beta, &site, &d);
+	}
+	if (e == FV_OK) {
+		memcpy(out->round_g, site.g, sizeof(out->round_g));
+		memcpy(out->round_h, site.h, sizeof(out->round_h));
+		out->round_ll = site.ll;
+	} else {
+		fail(out, e, d.msg[0] ? d.msg : "out of memory for the round");
+	}
+	fv_free(p);
+	fv_free(y);
+	return e;
+}
+
 /* Per category of each subgroup: the same statistics as the whole, from the scores in
  * record order (before they are sorted). Disclosure control happens later, at the node. */
 static fv_err subgroups(struct pipeline *pl, const float *scores, size_t n, struct eval_out *out)
@@ -372,6 +403,11 @@ void node_eval_compute(const struct eval_in *in, struct eval_out *out)
 		goto out;
 	}
 	if (in->cohort && (e = fv_source_set_cohort(src, in->cohort, &d)) != FV_OK) {
+		fail(out, e, d.msg);
+		goto out;
+	}
+	/* Inputs are open: from here on the worker may only compute (DESIGN.md §4). */
+	if (in->sandbox && (e = fv_sandbox_enter(in->sandbox, &d)) != FV_OK) {
 		fail(out, e, d.msg);
 		goto out;
 	}
@@ -486,6 +522,8 @@ void node_eval_compute(const struct eval_in *in, struct eval_out *out)
 		goto out;
 	if (in->n_sub && subgroups(&pl, scores[0], (size_t)records, out) != FV_OK)
 		goto out;
+	if (in->round && recal_round(in, scores[0], (size_t)records, out) != FV_OK)
+		goto out;
 	if ((e = node_summarise(scores[0], (size_t)records, in->thr, in->n_thr, out)) != FV_OK) {
 		fail(out, e, "out of memory summarising scores");
 		goto out;
@@ -569,7 +607,15 @@ fv_err node_eval(const struct eval_in *in, struct eval_out *out, struct fv_diag 
 		const uint8_t *b = (const uint8_t *)&res;
 		size_t left = sizeof(res);
 		sigset_t all;
+		struct eval_in cin = *in;
+		struct stat st;
+		struct fv_sandbox_opts sb = {
+		    .allow_socket_io = in->source->kind == FV_SOURCE_POSTGRES,
+		    .allow_file_growth = fstat(STDERR_FILENO, &st) == 0 && S_ISREG(st.st_mode)};
 		close(fds[0]);
+		/* Not the parent's sockets, database or audit log: only stdio and the pipe. */
+		fv_sandbox_close_fds(&fds[1], 1, NULL);
+		cin.sandbox = &sb;
 		signal(SIGTERM, SIG_DFL);
 		signal(SIGINT, SIG_DFL);
 		sigemptyset(&all);
@@ -577,7 +623,7 @@ fv_err node_eval(const struct eval_in *in, struct eval_out *out, struct fv_diag 
 		alarm((unsigned)in->timeout_s);
 		/* Our worker threads parallelise; OpenBLAS threads on top would oversubscribe. */
 		openblas_set_num_threads(1);
-		node_eval_compute(in, &res);
+		node_eval_compute(&cin, &res);
 		while (left > 0) {
 			ssize_t w = write(fds[1], b, left);
 			if (w <= 0)

@@ -458,10 +458,78 @@ static void result_init(struct node *n, const Fedval__Job *job, const struct job
 	res->min_cell = n->policy.min_cell;
 }
 
+/* ---- rounds of multi-round fits ---- */
+
+static fv_err send_round(struct node *n, Fedval__RoundResult *rr, struct fv_diag *d)
+{
+	Fedval__Envelope req = FEDVAL__ENVELOPE__INIT;
+	struct fv_pb *rp = NULL;
+	char path[4096];
+	fv_err e;
+
+	req.body_case = FEDVAL__ENVELOPE__BODY_SUBMIT_ROUND;
+	req.submit_round = rr;
+	if ((e = fv_client_call(n->client, &req, 0, &rp, d)) != FV_OK)
+		return e;
+	fv_pb_free(rp);
+	node_audit(n, "round_sent", rr->job_id, strlen(rr->job_id));
+	fv_log(FV_LOG_INFO, "round_sent", "job=%s step=%u status=%s", rr->job_id, rr->step,
+	       rr->status ? "failed" : "ok");
+	/* With manual approval the stored job must not be evaluated again from its file. */
+	if (result_path(n, rr->job_id, ".round_sent", path, sizeof(path)) == FV_OK)
+		fv_file_write_atomic(path, "", 0, 0600, d);
+	return FV_OK;
+}
+
+static fv_err release_round_failure(struct node *n, const Fedval__Job *job, const char *reason,
+				    struct fv_diag *d)
+{
+	Fedval__RoundResult rr = FEDVAL__ROUND_RESULT__INIT;
+	char why[FV_MAX_TEXT];
+	fv_strlcpy(why, reason, sizeof(why));
+	rr.job_id = job->job_id;
+	rr.step = job->round->step;
+	rr.has_status = true;
+	rr.status = 1;
+	rr.reason = why;
+	fv_log(FV_LOG_WARN, "job_failed", "job=%s reason=%s", job->job_id, FV_Q(why));
+	return send_round(n, &rr, d);
+}
+
+/* A round's sums leave only under the same cohort rules as a result. */
+static fv_err release_round(struct node *n, const Fedval__Job *job, const struct eval_out *o,
+			    struct fv_diag *d)
+{
+	Fedval__RoundResult rr = FEDVAL__ROUND_RESULT__INIT;
+	const struct fv_policy *p = &n->policy;
+	double g[2], h[4];
+
+	if (o->n < p->min_cohort)
+		return release_round_failure(n, job, "cohort below the site's minimum cohort size",
+					     d);
+	if (!fv_privacy_cell_ok(p, o->n_pos) || !fv_privacy_cell_ok(p, o->n - o->n_pos))
+		return release_round_failure(
+		    n, job, "events or non-events below the site's minimum cell count", d);
+	memcpy(g, o->round_g, sizeof(g));
+	memcpy(h, o->round_h, sizeof(h));
+	rr.job_id = job->job_id;
+	rr.step = job->round->step;
+	rr.has_n = rr.has_ll = true;
+	rr.n = o->n;
+	rr.ll = o->round_ll;
+	rr.n_g = 2;
+	rr.g = g;
+	rr.n_h = 4;
+	rr.h = h;
+	return send_round(n, &rr, d);
+}
+
 /* A failed result carries a reason and nothing about the data. */
 static fv_err release_failure(struct node *n, const Fedval__Job *job, const struct job_spec *s,
 			      const char *reason, struct fv_diag *d)
 {
+	if (job->round)
+		return release_round_failure(n, job, reason, d);
 	Fedval__SiteResult res;
 	char why[FV_MAX_TEXT];
 
@@ -924,6 +992,15 @@ fv_err node_job(struct node *n, const Fedval__Job *job, struct fv_diag *d)
 	in.columns = columns;
 	in.label_column = node_column(n, s.label);
 	in.cohort = s.cohort;
+	if (job->round) {
+		if (strcmp(job->round->kind, "recalibration") != 0 || job->round->n_beta != 2 ||
+		    job->n_compare_models) {
+			e = release_round_failure(n, job, "unsupported round", d);
+			goto out;
+		}
+		in.round = true;
+		memcpy(in.round_beta, job->round->beta, sizeof(in.round_beta));
+	}
 	in.source = &n->source;
 	in.threads = n->eval_threads;
 	in.batch_rows = n->eval_batch_rows;
@@ -961,7 +1038,7 @@ fv_err node_job(struct node *n, const Fedval__Job *job, struct fv_diag *d)
 		e = release_failure(n, job, &s, why.msg, d);
 		goto out;
 	}
-	e = release_stats(n, job, &s, &in, out, d);
+	e = job->round ? release_round(n, job, out, d) : release_stats(n, job, &s, &in, out, d);
 out:
 	fv_free(out);
 	fv_free(model);
@@ -1032,7 +1109,8 @@ fv_err node_process_decisions(struct node *n, struct fv_diag *d)
 				e = submit_persisted(n, job, d);
 			continue;
 		}
-		if (job_file_exists(n, job, ".approved")) {
+		if (job_file_exists(n, job, ".approved") &&
+		    !job_file_exists(n, job, ".round_sent")) {
 			uint8_t *buf = NULL;
 			size_t blen = 0;
 			struct fv_pb *pb = NULL;

@@ -14,6 +14,7 @@
 #include "fedval/data.h"
 #include "fedval/limits.h"
 #include "fedval/privacy.h"
+#include "fedval/sandbox.h"
 #include "fedval/wire.h"
 
 struct node {
@@ -74,7 +75,8 @@ struct eval_out {
 	uint64_t tp[NODE_MAX_THR], fp[NODE_MAX_THR], tn[NODE_MAX_THR], fn[NODE_MAX_THR];
 	char mapping_sha256[65];
 	double rows_per_s;
-	uint64_t excluded; /* records the cohort rule left out */
+	uint64_t excluded;			 /* records the cohort rule left out */
+	double round_g[2], round_h[4], round_ll; /* recalibration round sums */
 	/* head-to-head: the compared models on the same records, paired with the first */
 	uint32_t n_cmp;
 	double cmp_auc[NODE_MAX_CMP], cmp_var[NODE_MAX_CMP], cmp_cov[NODE_MAX_CMP];
@@ -110,6 +112,12 @@ struct eval_in {
 	const size_t *cmp_index[NODE_MAX_CMP];
 	uint32_t n_sub;
 	struct node_subgroup sub[NODE_MAX_SUB];
+	/* a round of a multi-round recalibration fit: sums at beta = (a, b) */
+	bool round;
+	double round_beta[2];
+	/* Non-NULL (node_eval's child only): node_eval_compute enters this sandbox once the
+	 * models are loaded and the source is open, before reading any record. */
+	const struct fv_sandbox_opts *sandbox;
 };
 
 #define NODE_MAX_THREADS 256

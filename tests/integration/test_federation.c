@@ -2,6 +2,11 @@
  * mutual TLS; a vendor model submitted, a benchmark run, results verified and pooled; the
  * coordinator restarted in the middle with nothing lost. */
 #include <jansson.h>
+#include <math.h>
+
+#include "fedval/data.h"
+#include "fedval/model.h"
+#include "fedval/stats.h"
 
 #include "fedval/limits.h"
 #include "fedval/wire.h"
@@ -379,4 +384,71 @@ Test(federation, head_to_head_paired_on_same_records, .fini = teardown, .timeout
 	cr_assert_float_eq(pooled_b, alone_re, 1e-9, "paired %f vs alone %f", pooled_b, alone_re);
 	json_decref(paired);
 	json_decref(alone);
+}
+
+/* The federated recalibration fit: rounds of Newton steps in which each site returns only its
+ * gradient, Hessian and log-likelihood equal a logistic fit of y on logit(p) over all records
+ * pooled in one place. */
+Test(federation, recalibration_rounds_equal_pooled_fit, .fini = teardown, .timeout = 240)
+{
+	char vid[128], run[128], *out = NULL, path[512];
+	struct fv_diag d = {{0}};
+
+	setup_synthetic(1500);
+	h_coord_start(&F);
+	for (int i = 0; i < F.nnodes; i++)
+		h_node_start(&F, i);
+	submit_and_run(vid, sizeof(vid), run, sizeof(run));
+	cr_assert_eq(h_cli(&F, &out, "authority",
+			   "run start --benchmark hf-readmission-30d --model %s --recalibrate",
+			   vid),
+		     0, "%s", out);
+	h_last_line(out, run, sizeof(run));
+	free(out);
+	cr_assert_eq(h_cli(&F, &out, "authority", "run status %s --wait 200", run), 0, "%s", out);
+	free(out);
+	json_t *rep = results_json(run);
+	json_t *fit = json_object_get(rep, "recalibration");
+	cr_assert_str_eq(json_string_value(json_object_get(fit, "status")), "converged");
+	double a = json_real_value(json_object_get(fit, "intercept"));
+	double b = json_real_value(json_object_get(fit, "slope"));
+
+	/* The pooled reference: the same model on every record, one logistic regression. */
+	const char *const *preds = fv_synth_hf_predictors();
+	size_t np = 0, total = 0;
+	while (preds[np])
+		np++;
+	uint8_t *bytes = NULL;
+	size_t len = 0;
+	struct fv_model *m = NULL;
+	snprintf(path, sizeof(path), "%s/model/model.onnx", F.dir);
+	cr_assert_eq(fv_file_read(path, 1 << 26, &bytes, &len, &d), FV_OK);
+	cr_assert_eq(fv_model_load(bytes, len, &m, &d), FV_OK, "%s", d.msg);
+	fv_free(bytes);
+	double *x = malloc(3 * 1500 * sizeof(double));
+	uint8_t *y = malloc(3 * 1500);
+	for (int s = 0; s < 3; s++) {
+		struct fv_dataset ds = {0};
+		struct fv_mapping map = {np, preds, preds, fv_synth_hf_label()};
+		double *p;
+		snprintf(path, sizeof(path), "%s/hospital-%c.csv", F.dir, 'a' + s);
+		cr_assert_eq(fv_data_read_csv(path, NULL, &map, &ds, &d), FV_OK, "%s", d.msg);
+		p = malloc(ds.n * sizeof(double));
+		cr_assert_eq(fv_model_predict(m, ds.x, ds.n, p, &d), FV_OK);
+		for (size_t i = 0; i < ds.n; i++) {
+			x[total] = log(p[i] / (1 - p[i]));
+			y[total++] = ds.y[i];
+		}
+		free(p);
+		fv_dataset_fini(&ds);
+	}
+	fv_model_free(m);
+	double coef, icpt;
+	cr_assert_eq(fv_stats_logreg_fit(x, y, total, 1, 0.0, &coef, &icpt, &d), FV_OK, "%s",
+		     d.msg);
+	free(x);
+	free(y);
+	cr_assert_float_eq(a, icpt, 1e-7, "intercept %.12f vs pooled %.12f", a, icpt);
+	cr_assert_float_eq(b, coef, 1e-7, "slope %.12f vs pooled %.12f", b, coef);
+	json_decref(rep);
 }

@@ -41,7 +41,7 @@ static inline fv_err read_all(const char *path, uint8_t **buf, size_t *len, stru
 static inline fv_err read_tensor_pb(const char *path, struct fv_tensor *t, struct fv_diag *d)
 {
 	uint8_t *buf = NULL;
-	size_t len;
+	size_t len = 0;
 	Onnx__TensorProto *tp;
 	fv_err e = read_all(path, &buf, &len, d);
 
@@ -93,9 +93,9 @@ static inline bool tensors_close(const struct fv_tensor *got, const struct fv_te
 static inline enum case_result run_case_dir(const char *dir, double rtol, double atol,
 					    bool skip_unsupported, char *msg, size_t cap)
 {
-	char path[1024];
+	char path[2048];
 	uint8_t *buf = NULL;
-	size_t len, n_in = 0, n_out = 0;
+	size_t len = 0, n_in = 0, n_out = 0;
 	struct fv_model *m = NULL;
 	struct fv_diag d = {{0}};
 	struct fv_tensor in[16], out[16], want;

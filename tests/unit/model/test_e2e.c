@@ -60,7 +60,7 @@ static struct fv_model *load_case(const char *name)
 {
 	char path[1024];
 	uint8_t *buf;
-	size_t len;
+	size_t len = 0;
 	struct fv_model *m = NULL;
 	struct fv_diag d = {{0}};
 
@@ -76,7 +76,7 @@ static float *read_rows(size_t *rows)
 {
 	char path[1024];
 	uint8_t *buf;
-	size_t len;
+	size_t len = 0;
 	struct fv_diag d = {{0}};
 
 	snprintf(path, sizeof(path), "%s/e2e_X.bin", dir);

@@ -14,7 +14,7 @@ static const double coef[4] = {1, -2, 3, 0.5};
 static Onnx__ModelProto *base(void)
 {
 	uint8_t *buf;
-	size_t len;
+	size_t len = 0;
 	Onnx__ModelProto *mp;
 
 	cr_assert_eq(fv_model_write_logreg("x", 4, coef, 0.25, &buf, &len, NULL), FV_OK);
@@ -189,7 +189,7 @@ Test(hostile, unsupported_cast_target)
 Test(hostile, truncated)
 {
 	uint8_t *buf;
-	size_t len;
+	size_t len = 0;
 
 	cr_assert_eq(fv_model_write_logreg("x", 4, coef, 0.25, &buf, &len, NULL), FV_OK);
 	for (size_t cut = 0; cut < len; cut++) {
@@ -213,7 +213,7 @@ Test(hostile, truncated)
 Test(hostile, random_bytes_and_bit_flips)
 {
 	uint8_t *buf, rnd[512];
-	size_t len;
+	size_t len = 0;
 	unsigned seed = 12345;
 	float x[2 * 4] = {1, 2, 3, 4, -1, 0, 0.5f, 9};
 	double p[2];

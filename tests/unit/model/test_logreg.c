@@ -23,7 +23,7 @@ static double hand(const float *x)
 static struct fv_model *make(void)
 {
 	uint8_t *buf;
-	size_t len;
+	size_t len = 0;
 	struct fv_model *m = NULL;
 	struct fv_diag d = {{0}};
 
@@ -122,7 +122,7 @@ Test(logreg, run_refuses_wrong_inputs)
 Test(logreg, write_refuses_bad_arguments)
 {
 	uint8_t *buf;
-	size_t len;
+	size_t len = 0;
 	struct fv_diag d = {{0}};
 
 	cr_assert_eq(fv_model_write_logreg("", 3, coef, 0, &buf, &len, &d), FV_EINVAL);
@@ -177,7 +177,7 @@ Test(logreg, concurrent_predict)
 Test(logreg, allocation_failures)
 {
 	uint8_t *buf;
-	size_t len;
+	size_t len = 0;
 	float x[3] = {1, 2, 3};
 	double p;
 	bool done = false;

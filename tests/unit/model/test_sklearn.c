@@ -52,8 +52,8 @@ static double *read_doubles(const char *name, size_t *n)
 static void check_predict(const char *model, const char *expected)
 {
 	char path[1024];
-	uint8_t *buf;
-	size_t len, nx, np, nf, rows;
+	uint8_t *buf = NULL;
+	size_t len = 0, nx, np, nf, rows;
 	struct fv_model *m = NULL;
 	struct fv_diag d = {{0}};
 	double *X = read_doubles("bc_X.txt", &nx), *want = read_doubles(expected, &np), *p;
