@@ -178,6 +178,9 @@ static fv_err settings_load(struct node *n, struct fv_diag *d)
 	if ((e = fv_config_long(cfg, "node", "eval_batch_rows", 8192, 1, 1 << 20, &v, d)))
 		return e;
 	n->eval_batch_rows = (size_t)v;
+	if ((e = fv_config_long(cfg, "node", "reconnect_max_ms", 60000, 100, 3600000, &v, d)))
+		return e;
+	n->reconnect_max_ms = (int)v;
 	fv_policy_default(&n->policy);
 	if ((e = fv_config_long(cfg, "policy", "min_cell_count", n->policy.min_cell, 1, 1000000, &v,
 				d)))
@@ -275,11 +278,12 @@ static void disconnect(struct node *n)
 	pthread_mutex_unlock(&client_mu);
 }
 
-/* Connect and enrol, with exponential backoff (1 s doubling to 60 s, ±25 % jitter) so that a
+/* Connect and enrol, with exponential backoff (1 s doubling to [node] reconnect_max_ms,
+ * default 60 s, ±25 % jitter) so that a
  * coordinator restart is not met by every hospital at the same instant. */
 static fv_err connect_enrolled(struct node *n)
 {
-	int backoff = 1000;
+	int backoff = n->reconnect_max_ms < 1000 ? n->reconnect_max_ms : 1000;
 
 	while (!stop_flag) {
 		struct fv_client *c = NULL;
@@ -310,7 +314,7 @@ static fv_err connect_enrolled(struct node *n)
 		fv_log(FV_LOG_WARN, "connect_failed", "reason=%s retry_ms=%d", FV_Q(d.msg),
 		       backoff + jitter);
 		nap(backoff + jitter);
-		backoff = backoff * 2 > 60000 ? 60000 : backoff * 2;
+		backoff = backoff * 2 > n->reconnect_max_ms ? n->reconnect_max_ms : backoff * 2;
 	}
 	return FV_ECANCELED;
 }

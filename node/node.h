@@ -38,6 +38,7 @@ struct node {
 	struct fv_audit *audit; /* hash-chained record of what the node did (lib/audit) */
 	int eval_timeout_s;
 	int poll_wait_ms;
+	int reconnect_max_ms; /* cap of the reconnection backoff */
 	volatile int *stop;
 };
 

@@ -237,7 +237,8 @@ static H_UNUSED int h_node_add(struct fed *f, const char *name, const char *csv,
 	h_write(
 	    path,
 	    "[node]\ncoordinator = %s\nca = pki/ca/ca.crt\ncert = pki/%s.crt\nkey = pki/%s.key\n"
-	    "cache_dir = %s.cache\nstate_dir = %s.state\npoll_wait_ms = 2000\n\n[data]\npath = "
+	    "cache_dir = %s.cache\nstate_dir = %s.state\npoll_wait_ms = 2000\nreconnect_max_ms = "
+		"2000\n\n[data]\npath = "
 	    "%s\n\n%s",
 	    f->url, name, name, name, name, csv, extra_ini ? extra_ini : "");
 	return i;
