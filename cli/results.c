@@ -565,17 +565,6 @@ struct cat_pool {
 	size_t k;
 };
 
-static void newcombe(uint64_t x1, uint64_t n1, uint64_t x2, uint64_t n2, double *d, double *lo,
-		     double *hi)
-{
-	double l1, u1, l2, u2, p1 = (double)x1 / (double)n1, p2 = (double)x2 / (double)n2;
-	fv_stats_wilson(x1, n1, Z95, &l1, &u1);
-	fv_stats_wilson(x2, n2, Z95, &l2, &u2);
-	*d = p1 - p2;
-	*lo = *d - sqrt((p1 - l1) * (p1 - l1) + (u2 - p2) * (u2 - p2));
-	*hi = *d + sqrt((u1 - p1) * (u1 - p1) + (p2 - l2) * (p2 - l2));
-}
-
 static json_t *disparity(const struct cat_pool *c, size_t nc, size_t t, double thr, bool sens,
 			 bool print)
 {
@@ -603,23 +592,19 @@ static json_t *disparity(const struct cat_pool *c, size_t nc, size_t t, double t
 		 na = sens ? a->tp[t] + a->fn[t] : a->tn[t] + a->fp[t];
 	uint64_t xb = sens ? b->tp[t] : b->tn[t],
 		 nb = sens ? b->tp[t] + b->fn[t] : b->tn[t] + b->fp[t];
-	double dd, dl, dh, r = hv / lv, lse = NAN;
-	newcombe(xa, na, xb, nb, &dd, &dl, &dh);
-	if (xa > 0 && xb > 0)
-		lse =
-		    sqrt(1.0 / (double)xa - 1.0 / (double)na + 1.0 / (double)xb - 1.0 / (double)nb);
-	double z = fv_stats_qnorm(0.975);
+	double dd, dl, dh, r, rl, rh;
+	fv_stats_diff_newcombe(xa, na, xb, nb, Z95, &dd, &dl, &dh);
+	fv_stats_ratio_katz(xa, na, xb, nb, Z95, &r, &rl, &rh);
 	if (print)
-		printf(
-		    "  disparity %-11s at %-5g %s %.3f vs %s %.3f: difference %.3f (%.3f to %.3f), "
-		    "ratio %.2f (%.2f-%.2f)\n",
-		    sens ? "sensitivity" : "specificity", thr, a->category, hv, b->category, lv, dd,
-		    dl, dh, r, r * exp(-z * lse), r * exp(z * lse));
+		printf("  disparity %-11s at %-5g %s %.3f vs %s %.3f: difference %.3f (%.3f to %.3f), "
+		       "ratio %.2f (%.2f-%.2f)\n",
+		       sens ? "sensitivity" : "specificity", thr, a->category, hv, b->category, lv, dd,
+		       dl, dh, r, rl, rh);
 	return json_pack("{s:s,s:f,s:s,s:s,s:f,s:f,s:f,s:f,s:f,s:f,s:f}", "metric",
 			 sens ? "sensitivity" : "specificity", "threshold", thr, "highest",
 			 a->category, "lowest", b->category, "difference", dd, "difference_ci_low",
-			 dl, "difference_ci_high", dh, "ratio", r, "ratio_ci_low",
-			 r * exp(-z * lse), "ratio_ci_high", r * exp(z * lse), "highest_value", hv);
+			 dl, "difference_ci_high", dh, "ratio", r, "ratio_ci_low", rl, "ratio_ci_high",
+			 rh, "highest_value", hv);
 }
 
 static json_t *subgroups_report(struct site *sites, size_t n, const json_t *thresholds, bool print)

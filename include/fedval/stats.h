@@ -367,4 +367,13 @@ struct fv_psi {
 fv_err fv_stats_psi(const uint64_t *base, const uint64_t *cur, size_t nb, double min_expected,
 		    struct fv_psi *out, struct fv_diag *d);
 
+/* ---- two independent proportions x1/n1 and x2/n2 (subgroup disparities) ---- */
+/* Difference p1 - p2 with Newcombe's hybrid score interval (1998, method 10). NaN when a
+ * denominator is 0. */
+void fv_stats_diff_newcombe(uint64_t x1, uint64_t n1, uint64_t x2, uint64_t n2, double conf,
+			    double *diff, double *lo, double *hi);
+/* Ratio p1 / p2 with the Katz log interval; NaN bounds when a count is 0. */
+void fv_stats_ratio_katz(uint64_t x1, uint64_t n1, uint64_t x2, uint64_t n2, double conf,
+			 double *ratio, double *lo, double *hi);
+
 #endif
