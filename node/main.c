@@ -50,6 +50,7 @@ static const char *const known_keys[] = {
     "node.eval_threads",
     "node.eval_batch_rows",
     "node.audit_log",
+    "node.reconnect_max_ms",
     "mapping.*",
     "policy.min_cell_count",
     "policy.min_cohort_size",
