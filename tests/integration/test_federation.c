@@ -265,9 +265,34 @@ Test(federation, daemons_refuse_readable_keys_and_bad_config, .fini = teardown, 
 											  ">/dev/"
 											  "null"),
 	    0);
-	const char *cmds[] = {"pki init",  "pki issue",	 "model submit", "benchmark create",
-			      "run start", "run status", "results",	 "principal revoke",
-			      "demo data", "demo train"};
+	const char *cmds[] = {"pki init",
+			      "pki issue",
+			      "model submit",
+			      "model inspect",
+			      "model run",
+			      "model conformance",
+			      "benchmark create",
+			      "benchmark open",
+			      "benchmark close",
+			      "dataset list",
+			      "dataset approve",
+			      "run start",
+			      "run status",
+			      "results",
+			      "report html",
+			      "monitor check",
+			      "eval",
+			      "principal revoke",
+			      "site jobs",
+			      "site summary",
+			      "site approve",
+			      "site veto",
+			      "site release",
+			      "audit verify",
+			      "audit export",
+			      "dashboard token",
+			      "demo data",
+			      "demo train"};
 	for (size_t k = 0; k < sizeof(cmds) / sizeof(cmds[0]); k++) {
 		cr_assert_eq(h_run(&out, H_BIN("fedval") " %s --help", cmds[k]), 0, "%s", cmds[k]);
 		cr_assert(strstr(out, "usage: fedval"), "%s --help: %s", cmds[k], out);
@@ -451,4 +476,30 @@ Test(federation, recalibration_rounds_equal_pooled_fit, .fini = teardown, .timeo
 	cr_assert_float_eq(a, icpt, 1e-7, "intercept %.12f vs pooled %.12f", a, icpt);
 	cr_assert_float_eq(b, coef, 1e-7, "slope %.12f vs pooled %.12f", b, coef);
 	json_decref(rep);
+}
+
+/* fedval model run scores a CSV: one row per record, a header naming the output. */
+Test(federation, model_run_scores_a_csv, .fini = teardown, .timeout = 60)
+{
+	char *out = NULL;
+	setup_synthetic(300);
+	cr_assert_eq(
+	    h_run(&out,
+		  "cd %s && " H_BIN(
+		      "fedval") " model run model/model.onnx --csv "
+				"hospital-a.csv --features $(/usr/bin/python3 -c \"import json; "
+				"print(','.join(json.load(open('model/manifest.json'))['input']"
+				"['variables']))\") --out scores.csv 2>&1 && wc -l < scores.csv && "
+				"head -2 scores.csv",
+		  F.dir),
+	    0, "%s", out);
+	cr_assert(strstr(out, "301\nprobability\n0."), "%s", out);
+	free(out);
+	cr_assert_eq(h_run(&out,
+			   "cd %s && " H_BIN("fedval") " model run model/model.onnx --csv "
+						       "hospital-a.csv --out - 2>&1",
+			   F.dir),
+		     1, "%s", out);
+	cr_assert(strstr(out, "takes 21 features"), "%s", out);
+	free(out);
 }
