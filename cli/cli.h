@@ -63,6 +63,7 @@ int cmd_run_status(int argc, char **argv);
 int cmd_results(int argc, char **argv);
 int cmd_eval(int argc, char **argv);
 int cmd_stats(int argc, char **argv);
+int cmd_verify(int argc, char **argv);
 int cmd_meta(int argc, char **argv);
 int cmd_monitor_check(int argc, char **argv);
 int cmd_monitor_schedule(int argc, char **argv);

@@ -29,6 +29,8 @@ static const struct cli_cmd cmds[] = {
     {"run start", "start a run of a model on a benchmark at every node (authority)", cmd_run_start},
     {"run status", "show runs and the state of their jobs", cmd_run_status},
     {"results", "verify and print per-site and pooled results of a run", cmd_results},
+    {"verify", "re-verify a JSON report offline: signatures, certificates, digests",
+     cmd_verify},
     {"stats", "compute from one local file what a federation of its sites would publish",
      cmd_stats},
     {"meta", "meta-analysis of per-study estimates (FE, DL, REML, Hartung-Knapp)", cmd_meta},

@@ -28,6 +28,7 @@ static const char results_usage[] =
 #define Z95 0.95
 
 struct site {
+	const Fedval__StoredResult *stored; /* the exact signed bytes and certificate */
 	const char *node;
 	bool verified;
 	char why[256];
@@ -89,6 +90,7 @@ static void verify_site(const char *ca, size_t ca_len, const Fedval__StoredResul
 	struct fv_cert_info info;
 	struct fv_diag d = {{0}};
 
+	s->stored = sr;
 	s->node = sr->node;
 	fv_sha256_hex(sr->result.data, sr->result.len, s->result_sha);
 	if (sr->signature.len <= FV_SIG_MAX)
@@ -128,6 +130,16 @@ static json_t *site_json(const struct site *s)
 	json_t *j = json_pack("{s:s,s:b,s:s,s:s,s:s}", "node", s->node, "verified", s->verified,
 			      "result_sha256", s->result_sha, "signature", s->sig_hex,
 			      "cert_fingerprint", s->cert_fp);
+	/* The evidence, so that `fedval verify` can check the report offline, years later. */
+	if (s->stored) {
+		char *hex = fv_alloc(2 * s->stored->result.len + 1);
+		if (hex) {
+			fv_hex(s->stored->result.data, s->stored->result.len, hex);
+			json_object_set_new(j, "result_hex", json_string(hex));
+			fv_free(hex);
+		}
+		json_object_set_new(j, "node_cert_pem", json_string(s->stored->node_cert_pem));
+	}
 	if (!s->verified) {
 		json_object_set_new(j, "error", json_string(s->why));
 		return j;
@@ -596,15 +608,16 @@ static json_t *disparity(const struct cat_pool *c, size_t nc, size_t t, double t
 	fv_stats_diff_newcombe(xa, na, xb, nb, Z95, &dd, &dl, &dh);
 	fv_stats_ratio_katz(xa, na, xb, nb, Z95, &r, &rl, &rh);
 	if (print)
-		printf("  disparity %-11s at %-5g %s %.3f vs %s %.3f: difference %.3f (%.3f to %.3f), "
-		       "ratio %.2f (%.2f-%.2f)\n",
-		       sens ? "sensitivity" : "specificity", thr, a->category, hv, b->category, lv, dd,
-		       dl, dh, r, rl, rh);
+		printf(
+		    "  disparity %-11s at %-5g %s %.3f vs %s %.3f: difference %.3f (%.3f to %.3f), "
+		    "ratio %.2f (%.2f-%.2f)\n",
+		    sens ? "sensitivity" : "specificity", thr, a->category, hv, b->category, lv, dd,
+		    dl, dh, r, rl, rh);
 	return json_pack("{s:s,s:f,s:s,s:s,s:f,s:f,s:f,s:f,s:f,s:f,s:f}", "metric",
 			 sens ? "sensitivity" : "specificity", "threshold", thr, "highest",
 			 a->category, "lowest", b->category, "difference", dd, "difference_ci_low",
-			 dl, "difference_ci_high", dh, "ratio", r, "ratio_ci_low", rl, "ratio_ci_high",
-			 rh, "highest_value", hv);
+			 dl, "difference_ci_high", dh, "ratio", r, "ratio_ci_low", rl,
+			 "ratio_ci_high", rh, "highest_value", hv);
 }
 
 static json_t *subgroups_report(struct site *sites, size_t n, const json_t *thresholds, bool print)
@@ -836,6 +849,18 @@ int cmd_results(int argc, char **argv)
 	    rr->run->state, "benchmark", rr->run->benchmark, "benchmark_spec", json_incref(bench),
 	    "model", "version_id", rr->model->version_id, "onnx_sha256", rr->model->onnx_sha256,
 	    "vendor", rr->model->vendor, "manifest", manifest);
+	{
+		/* The vendor's signed manifest, verifiable offline. */
+		char sig[2 * FV_SIG_MAX + 1] = "";
+		json_t *mj = json_object_get(report, "model");
+		if (rr->model->vendor_signature.len <= FV_SIG_MAX)
+			fv_hex(rr->model->vendor_signature.data, rr->model->vendor_signature.len,
+			       sig);
+		json_object_set_new(mj, "manifest_canonical",
+				    json_string(rr->model->manifest_json));
+		json_object_set_new(mj, "vendor_signature", json_string(sig));
+		json_object_set_new(mj, "vendor_cert_pem", json_string(rr->model->vendor_cert_pem));
+	}
 	arr = json_array();
 	for (size_t i = 0; i < nsites; i++)
 		json_array_append_new(arr, site_json(&sites[i]));

@@ -157,6 +157,8 @@ RUN=$("$FEDVAL" run start --benchmark hf-readmission-30d --model "$VID" --compar
 step "results: verified per-site and pooled"
 "$FEDVAL" results "$RUN" --json "$OUT/report.json" | tee "$OUT/results.txt"
 "$FEDVAL" report html "$OUT/report.json" --out "$OUT/report.html" --hk
+step "re-verify the report offline (signatures, certificates, digests)"
+"$FEDVAL" verify "$OUT/report.json" --ca "$OUT/pki/ca/ca.crt" --model "$OUT/vendor/model.onnx" | tail -1
 
 step "stop the federation"
 cleanup

@@ -140,6 +140,24 @@ Test(federation, end_to_end_restart_and_immutable_versions, .fini = teardown, .t
 	json_t *rep = results_json(run);
 	check_report(rep, 3);
 
+	/* The report re-verifies offline with only the CA; a changed number does not. */
+	cr_assert_eq(
+	    h_run(&out,
+		  "cd %s && " H_BIN("fedval") " verify $(ls report-*.json | head -1) "
+					      "--ca pki/ca/ca.crt --model model/model.onnx 2>&1",
+		  F.dir),
+	    0, "%s", out);
+	free(out);
+	cr_assert_eq(h_run(&out,
+			   "cd %s && /usr/bin/python3 -c \"import json,glob; f=sorted(glob."
+			   "glob('report-*.json'))[0]; r=json.load(open(f)); r['sites'][1]['n']"
+			   "+=1; json.dump(r,open('tampered.json','w'))\" && " H_BIN(
+			       "fedval") " verify tampered.json --ca pki/ca/ca.crt 2>&1",
+			   F.dir),
+		     1, "a tampered report verified: %s", out);
+	cr_assert(strstr(out, "FAIL") && strstr(out, "signed numbers"), "%s", out);
+	free(out);
+
 	/* The same version again is accepted as is; changed content under it is refused. */
 	cr_assert_eq(h_cli(&F, &out, "vendor",
 			   "model submit --model model/model.onnx --manifest model/manifest.json"),
