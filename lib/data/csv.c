@@ -74,8 +74,9 @@ struct fv_csv {
 	bool in_eof;  /* read(2) returned 0 */
 	int in_errno; /* read(2) failed with this errno; 0 if not */
 	char delim, decimal;
-	char **na; /* owned copies of the NA tokens */
-	size_t *na_len; /* their lengths */
+	char **na;	 /* owned copies of the NA tokens */
+	size_t *na_len;	 /* their lengths */
+	bool na_numeric; /* some NA token holds a digit ("-999") */
 	size_t nna;
 	size_t ncols;
 	char **names; /* ncols owned header names */
@@ -311,6 +312,32 @@ static fv_err csv_read_record(struct fv_csv *c, size_t maxstore, bool header, si
 				goto nomem;
 			c->rec[used++] = (char)ch;
 		}
+		if (st == ST_UNQUOTED) {
+			/* Fast path: the rest of an unquoted field within the buffer in one copy.
+			 * It stops before any byte the state machine must see, and before the
+			 * record length limit, which the slow path then reports. */
+			size_t p = c->pos, lim = c->len, run;
+			if (lim - p > FV_MAX_CSV_LINE - raw)
+				lim = p + (FV_MAX_CSV_LINE - raw);
+			while (p < lim) {
+				char x = c->buf[p];
+				if (x == c->delim || x == '\n' || x == '\r' || x == '"' ||
+				    x == '\0')
+					break;
+				p++;
+			}
+			run = p - c->pos;
+			if (run) {
+				if (nf < maxstore) {
+					if ((e = csv_rec_reserve(c, used + run)) != FV_OK)
+						goto nomem;
+					memcpy(c->rec + used, c->buf + c->pos, run);
+					used += run;
+				}
+				raw += run;
+				c->pos = p;
+			}
+		}
 	}
 
 	/* End of input. */
@@ -522,6 +549,8 @@ static fv_err csv_apply_opts(struct fv_csv *c, const struct fv_csv_opts *opts, s
 			goto out;
 		}
 		c->na_len[i] = strlen(na[i]);
+		if (strpbrk(na[i], "0123456789"))
+			c->na_numeric = true;
 		c->nna = i + 1;
 	}
 out:
@@ -694,6 +723,9 @@ bool fv_csv_is_na(const struct fv_csv *c, const char *field)
 	const char *s;
 	size_t n, i;
 
+	/* A field starting with a digit is no NA token unless some token does too. */
+	if (field[0] >= '0' && field[0] <= '9' && !c->na_numeric)
+		return false;
 	csv_trim(field, &s, &n);
 	for (i = 0; i < c->nna; i++)
 		if (c->na_len[i] == n && memcmp(c->na[i], s, n) == 0)
@@ -734,7 +766,7 @@ static bool fast_decimal(const char *s, size_t n, char decimal, double *out)
 				     1e16, 1e17, 1e18, 1e19, 1e20, 1e21, 1e22};
 	uint64_t m = 0;
 	size_t i = 0, digits = 0, frac = 0;
-	bool neg = false, point = false;
+	bool neg = false, point = false, any = false;
 
 	if (s[0] == '+' || s[0] == '-') {
 		neg = s[0] == '-';
@@ -747,6 +779,7 @@ static bool fast_decimal(const char *s, size_t n, char decimal, double *out)
 		}
 		if (s[i] < '0' || s[i] > '9')
 			return false; /* exponent or anything unusual */
+		any = true;
 		if (digits || s[i] != '0')
 			digits++;
 		if (digits > 15)
@@ -755,7 +788,7 @@ static bool fast_decimal(const char *s, size_t n, char decimal, double *out)
 		if (point)
 			frac++;
 	}
-	if (frac > 22)
+	if (frac > 22 || !any)
 		return false;
 	*out = frac ? (double)m / p10[frac] : (double)m;
 	if (neg)
@@ -766,6 +799,11 @@ static bool fast_decimal(const char *s, size_t n, char decimal, double *out)
 fv_err fv_csv_parse_double(const struct fv_csv *c, const char *field, double *out,
 			   struct fv_diag *d)
 {
+	/* Most fields are plain decimals: try the exact fast path before the full checks. */
+	size_t flen = strlen(field);
+	if (flen > 0 && flen <= CSV_MAX_NUMBER && field[0] != ' ' && field[0] != '\t' &&
+	    fast_decimal(field, flen, c->decimal, out))
+		return FV_OK;
 	char tmp[CSV_MAX_NUMBER + 1];
 	const char *s;
 	size_t n, i = 0, mant = 0;
