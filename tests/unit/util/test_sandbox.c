@@ -675,11 +675,15 @@ Test(sandbox, sanitizer_reports_inside)
 {
 	static char buf[65536];
 	int status = run_capture(do_heap_overflow, buf, sizeof(buf));
-	cr_assert(WIFEXITED(status), "stderr: %s", buf);
+	/* The sanitizer ends it: by exit, or by abort() under ASAN_OPTIONS=abort_on_error=1 (as
+	 * deploy/test.sh runs) — never the filter's SIGSYS. */
+	cr_assert(WIFEXITED(status) || (WIFSIGNALED(status) && WTERMSIG(status) == SIGABRT),
+		  "stderr: %s", buf);
 	cr_assert_not_null(strstr(buf, "heap-buffer-overflow"), "stderr: %s", buf);
 	cr_assert_null(strstr(buf, "sandbox_violation"), "stderr: %s", buf);
 	status = run_capture(do_int_overflow, buf, sizeof(buf));
-	cr_assert(WIFEXITED(status), "stderr: %s", buf);
+	cr_assert(WIFEXITED(status) || (WIFSIGNALED(status) && WTERMSIG(status) == SIGABRT),
+		  "stderr: %s", buf);
 	cr_assert_not_null(strstr(buf, "signed integer overflow"), "stderr: %s", buf);
 	cr_assert_null(strstr(buf, "sandbox_violation"), "stderr: %s", buf);
 }
