@@ -6,6 +6,7 @@
  * reaches the port (the federation network); per-site results and leaderboards need a bearer
  * token signed by an authority's registered key. Nothing here writes to the store. */
 #include "dashboard.h"
+#include "schedule.h"
 
 #include <jansson.h>
 #include <math.h>
@@ -1042,10 +1043,11 @@ static void api_index(struct ctx *c, struct resp *rp)
 {
 	(void)c;
 	set_json(rp, 200,
-		 json_pack("{s:s,s:s,s:[s,s,s,s,s,s,s]}", "api", "fedval.dashboard/1", "version",
+		 json_pack("{s:s,s:s,s:[s,s,s,s,s,s,s,s]}", "api", "fedval.dashboard/1", "version",
 			   FV_VERSION_STRING, "endpoints", "/api/v1/benchmarks", "/api/v1/models",
 			   "/api/v1/sites", "/api/v1/runs", "/api/v1/runs/{run_id}",
-			   "/api/v1/leaderboard?benchmark=NAME[@VERSION]", "/api/v1/whoami"));
+			   "/api/v1/leaderboard?benchmark=NAME[@VERSION]", "/api/v1/whoami",
+			   "/api/v1/schedules"));
 }
 
 /* ---- the page ---- */
@@ -1239,6 +1241,17 @@ static fv_err page_build(struct dashboard *db)
 	return FV_OK;
 }
 
+/* ---- monitoring schedules (coordinator/schedule.c): drift alerts for an authority ---- */
+
+static void api_schedules(struct ctx *c, struct resp *rp)
+{
+	json_t *j = schedule_json(c->db->co, c->authority);
+	if (!j)
+		set_error(rp, 500, "store", "cannot read schedules");
+	else
+		set_json(rp, 200, j);
+}
+
 /* ---- routing ---- */
 
 static void route(struct ctx *c, const char *method, struct resp *rp)
@@ -1271,6 +1284,8 @@ static void route(struct ctx *c, const char *method, struct resp *rp)
 		api_run(c, p + 13, rp);
 	else if (!strcmp(p, "/api/v1/leaderboard"))
 		api_leaderboard(c, rp);
+	else if (!strcmp(p, "/api/v1/schedules"))
+		api_schedules(c, rp);
 	else if (!strcmp(p, "/api/v1/whoami"))
 		api_whoami(c, rp);
 	else

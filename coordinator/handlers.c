@@ -11,6 +11,7 @@
 #include <unistd.h>
 
 #include "coord.h"
+#include "schedule.h"
 #include "fedval/data.h"
 #include "fedval/limits.h"
 #include "fedval/stats.h"
@@ -803,13 +804,17 @@ static bool spec_requires_approval(const char *spec);
 static fv_err benchmark_is_open(struct req *r, const char *name, const char *version,
 				struct fv_diag *d);
 
-static fv_err handle_start_run(struct req *r, struct fv_diag *d)
+/* The core of a run start, shared by handle_start_run and the scheduler (coord_start_run):
+ * checks, then one transaction inserting the run, its compared models and one job per site.
+ * hook (optional) runs inside that transaction, with the store locked, before the commit; its
+ * failure rolls the run back. body's arrays are fv_alloc'd (the caller frees them); strings
+ * live in r's pool. */
+static fv_err run_start(struct req *r, const Fedval__StartRun *q, char *run_id,
+			Fedval__StartRunReply *body, coord_run_hook hook, void *hook_arg,
+			struct fv_diag *d)
 {
-	Fedval__StartRun *q = r->env->start_run;
-	Fedval__Envelope rep = FEDVAL__ENVELOPE__INIT;
-	Fedval__StartRunReply body = FEDVAL__START_RUN_REPLY__INIT;
 	Fedval__ModelRef mref = FEDVAL__MODEL_REF__INIT;
-	char *bname, *bver, *spec, run_id[FV_MAX_ID], ts[32];
+	char *bname, *bver, *spec, ts[32];
 	uint8_t rnd[FV_SHA256_LEN];
 	char rhex[9];
 	sqlite3_stmt *st = NULL;
@@ -861,7 +866,7 @@ static fv_err handle_start_run(struct req *r, struct fv_diag *d)
 	fv_hex(rnd, 4, rhex);
 	fv_time_iso(now, ts, sizeof(ts));
 	/* run-YYYYmmddTHHMMSS-xxxxxxxx: sortable, readable, unique per microsecond */
-	fv_fmt(run_id, sizeof(run_id), "run-%.4s%.2s%.2sT%.2s%.2s%.2s-%s", ts, ts + 5, ts + 8,
+	fv_fmt(run_id, FV_MAX_ID, "run-%.4s%.2s%.2sT%.2s%.2s%.2s-%s", ts, ts + 5, ts + 8,
 	       ts + 11, ts + 14, ts + 17, rhex);
 
 	store_lock(s);
@@ -907,21 +912,23 @@ static fv_err handle_start_run(struct req *r, struct fv_diag *d)
 			       "VALUES(?, ?, ?, 'queued', ?, ?, ?)",
 			       dataset ? "tttiit" : "tttiin", job_id, run_id, node, now, now,
 			       (const char *)dataset);
-		nj = fv_realloc(body.job_ids, (body.n_job_ids + 1) * sizeof(char *));
+		nj = fv_realloc(body->job_ids, (body->n_job_ids + 1) * sizeof(char *));
 		if (nj)
-			body.job_ids = nj;
-		nn = fv_realloc(body.nodes, (body.n_nodes + 1) * sizeof(char *));
+			body->job_ids = nj;
+		nn = fv_realloc(body->nodes, (body->n_nodes + 1) * sizeof(char *));
 		if (nn)
-			body.nodes = nn;
+			body->nodes = nn;
 		if (!nj || !nn) {
 			e = FV_ENOMEM;
 			break;
 		}
-		body.job_ids[body.n_job_ids++] = keep_str(r, (const unsigned char *)job_id);
-		body.nodes[body.n_nodes++] = node;
+		body->job_ids[body->n_job_ids++] = keep_str(r, (const unsigned char *)job_id);
+		body->nodes[body->n_nodes++] = node;
 	}
 	sqlite3_finalize(st);
-	if (e == FV_OK && body.n_job_ids == 0)
+	if (e == FV_OK && hook)
+		e = hook(hook_arg, run_id);
+	if (e == FV_OK && body->n_job_ids == 0)
 		e = fv_diag_set(d, FV_ESTATE,
 				need_approval
 				    ? "no site has a dataset approved for benchmark %s"
@@ -938,14 +945,47 @@ unlock:
 	store_unlock(s);
 	if (e == FV_OK) {
 		fv_log(FV_LOG_INFO, "run_started", "run=%s benchmark=%s@%s model=%.16s jobs=%zu",
-		       run_id, bname, bver, q->model_version_id, body.n_job_ids);
-		body.run_id = run_id;
+		       run_id, bname, bver, q->model_version_id, body->n_job_ids);
+		body->run_id = run_id;
+	}
+	return e;
+}
+
+static fv_err handle_start_run(struct req *r, struct fv_diag *d)
+{
+	Fedval__Envelope rep = FEDVAL__ENVELOPE__INIT;
+	Fedval__StartRunReply body = FEDVAL__START_RUN_REPLY__INIT;
+	char run_id[FV_MAX_ID];
+	fv_err e = run_start(r, r->env->start_run, run_id, &body, NULL, NULL, d);
+
+	if (e == FV_OK) {
 		rep.body_case = FEDVAL__ENVELOPE__BODY_START_RUN_REPLY;
 		rep.start_run_reply = &body;
 		e = seal(r, &rep);
 	}
 	fv_free(body.job_ids);
 	fv_free(body.nodes);
+	return e;
+}
+
+/* ---- monitoring schedules (coordinator/schedule.c): runs started without a request ---- */
+
+fv_err coord_start_run(struct coord *co, const char *by, const Fedval__StartRun *q,
+		       coord_run_hook hook, void *hook_arg, char *run_id, size_t *njobs,
+		       struct fv_diag *d)
+{
+	struct req r = {.co = co};
+	Fedval__StartRunReply body = FEDVAL__START_RUN_REPLY__INIT;
+	fv_err e;
+
+	fv_strlcpy(r.who.name, by, sizeof(r.who.name));
+	r.who.role = FV_ROLE_AUTHORITY;
+	e = run_start(&r, q, run_id, &body, hook, hook_arg, d);
+	if (njobs)
+		*njobs = body.n_job_ids;
+	fv_free(body.job_ids);
+	fv_free(body.nodes);
+	coord_req_fini(&r);
 	return e;
 }
 
@@ -1145,6 +1185,15 @@ static fv_err poll_reply(struct req *r, bool final, bool *found, struct fv_diag 
 		if ((e = model_ref_load(r, vid, &mref, d)) != FV_OK)
 			goto unlock;
 		job.model = &mref;
+		/* A scheduled monitoring run carries its data window (coordinator/schedule.c). */
+		if (store_query(r->co->store, &bs,
+				"SELECT window_start, window_end FROM schedule_runs WHERE run_id = ?",
+				"t", job.run_id) == FV_OK &&
+		    sqlite3_step(bs) == SQLITE_ROW && sqlite3_column_type(bs, 0) != SQLITE_NULL) {
+			job.window_start = keep_str(r, sqlite3_column_text(bs, 0));
+			job.window_end = keep_str(r, sqlite3_column_text(bs, 1));
+		}
+		sqlite3_finalize(bs);
 		if ((e = compare_refs_load(r, job.run_id, &job.compare_models,
 					   &job.n_compare_models, d)) != FV_OK)
 			goto unlock;
@@ -1899,6 +1948,10 @@ static const struct route routes[] = {
     {FEDVAL__ENVELOPE__BODY_RUN_STATUS, R(FV_ROLE_AUTHORITY), handle_run_status},
     {FEDVAL__ENVELOPE__BODY_RESULTS, R(FV_ROLE_AUTHORITY), handle_results},
     {FEDVAL__ENVELOPE__BODY_REVOKE, R(FV_ROLE_AUTHORITY), handle_revoke},
+    /* monitoring schedules: coordinator/schedule.c */
+    {FEDVAL__ENVELOPE__BODY_SCHEDULE_ADD, R(FV_ROLE_AUTHORITY), schedule_handle_add},
+    {FEDVAL__ENVELOPE__BODY_SCHEDULE_REMOVE, R(FV_ROLE_AUTHORITY), schedule_handle_remove},
+    {FEDVAL__ENVELOPE__BODY_SCHEDULE_LIST, R(FV_ROLE_AUTHORITY), schedule_handle_list},
 };
 
 /* Who the sender is: registered, not revoked, signature good, sequence fresh. */
@@ -1938,6 +1991,8 @@ static bool changes_state(Fedval__Envelope__BodyCase c)
 	case FEDVAL__ENVELOPE__BODY_SUBMIT_ROUND:
 	case FEDVAL__ENVELOPE__BODY_APPROVE_DATASET:
 	case FEDVAL__ENVELOPE__BODY_SET_BENCHMARK_STATE:
+	case FEDVAL__ENVELOPE__BODY_SCHEDULE_ADD:
+	case FEDVAL__ENVELOPE__BODY_SCHEDULE_REMOVE:
 		return true;
 	default:
 		return false;

@@ -9,6 +9,7 @@
 
 #include "coord.h"
 #include "dashboard.h"
+#include "schedule.h"
 #include "fedval/config.h"
 #include "fedval/limits.h"
 #include "fedval/util.h"
@@ -98,6 +99,7 @@ int main(int argc, char **argv)
 	struct settings s = {0};
 	struct coord co = {0};
 	struct dashboard *dash = NULL;
+	struct scheduler *sched = NULL; /* monitoring schedules (schedule.c) */
 	struct fv_cert_info info;
 	struct fv_diag d = {{0}};
 	char *ca = NULL, *cert = NULL, *key = NULL, *store = NULL;
@@ -203,6 +205,8 @@ int main(int argc, char **argv)
 	       co.name, store, store_schema_version(co.store));
 	if (s.dashboard && (e = dashboard_start(&co, s.dashboard, &dash, &d)) != FV_OK)
 		goto fail;
+	if ((e = scheduler_start(&co, &sched, &d)) != FV_OK)
+		goto fail;
 	if ((e = coord_serve(&co, s.listen, (int)s.parallel, &stop_flag, &d)) != FV_OK)
 		goto fail;
 	fv_log(FV_LOG_INFO, "stopped", "status=clean");
@@ -212,6 +216,7 @@ fail:
 	fprintf(stderr, "fedval-coordinator: %s\n", d.msg[0] ? d.msg : fv_strerror(e));
 	fv_log(FV_LOG_ERROR, "fatal", "code=%s", fv_strerror(e));
 out:
+	scheduler_stop(sched); /* before the store and the audit log it writes */
 	dashboard_stop(dash); /* before the store and the key it reads */
 	if (co.audit)
 		coord_audit(&co, "coordinator_stop", co.name, "", 0);

@@ -70,6 +70,22 @@ static const char *const migrations[] = {
     " run_id TEXT NOT NULL REFERENCES runs(run_id), step INTEGER NOT NULL, node TEXT NOT NULL,"
     " n INTEGER NOT NULL, sums_json TEXT NOT NULL, envelope BLOB NOT NULL,"
     " received_us INTEGER NOT NULL, PRIMARY KEY(run_id, step, node));",
+    /* 6: monitoring schedules (coordinator/schedule.c): cadence, next due run, the drift
+     * state of the schedule's runs; a removed schedule is kept (removed_us) with its runs */
+    "CREATE TABLE schedules("
+    " id TEXT PRIMARY KEY, benchmark_name TEXT NOT NULL, benchmark_version TEXT NOT NULL,"
+    " model_version_id TEXT NOT NULL REFERENCES models(version_id),"
+    " cadence TEXT NOT NULL, mdr_class TEXT, next_due_us INTEGER NOT NULL, last_run_id TEXT,"
+    " window_kind TEXT NOT NULL DEFAULT 'previous_period', cusum_k REAL NOT NULL,"
+    " cusum_h REAL NOT NULL, max_runs INTEGER NOT NULL DEFAULT 0, created_by TEXT NOT NULL,"
+    " created_us INTEGER NOT NULL, removed_us INTEGER, alert INTEGER NOT NULL DEFAULT 0,"
+    " alerts_json TEXT, drift_json TEXT, periods INTEGER NOT NULL DEFAULT 0);"
+    "CREATE TABLE schedule_runs("
+    " run_id TEXT PRIMARY KEY REFERENCES runs(run_id),"
+    " schedule_id TEXT NOT NULL REFERENCES schedules(id), seq INTEGER NOT NULL,"
+    " due_us INTEGER NOT NULL, window_start TEXT, window_end TEXT,"
+    " analysed INTEGER NOT NULL DEFAULT 0);"
+    "CREATE INDEX schedule_runs_schedule ON schedule_runs(schedule_id, seq);",
 };
 
 #define N_MIGRATIONS ((int)(sizeof(migrations) / sizeof(migrations[0])))
