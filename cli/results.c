@@ -289,6 +289,7 @@ static json_t *pool(struct site *sites, size_t n, const json_t *thresholds, bool
 	}
 	json_object_set_new(j, "sites", json_integer((json_int_t)k));
 	if (k == 0 || tot == 0) {
+		json_decref(rows);
 		if (print)
 			printf("\npooled: no successful site results\n");
 		return j;
