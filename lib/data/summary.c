@@ -360,6 +360,16 @@ static fv_err add_category(struct summary *s, size_t gi, const char *f, struct f
 			a->last = i;
 			return FV_OK;
 		}
+	if (len <= SUM_MAX_CATEGORY_LEN) {
+		/* Text JSON cannot carry (not UTF-8, e.g. a Latin-1 export) is no category: it is
+		 * counted with the missing values, as a band's value that is not a number is. */
+		json_t *t = json_stringn(f, len);
+		if (!t) {
+			a->missing++;
+			return FV_OK;
+		}
+		json_decref(t);
+	}
 	if (len > SUM_MAX_CATEGORY_LEN || a->ncat == SUM_MAX_CATEGORIES)
 		return fv_diag_set(d, FV_ELIMIT,
 				   "subgroup '%s': more than %d categories or a value longer than "

@@ -248,7 +248,7 @@ static bool attr_allowed(const char *spec, const char *name, char letter)
 static char *dup_bytes(const ProtobufCBinaryData *b)
 {
 	char *s;
-	if (memchr(b->data, '\0', b->len))
+	if (b->len && memchr(b->data, '\0', b->len)) /* an empty field may have no data */
 		return NULL;
 	s = fv_alloc(b->len + 1);
 	if (s) {

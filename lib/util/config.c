@@ -43,9 +43,15 @@ static int on_entry(void *user, const char *section, const char *key, const char
 	return 1;
 }
 
+/* inih strips with isspace() in the C locale: \v and \f too, and \r anywhere a blank is. */
+static bool ini_space(char c)
+{
+	return c == ' ' || c == '\t' || c == '\v' || c == '\f' || c == '\r';
+}
+
 static const char *skip_ws(const char *p, const char *end)
 {
-	while (p < end && (*p == ' ' || *p == '\t'))
+	while (p < end && ini_space(*p))
 		p++;
 	return p;
 }
@@ -67,26 +73,30 @@ static void assign_lines(struct fv_config *c, const char *text)
 		const char *end = eol ? eol : p + strlen(p);
 		const char *k = skip_ws(p, end), *ke = k, *te = end;
 		line++;
-		while (te > k && (te[-1] == ' ' || te[-1] == '\t' || te[-1] == '\r'))
+		while (te > k && ini_space(te[-1]))
 			te--;
 		if (k == te || *k == ';' || *k == '#') {
 			/* blank line or comment */
 		} else if (have_prev && k > p) {
-			if (next > 0 && !strcmp(c->e[next].key, c->e[next - 1].key))
+			/* inih passes a continuation's key from its prev_name buffer, which
+			 * cuts a long key short (INI_MAX_NAME): a prefix of the key before. */
+			if (next > 0 &&
+			    !strncmp(c->e[next].key, c->e[next - 1].key, strlen(c->e[next].key)))
 				c->e[next++].line = line;
 		} else if (*k == '[') {
 			have_prev = false;
 		} else {
 			while (ke < end && *ke != '=' && *ke != ':')
 				ke++;
-			if (ke < end && k < ke) {
+			if (ke < end) { /* an empty key ("= v") is an entry too */
 				const char *kt = ke;
-				while (kt > k && (kt[-1] == ' ' || kt[-1] == '\t'))
+				while (kt > k && ini_space(kt[-1]))
 					kt--;
 				if (strlen(c->e[next].key) == (size_t)(kt - k) &&
 				    !strncmp(c->e[next].key, k, (size_t)(kt - k))) {
 					c->e[next++].line = line;
-					have_prev = true;
+					/* inih continues only a non-empty key */
+					have_prev = kt > k;
 				}
 			}
 		}

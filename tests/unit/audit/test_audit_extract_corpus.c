@@ -1,0 +1,30 @@
+/* Replays the audit_extract fuzz seed corpus (tests/fuzz/corpus/audit_extract) through the fuzz
+ * target tests/fuzz/fuzz_audit_extract.c (fv_audit_verify_extract), with 300 deterministic
+ * mutations of each seed, so the corpus and the target's invariants are checked on every test run,
+ * with or without libFuzzer. */
+#include <criterion/criterion.h>
+#include <string.h>
+
+#define FV_FUZZ_NO_MAIN
+#include "fuzz/fuzz_audit_extract.c"
+#include "fuzz/fuzz_replay.h"
+
+Test(audit_extract_corpus, replay, .timeout = 120)
+{
+	fuzz_replay("audit_extract", fv_fuzz_audit_extract_one, 300, 10);
+}
+
+Test(audit_extract_corpus, edge_inputs)
+{
+	/* Inputs too odd to keep as files. */
+	static const uint8_t in[][4] = {
+	    {0}, {0xff}, {0x0a}, {0x00, 0x00}, {0xff, 0xff, 0xff, 0xff}};
+	static const size_t len[] = {1, 1, 1, 2, 4};
+
+	fv_fuzz_audit_extract_one((const uint8_t *)"", 0);
+	for (size_t i = 0; i < sizeof(len) / sizeof(len[0]); i++)
+		fv_fuzz_audit_extract_one(in[i], len[i]);
+	fv_fuzz_audit_extract_one((const uint8_t *)"{}", 2);
+	fv_fuzz_audit_extract_one((const uint8_t *)"[]", 2);
+	fv_fuzz_audit_extract_one((const uint8_t *)"{\"format\":1}", 12);
+}

@@ -1,0 +1,31 @@
+/* Replays the expr fuzz seed corpus (tests/fuzz/corpus/expr) through the fuzz target
+ * tests/fuzz/fuzz_expr.c (fv_expr_parse, fv_expr_eval), with 300 deterministic mutations of each
+ * seed, so the corpus and the target's invariants are checked on every test run, with or without
+ * libFuzzer. */
+#include <criterion/criterion.h>
+#include <string.h>
+
+#define FV_FUZZ_NO_MAIN
+#include "fuzz/fuzz_expr.c"
+#include "fuzz/fuzz_replay.h"
+
+Test(expr_corpus, replay, .timeout = 120)
+{
+	fuzz_replay("expr", fv_fuzz_expr_one, 300, 10);
+}
+
+Test(expr_corpus, edge_inputs)
+{
+	/* Inputs too odd to keep as files. */
+	static const uint8_t in[][4] = {
+	    {0}, {0xff}, {0x0a}, {0x00, 0x00}, {0xff, 0xff, 0xff, 0xff}};
+	static const size_t len[] = {1, 1, 1, 2, 4};
+
+	fv_fuzz_expr_one((const uint8_t *)"", 0);
+	for (size_t i = 0; i < sizeof(len) / sizeof(len[0]); i++)
+		fv_fuzz_expr_one(in[i], len[i]);
+	fv_fuzz_expr_one((const uint8_t *)"a\0", 2);
+	fv_fuzz_expr_one((const uint8_t *)"a + b\0001\0", 8);
+	fv_fuzz_expr_one((const uint8_t *)"`", 1);
+	fv_fuzz_expr_one((const uint8_t *)"\"", 1);
+}
