@@ -74,6 +74,8 @@ int cmd_demo_data(int argc, char **argv);
 int cmd_demo_train(int argc, char **argv);
 int cmd_audit_verify(int argc, char **argv);
 int cmd_site_jobs(int argc, char **argv);
+int cmd_site_status(int argc, char **argv);
+int cmd_site_cancel(int argc, char **argv);
 int cmd_site_summary(int argc, char **argv);
 int cmd_site_approve(int argc, char **argv);
 int cmd_site_veto(int argc, char **argv);

@@ -378,3 +378,110 @@ out:
 	fv_free(dir);
 	return rc;
 }
+
+static const char status_usage[] =
+    "usage: fedval site status --config NODE.ini [--json]\n"
+    "\n"
+    "What the node is doing: the job being evaluated with records read, records/s and the\n"
+    "fraction of the input read, and the jobs in its state directory (held, approved,\n"
+    "evaluated, released, sent, vetoed).\n"
+    "\n" SITE_CONFIG_HELP "  --json          print the evaluation status as JSON\n";
+
+int cmd_site_status(int argc, char **argv)
+{
+	static const struct option opts[] = {
+	    site_config_opt, {"json", no_argument, NULL, 'j'}, {NULL, 0, NULL, 0}};
+	const char *config = NULL;
+	bool as_json = false;
+	char *dir = NULL, path[4096], *st = NULL;
+	struct fv_diag d = {{0}};
+	uint8_t *buf = NULL;
+	size_t len = 0;
+	int c, bad = 0;
+
+	if (cli_wants_help(argc, argv, status_usage))
+		return CLI_OK;
+	while ((c = cli_getopt(argc, argv, opts, status_usage, &bad)) != -1) {
+		if (c == 'c')
+			config = optarg;
+		else if (c == 'j')
+			as_json = true;
+	}
+	if (bad)
+		return CLI_USAGE;
+	if (optind != argc)
+		return cli_usage(status_usage, "site status takes no arguments");
+	if (state_dir(config, &dir, &d) != FV_OK)
+		return cli_fail("site status", &d);
+	if (!fv_fmt(path, sizeof(path), "%s/status.json", dir) &&
+	    fv_file_read(path, 4096, &buf, &len, &d) == FV_OK)
+		st = (char *)buf;
+	if (as_json) {
+		fputs(st ? st : "{\"state\": \"idle\"}\n", stdout);
+	} else {
+		json_t *j = st ? json_loads(st, 0, NULL) : NULL;
+		if (!j) {
+			printf("evaluation: idle (no job evaluated yet)\n");
+		} else {
+			double frac = json_number_value(json_object_get(j, "fraction"));
+			double rate = json_number_value(json_object_get(j, "rows_per_s"));
+			printf("evaluation: %s, job %s, %lld records, %.0f records/s",
+			       json_string_value(json_object_get(j, "state")),
+			       json_string_value(json_object_get(j, "job")),
+			       (long long)json_integer_value(json_object_get(j, "rows")), rate);
+			if (frac > 0 && frac < 1)
+				printf(", %.0f%% read", 100 * frac);
+			printf(" (updated %s)\n", json_string_value(json_object_get(j, "updated")));
+		}
+		json_decref(j);
+		DIR *dh = opendir(dir);
+		struct dirent *de;
+		while (dh && (de = readdir(dh))) {
+			size_t l = strlen(de->d_name);
+			char id[FV_MAX_ID + 1];
+			if (l <= 7 || strcmp(de->d_name + l - 7, ".result") || l - 7 > FV_MAX_ID)
+				continue;
+			memcpy(id, de->d_name, l - 7);
+			id[l - 7] = '\0';
+			printf("  %-60s %s\n", id, job_state(dir, id));
+		}
+		if (dh)
+			closedir(dh);
+	}
+	fv_free(buf);
+	fv_free(dir);
+	return CLI_OK;
+}
+
+static const char cancel_usage[] =
+    "usage: fedval site cancel --config NODE.ini JOB\n\nStop JOB's evaluation now; the node "
+    "reports the job as failed, \"cancelled by the site\",\nand sends nothing about the data.\n"
+    "\n" SITE_CONFIG_HELP;
+
+int cmd_site_cancel(int argc, char **argv)
+{
+	static const struct option opts[] = {site_config_opt, {NULL, 0, NULL, 0}};
+	const char *config = NULL;
+	char *dir = NULL, path[4096];
+	struct fv_diag d = {{0}};
+	int c, bad = 0;
+
+	if (cli_wants_help(argc, argv, cancel_usage))
+		return CLI_OK;
+	while ((c = cli_getopt(argc, argv, opts, cancel_usage, &bad)) != -1)
+		config = optarg;
+	if (bad)
+		return CLI_USAGE;
+	if (optind + 1 != argc || !job_id_ok(argv[optind]))
+		return cli_usage(cancel_usage, "site cancel needs one JOB id");
+	if (state_dir(config, &dir, &d) != FV_OK ||
+	    fv_fmt(path, sizeof(path), "%s/%s.cancel", dir, argv[optind]) ||
+	    fv_file_write_atomic(path, "cancel\n", 7, 0600, &d) != FV_OK) {
+		fv_free(dir);
+		return cli_fail("site cancel", &d);
+	}
+	printf("job %s: cancellation requested; the node stops its evaluation within a second\n",
+	       argv[optind]);
+	fv_free(dir);
+	return CLI_OK;
+}

@@ -866,8 +866,8 @@ static fv_err run_start(struct req *r, const Fedval__StartRun *q, char *run_id,
 	fv_hex(rnd, 4, rhex);
 	fv_time_iso(now, ts, sizeof(ts));
 	/* run-YYYYmmddTHHMMSS-xxxxxxxx: sortable, readable, unique per microsecond */
-	fv_fmt(run_id, FV_MAX_ID, "run-%.4s%.2s%.2sT%.2s%.2s%.2s-%s", ts, ts + 5, ts + 8,
-	       ts + 11, ts + 14, ts + 17, rhex);
+	fv_fmt(run_id, FV_MAX_ID, "run-%.4s%.2s%.2sT%.2s%.2s%.2s-%s", ts, ts + 5, ts + 8, ts + 11,
+	       ts + 14, ts + 17, rhex);
 
 	store_lock(s);
 	if ((e = store_begin(s)) != FV_OK)
@@ -1186,9 +1186,10 @@ static fv_err poll_reply(struct req *r, bool final, bool *found, struct fv_diag 
 			goto unlock;
 		job.model = &mref;
 		/* A scheduled monitoring run carries its data window (coordinator/schedule.c). */
-		if (store_query(r->co->store, &bs,
-				"SELECT window_start, window_end FROM schedule_runs WHERE run_id = ?",
-				"t", job.run_id) == FV_OK &&
+		if (store_query(
+			r->co->store, &bs,
+			"SELECT window_start, window_end FROM schedule_runs WHERE run_id = ?", "t",
+			job.run_id) == FV_OK &&
 		    sqlite3_step(bs) == SQLITE_ROW && sqlite3_column_type(bs, 0) != SQLITE_NULL) {
 			job.window_start = keep_str(r, sqlite3_column_text(bs, 0));
 			job.window_end = keep_str(r, sqlite3_column_text(bs, 1));
@@ -1197,15 +1198,23 @@ static fv_err poll_reply(struct req *r, bool final, bool *found, struct fv_diag 
 		if ((e = compare_refs_load(r, job.run_id, &job.compare_models,
 					   &job.n_compare_models, d)) != FV_OK)
 			goto unlock;
+		int first = 0;
 		e = store_exec(
-		    r->co->store, NULL,
+		    r->co->store, &first,
 		    "UPDATE jobs SET state = 'dispatched', updated_us = ? WHERE job_id = ? "
 		    "AND state = 'queued'",
 		    "it", fv_now_us(), job.job_id);
 		body.n_jobs = 1;
 		body.jobs = jobs;
-		fv_log(FV_LOG_INFO, "job_dispatched", "job=%s node=%s", job.job_id, r->who.name);
-		coord_audit(r->co, "job_dispatched", r->who.name, job.job_id, strlen(job.job_id));
+		/* A job offered again (the node restarted, or is still working on it) is not a new
+		 * event: only the first dispatch goes to the logs, so they cannot grow unbounded.
+		 */
+		if (first) {
+			fv_log(FV_LOG_INFO, "job_dispatched", "job=%s node=%s", job.job_id,
+			       r->who.name);
+			coord_audit(r->co, "job_dispatched", r->who.name, job.job_id,
+				    strlen(job.job_id));
+		}
 	}
 unlock:
 	store_unlock(r->co->store);

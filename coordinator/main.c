@@ -57,7 +57,7 @@ static fv_err settings_load(struct fv_config *cfg, struct settings *s, struct fv
 	    (e = fv_config_require(cfg, "coordinator", "key", &s->key, d)) ||
 	    (e = fv_config_require(cfg, "coordinator", "store", &s->store, d)) ||
 	    (e = fv_config_require(cfg, "coordinator", "models_dir", &s->models_dir, d)) ||
-	    (e = fv_config_long(cfg, "coordinator", "parallel", 256, 1, 10000, &s->parallel, d)) ||
+	    (e = fv_config_long(cfg, "coordinator", "parallel", 1024, 1, 65536, &s->parallel, d)) ||
 	    (e = fv_config_long(cfg, "coordinator", "poll_wait_ms", FV_POLL_WAIT_MS, 100,
 				FV_REQUEST_TIMEOUT_MS - 5000, &s->poll_wait_ms, d)))
 		return e;
@@ -217,7 +217,7 @@ fail:
 	fv_log(FV_LOG_ERROR, "fatal", "code=%s", fv_strerror(e));
 out:
 	scheduler_stop(sched); /* before the store and the audit log it writes */
-	dashboard_stop(dash); /* before the store and the key it reads */
+	dashboard_stop(dash);  /* before the store and the key it reads */
 	if (co.audit)
 		coord_audit(&co, "coordinator_stop", co.name, "", 0);
 	fv_audit_close(co.audit);

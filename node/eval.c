@@ -2,12 +2,14 @@
  * a fixed-size struct of sufficient statistics through a pipe, nothing else. */
 #include <cblas.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <math.h>
 #include <poll.h>
 #include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/prctl.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -204,13 +206,21 @@ static fv_err collect(struct pipeline *pl, struct slot *sl, float **scores, size
 	return FV_OK;
 }
 
-static void progress(const struct fv_source *src, uint64_t rows, int64_t t0, int64_t *last)
+static void progress(const struct eval_in *in, const struct fv_source *src, uint64_t rows,
+		     int64_t t0, int64_t *last)
 {
 	int64_t now = fv_mono_ms();
 	double frac = fv_source_progress(src), secs = (double)(now - t0) / 1000.0;
-	if (now - *last < 2000)
+	if (now - *last < 1000)
 		return;
 	*last = now;
+	if (in->progress_fd > 0) { /* 0 (a zeroed eval_in) and -1 mean none */
+		/* Non-blocking: a node that is slow to read never slows the evaluation. */
+		struct eval_progress pr = {rows, secs > 0 ? rows / secs : 0, frac};
+		if (write(in->progress_fd, &pr, sizeof(pr)) < 0) {
+			/* dropped: the next report supersedes it */
+		}
+	}
 	if (frac > 0 && frac < 1)
 		fv_log(FV_LOG_INFO, "eval_progress", "rows=%llu rows_per_s=%.0f eta_s=%.0f",
 		       (unsigned long long)rows, rows / secs, secs / frac - secs);
@@ -501,7 +511,7 @@ void node_eval_compute(const struct eval_in *in, struct eval_out *out)
 			free_sl->state = SLOT_READY;
 			records += got;
 			pthread_cond_broadcast(&pl.cv);
-			progress(src, records, t0, &last);
+			progress(in, src, records, t0, &last);
 			continue;
 		}
 		pthread_cond_wait(&pl.cv, &pl.mu);
@@ -559,21 +569,48 @@ out:
 	fv_source_close(src);
 }
 
-static fv_err read_all(int fd, void *buf, size_t n, int64_t deadline_ms, volatile int *cancel)
+/* The node's view of a running evaluation, for `fedval site status`. */
+static void write_status(const struct eval_in *in, const char *state, const struct eval_progress *p)
+{
+	char buf[512], ts[32];
+	struct fv_diag d;
+	if (!in->status_path)
+		return;
+	fv_time_iso(fv_now_us(), ts, sizeof(ts));
+	fv_fmt(buf, sizeof(buf),
+	       "{\"job\": \"%s\", \"state\": \"%s\", \"rows\": %llu, \"rows_per_s\": %.0f, "
+	       "\"fraction\": %.4f, \"updated\": \"%s\"}\n",
+	       in->job_id ? in->job_id : "", state, (unsigned long long)(p ? p->rows : 0),
+	       p ? p->rows_per_s : 0.0, p ? p->fraction : -1.0, ts);
+	fv_file_write_atomic(in->status_path, buf, strlen(buf), 0600, &d);
+}
+
+/* Wait for the worker's summary on fd, relaying its progress from pfd. FV_ECANCELED when the
+ * node stops, FV_EREFUSED when the site cancels the job. */
+static fv_err read_result(const struct eval_in *in, int fd, int pfd, void *buf, size_t n,
+			  int64_t deadline_ms)
 {
 	uint8_t *b = buf;
 	size_t got = 0;
 	while (got < n) {
-		struct pollfd pfd = {fd, POLLIN, 0};
+		struct pollfd fds[2] = {{fd, POLLIN, 0}, {pfd, POLLIN, 0}};
 		int64_t left = deadline_ms - fv_mono_ms();
 		ssize_t r;
 		if (left <= 0)
 			return FV_ETIMEDOUT;
-		if (cancel && *cancel)
+		if (in->cancel && *in->cancel)
 			return FV_ECANCELED;
-		if (poll(&pfd, 1, (int)(left > 1000 ? 1000 : left)) < 0 && errno != EINTR)
+		if (in->cancel_path && access(in->cancel_path, F_OK) == 0)
+			return FV_EREFUSED;
+		if (poll(fds, pfd >= 0 ? 2 : 1, (int)(left > 1000 ? 1000 : left)) < 0 &&
+		    errno != EINTR)
 			return FV_EIO;
-		if (!(pfd.revents & (POLLIN | POLLHUP)))
+		if (pfd >= 0 && (fds[1].revents & POLLIN)) {
+			struct eval_progress p;
+			if (read(pfd, &p, sizeof(p)) == (ssize_t)sizeof(p))
+				write_status(in, "evaluating", &p);
+		}
+		if (!(fds[0].revents & (POLLIN | POLLHUP)))
 			continue;
 		r = read(fd, b + got, n - got);
 		if (r < 0 && errno == EINTR)
@@ -587,20 +624,29 @@ static fv_err read_all(int fd, void *buf, size_t n, int64_t deadline_ms, volatil
 
 fv_err node_eval(const struct eval_in *in, struct eval_out *out, struct fv_diag *d)
 {
-	int fds[2];
+	int fds[2], pfds[2] = {-1, -1};
 	pid_t pid;
 	int status = 0;
 	fv_err e;
 
 	if (pipe(fds) != 0)
 		return fv_diag_set(d, FV_EIO, "pipe: %s", strerror(errno));
+	if (pipe2(pfds, O_NONBLOCK | O_CLOEXEC) != 0)
+		pfds[0] = pfds[1] = -1;
+	write_status(in, "starting", NULL);
 	pid = fork();
 	if (pid < 0) {
 		close(fds[0]);
 		close(fds[1]);
+		if (pfds[0] >= 0) {
+			close(pfds[0]);
+			close(pfds[1]);
+		}
 		return fv_diag_set(d, FV_EIO, "fork: %s", strerror(errno));
 	}
 	if (pid == 0) {
+		/* If the node dies (even SIGKILL), the worker goes with it. */
+		prctl(PR_SET_PDEATHSIG, SIGKILL);
 		/* Child: compute, hand back the fixed-size summary, exit without running the
 		 * parent's atexit handlers or touching its sockets. */
 		struct eval_out res;
@@ -612,10 +658,14 @@ fv_err node_eval(const struct eval_in *in, struct eval_out *out, struct fv_diag 
 		struct fv_sandbox_opts sb = {
 		    .allow_socket_io = in->source->kind == FV_SOURCE_POSTGRES,
 		    .allow_file_growth = fstat(STDERR_FILENO, &st) == 0 && S_ISREG(st.st_mode)};
+		int keep[2] = {fds[1], pfds[1]};
 		close(fds[0]);
-		/* Not the parent's sockets, database or audit log: only stdio and the pipe. */
-		fv_sandbox_close_fds(&fds[1], 1, NULL);
+		if (pfds[0] >= 0)
+			close(pfds[0]);
+		/* Not the parent's sockets, database or audit log: only stdio and the pipes. */
+		fv_sandbox_close_fds(keep, pfds[1] >= 0 ? 2 : 1, NULL);
 		cin.sandbox = &sb;
+		cin.progress_fd = pfds[1];
 		signal(SIGTERM, SIG_DFL);
 		signal(SIGINT, SIG_DFL);
 		sigemptyset(&all);
@@ -634,15 +684,22 @@ fv_err node_eval(const struct eval_in *in, struct eval_out *out, struct fv_diag 
 		_exit(0);
 	}
 	close(fds[1]);
-	e = read_all(fds[0], out, sizeof(*out), fv_mono_ms() + (int64_t)in->timeout_s * 1000 + 5000,
-		     in->cancel);
+	if (pfds[1] >= 0)
+		close(pfds[1]);
+	e = read_result(in, fds[0], pfds[0], out, sizeof(*out),
+			fv_mono_ms() + (int64_t)in->timeout_s * 1000 + 5000);
 	close(fds[0]);
-	if (e == FV_ETIMEDOUT || e == FV_ECANCELED)
+	if (pfds[0] >= 0)
+		close(pfds[0]);
+	if (e == FV_ETIMEDOUT || e == FV_ECANCELED || e == FV_EREFUSED)
 		kill(pid, SIGKILL);
 	while (waitpid(pid, &status, 0) < 0 && errno == EINTR)
 		;
+	write_status(in, e == FV_OK ? "done" : e == FV_EREFUSED ? "cancelled" : "stopped", NULL);
 	if (e == FV_ECANCELED)
 		return fv_diag_set(d, e, "evaluation stopped: the node is shutting down");
+	if (e == FV_EREFUSED)
+		return fv_diag_set(d, e, "evaluation cancelled by the site");
 	if (e != FV_OK) {
 		if (WIFSIGNALED(status))
 			return fv_diag_set(d, FV_EIO, "evaluation worker died (signal %d%s)",

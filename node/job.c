@@ -909,6 +909,7 @@ fv_err node_job(struct node *n, const Fedval__Job *job, struct fv_diag *d)
 	char path[4096];
 	struct fv_diag why = {{0}};
 	struct compare_set cmp = {0};
+	char status_path[4096], cancel_path[4096];
 	fv_err e;
 
 	if (result_path(n, job->job_id, ".result", path, sizeof(path)) != FV_OK)
@@ -1002,6 +1003,12 @@ fv_err node_job(struct node *n, const Fedval__Job *job, struct fv_diag *d)
 		memcpy(in.round_beta, job->round->beta, sizeof(in.round_beta));
 	}
 	in.source = &n->source;
+	in.progress_fd = -1;
+	in.job_id = job->job_id;
+	fv_fmt(status_path, sizeof(status_path), "%s/status.json", n->state_dir);
+	in.status_path = status_path;
+	if (result_path(n, job->job_id, ".cancel", cancel_path, sizeof(cancel_path)) == FV_OK)
+		in.cancel_path = cancel_path;
 	in.threads = n->eval_threads;
 	in.batch_rows = n->eval_batch_rows;
 	in.cancel = n->stop;

@@ -119,6 +119,17 @@ struct eval_in {
 	/* Non-NULL (node_eval's child only): node_eval_compute enters this sandbox once the
 	 * models are loaded and the source is open, before reading any record. */
 	const struct fv_sandbox_opts *sandbox;
+	/* Progress and cancellation (node_eval only): the worker sends its progress through
+	 * progress_fd; the node writes it to status_path for `fedval site status`, and stops the
+	 * worker when cancel_path (written by `fedval site cancel`) appears. */
+	int progress_fd; /* 0 or -1: none (node_eval sets it for its child) */
+	const char *job_id, *status_path, *cancel_path;
+};
+
+/* What the worker reports while it runs (fixed size, written whole to a pipe). */
+struct eval_progress {
+	uint64_t rows;
+	double rows_per_s, fraction; /* fraction of the input read, -1 when unknown */
 };
 
 #define NODE_MAX_THREADS 256

@@ -12,6 +12,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -175,6 +178,21 @@ static H_UNUSED void h_profile(struct fed *f, const char *name)
 		f->url, name, name);
 }
 
+/* A loopback port nobody listens on now: the kernel's choice for port 0 (tests run in
+ * parallel; a random pick could collide). */
+static H_UNUSED int h_free_port(void)
+{
+	struct sockaddr_in a = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+	socklen_t len = sizeof(a);
+	int fd = socket(AF_INET, SOCK_STREAM, 0), port;
+	cr_assert(fd >= 0);
+	cr_assert_eq(bind(fd, (struct sockaddr *)&a, sizeof(a)), 0);
+	cr_assert_eq(getsockname(fd, (struct sockaddr *)&a, &len), 0);
+	port = ntohs(a.sin_port);
+	close(fd);
+	return port;
+}
+
 /* A fresh federation directory: CA, coordinator, authority "authority", vendor "vendor". */
 static H_UNUSED void h_fed_init(struct fed *f)
 {
@@ -184,8 +202,7 @@ static H_UNUSED void h_fed_init(struct fed *f)
 	memset(f, 0, sizeof(*f));
 	snprintf(f->dir, sizeof(f->dir), "/tmp/fedval-it-XXXXXX");
 	cr_assert(mkdtemp(f->dir));
-	srand((unsigned)(getpid() ^ time(NULL)));
-	f->port = 20000 + rand() % 30000;
+	f->port = h_free_port();
 	snprintf(f->url, sizeof(f->url), "tls+tcp://localhost:%d", f->port);
 	snprintf(path, sizeof(path), "%s/pki/ca", f->dir);
 	cr_assert(fv_pki_init(path, "test-ca", 30, &d) == FV_OK, "%s", d.msg);
@@ -238,7 +255,7 @@ static H_UNUSED int h_node_add(struct fed *f, const char *name, const char *csv,
 	    path,
 	    "[node]\ncoordinator = %s\nca = pki/ca/ca.crt\ncert = pki/%s.crt\nkey = pki/%s.key\n"
 	    "cache_dir = %s.cache\nstate_dir = %s.state\npoll_wait_ms = 2000\nreconnect_max_ms = "
-		"2000\n\n[data]\npath = "
+	    "2000\n\n[data]\npath = "
 	    "%s\n\n%s",
 	    f->url, name, name, name, name, csv, extra_ini ? extra_ini : "");
 	return i;

@@ -388,3 +388,41 @@ Test(site_control, lifecycle_and_dataset_approval, .fini = teardown, .timeout = 
 		     out);
 	free(out);
 }
+
+/* A long evaluation shows its progress in `fedval site status` and stops on `site cancel`; the
+ * job is reported as cancelled by the site, with no statistics. */
+Test(site_control, status_and_cancel, .fini = teardown, .timeout = 120)
+{
+	char run[128], *out = NULL, job[200], log[512];
+
+	/* One-record batches on one thread make the evaluation slow enough to watch. */
+	start("[node]\n", 1000);
+	cr_assert_eq(
+	    h_run(NULL,
+		  "cd %s && " H_BIN(
+		      "fedval") " demo data --profile 1 --rows 400000 "
+				"--seed 9 --out a.csv && sed -i 's/^poll_wait_ms = 2000$/"
+				"poll_wait_ms = 2000\\neval_threads = 1\\neval_batch_rows = 1/' "
+				"hospital-a.node.ini",
+		  F.dir),
+	    0);
+	h_stop(F.nodes[0], 10000);
+	h_node_start(&F, 0);
+	benchmark("slow", "[0.2]", false);
+	run_start("slow", run, sizeof(run));
+	snprintf(job, sizeof(job), "%s.hospital-a", run);
+	snprintf(log, sizeof(log), "%s/hospital-a.log", F.dir);
+	cr_assert(h_wait_log(log, "event=eval_progress", 1, 30000), "no progress: %s",
+		  h_slurp(log));
+	cr_assert_eq(SITE(&out, "status"), 0, "%s", out);
+	cr_assert(strstr(out, "evaluating") && strstr(out, job), "%s", out);
+	free(out);
+	cr_assert_eq(SITE(&out, "cancel %s", job), 0, "%s", out);
+	free(out);
+	out = run_wait(run);
+	cr_assert(strstr(out, "failed") && strstr(out, "cancelled by the site"), "%s", out);
+	free(out);
+	cr_assert_eq(SITE(&out, "status --json"), 0);
+	cr_assert(strstr(out, "\"cancelled\""), "%s", out);
+	free(out);
+}
