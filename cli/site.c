@@ -102,6 +102,30 @@ out:
 	json_decref(m);
 }
 
+/* The options of the site commands that take only --config and --json. Returns -1 to go on,
+ * or the exit code (help printed, or a usage error). */
+static int site_args(int argc, char **argv, const char *usage, const char *cmd, const char **config,
+		     bool *as_json)
+{
+	static const struct option opts[] = {
+	    site_config_opt, {"json", no_argument, NULL, 'j'}, {NULL, 0, NULL, 0}};
+	int c, bad = 0;
+
+	if (cli_wants_help(argc, argv, usage))
+		return CLI_OK;
+	while ((c = cli_getopt(argc, argv, opts, usage, &bad)) != -1) {
+		if (c == 'c')
+			*config = optarg;
+		else if (c == 'j')
+			*as_json = true;
+	}
+	if (bad)
+		return CLI_USAGE;
+	if (optind != argc)
+		return cli_usage(usage, "%s takes no arguments", cmd);
+	return -1;
+}
+
 static const char jobs_usage[] =
     "usage: fedval site jobs --config NODE.ini [--json]\n"
     "\n"
@@ -112,29 +136,17 @@ static const char jobs_usage[] =
 
 int cmd_site_jobs(int argc, char **argv)
 {
-	static const struct option opts[] = {
-	    site_config_opt, {"json", no_argument, NULL, 'j'}, {NULL, 0, NULL, 0}};
 	const char *config = NULL;
 	bool as_json = false;
 	char *dir = NULL;
 	struct fv_diag d = {{0}};
-	int c, bad = 0, count = 0;
+	int c, count = 0;
 	json_t *arr = NULL;
 	DIR *dh;
 	struct dirent *de;
 
-	if (cli_wants_help(argc, argv, jobs_usage))
-		return CLI_OK;
-	while ((c = cli_getopt(argc, argv, opts, jobs_usage, &bad)) != -1) {
-		if (c == 'c')
-			config = optarg;
-		else if (c == 'j')
-			as_json = true;
-	}
-	if (bad)
-		return CLI_USAGE;
-	if (optind != argc)
-		return cli_usage(jobs_usage, "site jobs takes no arguments");
+	if ((c = site_args(argc, argv, jobs_usage, "site jobs", &config, &as_json)) >= 0)
+		return c;
 	if (state_dir(config, &dir, &d) != FV_OK)
 		return cli_fail("site jobs", &d);
 	if (!(dh = opendir(dir))) {
@@ -389,28 +401,16 @@ static const char status_usage[] =
 
 int cmd_site_status(int argc, char **argv)
 {
-	static const struct option opts[] = {
-	    site_config_opt, {"json", no_argument, NULL, 'j'}, {NULL, 0, NULL, 0}};
 	const char *config = NULL;
 	bool as_json = false;
 	char *dir = NULL, path[4096], *st = NULL;
 	struct fv_diag d = {{0}};
 	uint8_t *buf = NULL;
 	size_t len = 0;
-	int c, bad = 0;
+	int c;
 
-	if (cli_wants_help(argc, argv, status_usage))
-		return CLI_OK;
-	while ((c = cli_getopt(argc, argv, opts, status_usage, &bad)) != -1) {
-		if (c == 'c')
-			config = optarg;
-		else if (c == 'j')
-			as_json = true;
-	}
-	if (bad)
-		return CLI_USAGE;
-	if (optind != argc)
-		return cli_usage(status_usage, "site status takes no arguments");
+	if ((c = site_args(argc, argv, status_usage, "site status", &config, &as_json)) >= 0)
+		return c;
 	if (state_dir(config, &dir, &d) != FV_OK)
 		return cli_fail("site status", &d);
 	if (!fv_fmt(path, sizeof(path), "%s/status.json", dir) &&
