@@ -160,6 +160,20 @@ step "results: verified per-site and pooled"
 step "re-verify the report offline (signatures, certificates, digests)"
 "$FEDVAL" verify "$OUT/report.json" --ca "$OUT/pki/ca/ca.crt" --model "$OUT/vendor/model.onnx" | tail -1
 
+step "monitoring: a second period in which hospital B's population has shifted"
+# Hospital B's new export comes from a population like the tertiary centre's (a different
+# risk relationship); the same model is evaluated again and the periods are compared.
+"$FEDVAL" demo data --profile 3 --rows "$ROWS_B" --seed 202 --out "$OUT/hospital-b/records.csv"
+RUN2=$("$FEDVAL" run start --benchmark hf-readmission-30d --model "$VID")
+"$FEDVAL" run status "$RUN2" --wait 300 >/dev/null
+"$FEDVAL" results "$RUN2" --json "$OUT/report-period2.json" >/dev/null
+if "$FEDVAL" monitor check --baseline "$OUT/report.json" "$OUT/report-period2.json" \
+	>"$OUT/monitoring.txt" 2>&1; then
+	echo "  no drift detected"
+else
+	grep ALERT "$OUT/monitoring.txt" | sed 's/^/  /'
+fi
+
 step "stop the federation"
 cleanup
 PIDS=()
@@ -175,5 +189,6 @@ echo "demo finished in $(($(date +%s) - START)) s"
 echo "  report:  $OUT/report.html (self-contained HTML; print to PDF from a browser)"
 echo "  data:    $OUT/report.json (schema fedval.report/1, docs/report-format.md)"
 echo "  table:   $OUT/results.txt"
+echo "  monitor: $OUT/monitoring.txt (CUSUM over two periods)"
 echo "  logs:    $OUT/logs/"
 echo "  audit:   $OUT/coordinator/coordinator-audit.log, $OUT/hospital-*/state/node-audit.log"
