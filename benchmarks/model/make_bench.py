@@ -13,6 +13,17 @@
       Times predict_proba of both models on X.bin, best of K, and prints one JSON line per
       model. --threads 1 limits numpy's BLAS (and any OpenMP pool) to one thread with
       threadpoolctl; scikit-learn's tree prediction is single-threaded either way.
+  make_bench.py make-big OUTDIR [--rows N]
+      Writes XL.bin, N rows (default 10M) x 50 float32 features (2 GB at 10M), generated in
+      numpy in blocks of 1M rows (features of the same scale as make_classification's) and
+      written once as raw float32: the rows of the large LR benchmark.
+  make_bench.py time-big OUTDIR [--repeats K]
+      On one core (threadpoolctl limits numpy's BLAS to 1 thread), best of K, on XL.bin held
+      in memory, prints one JSON line with:
+        numpy    1/(1+exp(-(X@w+b))) in float32 with the LR's coefficients (the issue's
+                 reference); its output is written to p_np_big.bin (float64) for the check
+        sklearn  the same LogisticRegression's predict_proba
+        sum      numpy X.sum() (a memory read in numpy; the driver measures its own too)
 """
 import argparse
 import json
@@ -83,9 +94,54 @@ def timed(a):
                               "rows_per_s": round(X.shape[0] / best, 1)}))
 
 
+def make_big(a):
+    rng = np.random.default_rng(7)
+    block = 1_000_000
+    with open(os.path.join(a.out, "XL.bin"), "wb") as f:
+        for r0 in range(0, a.rows, block):
+            n = min(block, a.rows - r0)
+            (rng.standard_normal((n, NF), dtype=np.float32) * np.float32(2.0)).tofile(f)
+    print(f"wrote {a.rows} rows x {NF} float32 to XL.bin", file=sys.stderr)
+
+
+def time_big(a):
+    from threadpoolctl import threadpool_limits
+
+    with open(os.path.join(a.out, "models.pickle"), "rb") as f:
+        lr = pickle.load(f)["lr"]
+    X = np.fromfile(os.path.join(a.out, "XL.bin"), dtype=np.float32).reshape(-1, NF)
+    w = lr.coef_.ravel().astype(np.float32)
+    b = np.float32(lr.intercept_[0])
+    n = X.shape[0]
+
+    def best_of(f):
+        best, res = None, None
+        for _ in range(a.repeats):
+            t = time.perf_counter()
+            res = f()
+            dt = time.perf_counter() - t
+            best = dt if best is None or dt < best else best
+        return best, res
+
+    out = {"rows": n, "bytes": X.nbytes}
+    with threadpool_limits(limits=1):
+        f = lambda: 1 / (1 + np.exp(-(X @ w + b)))
+        f()  # untimed, as the driver's first run
+        t, p = best_of(f)
+        out["numpy"] = {"seconds": round(t, 6), "rows_per_s": round(n / t, 1)}
+        p.astype(np.float64).tofile(os.path.join(a.out, "p_np_big.bin"))
+        del p
+        t, _ = best_of(lambda: lr.predict_proba(X))
+        out["sklearn"] = {"seconds": round(t, 6), "rows_per_s": round(n / t, 1)}
+        t, _ = best_of(lambda: X.sum())
+        out["sum"] = {"seconds": round(t, 6), "rows_per_s": round(n / t, 1),
+                      "gb_per_s": round(X.nbytes / t / 1e9, 3)}
+    print(json.dumps(out))
+
+
 def main():
     ap = argparse.ArgumentParser()
-    ap.add_argument("mode", choices=("make", "time"))
+    ap.add_argument("mode", choices=("make", "time", "make-big", "time-big"))
     ap.add_argument("out")
     ap.add_argument("--rows", type=int, default=1_000_000)
     ap.add_argument("--train", type=int, default=5000)
@@ -95,6 +151,10 @@ def main():
     os.makedirs(a.out, exist_ok=True)
     if a.mode == "make":
         make(a)
+    elif a.mode == "make-big":
+        make_big(a)
+    elif a.mode == "time-big":
+        time_big(a)
     else:
         timed(a)
 
