@@ -7,7 +7,8 @@
 
 #include "fedval/err.h"
 
-/* Sort ascending in place; v must hold no NaN. O(n log n) worst case, no allocation. */
+/* Sort ascending in place; v must hold no NaN. Linear-time radix sort with n words of scratch
+ * for large n, an in-place O(n log n) introsort otherwise (or when the scratch is not had). */
 void fv_stats_sort(double *v, size_t n);
 
 /* Number of elements of sorted v[0..n) that are < x, and that are <= x (binary search). */
