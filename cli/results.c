@@ -164,6 +164,15 @@ static json_t *site_json(const struct site *s)
 	json_object_set_new(j, "expected_events", json_real(r->sum_p));
 	json_object_set_new(j, "observed_expected", json_real((double)r->n_pos / r->sum_p));
 	json_object_set_new(j, "min_cell", json_integer(r->min_cell));
+	if (r->has_site_supplied_predictions && r->site_supplied_predictions) {
+		json_object_set_new(j, "site_supplied_predictions", json_true());
+		if (r->has_unmatched_records)
+			json_object_set_new(j, "unmatched_records",
+					    json_integer((json_int_t)r->unmatched_records));
+		if (r->has_duplicate_keys)
+			json_object_set_new(j, "duplicate_keys",
+					    json_integer((json_int_t)r->duplicate_keys));
+	}
 	json_object_set_new(j, "software", json_string(r->software ? r->software : ""));
 	json_t *rows = json_array();
 	for (size_t t = 0; t < r->n_counts; t++) {
@@ -201,10 +210,13 @@ static void print_sites(struct site *sites, size_t n)
 			fv_stats_auc_ci(r->auc, r->auc_var, Z95, &lo, &hi);
 			fv_fmt(auc, sizeof(auc), "%.3f (%.3f-%.3f)", r->auc, lo, hi);
 		}
-		printf("%-20s %9llu %8llu %6.1f%%  %-21s %7.4f %6.3f  ok, signature verified\n",
+		printf("%-20s %9llu %8llu %6.1f%%  %-21s %7.4f %6.3f  ok, signature verified%s\n",
 		       s->node, (unsigned long long)r->n, (unsigned long long)r->n_pos,
 		       100.0 * (double)r->n_pos / (double)r->n, auc, r->brier_sum / (double)r->n,
-		       (double)r->n_pos / r->sum_p);
+		       (double)r->n_pos / r->sum_p,
+		       r->has_site_supplied_predictions && r->site_supplied_predictions
+			   ? " (site-supplied predictions)"
+			   : "");
 	}
 }
 

@@ -384,6 +384,10 @@ void node_eval_compute(const struct eval_in *in, struct eval_out *out)
 
 	memset(out, 0, sizeof(*out));
 	mapping_digest(in, out->mapping_sha256);
+	if (in->byo) {
+		node_byo_compute(in, out);
+		return;
+	}
 	if (nthreads > NODE_MAX_THREADS)
 		nthreads = NODE_MAX_THREADS;
 	for (size_t k = 0; k < nmodels; k++) {

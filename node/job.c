@@ -748,6 +748,18 @@ static fv_err release_stats(struct node *n, const Fedval__Job *job, const struct
 		res.n_comparisons++;
 	}
 	res.comparisons = cmpp;
+	if (o->byo) {
+		res.has_site_supplied_predictions = res.site_supplied_predictions = true;
+		/* Small counts describe few records: withheld like any small cell. */
+		if (fv_privacy_cell_ok(p, o->byo_unmatched)) {
+			res.has_unmatched_records = true;
+			res.unmatched_records = o->byo_unmatched;
+		}
+		if (fv_privacy_cell_ok(p, o->byo_duplicates)) {
+			res.has_duplicate_keys = true;
+			res.duplicate_keys = o->byo_duplicates;
+		}
+	}
 	if (in->n_sub) {
 		if (!(sr = fv_calloc(1, sizeof(*sr))))
 			return fv_diag_set(d, FV_ENOMEM, "out of memory");
@@ -962,7 +974,22 @@ fv_err node_job(struct node *n, const Fedval__Job *job, struct fv_diag *d)
 	}
 	node_audit(n, "model_verified", job->model->manifest_json,
 		   strlen(job->model->manifest_json));
-	if ((e = fetch_model(n, job->model, &model, &model_len, &why)) != FV_OK) {
+	/* Site-supplied predictions stand in for this model: nothing to download or run. */
+	const char *mname = json_string_value(json_object_get(s.manifest, "name"));
+	bool byo = n->byo.path && mname && !strcmp(mname, n->byo.model);
+	if (byo && (job->n_compare_models || job->round || s.cohort)) {
+		e = release_failure(n, job, &s,
+				    "site-supplied predictions cannot serve head-to-head, "
+				    "recalibration or cohort rules",
+				    d);
+		goto out;
+	}
+	if (byo && json_object_get(s.bench, "subgroups"))
+		fv_log(FV_LOG_WARN, "subgroups_not_computed", "job=%s reason=%s", job->job_id,
+		       FV_Q("site-supplied predictions carry no subgroup variables"));
+	if (byo)
+		in.byo = &n->byo;
+	else if ((e = fetch_model(n, job->model, &model, &model_len, &why)) != FV_OK) {
 		if (e == FV_EIO || e == FV_ETIMEDOUT || e == FV_ECANCELED) {
 			/* Transport trouble: try again when the coordinator is back. */
 			fv_diag_set(d, e, "%s", why.msg);
@@ -973,7 +1000,7 @@ fv_err node_job(struct node *n, const Fedval__Job *job, struct fv_diag *d)
 		e = release_failure(n, job, &s, why.msg, d);
 		goto out;
 	}
-	if ((e = prepare_compare(n, job, &s, &cmp, &in, &why)) != FV_OK) {
+	if (!byo && (e = prepare_compare(n, job, &s, &cmp, &in, &why)) != FV_OK) {
 		if (e == FV_EIO || e == FV_ETIMEDOUT || e == FV_ECANCELED) {
 			fv_diag_set(d, e, "%s", why.msg);
 			goto out;

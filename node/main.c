@@ -63,6 +63,11 @@ static const char *const known_keys[] = {
     "data.name",
     "data.description",
     "data.period",
+    "predictions.model",
+    "predictions.path",
+    "predictions.key",
+    "predictions.score",
+    "predictions.data_key",
     NULL,
 };
 
@@ -193,6 +198,18 @@ static fv_err settings_load(struct node *n, struct fv_diag *d)
 	n->policy.min_cohort = (uint64_t)v;
 	if ((e = node_policy_load(n, d)) != FV_OK)
 		return e;
+	if (fv_config_get(cfg, "predictions", "path")) {
+		const char *pp;
+		if ((e = fv_config_require(cfg, "predictions", "model", &n->byo.model, d)) ||
+		    (e = fv_config_require(cfg, "predictions", "path", &pp, d)) ||
+		    (e = fv_config_require(cfg, "predictions", "key", &n->byo.key, d)) ||
+		    (e = fv_config_require(cfg, "predictions", "score", &n->byo.score, d)) ||
+		    (e = fv_config_require(cfg, "predictions", "data_key", &n->byo.data_key, d)))
+			return e;
+		if (!(n->byo_path = fv_config_resolve(cfg, pp)))
+			return fv_diag_set(d, FV_ENOMEM, "out of memory");
+		n->byo.path = n->byo_path;
+	}
 	if ((e = fv_config_long(cfg, "node", "eval_timeout_s", 3600, 1, 7 * 86400, &v, d)))
 		return e;
 	n->eval_timeout_s = (int)v;
@@ -560,6 +577,7 @@ out:
 	fv_free(n.cache_dir);
 	fv_free(n.state_dir);
 	fv_free(n.data_path);
+	fv_free(n.byo_path);
 	fv_config_free(n.cfg);
 	return rc;
 }

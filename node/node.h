@@ -17,12 +17,24 @@
 #include "fedval/sandbox.h"
 #include "fedval/wire.h"
 
+/* Site-supplied predictions ([predictions] in the node config): a CSV of record key and score
+ * joined to the labelled data by key, used instead of running the model named `model`. */
+struct node_byo {
+	const char *model;    /* manifest name it stands for */
+	const char *path;     /* predictions CSV */
+	const char *key;      /* its key column */
+	const char *score;    /* its score column (probabilities) */
+	const char *data_key; /* key column of the [data] CSV */
+};
+
 struct node {
 	struct fv_config *cfg;
 	struct fv_client_opts copts;
 	struct fv_client *client;
 	char *ca_path, *cert_path, *key_path, *cache_dir, *state_dir, *data_path;
 	struct fv_source_spec source;
+	struct node_byo byo; /* byo.path == NULL: not configured */
+	char *byo_path;
 	int eval_threads;
 	size_t eval_batch_rows;
 	char *ca_pem;
@@ -76,7 +88,9 @@ struct eval_out {
 	uint64_t tp[NODE_MAX_THR], fp[NODE_MAX_THR], tn[NODE_MAX_THR], fn[NODE_MAX_THR];
 	char mapping_sha256[65];
 	double rows_per_s;
-	uint64_t excluded;			 /* records the cohort rule left out */
+	uint64_t excluded; /* records the cohort rule left out */
+	bool byo;	   /* scores came from site-supplied predictions */
+	uint64_t byo_unmatched, byo_duplicates;
 	double round_g[2], round_h[4], round_ll; /* recalibration round sums */
 	/* head-to-head: the compared models on the same records, paired with the first */
 	uint32_t n_cmp;
@@ -122,7 +136,8 @@ struct eval_in {
 	/* Progress and cancellation (node_eval only): the worker sends its progress through
 	 * progress_fd; the node writes it to status_path for `fedval site status`, and stops the
 	 * worker when cancel_path (written by `fedval site cancel`) appears. */
-	int progress_fd; /* 0 or -1: none (node_eval sets it for its child) */
+	int progress_fd;	    /* 0 or -1: none (node_eval sets it for its child) */
+	const struct node_byo *byo; /* non-NULL: join site-supplied predictions, no model */
 	const char *job_id, *status_path, *cancel_path;
 };
 
@@ -133,6 +148,9 @@ struct eval_progress {
 };
 
 #define NODE_MAX_THREADS 256
+
+/* The site-supplied-predictions path of node_eval_compute (byo.c). */
+void node_byo_compute(const struct eval_in *in, struct eval_out *out);
 
 /* A score and its label packed in one float (label in the sign bit). */
 float node_pack(double p, uint8_t y);

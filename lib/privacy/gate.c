@@ -220,6 +220,11 @@ fv_err fv_privacy_gate(const struct fv_policy *p, const uint8_t *result, size_t 
 		fv_diag_set(d, e, "a statistic is out of range or not finite");
 		goto out;
 	}
+	if ((r->has_unmatched_records && !fv_privacy_cell_ok(p, r->unmatched_records)) ||
+	    (r->has_duplicate_keys && !fv_privacy_cell_ok(p, r->duplicate_keys))) {
+		fv_diag_set(d, e, "unmatched or duplicate key count below %u", p->min_cell);
+		goto out;
+	}
 	if ((e = subgroups_ok(p, r, d)) != FV_OK)
 		goto out;
 	e = FV_EREFUSED;

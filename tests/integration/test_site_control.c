@@ -426,3 +426,78 @@ Test(site_control, status_and_cancel, .fini = teardown, .timeout = 120)
 	cr_assert(strstr(out, "\"cancelled\""), "%s", out);
 	free(out);
 }
+
+/* Site-supplied predictions: a site whose vendor appliance only exports scores joins them to
+ * its labelled records by key. With every record scored, the statistics equal those the node
+ * computes by running the same model on the same data; unmatched and duplicated keys are
+ * counted. */
+Test(site_control, site_supplied_predictions, .fini = teardown, .timeout = 120)
+{
+	char run[128], *out = NULL, path[512];
+
+	/* min_cell_count 1: the second run differs from the first by a few records, which the
+	 * differencing protection would otherwise (rightly) refuse. */
+	start("[predictions]\nmodel = hf-readmit-lr\npath = preds.csv\nkey = patient_id\n"
+	      "score = probability\ndata_key = patient_id\n[policy]\nmin_cell_count = 1\n",
+	      1200);
+	/* hospital-b: the same records, the model run by the node */
+	int b = h_node_add(&F, "hospital-b", "a.csv", NULL);
+	h_node_start(&F, b);
+	cr_assert_eq(
+	    h_run(&out,
+		  "cd %s && " H_BIN(
+		      "fedval") " model run model/model.onnx --csv a.csv --features "
+				"$(/usr/bin/python3 -c \"import json; "
+				"print(','.join(json.load(open('model/"
+				"manifest.json'))['input']['variables']))\") --out scores.csv 2>&1 "
+				"&& "
+				"/usr/bin/python3 -c \"import csv; ids=[r['patient_id'] for r in "
+				"csv.DictReader("
+				"open('a.csv'))]; s=[r['probability'] for r in "
+				"csv.DictReader(open('scores.csv'))];"
+				" w=open('preds.csv','w'); w.write('patient_id,probability\\n'); "
+				"[w.write(i+','+p+'\\n') for i,p in zip(ids,s)]\"",
+		  F.dir),
+	    0, "%s", out);
+	free(out);
+	benchmark("byo", "[0.2]", false);
+	run_start("byo", run, sizeof(run));
+	free(run_wait(run));
+	snprintf(path, sizeof(path), "%s/byo.json", F.dir);
+	cr_assert_eq(h_cli(&F, &out, "authority", "results %s --json %s 2>&1", run, path), 0, "%s",
+		     out);
+	cr_assert(strstr(out, "site-supplied predictions"), "%s", out);
+	free(out);
+	json_t *rep = json_load_file(path, 0, NULL);
+	json_t *sa = json_array_get(json_object_get(rep, "sites"), 0);
+	json_t *sb = json_array_get(json_object_get(rep, "sites"), 1);
+	cr_assert_str_eq(json_string_value(json_object_get(sa, "node")), "hospital-a");
+	cr_assert(json_is_true(json_object_get(sa, "site_supplied_predictions")));
+	cr_assert(!json_object_get(sb, "site_supplied_predictions"));
+	cr_assert_eq(json_integer_value(json_object_get(sa, "n")),
+		     json_integer_value(json_object_get(sb, "n")));
+	cr_assert_float_eq(
+	    json_real_value(json_object_get(json_object_get(sa, "auroc"), "estimate")),
+	    json_real_value(json_object_get(json_object_get(sb, "auroc"), "estimate")), 1e-12);
+	json_decref(rep);
+
+	/* 10 records without a prediction, 6 keys listed twice: 16 records unmatched. */
+	cr_assert_eq(h_run(&out,
+			   "cd %s && /usr/bin/python3 -c \"l=open('preds.csv').read().splitlines();"
+			   " h,r=l[0],l[1:]; r=r[10:]+r[10:16]; open('preds.csv','w').write("
+			   "'\\n'.join([h]+r)+'\\n')\"",
+			   F.dir),
+		     0, "%s", out);
+	free(out);
+	run_start("byo", run, sizeof(run));
+	free(run_wait(run));
+	cr_assert_eq(h_cli(&F, &out, "authority", "results %s --json %s 2>&1", run, path), 0, "%s",
+		     out);
+	free(out);
+	rep = json_load_file(path, 0, NULL);
+	sa = json_array_get(json_object_get(rep, "sites"), 0);
+	cr_assert_eq(json_integer_value(json_object_get(sa, "unmatched_records")), 16);
+	cr_assert_eq(json_integer_value(json_object_get(sa, "duplicate_keys")), 6);
+	cr_assert_eq(json_integer_value(json_object_get(sa, "n")), 1200 - 16);
+	json_decref(rep);
+}
