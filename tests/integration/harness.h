@@ -280,14 +280,14 @@ static H_UNUSED void h_fed_stop(struct fed *f)
 	int rc;
 	for (int i = 0; i < f->nnodes; i++) {
 		if (f->nodes[i] > 0) {
-			rc = h_stop(f->nodes[i], 10000);
+			rc = h_stop(f->nodes[i], 30000);
 			cr_expect_eq(rc, 0, "node %s exited with status %d (log %s/%s.log)",
 				     f->node_names[i], rc, f->dir, f->node_names[i]);
 		}
 		f->nodes[i] = 0;
 	}
 	if (f->coord > 0) {
-		rc = h_stop(f->coord, 10000);
+		rc = h_stop(f->coord, 30000);
 		cr_expect_eq(rc, 0, "coordinator exited with status %d (log %s/coordinator.log)",
 			     rc, f->dir);
 	}

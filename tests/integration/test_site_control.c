@@ -75,7 +75,7 @@ static void run_start(const char *bench, char *run, size_t cap)
 static char *run_wait(const char *run)
 {
 	char *out = NULL;
-	cr_assert_eq(h_cli(&F, &out, "authority", "run status %s --wait 60", run), 0, "%s", out);
+	cr_assert_eq(h_cli(&F, &out, "authority", "run status %s --wait 120", run), 0, "%s", out);
 	return out;
 }
 
