@@ -686,6 +686,7 @@ fv_err fv_model_load(const void *buf, size_t len, struct fv_model **out, struct 
 	e = build(m, mp, d);
 	if (e != FV_OK)
 		goto out;
+	fv_fast_detect(m);
 	*out = m;
 	m = NULL;
 out:

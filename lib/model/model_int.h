@@ -109,6 +109,31 @@ struct fv_value {
 	struct fv_decl decl;   /* graph inputs and outputs */
 };
 
+/* A graph fv_model_predict can score without the interpreter, recognised once at load (see
+ * fast.c). Weights point into the model's initialisers or attributes (not owned). */
+enum fv_fast_kind {
+	FV_FAST_NONE,
+	FV_FAST_SIGMOID, /* x -> MatMul/Gemm [F,1]/[1,F] -> (Add scalar) -> Sigmoid */
+	FV_FAST_LINCLF	 /* x -> LinearClassifier (<= 2 classes) -> (Normalizer) -> (ZipMap) */
+};
+
+struct fv_fast {
+	enum fv_fast_kind kind;
+	int32_t out; /* value index of the output it yields (the one predict reads) */
+	size_t nf;   /* features */
+	size_t n_w;  /* weight rows, 1 or 2; w is n_w x nf row-major */
+	const float *w;
+	/* FV_FAST_SIGMOID: logit = alpha * (x . w) [+ beta * c] [+ bias], in float. */
+	float alpha, gemm_c, bias;
+	bool has_gemm_c, has_bias;
+	/* FV_FAST_LINCLF: double score c = ic[c] + x . w[c]; two output classes from one row are
+	 * [-s, s]; mirror: w[0] == -w[1] and ic[0] == -ic[1] exactly, so s0 = -s1. */
+	double ic[2];
+	size_t n_cls; /* output columns, 1 or 2; predict reads the last */
+	bool neg, mirror, logistic;
+	int norm; /* 0 none, 1 L1, 2 L2, 3 MAX */
+};
+
 struct fv_model {
 	size_t n_values, cap_values;
 	struct fv_value *values;
@@ -120,6 +145,7 @@ struct fv_model {
 	size_t *outputs;
 	size_t hcap;   /* power of two */
 	int32_t *htab; /* name -> value index, -1 empty */
+	struct fv_fast fast;
 };
 
 /* ---- unpacking ---- */
@@ -136,6 +162,17 @@ struct fv_pb_cap {
 fv_err fv_model_unpack(const void *buf, size_t len, struct fv_pb_cap *c, Onnx__ModelProto **mp,
 		       struct fv_diag *d);
 void fv_model_unpacked_free(Onnx__ModelProto *mp, struct fv_pb_cap *c);
+
+/* ---- fused prediction (fast.c) ---- */
+
+/* Recognise a graph fast.c can score directly and fill m->fast (kind FV_FAST_NONE when not);
+ * needs no allocation. */
+void fv_fast_detect(struct fv_model *m);
+/* Score rows with m->fast into p (the same values as the interpreter's output, up to float
+ * rounding of the dot product). */
+void fv_fast_predict(const struct fv_model *m, const float *x, size_t rows, double *p);
+/* Index in m->outputs of the output fv_model_predict reads, or -1. */
+int32_t fv_model_score_output(const struct fv_model *m);
 
 /* ---- lookup ---- */
 int32_t fv_model_find_value(const struct fv_model *m, const char *name);

@@ -214,7 +214,7 @@ out:
 /* Rows per run: bounds the memory of intermediate tensors. */
 #define PREDICT_CHUNK 8192
 
-static int32_t score_output(const struct fv_model *m)
+int32_t fv_model_score_output(const struct fv_model *m)
 {
 	for (size_t i = 0; i < m->n_outputs; i++)
 		if (strcasestr(m->values[m->outputs[i]].name, "probabilit"))
@@ -232,7 +232,7 @@ fv_err fv_model_predict(const struct fv_model *m, const float *x, size_t rows, d
 {
 	size_t nf = fv_model_n_features(m), chunk = PREDICT_CHUNK;
 	const struct fv_decl *dc;
-	int32_t oi = score_output(m);
+	int32_t oi = fv_model_score_output(m);
 	const char *in_name, *out_name;
 	struct fv_tensor it, ot = {0};
 	char buf[160];
@@ -254,6 +254,11 @@ fv_err fv_model_predict(const struct fv_model *m, const float *x, size_t rows, d
 				   chunk);
 	in_name = m->values[m->inputs[0]].name;
 	out_name = m->values[m->outputs[oi]].name;
+	if (m->fast.kind != FV_FAST_NONE && m->fast.out == (int32_t)m->outputs[oi] &&
+	    m->fast.nf == nf) {
+		fv_fast_predict(m, x, rows, p);
+		return FV_OK;
+	}
 
 	for (size_t r0 = 0; r0 < rows; r0 += chunk) {
 		size_t nr = rows - r0 < chunk ? rows - r0 : chunk, col;
