@@ -134,7 +134,7 @@ static void print_table(const struct fv_conformance *r, bool verbose)
 	       "failed", "refused", "status");
 	for (size_t i = 0; i < r->n_ops; i++) {
 		const struct fv_conformance_op *o = &r->ops[i];
-		const char *status = !o->supported	     ? "not implemented"
+		const char *status = !o->supported	     ? "unsupported (refused)"
 				     : o->failed	     ? "FAILING"
 				     : o->passed == o->tests ? "ok"
 							     : "ok (some refused)";

@@ -110,7 +110,7 @@ bool fv_model_op_supported(const char *domain, const char *op_type);
 
 /* Opsets of domain ("" / "ai.onnx" or "ai.onnx.ml") under which op_type is implemented: from
  * *lo (the first version whose semantics the interpreter follows) to *hi. False when the
- * operator is not implemented. */
+ * operator is unsupported (refused at load). */
 bool fv_model_op_opsets(const char *domain, const char *op_type, int *lo, int *hi);
 /* The i-th implemented operator (i from 0; false past the end), for listings. */
 bool fv_model_op_at(size_t i, const char **domain, const char **op_type);
