@@ -224,7 +224,9 @@ __attribute__((target("avx2,fma"))) static void dots8_avx2(const float *x, size_
 }
 #endif
 
-/* y[r] = x[r] . w for nr rows of nf floats. */
+/* y[r] = x[r] . w for nr rows of nf floats. Every row is computed by the same arithmetic
+ * whatever its position in the batch (the node's results must not depend on the batch size):
+ * a tail of fewer than 8 rows goes through the 8-row kernel from a zero-padded copy. */
 static void dots(const float *x, size_t nr, size_t nf, const float *w, float *y)
 {
 #ifdef FAST_AVX2
@@ -232,17 +234,28 @@ static void dots(const float *x, size_t nr, size_t nf, const float *w, float *y)
 		size_t r = 0;
 		for (; r + 8 <= nr; r += 8)
 			dots8_avx2(x + r * nf, nf, w, y + r);
-		for (; r < nr; r++) {
-			float s = 0;
-			for (size_t f = 0; f < nf; f++)
-				s += x[r * nf + f] * w[f];
-			y[r] = s;
+		if (r < nr) {
+			float *pad = fv_calloc(8 * nf, sizeof(float)), out[8];
+			if (pad) {
+				memcpy(pad, x + r * nf, (nr - r) * nf * sizeof(float));
+				dots8_avx2(pad, nf, w, out);
+				memcpy(y + r, out, (nr - r) * sizeof(float));
+				fv_free(pad);
+				return;
+			}
+			/* No memory for the pad (a few KiB): the portable loop below serves the
+			 * whole batch instead. */
+		} else {
+			return;
 		}
-		return;
 	}
 #endif
-	cblas_sgemv(CblasRowMajor, CblasNoTrans, (int)nr, (int)nf, 1.0f, x, (int)nf, w, 1, 0.0f, y,
-		    1);
+	for (size_t r = 0; r < nr; r++) {
+		float acc = 0;
+		for (size_t f = 0; f < nf; f++)
+			acc += x[r * nf + f] * w[f];
+		y[r] = acc;
+	}
 }
 
 /* sigmoid(v) in float by the interpreter's formula (ops_math.c): 1 / (1 + e^-v) for v >= 0,
@@ -276,10 +289,15 @@ __attribute__((target("avx2,fma"))) static void sigmoid_avx2(float *v, float *ne
 			_mm256_storeu_ps(neg + i, _mm256_div_ps(_mm256_blendv_ps(e, one, npos), d));
 		}
 	}
-	for (; i < n; i++) {
+	if (i < n) {
+		/* The tail through the same vector code (a zero-padded copy), so that a value's
+		 * sigmoid does not depend on where it falls in the batch. */
+		float tv[8] = {0}, tn[8] = {0};
+		memcpy(tv, v + i, (n - i) * sizeof(float));
+		sigmoid_avx2(tv, neg ? tn : NULL, 8);
+		memcpy(v + i, tv, (n - i) * sizeof(float));
 		if (neg)
-			neg[i] = sigmoidf(-v[i]);
-		v[i] = sigmoidf(v[i]);
+			memcpy(neg + i, tn, (n - i) * sizeof(float));
 	}
 }
 #endif
