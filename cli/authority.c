@@ -155,8 +155,9 @@ static void print_run(const Fedval__RunInfo *ri)
 {
 	char ts[32];
 	fv_time_iso(ri->created_us, ts, sizeof(ts));
-	printf("run %s  %s  %s  benchmark %s  model %s (%.12s)  started %s\n", ri->run_id,
-	       ri->state, ri->kind ? ri->kind : "evaluation", ri->benchmark, ri->model_name,
+	printf("run %s  %s%s  %s  benchmark %s  model %s (%.12s)  started %s\n", ri->run_id,
+	       ri->state, ri->has_published_us ? ", published" : "",
+	       ri->kind ? ri->kind : "evaluation", ri->benchmark, ri->model_name,
 	       ri->model_version_id, ts);
 	for (size_t k = 0; k < ri->n_jobs; k++) {
 		const Fedval__JobStatus *j = ri->jobs[k];
@@ -277,4 +278,46 @@ int cmd_principal_revoke(int argc, char **argv)
 	fv_pb_free(rp);
 	cli_disconnect(&conn);
 	return e == FV_OK ? CLI_OK : cli_fail("principal revoke", &d);
+}
+
+static const char publish_usage[] =
+    "usage: fedval run publish --config FILE RUN_ID\n"
+    "\n"
+    "Publish a run's results: allowed only once every site's part is in (done, failed or\n"
+    "vetoed; with manual approval a site's part is in when it released its result). The\n"
+    "coordinator records the time; reports then say the run is published. A report states\n"
+    "measurements, never an approval or a certification.\n"
+    "\n" CONFIG_HELP;
+
+int cmd_run_publish(int argc, char **argv)
+{
+	static const struct option opts[] = {config_opt, {NULL, 0, NULL, 0}};
+	const char *config = NULL;
+	struct cli_conn conn;
+	struct fv_diag d = {{0}};
+	Fedval__Envelope req = FEDVAL__ENVELOPE__INIT;
+	Fedval__RunPublish body = FEDVAL__RUN_PUBLISH__INIT;
+	struct fv_pb *rp = NULL;
+	int c, bad = 0;
+	fv_err e;
+
+	if (cli_wants_help(argc, argv, publish_usage))
+		return CLI_OK;
+	while ((c = cli_getopt(argc, argv, opts, publish_usage, &bad)) != -1)
+		config = optarg;
+	if (bad)
+		return CLI_USAGE;
+	if (optind + 1 != argc)
+		return cli_usage(publish_usage, "run publish needs one RUN_ID");
+	if (cli_connect(config, &conn, &d) != FV_OK)
+		return cli_fail("run publish", &d);
+	body.run_id = argv[optind];
+	req.body_case = FEDVAL__ENVELOPE__BODY_PUBLISH_RUN;
+	req.publish_run = &body;
+	e = cli_call(&conn, &req, FEDVAL__ENVELOPE__BODY_ACK, &rp, &d);
+	if (e == FV_OK)
+		printf("run %s %s\n", body.run_id, fv_wire_env(rp)->ack->status);
+	fv_pb_free(rp);
+	cli_disconnect(&conn);
+	return e == FV_OK ? CLI_OK : cli_fail("run publish", &d);
 }

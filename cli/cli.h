@@ -60,6 +60,7 @@ int cmd_dataset_list(int argc, char **argv);
 int cmd_dataset_approve(int argc, char **argv);
 int cmd_run_start(int argc, char **argv);
 int cmd_run_status(int argc, char **argv);
+int cmd_run_publish(int argc, char **argv);
 int cmd_results(int argc, char **argv);
 int cmd_eval(int argc, char **argv);
 int cmd_stats(int argc, char **argv);

@@ -28,6 +28,7 @@ static const struct cli_cmd cmds[] = {
      cmd_dataset_approve},
     {"run start", "start a run of a model on a benchmark at every node (authority)", cmd_run_start},
     {"run status", "show runs and the state of their jobs", cmd_run_status},
+    {"run publish", "publish a run once every site's part is in (authority)", cmd_run_publish},
     {"results", "verify and print per-site and pooled results of a run", cmd_results},
     {"verify", "re-verify a JSON report offline: signatures, certificates, digests",
      cmd_verify},

@@ -887,6 +887,14 @@ int cmd_results(int argc, char **argv)
 	json_object_set_new(
 	    report, "subgroups",
 	    subgroups_report(sites, nsites, json_object_get(bench, "thresholds"), true));
+	json_object_set_new(json_object_get(report, "run"), "published",
+			    json_boolean(rr->run->has_published_us));
+	if (rr->run->has_published_us) {
+		char ts[32];
+		fv_time_iso(rr->run->published_us, ts, sizeof(ts));
+		json_object_set_new(json_object_get(report, "run"), "published_at",
+				    json_string(ts));
+	}
 	json_object_set_new(report, "note",
 			    json_string("Measurements on each site's data; not an approval or "
 					"certification."));

@@ -999,7 +999,8 @@ static fv_err run_info_load(struct req *r, const char *run_id, Fedval__RunInfo *
 	e = store_query(
 	    r->co->store, &st,
 	    "SELECT r.benchmark_name || '@' || r.benchmark_version, r.model_version_id, "
-	    "m.name || ' ' || m.version, r.created_us, r.kind, r.round_state FROM runs r JOIN "
+	    "m.name || ' ' || m.version, r.created_us, r.kind, r.round_state, r.published_us "
+	    "FROM runs r JOIN "
 	    "models m ON m.version_id = r.model_version_id WHERE r.run_id = ?",
 	    "t", run_id);
 	if (e != FV_OK)
@@ -1017,6 +1018,10 @@ static fv_err run_info_load(struct req *r, const char *run_id, Fedval__RunInfo *
 	ri->kind = keep_str(r, sqlite3_column_text(st, 4));
 	if (sqlite3_column_type(st, 5) != SQLITE_NULL)
 		ri->round_json = keep_str(r, sqlite3_column_text(st, 5));
+	if (sqlite3_column_type(st, 6) != SQLITE_NULL) {
+		ri->has_published_us = 1;
+		ri->published_us = sqlite3_column_int64(st, 6);
+	}
 	sqlite3_finalize(st);
 	e = store_query(r->co->store, &st,
 			"SELECT job_id, node, state, reason, updated_us FROM jobs WHERE run_id = ? "
@@ -1678,6 +1683,47 @@ unlock:
 	return reply_ack(r, q->job_id, "accepted");
 }
 
+/* Publication: every job finished (with manual approval, "done" is a released result). */
+static fv_err handle_publish_run(struct req *r, struct fv_diag *d)
+{
+	const char *run = r->env->publish_run->run_id;
+	struct store *s = r->co->store;
+	sqlite3_stmt *st = NULL;
+	int64_t jobs = -1, open = 0;
+	int changed = 0;
+	fv_err e;
+
+	store_lock(s);
+	e = store_query(s, &st,
+			"SELECT count(*), sum(state NOT IN ('done', 'failed', 'vetoed')) FROM jobs "
+			"WHERE run_id = ?",
+			"t", run);
+	if (e == FV_OK && sqlite3_step(st) == SQLITE_ROW) {
+		jobs = sqlite3_column_int64(st, 0);
+		open = sqlite3_column_int64(st, 1);
+	}
+	sqlite3_finalize(st);
+	if (e == FV_OK && jobs <= 0)
+		e = fv_diag_set(d, FV_ENOTFOUND, "no run %.80s", run);
+	else if (e == FV_OK && open > 0)
+		e = fv_diag_set(
+		    d, FV_ESTATE,
+		    "run %.80s has %lld site(s) whose part is not in yet (held, dispatched "
+		    "or queued): publish when every site has released or declined",
+		    run, (long long)open);
+	if (e == FV_OK)
+		e = store_exec(
+		    s, &changed,
+		    "UPDATE runs SET published_us = ? WHERE run_id = ? AND published_us IS "
+		    "NULL",
+		    "it", fv_now_us(), run);
+	store_unlock(s);
+	if (e != FV_OK)
+		return e;
+	fv_log(FV_LOG_INFO, "run_published", "run=%s by=%s", run, r->who.name);
+	return reply_ack(r, run, changed ? "published" : "already published");
+}
+
 /* ---- datasets and benchmark lifecycle ---- */
 
 static bool spec_requires_approval(const char *spec)
@@ -1947,6 +1993,7 @@ static const struct route routes[] = {
     {FEDVAL__ENVELOPE__BODY_JOB_DECISION, R(FV_ROLE_NODE), handle_job_decision},
     {FEDVAL__ENVELOPE__BODY_REGISTER_DATASET, R(FV_ROLE_NODE), handle_register_dataset},
     {FEDVAL__ENVELOPE__BODY_SUBMIT_ROUND, R(FV_ROLE_NODE), handle_submit_round},
+    {FEDVAL__ENVELOPE__BODY_PUBLISH_RUN, R(FV_ROLE_AUTHORITY), handle_publish_run},
     {FEDVAL__ENVELOPE__BODY_APPROVE_DATASET, R(FV_ROLE_AUTHORITY), handle_approve_dataset},
     {FEDVAL__ENVELOPE__BODY_SET_BENCHMARK_STATE, R(FV_ROLE_AUTHORITY), handle_set_benchmark_state},
     {FEDVAL__ENVELOPE__BODY_DATASETS, R(FV_ROLE_AUTHORITY), handle_datasets},
@@ -1998,6 +2045,7 @@ static bool changes_state(Fedval__Envelope__BodyCase c)
 	case FEDVAL__ENVELOPE__BODY_REVOKE:
 	case FEDVAL__ENVELOPE__BODY_REGISTER_DATASET:
 	case FEDVAL__ENVELOPE__BODY_SUBMIT_ROUND:
+	case FEDVAL__ENVELOPE__BODY_PUBLISH_RUN:
 	case FEDVAL__ENVELOPE__BODY_APPROVE_DATASET:
 	case FEDVAL__ENVELOPE__BODY_SET_BENCHMARK_STATE:
 	case FEDVAL__ENVELOPE__BODY_SCHEDULE_ADD:

@@ -86,6 +86,8 @@ static const char *const migrations[] = {
     " due_us INTEGER NOT NULL, window_start TEXT, window_end TEXT,"
     " analysed INTEGER NOT NULL DEFAULT 0);"
     "CREATE INDEX schedule_runs_schedule ON schedule_runs(schedule_id, seq);",
+    /* 7: publication of a run by the authority */
+    "ALTER TABLE runs ADD COLUMN published_us INTEGER;",
 };
 
 #define N_MIGRATIONS ((int)(sizeof(migrations) / sizeof(migrations[0])))

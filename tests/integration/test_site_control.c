@@ -141,9 +141,19 @@ Test(site_control, manual_approval_veto_and_release, .fini = teardown, .timeout 
 	h_cli(&F, &out, "authority", "run status %s", run);
 	cr_assert(strstr(out, " held"), "released too early: %s", out);
 	free(out);
+	/* Not publishable while the site's part is held back. */
+	cr_assert_eq(h_cli(&F, &out, "authority", "run publish %s 2>&1", run), 1,
+		     "published before the release: %s", out);
+	cr_assert(strstr(out, "not in yet"), "%s", out);
+	free(out);
 	cr_assert_eq(SITE(&out, "release %s", job), 0, "%s", out);
 	free(out);
 	free(run_wait(run));
+	cr_assert_eq(h_cli(&F, &out, "authority", "run publish %s", run), 0, "%s", out);
+	free(out);
+	cr_assert_eq(h_cli(&F, &out, "authority", "run status %s", run), 0);
+	cr_assert(strstr(out, "complete, published"), "%s", out);
+	free(out);
 	/* The coordinator holds exactly the bytes the site reviewed. */
 	char path[512];
 	snprintf(path, sizeof(path), "%s/report.json", F.dir);
