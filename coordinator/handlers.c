@@ -134,7 +134,7 @@ static fv_err advance_seq(struct coord *co, const char *name, uint64_t seq)
 		return FV_EAUTH;
 	e = store_exec(co->store, &changed,
 		       "UPDATE principals SET last_seq = ?, last_seen_us = ? "
-		       "WHERE name = ? AND last_seq < ?",
+		       "WHERE name = ? AND last_seq < ? AND revoked = 0",
 		       "iiti", (int64_t)seq, fv_now_us(), name, (int64_t)seq);
 	if (e != FV_OK)
 		return e;
@@ -1140,7 +1140,7 @@ static fv_err poll_reply(struct req *r, bool final, bool *found, struct fv_diag 
 	    r->co->store, &st,
 	    "SELECT j.job_id, j.run_id, r.benchmark_name, r.benchmark_version, "
 	    "r.model_version_id, j.created_us, j.state, j.dataset, r.kind, r.round_state FROM jobs "
-	    "j "
+	    "j JOIN principals p ON p.name = j.node AND p.revoked = 0 "
 	    "JOIN runs r ON "
 	    "r.run_id = j.run_id WHERE j.node = ? AND j.state IN ('queued', 'dispatched') "
 	    "ORDER BY j.created_us, j.job_id LIMIT 1",
@@ -1371,13 +1371,28 @@ static fv_err handle_submit_result(struct req *r, struct fv_diag *d)
 		return e;
 	res = (Fedval__SiteResult *)pb->msg;
 	store_lock(r->co->store);
-	e = store_query(r->co->store, &st, "SELECT node FROM jobs WHERE job_id = ?", "t",
-			res->job_id);
-	if (e == FV_OK && sqlite3_step(st) == SQLITE_ROW)
+	char job_state[16] = "", job_run[FV_MAX_ID + 1] = "", run_kind[16] = "";
+	e = store_query(r->co->store, &st,
+			"SELECT j.node, j.state, j.run_id, r.kind FROM jobs j JOIN runs r ON "
+			"r.run_id = j.run_id WHERE j.job_id = ?",
+			"t", res->job_id);
+	if (e == FV_OK && sqlite3_step(st) == SQLITE_ROW) {
 		job_node = fv_strdup((const char *)sqlite3_column_text(st, 0));
+		fv_strlcpy(job_state, (const char *)sqlite3_column_text(st, 1), sizeof(job_state));
+		fv_strlcpy(job_run, (const char *)sqlite3_column_text(st, 2), sizeof(job_run));
+		fv_strlcpy(run_kind, (const char *)sqlite3_column_text(st, 3), sizeof(run_kind));
+	}
 	sqlite3_finalize(st);
+	st = NULL;
 	if (!job_node) {
 		e = fv_diag_set(d, FV_ENOTFOUND, "no job %s", res->job_id);
+		goto out;
+	}
+	/* A result belongs to an evaluation run's open job, for that run. (A stored result
+	 * again is answered below, whatever the state.) */
+	if (strcmp(run_kind, "evaluation") != 0 || strcmp(res->run_id, job_run) != 0) {
+		e = fv_diag_set(d, FV_EINVAL, "job %s takes no result of this kind or run",
+				res->job_id);
 		goto out;
 	}
 	if ((e = result_check(r, res, job_node, d)) != FV_OK)
@@ -1397,6 +1412,12 @@ static fv_err handle_submit_result(struct req *r, struct fv_diag *d)
 	}
 	sqlite3_finalize(st);
 	st = NULL;
+	if (strcmp(job_state, "queued") != 0 && strcmp(job_state, "dispatched") != 0 &&
+	    strcmp(job_state, "held") != 0) {
+		e = fv_diag_set(d, FV_ESTATE, "job %s is %s: it takes no result", res->job_id,
+				job_state);
+		goto out;
+	}
 	if ((e = store_begin(r->co->store)) != FV_OK)
 		goto out;
 	e = store_exec(r->co->store, NULL,
@@ -1878,14 +1899,17 @@ static fv_err handle_datasets(struct req *r, struct fv_diag *d)
 	    "d.name AND a.benchmark_name = ? ORDER BY d.node, d.name",
 	    "t", q->benchmark ? q->benchmark : "");
 	while (e == FV_OK && sqlite3_step(st) == SQLITE_ROW) {
-		Fedval__DatasetInfo *di = keep(r, fv_alloc(sizeof(*di)));
 		Fedval__DatasetInfo **na = fv_realloc(arr, (body.n_datasets + 1) * sizeof(*na));
-		if (!di || !na) {
-			fv_free(na ? na : NULL);
+		if (!na) {
 			e = FV_ENOMEM;
 			break;
 		}
 		arr = na;
+		Fedval__DatasetInfo *di = keep(r, fv_alloc(sizeof(*di)));
+		if (!di) {
+			e = FV_ENOMEM;
+			break;
+		}
 		fedval__dataset_info__init(di);
 		di->node = keep_str(r, sqlite3_column_text(st, 0));
 		di->name = keep_str(r, sqlite3_column_text(st, 1));
@@ -1939,6 +1963,21 @@ static fv_err handle_job_decision(struct req *r, struct fv_diag *d)
 	if (e == FV_OK && changed == 0)
 		e = fv_diag_set(d, FV_ESTATE, "job %.80s is not an open job of %s", q->job_id,
 				r->who.name);
+	if (e == FV_OK && !strcmp(q->decision, "vetoed")) {
+		/* A veto in a recalibration run: the round goes on without the site (or stops). */
+		sqlite3_stmt *st = NULL;
+		char *run = NULL;
+		if (store_query(
+			s, &st,
+			"SELECT j.run_id FROM jobs j JOIN runs r ON r.run_id = j.run_id WHERE "
+			"j.job_id = ? AND r.kind = 'recalibration'",
+			"t", q->job_id) == FV_OK &&
+		    sqlite3_step(st) == SQLITE_ROW)
+			run = keep_str(r, sqlite3_column_text(st, 0));
+		sqlite3_finalize(st);
+		if (run)
+			e = round_advance(r, run, d);
+	}
 	if (e == FV_OK)
 		e = store_exec(s, NULL,
 			       "INSERT INTO decisions(job_id, node, decision, reason, envelope, "
@@ -1973,6 +2012,40 @@ static fv_err handle_revoke(struct req *r, struct fv_diag *d)
 		return fv_diag_set(d, e, "cannot revoke");
 	if (changed != 1)
 		return fv_diag_set(d, FV_ENOTFOUND, "no principal '%s'", q->name);
+	/* A revoked site's open jobs end now, so its runs can complete (and a recalibration
+	 * round goes on without it, or stops) instead of waiting forever. */
+	{
+		struct store *s = r->co->store;
+		sqlite3_stmt *st = NULL;
+		char *runs[256];
+		size_t nruns = 0;
+		store_lock(s);
+		if (store_query(
+			s, &st,
+			"SELECT DISTINCT j.run_id FROM jobs j JOIN runs r ON r.run_id = j.run_id "
+			"WHERE j.node = ? AND r.kind = 'recalibration' AND j.state IN ('queued', "
+			"'dispatched', 'held', 'round_done')",
+			"t", q->name) == FV_OK)
+			while (nruns < 256 && sqlite3_step(st) == SQLITE_ROW)
+				runs[nruns++] = keep_str(r, sqlite3_column_text(st, 0));
+		sqlite3_finalize(st);
+		if (store_begin(s) == FV_OK) {
+			fv_err je =
+			    store_exec(s, NULL,
+				       "UPDATE jobs SET state = 'failed', reason = 'site revoked', "
+				       "updated_us = ? WHERE node = ? AND state IN ('queued', "
+				       "'dispatched', 'held', 'round_done')",
+				       "it", fv_now_us(), q->name);
+			for (size_t i = 0; je == FV_OK && i < nruns; i++)
+				if (runs[i])
+					je = round_advance(r, runs[i], d);
+			if (je == FV_OK)
+				store_commit(s);
+			else
+				store_rollback(s);
+		}
+		store_unlock(s);
+	}
 	fv_log(FV_LOG_WARN, "principal_revoked", "name=%s by=%s", q->name, r->who.name);
 	return reply_ack(r, q->name, "revoked");
 }
