@@ -398,6 +398,7 @@ void node_eval_compute(const struct eval_in *in, struct eval_out *out)
 		if ((e = fv_model_load(bytes, len, &mods[k], &d)) != FV_OK) {
 			fv_diag_prefix(&d, "%smodel refused: ", k ? "compared " : "");
 			fail(out, e, d.msg);
+			out->load_error = true;
 			goto out;
 		}
 		if (fv_model_n_features(mods[k]) != nv) {
@@ -405,6 +406,7 @@ void node_eval_compute(const struct eval_in *in, struct eval_out *out)
 				    "%smodel takes %zu features, manifest declares %zu",
 				    k ? "compared " : "", fv_model_n_features(mods[k]), nv);
 			fail(out, FV_EINVAL, d.msg);
+			out->load_error = true;
 			goto out;
 		}
 		pl.models[k] = (struct pmodel){mods[k], nv, k ? in->cmp_index[k - 1] : NULL};
@@ -711,9 +713,22 @@ fv_err node_eval(const struct eval_in *in, struct eval_out *out, struct fv_diag 
 					   WTERMSIG(status) == SIGALRM ? ", time limit" : "");
 		return fv_diag_set(d, e, "evaluation worker gave no result (%s)", fv_strerror(e));
 	}
+	/* The worker ran vendor code on local data: its summary is checked like a peer's. */
 	out->error[sizeof(out->error) - 1] = '\0';
 	out->mapping_sha256[sizeof(out->mapping_sha256) - 1] = '\0';
-	if (out->n_thr > NODE_MAX_THR)
+	for (size_t k = 0; k < NODE_MAX_SUB; k++)
+		out->sub_error[k][sizeof(out->sub_error[k]) - 1] = '\0';
+	if (out->n_thr > NODE_MAX_THR || (out->status == 0 && out->n_thr != in->n_thr) ||
+	    out->n_subres > NODE_MAX_SUB * NODE_MAX_CATS || out->n_cmp > in->n_cmp ||
+	    out->n_pos > out->n)
 		return fv_diag_set(d, FV_EPROTO, "evaluation worker returned a malformed summary");
+	for (uint32_t i = 0; i < out->n_subres; i++) {
+		struct sub_out *so = &out->subres[i];
+		so->category[sizeof(so->category) - 1] = '\0';
+		if (so->sub >= in->n_sub || so->n > out->n || so->n_pos > so->n)
+			return fv_diag_set(
+			    d, FV_EPROTO,
+			    "evaluation worker returned a malformed subgroup summary");
+	}
 	return FV_OK;
 }

@@ -416,7 +416,25 @@ static fv_err release(struct node *n, Fedval__SiteResult *res, struct fv_diag *d
 		fv_free(bytes);
 		fv_log(FV_LOG_ERROR, "result_refused_by_gate", "job=%s reason=%s", res->job_id,
 		       FV_Q(d->msg));
-		return e;
+		if (res->status != 0)
+			return e;
+		/* The job fails rather than being evaluated again and refused again: the
+		 * coordinator hears that the gate refused it, not what it held. */
+		Fedval__SiteResult failed;
+		fedval__site_result__init(&failed);
+		failed.job_id = res->job_id;
+		failed.run_id = res->run_id;
+		failed.node = res->node;
+		failed.model_version_id = res->model_version_id;
+		failed.benchmark = res->benchmark;
+		failed.software = res->software;
+		failed.model_sha256 = res->model_sha256;
+		failed.has_created_us = failed.has_min_cell = true;
+		failed.created_us = res->created_us;
+		failed.min_cell = res->min_cell;
+		failed.status = 1;
+		failed.reason = (char *)"result refused by the site's outbound gate";
+		return release(n, &failed, d);
 	}
 	if ((e = fv_sign(fv_client_key(n->client), bytes, len, sig, &siglen)) != FV_OK) {
 		fv_free(bytes);
@@ -496,13 +514,18 @@ static fv_err release_round_failure(struct node *n, const Fedval__Job *job, cons
 	return send_round(n, &rr, d);
 }
 
-/* A round's sums leave only under the same cohort rules as a result. */
+/* A round's sums leave only under the same cohort rules as a result, and with the same
+ * differencing check against earlier releases; each round is recorded in the history. */
 static fv_err release_round(struct node *n, const Fedval__Job *job, const struct eval_out *o,
 			    struct fv_diag *d)
 {
 	Fedval__RoundResult rr = FEDVAL__ROUND_RESULT__INIT;
 	const struct fv_policy *p = &n->policy;
+	struct eval_out cohort = {0};
+	bool keep[1] = {false};
+	char why[FV_MAX_TEXT];
 	double g[2], h[4];
+	fv_err e;
 
 	if (o->n < p->min_cohort)
 		return release_round_failure(n, job, "cohort below the site's minimum cohort size",
@@ -510,6 +533,16 @@ static fv_err release_round(struct node *n, const Fedval__Job *job, const struct
 	if (!fv_privacy_cell_ok(p, o->n_pos) || !fv_privacy_cell_ok(p, o->n - o->n_pos))
 		return release_round_failure(
 		    n, job, "events or non-events below the site's minimum cell count", d);
+	cohort.n = o->n;
+	cohort.n_pos = o->n_pos;
+	if (node_policy_difference(n, &cohort, keep, why, sizeof(why)) != FV_OK) {
+		fv_log(FV_LOG_WARN, "result_refused_by_policy", "job=%s reason=%s", job->job_id,
+		       FV_Q(why));
+		return release_round_failure(n, job, why, d);
+	}
+	if ((e = node_policy_record(n, job->job_id, (int)job->round->step, &cohort, keep, d)) !=
+	    FV_OK)
+		return e;
 	memcpy(g, o->round_g, sizeof(g));
 	memcpy(h, o->round_h, sizeof(h));
 	rr.job_id = job->job_id;
@@ -547,8 +580,9 @@ static fv_err release_failure(struct node *n, const Fedval__Job *job, const stru
  *     when the rest of the cohort is (the whole minus the category would reveal it);
  *   - if exactly one category of a subgroup is withheld, the next smallest is withheld too, so
  *     that it cannot be recovered by subtracting the others from the whole;
- *   - at a threshold, if any released category's row has a small cell, that row is withheld
- *     in every category of the subgroup (subtraction again).
+ *   - at a threshold, if any released category's row has a small cell, or the whole cohort's
+ *     row is withheld (small cell, differencing), that row is withheld in every category of
+ *     the subgroup (subtraction again).
  * Subgroups the node could not form (too many values) are sent as one withheld category "*"
  * and the reason is logged. */
 struct sub_release {
@@ -566,7 +600,8 @@ static bool small(const struct fv_policy *p, uint64_t x)
 }
 
 static void build_subgroups(const struct node *n, const struct eval_in *in,
-			    const struct eval_out *o, const char *job, struct sub_release *sr)
+			    const struct eval_out *o, const bool keep[], const char *job,
+			    struct sub_release *sr)
 {
 	const struct fv_policy *p = &n->policy;
 
@@ -614,9 +649,11 @@ static void build_subgroups(const struct node *n, const struct eval_in *in,
 			if (best != SIZE_MAX)
 				withheld[best] = true;
 		}
-		/* rows with a small cell in any released category */
+		/* rows withheld from the whole cohort (small cells, differencing) and rows with a
+		 * small cell in any released category */
 		for (uint32_t t = 0; t < o->n_thr; t++) {
 			size_t c = 0;
+			row_bad[t] = !keep[t];
 			for (uint32_t i = 0; i < o->n_subres; i++) {
 				const struct sub_out *so = &o->subres[i];
 				if (so->sub != k)
@@ -763,14 +800,14 @@ static fv_err release_stats(struct node *n, const Fedval__Job *job, const struct
 	if (in->n_sub) {
 		if (!(sr = fv_calloc(1, sizeof(*sr))))
 			return fv_diag_set(d, FV_ENOMEM, "out of memory");
-		build_subgroups(n, in, o, job->job_id, sr);
+		build_subgroups(n, in, o, keep, job->job_id, sr);
 		res.n_subgroups = sr->n;
 		res.subgroups = sr->ptr;
 	}
 	fv_log(FV_LOG_INFO, "job_evaluated", "job=%s n=%llu thresholds=%u suppressed=%u",
 	       job->job_id, (unsigned long long)o->n, o->n_thr, suppressed);
 	/* Recorded before it can leave: a crash after sending must not forget the release. */
-	if ((e = node_policy_record(n, job->job_id, o, keep, d)) == FV_OK)
+	if ((e = node_policy_record(n, job->job_id, -1, o, keep, d)) == FV_OK)
 		e = release(n, &res, d);
 	fv_free(sr);
 	return e;
@@ -872,7 +909,8 @@ static fv_err prepare_compare(struct node *n, const Fedval__Job *job, const stru
 			fv_diag_prefix(d, "compared model %s: ", m->vendor);
 			return e;
 		}
-		if (node_policy_check_job(n, s->bench, m->vendor, why, sizeof(why)) != FV_OK)
+		if (node_policy_check_job(n, job->job_id, s->bench, m->vendor, why, sizeof(why)) !=
+		    FV_OK)
 			return fv_diag_set(d, FV_EREFUSED, "compared model: %s", why);
 		vars = json_object_get(json_object_get(c->manifest[k], "input"), "variables");
 		if (!json_is_array(vars) || json_array_size(vars) == 0 ||
@@ -946,14 +984,21 @@ fv_err node_job(struct node *n, const Fedval__Job *job, struct fv_diag *d)
 		fv_fmt(why.msg, sizeof(why.msg),
 		       "the job names dataset '%.64s', not this site's '%s'", job->dataset,
 		       n->dataset);
-	else if (node_policy_check_job(n, s.bench, job->model->vendor, why.msg, sizeof(why.msg)) ==
-		 FV_OK)
+	else if (node_policy_check_job(n, job->job_id, s.bench, job->model->vendor, why.msg,
+				       sizeof(why.msg)) == FV_OK)
 		why.msg[0] = '\0';
 	if (why.msg[0]) {
 		/* The site's own rules: a signed veto, nothing computed. */
 		fv_log(FV_LOG_WARN, "job_vetoed_by_policy", "job=%s reason=%s", job->job_id,
 		       FV_Q(why.msg));
 		e = send_decision(n, job->job_id, "vetoed", why.msg, d);
+		goto out;
+	}
+	if (n->manual && job_file_exists(n, job->job_id, ".vetoed")) {
+		/* The site's veto stands whatever else is on file (an earlier approval, a job
+		 * sent again): nothing is computed. The node's loop sends the veto
+		 * (node_process_decisions) until the coordinator has it. */
+		fv_log(FV_LOG_INFO, "job_vetoed", "job=%s reason=vetoed_by_site", job->job_id);
 		goto out;
 	}
 	if (n->manual && !job_file_exists(n, job->job_id, ".approved")) {
@@ -1026,6 +1071,21 @@ fv_err node_job(struct node *n, const Fedval__Job *job, struct fv_diag *d)
 			e = release_round_failure(n, job, "unsupported round", d);
 			goto out;
 		}
+		/* A steep recalibration curve is a threshold in disguise: its sums would count
+		 * the records on either side of a cut. Newton's iterates on real data stay far
+		 * inside these bounds; a coordinator asking beyond them is refused. */
+		if (!(fabs(job->round->beta[0]) <= NODE_ROUND_MAX_INTERCEPT) ||
+		    !(fabs(job->round->beta[1]) <= NODE_ROUND_MAX_SLOPE) ||
+		    job->round->step >= NODE_ROUND_MAX_STEPS) {
+			fv_log(FV_LOG_WARN, "result_refused_by_policy",
+			       "job=%s reason=round_out_of_bounds step=%u a=%g b=%g", job->job_id,
+			       job->round->step, job->round->beta[0], job->round->beta[1]);
+			e = release_round_failure(n, job,
+						  "round refused: coefficients or step count "
+						  "outside the site's bounds (docs/security.md)",
+						  d);
+			goto out;
+		}
 		in.round = true;
 		memcpy(in.round_beta, job->round->beta, sizeof(in.round_beta));
 	}
@@ -1067,7 +1127,7 @@ fv_err node_job(struct node *n, const Fedval__Job *job, struct fv_diag *d)
 		       "node log",
 		       out->status == FV_EINVAL ? "data or mapping error" : "error",
 		       fv_strerror((fv_err)out->status));
-		if (strncmp(out->error, "model ", 6) == 0)
+		if (out->load_error)
 			fv_strlcpy(why.msg, out->error, sizeof(why.msg));
 		e = release_failure(n, job, &s, why.msg, d);
 		goto out;

@@ -59,6 +59,11 @@ struct node {
 #define NODE_MAX_SUB   4  /* subgroups a benchmark may declare */
 #define NODE_MAX_CATS  12 /* categories of one subgroup (bands, or distinct small integers) */
 #define NODE_MAX_EDGES (NODE_MAX_CATS - 1)
+/* Bounds on a recalibration round the node evaluates (docs/security.md): |intercept|, |slope|
+ * and the number of rounds of one job. */
+#define NODE_ROUND_MAX_INTERCEPT 10.0
+#define NODE_ROUND_MAX_SLOPE	 10.0
+#define NODE_ROUND_MAX_STEPS	 50
 
 /* A subgroup: a benchmark variable cut into bands by edges, or (no edges) its distinct
  * integer values. */
@@ -81,6 +86,9 @@ struct sub_out {
 struct eval_out {
 	int status; /* 0 ok, else an fv_err */
 	char error[512];
+	/* The error is about the model artefact itself (refused at load, wrong feature count),
+	 * found before any record was read: the only kind of detail that may leave the site. */
+	bool load_error;
 	uint64_t n, n_pos;
 	double auc, auc_var, brier_sum, sum_p;
 	uint32_t n_thr;
@@ -180,16 +188,18 @@ void node_audit(struct node *n, const char *event, const void *payload, size_t l
 
 /* ---- site policy (policy.c) ---- */
 fv_err node_policy_load(struct node *n, struct fv_diag *d);
-/* Whether the site takes part in this job at all (FV_EREFUSED with the reason in why). */
-fv_err node_policy_check_job(const struct node *n, const json_t *bench, const char *vendor,
-			     char *why, size_t cap);
+/* Whether the site takes part in this job at all (FV_EREFUSED with the reason in why). The
+ * query budget counts released jobs other than job (a multi-round job counts once). */
+fv_err node_policy_check_job(const struct node *n, const char *job, const json_t *bench,
+			     const char *vendor, char *why, size_t cap);
 /* Differencing protection: FV_EREFUSED (reason in why) when the cohort is too close to an
  * earlier released one; clears keep[t] for threshold rows too close to released rows. */
 fv_err node_policy_difference(const struct node *n, struct eval_out *o, bool keep[], char *why,
 			      size_t cap);
-/* Append a released result to the history. */
-fv_err node_policy_record(const struct node *n, const char *job, const struct eval_out *o,
-			  const bool keep[], struct fv_diag *d);
+/* Append a released result to the history; round >= 0: a round of a multi-round fit (its
+ * sums, no threshold rows). */
+fv_err node_policy_record(const struct node *n, const char *job, int round,
+			  const struct eval_out *o, const bool keep[], struct fv_diag *d);
 /* The history (a JSON array; never NULL). */
 json_t *node_policy_history(const struct node *n);
 

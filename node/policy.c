@@ -70,8 +70,8 @@ fv_err node_policy_load(struct node *n, struct fv_diag *d)
 	return FV_OK;
 }
 
-fv_err node_policy_check_job(const struct node *n, const json_t *bench, const char *vendor,
-			     char *why, size_t cap)
+fv_err node_policy_check_job(const struct node *n, const char *job, const json_t *bench,
+			     const char *vendor, char *why, size_t cap)
 {
 	const char *bname = json_string_value(json_object_get(bench, "name"));
 	const char *basis = json_string_value(json_object_get(bench, "legal_basis"));
@@ -100,6 +100,11 @@ fv_err node_policy_check_job(const struct node *n, const json_t *bench, const ch
 		json_t *en;
 		json_array_foreach(h, i, en)
 		{
+			const char *ej = json_string_value(json_object_get(en, "job")) ?: "";
+			/* later rounds of a multi-round job do not count again */
+			if (json_integer_value(json_object_get(en, "round")) > 0 ||
+			    (job && !strcmp(ej, job)))
+				continue;
 			if (json_integer_value(json_object_get(en, "ts_us")) >= since &&
 			    !strcmp(json_string_value(json_object_get(en, "dataset")) ?: "",
 				    n->dataset))
@@ -217,15 +222,15 @@ out:
 	return e;
 }
 
-fv_err node_policy_record(const struct node *n, const char *job, const struct eval_out *o,
-			  const bool keep[], struct fv_diag *d)
+fv_err node_policy_record(const struct node *n, const char *job, int round,
+			  const struct eval_out *o, const bool keep[], struct fv_diag *d)
 {
 	char path[4096], *line;
 	json_t *rows = json_array(), *en;
 	FILE *f;
 	fv_err e = FV_OK;
 
-	for (uint32_t t = 0; t < o->n_thr; t++)
+	for (uint32_t t = 0; round < 0 && t < o->n_thr; t++)
 		if (keep[t])
 			json_array_append_new(rows, json_pack("[f,I,I]", o->thr[t],
 							      (json_int_t)(o->tp[t] + o->fp[t]),
@@ -233,6 +238,8 @@ fv_err node_policy_record(const struct node *n, const char *job, const struct ev
 	en = json_pack("{s:s,s:s,s:I,s:I,s:I,s:o}", "job", job, "dataset", n->dataset, "ts_us",
 		       (json_int_t)fv_now_us(), "n", (json_int_t)o->n, "n_pos",
 		       (json_int_t)o->n_pos, "rows", rows);
+	if (round >= 0)
+		json_object_set_new(en, "round", json_integer(round));
 	line = json_dumps(en, JSON_COMPACT);
 	json_decref(en);
 	if (!line || fv_fmt(path, sizeof(path), "%s/" HISTORY, n->state_dir) ||

@@ -162,7 +162,9 @@ fv_err fv_privacy_gate(const struct fv_policy *p, const uint8_t *result, size_t 
 	if (r->status != 0) {
 		/* A failure says why, and nothing else about the data. */
 		if (r->has_n || r->has_n_pos || r->n_counts || r->has_auc || r->has_auc_var ||
-		    r->has_brier_sum || r->has_sum_p || r->n_comparisons || r->n_subgroups) {
+		    r->has_brier_sum || r->has_sum_p || r->n_comparisons || r->n_subgroups ||
+		    r->has_unmatched_records || r->has_duplicate_keys ||
+		    r->has_site_supplied_predictions) {
 			fv_diag_set(d, e, "a failed result may not carry statistics");
 			goto out;
 		}

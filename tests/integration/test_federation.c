@@ -521,3 +521,57 @@ Test(federation, model_run_scores_a_csv, .fini = teardown, .timeout = 60)
 	cr_assert(strstr(out, "takes 21 features"), "%s", out);
 	free(out);
 }
+
+/* Sites whose labels the model separates perfectly (label = score > 0.25 at every site): the
+ * pooled recalibration likelihood has no
+ * maximum, Newton's iterates grow without bound, and the nodes refuse a round once they leave
+ * their bounds (a steep curve is a threshold in disguise). The fit fails with the reason; no
+ * round beyond the bounds is evaluated. */
+Test(federation, recalibration_round_beyond_bounds_refused, .fini = teardown, .timeout = 240)
+{
+	char vid[128], run[128], *out = NULL;
+
+	setup_synthetic(600);
+	for (int s = 0; s < 3; s++)
+		cr_assert_eq(
+		    h_run(
+			&out,
+			"cd %s && " H_BIN(
+			    "fedval") " model run model/model.onnx --csv hospital-%c.csv "
+				      "--features $(/usr/bin/python3 -c \"import json; "
+				      "print(','.join(json.load(open('model/manifest.json'))"
+				      "['input']['variables']))\") --out s.csv 2>&1 && "
+				      "/usr/bin/python3 -c \"import csv; "
+				      "s=[float(r['probability']) for r in "
+				      "csv.DictReader(open('s.csv'))]; "
+				      "cut=0.25; rows=list(csv.reader(open("
+				      "'hospital-%c.csv'))); i=rows[0].index('%s'); "
+				      "[r.__setitem__(i, '1' if v > cut else '0') for r, v in "
+				      "zip(rows[1:], s)]; csv.writer(open('hospital-%c.csv', 'w'), "
+				      "lineterminator='\\n').writerows(rows)\" 2>&1",
+			F.dir, 'a' + s, 'a' + s, fv_synth_hf_label(), 'a' + s),
+		    0, "%s", out);
+	free(out);
+	h_coord_start(&F);
+	for (int i = 0; i < F.nnodes; i++)
+		h_node_start(&F, i);
+	submit_and_run(vid, sizeof(vid), run, sizeof(run));
+	cr_assert_eq(h_cli(&F, &out, "authority",
+			   "run start --benchmark hf-readmission-30d --model %s --recalibrate",
+			   vid),
+		     0, "%s", out);
+	h_last_line(out, run, sizeof(run));
+	free(out);
+	h_cli(&F, &out, "authority", "run status %s --wait 200 2>&1", run);
+	free(out);
+	json_t *rep = results_json(run);
+	json_t *fit = json_object_get(rep, "recalibration");
+	char *txt = json_dumps(fit, JSON_COMPACT);
+	cr_assert_str_neq(json_string_value(json_object_get(fit, "status")), "converged",
+			  "a separated fit converged: %s", txt);
+	free(txt);
+	char path[512];
+	snprintf(path, sizeof(path), "%s/hospital-a.log", F.dir);
+	cr_assert_gt(h_count(path, "round_out_of_bounds"), 0, "no round refused by the node");
+	json_decref(rep);
+}

@@ -216,6 +216,18 @@ Test(gate, refuses_failed_result_with_statistics)
 	res.has_sum_p = 1;
 	REFUSED("failed result with sum_p");
 	res.has_sum_p = 0;
+	/* counts of site-supplied predictions describe the data too */
+	res.has_unmatched_records = 1;
+	res.unmatched_records = 1;
+	REFUSED("failed result with unmatched records");
+	res.has_unmatched_records = 0;
+	res.has_duplicate_keys = 1;
+	res.duplicate_keys = 1;
+	REFUSED("failed result with duplicate keys");
+	res.has_duplicate_keys = 0;
+	res.has_site_supplied_predictions = res.site_supplied_predictions = 1;
+	REFUSED("failed result marked site-supplied");
+	res.has_site_supplied_predictions = 0;
 	res.status = 2;
 	REFUSED("unknown status");
 }
