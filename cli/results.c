@@ -173,6 +173,13 @@ static json_t *site_json(const struct site *s)
 			json_object_set_new(j, "duplicate_keys",
 					    json_integer((json_int_t)r->duplicate_keys));
 	}
+	if (r->dp_mechanism) {
+		json_t *dp = json_pack("{s:s,s:f}", "mechanism", r->dp_mechanism, "epsilon",
+				       r->has_dp_epsilon ? r->dp_epsilon : 0.0);
+		if (r->has_dp_delta)
+			json_object_set_new(dp, "delta", json_real(r->dp_delta));
+		json_object_set_new(j, "differential_privacy", dp);
+	}
 	json_object_set_new(j, "software", json_string(r->software ? r->software : ""));
 	json_t *rows = json_array();
 	for (size_t t = 0; t < r->n_counts; t++) {
@@ -210,6 +217,9 @@ static void print_sites(struct site *sites, size_t n)
 			fv_stats_auc_ci(r->auc, r->auc_var, Z95, &lo, &hi);
 			fv_fmt(auc, sizeof(auc), "%.3f (%.3f-%.3f)", r->auc, lo, hi);
 		}
+		if (r->dp_mechanism)
+			fv_fmt(auc, sizeof(auc), "- (dp %s eps %g)", r->dp_mechanism,
+			       r->dp_epsilon);
 		printf("%-20s %9llu %8llu %6.1f%%  %-21s %7.4f %6.3f  ok, signature verified%s\n",
 		       s->node, (unsigned long long)r->n, (unsigned long long)r->n_pos,
 		       100.0 * (double)r->n_pos / (double)r->n, auc, r->brier_sum / (double)r->n,

@@ -540,7 +540,7 @@ static fv_err release_round(struct node *n, const Fedval__Job *job, const struct
 		       FV_Q(why));
 		return release_round_failure(n, job, why, d);
 	}
-	if ((e = node_policy_record(n, job->job_id, (int)job->round->step, &cohort, keep, d)) !=
+	if ((e = node_policy_record(n, job->job_id, (int)job->round->step, 0, &cohort, keep, d)) !=
 	    FV_OK)
 		return e;
 	memcpy(g, o->round_g, sizeof(g));
@@ -611,10 +611,12 @@ static void build_subgroups(const struct node *n, const struct eval_in *in,
 					     row_bad[NODE_MAX_THR] = {false};
 		size_t cnt = 0, nwithheld = 0;
 		fv_strlcpy(sr->names[k], in->sub[k].name, sizeof(sr->names[k]));
-		if (o->sub_error[k][0]) {
+		if (o->sub_error[k][0] || n->dp.mechanism != FV_DP_NONE) {
 			Fedval__SubgroupResult *r = &sr->res[sr->n];
 			fv_log(FV_LOG_WARN, "subgroup_withheld", "job=%s reason=%s", job,
-			       FV_Q(o->sub_error[k]));
+			       FV_Q(o->sub_error[k][0] ? o->sub_error[k]
+						       : "differential privacy: subgroups are not "
+							 "released"));
 			fedval__subgroup_result__init(r);
 			r->subgroup = sr->names[k];
 			r->category = "*";
@@ -736,21 +738,50 @@ static fv_err release_stats(struct node *n, const Fedval__Job *job, const struct
 		       FV_Q(why));
 		return release_failure(n, job, s, why, d);
 	}
+	/* What is released: the exact counts and sums, or, under the site's differential-privacy
+	 * policy, the same with integer noise (lib/privacy/dp.c). */
+	bool dp = n->dp.mechanism != FV_DP_NONE;
+	struct fv_dp_result x = {o->n_pos, o->n - o->n_pos, o->n_thr,	 {0},
+				 {0},	   o->sum_p,	    o->brier_sum};
+	for (uint32_t t = 0; t < o->n_thr; t++) {
+		x.tp[t] = o->tp[t];
+		x.fp[t] = o->fp[t];
+	}
+	if (dp) {
+		struct fv_dp_rng rng = {fv_dp_system_bits, NULL};
+		if ((e = fv_dp_noise_result(&n->dp, &rng, &x, d)) != FV_OK)
+			return e;
+		fv_log(FV_LOG_INFO, "dp_noise_added", "job=%s mechanism=%s epsilon=%g", job->job_id,
+		       fv_dp_mechanism_name(n->dp.mechanism), n->dp.epsilon);
+		if (!fv_privacy_cell_ok(p, x.n_pos) || !fv_privacy_cell_ok(p, x.n_neg))
+			return release_failure(
+			    n, job, s, "events or non-events below the site's minimum cell count",
+			    d);
+	}
 	result_init(n, job, s, &res);
 	res.has_n = res.has_n_pos = true;
-	res.n = o->n;
-	res.n_pos = o->n_pos;
+	res.n = x.n_pos + x.n_neg;
+	res.n_pos = x.n_pos;
 	res.has_brier_sum = res.has_sum_p = true;
-	res.brier_sum = o->brier_sum;
-	res.sum_p = o->sum_p;
-	if (isfinite(o->auc) && isfinite(o->auc_var)) {
+	res.brier_sum = x.brier_sum;
+	res.sum_p = x.sum_p;
+	if (dp) {
+		/* AUROC has no bounded sensitivity: not released under differential privacy. */
+		res.dp_mechanism = (char *)fv_dp_mechanism_name(n->dp.mechanism);
+		res.has_dp_epsilon = true;
+		res.dp_epsilon = n->dp.epsilon;
+		if (n->dp.mechanism == FV_DP_GAUSSIAN) {
+			res.has_dp_delta = true;
+			res.dp_delta = n->dp.delta;
+		}
+	} else if (isfinite(o->auc) && isfinite(o->auc_var)) {
 		res.has_auc = res.has_auc_var = true;
 		res.auc = o->auc;
 		res.auc_var = o->auc_var;
 	}
 	res.mapping_sha256 = (char *)o->mapping_sha256;
 	for (uint32_t t = 0; t < o->n_thr; t++) {
-		struct fv_confusion c = {o->tp[t], o->fp[t], o->tn[t], o->fn[t]};
+		struct fv_confusion c = {x.tp[t], x.fp[t], x.n_neg - x.fp[t], x.n_pos - x.tp[t]};
 		fedval__threshold_counts__init(&rows[t]);
 		rows[t].threshold = o->thr[t];
 		if (!keep[t])
@@ -787,12 +818,13 @@ static fv_err release_stats(struct node *n, const Fedval__Job *job, const struct
 	res.comparisons = cmpp;
 	if (o->byo) {
 		res.has_site_supplied_predictions = res.site_supplied_predictions = true;
-		/* Small counts describe few records: withheld like any small cell. */
-		if (fv_privacy_cell_ok(p, o->byo_unmatched)) {
+		/* Small counts describe few records: withheld like any small cell (and always
+		 * under differential privacy, whose noise covers only the result's counts). */
+		if (!dp && fv_privacy_cell_ok(p, o->byo_unmatched)) {
 			res.has_unmatched_records = true;
 			res.unmatched_records = o->byo_unmatched;
 		}
-		if (fv_privacy_cell_ok(p, o->byo_duplicates)) {
+		if (!dp && fv_privacy_cell_ok(p, o->byo_duplicates)) {
 			res.has_duplicate_keys = true;
 			res.duplicate_keys = o->byo_duplicates;
 		}
@@ -807,7 +839,8 @@ static fv_err release_stats(struct node *n, const Fedval__Job *job, const struct
 	fv_log(FV_LOG_INFO, "job_evaluated", "job=%s n=%llu thresholds=%u suppressed=%u",
 	       job->job_id, (unsigned long long)o->n, o->n_thr, suppressed);
 	/* Recorded before it can leave: a crash after sending must not forget the release. */
-	if ((e = node_policy_record(n, job->job_id, -1, o, keep, d)) == FV_OK)
+	if ((e = node_policy_record(n, job->job_id, -1, dp ? n->dp.epsilon : 0, o, keep, d)) ==
+	    FV_OK)
 		e = release(n, &res, d);
 	fv_free(sr);
 	return e;
@@ -1026,6 +1059,16 @@ fv_err node_job(struct node *n, const Fedval__Job *job, struct fv_diag *d)
 		e = release_failure(n, job, &s,
 				    "site-supplied predictions cannot serve head-to-head, "
 				    "recalibration or cohort rules",
+				    d);
+		goto out;
+	}
+	if (n->dp.mechanism != FV_DP_NONE && (job->n_compare_models || job->round)) {
+		/* Paired AUROC differences and recalibration sums have no noise mechanism here. */
+		fv_log(FV_LOG_WARN, "result_refused_by_policy", "job=%s reason=%s", job->job_id,
+		       FV_Q("head-to-head or recalibration under differential privacy"));
+		e = release_failure(n, job, &s,
+				    "head-to-head comparisons and recalibration rounds are not "
+				    "released under the site's differential-privacy policy",
 				    d);
 		goto out;
 	}

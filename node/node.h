@@ -44,7 +44,10 @@ struct node {
 	bool manual, require_legal_basis;
 	const char *allowed_benchmarks, *allowed_vendors; /* comma lists; NULL = any */
 	long budget_results, budget_period_days;
-	const char *dataset;		 /* [data] name */
+	struct fv_dp_params
+	    dp;		     /* differential-privacy noise on released counts (none by default) */
+	double dp_budget;    /* total epsilon per dataset per budget period; 0: no limit */
+	const char *dataset; /* [data] name */
 	char *summary_json, *summary_fp; /* the registered dataset summary (once per process) */
 	uint64_t summary_rows;
 	struct fv_audit *audit; /* hash-chained record of what the node did (lib/audit) */
@@ -197,8 +200,8 @@ fv_err node_policy_check_job(const struct node *n, const char *job, const json_t
 fv_err node_policy_difference(const struct node *n, struct eval_out *o, bool keep[], char *why,
 			      size_t cap);
 /* Append a released result to the history; round >= 0: a round of a multi-round fit (its
- * sums, no threshold rows). */
-fv_err node_policy_record(const struct node *n, const char *job, int round,
+ * sums, no threshold rows); dp_epsilon > 0: the privacy loss the release spent. */
+fv_err node_policy_record(const struct node *n, const char *job, int round, double dp_epsilon,
 			  const struct eval_out *o, const bool keep[], struct fv_diag *d);
 /* The history (a JSON array; never NULL). */
 json_t *node_policy_history(const struct node *n);

@@ -8,6 +8,7 @@
  *     fewer than min_cell from another released row of the same cohort (a threshold sweep
  *     isolating single scores) is suppressed.
  * The history of released results lives in state_dir/released.jsonl, one JSON object a line. */
+#include <errno.h>
 #include <jansson.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -38,6 +39,46 @@ static bool in_list(const char *list, const char *item)
 	return false;
 }
 
+/* A number from [policy]: def when absent; an error naming the key otherwise. */
+static fv_err policy_double(const struct node *n, const char *key, double def, double lo, double hi,
+			    double *out, struct fv_diag *d)
+{
+	const char *v = fv_config_get(n->cfg, "policy", key);
+	char *end;
+	*out = def;
+	if (!v)
+		return FV_OK;
+	errno = 0;
+	*out = strtod(v, &end);
+	if (!*v || *end || errno || !(*out >= lo && *out <= hi))
+		return fv_diag_set(d, FV_EINVAL, "%s: [policy] %s = '%s': a number in [%g, %g]",
+				   fv_config_path(n->cfg), key, v, lo, hi);
+	return FV_OK;
+}
+
+/* Differential privacy: dp_mechanism = none | laplace | gaussian, dp_epsilon (per result),
+ * dp_delta (gaussian), dp_budget_epsilon (per dataset per budget_period_days). */
+static fv_err load_dp(struct node *n, struct fv_diag *d)
+{
+	const char *v = fv_config_get(n->cfg, "policy", "dp_mechanism");
+	fv_err e;
+
+	if (v && fv_dp_mechanism_parse(v, &n->dp.mechanism) != FV_OK)
+		return fv_diag_set(
+		    d, FV_EINVAL, "%s: [policy] dp_mechanism = '%s': use none, laplace or gaussian",
+		    fv_config_path(n->cfg), v);
+	if ((e = policy_double(n, "dp_epsilon", 1.0, 0.01, 10.0, &n->dp.epsilon, d)) ||
+	    (e = policy_double(n, "dp_delta", 1e-6, 1e-12, 1e-3, &n->dp.delta, d)) ||
+	    (e = policy_double(n, "dp_budget_epsilon", 0.0, 0.0, 1000.0, &n->dp_budget, d)))
+		return e;
+	if (n->dp.mechanism != FV_DP_NONE && n->dp_budget > 0 && n->dp_budget < n->dp.epsilon)
+		return fv_diag_set(d, FV_EINVAL,
+				   "%s: [policy] dp_budget_epsilon %g is below dp_epsilon %g: no "
+				   "result could ever be released",
+				   fv_config_path(n->cfg), n->dp_budget, n->dp.epsilon);
+	return FV_OK;
+}
+
 fv_err node_policy_load(struct node *n, struct fv_diag *d)
 {
 	struct fv_config *cfg = n->cfg;
@@ -64,6 +105,8 @@ fv_err node_policy_load(struct node *n, struct fv_diag *d)
 	if ((e = fv_config_long(cfg, "policy", "budget_period_days", 30, 1, 3650, &l, d)))
 		return e;
 	n->budget_period_days = l;
+	if ((e = load_dp(n, d)) != FV_OK)
+		return e;
 	n->dataset = fv_config_get(cfg, "data", "name");
 	if (!n->dataset)
 		n->dataset = "default";
@@ -92,9 +135,10 @@ fv_err node_policy_check_job(const struct node *n, const char *job, const json_t
 		       "requires");
 		return FV_EREFUSED;
 	}
-	if (n->budget_results > 0) {
+	if (n->budget_results > 0 || (n->dp.mechanism != FV_DP_NONE && n->dp_budget > 0)) {
 		int64_t since = fv_now_us() - (int64_t)n->budget_period_days * 86400 * 1000000;
 		long used = 0;
+		double spent = 0;
 		json_t *h = node_policy_history(n);
 		size_t i;
 		json_t *en;
@@ -107,14 +151,25 @@ fv_err node_policy_check_job(const struct node *n, const char *job, const json_t
 				continue;
 			if (json_integer_value(json_object_get(en, "ts_us")) >= since &&
 			    !strcmp(json_string_value(json_object_get(en, "dataset")) ?: "",
-				    n->dataset))
+				    n->dataset)) {
 				used++;
+				spent += json_number_value(json_object_get(en, "dp_epsilon"));
+			}
 		}
 		json_decref(h);
-		if (used >= n->budget_results) {
+		if (n->budget_results > 0 && used >= n->budget_results) {
 			fv_fmt(why, cap,
 			       "query budget of dataset '%s' spent: %ld results in %ld days",
 			       n->dataset, used, n->budget_period_days);
+			return FV_EREFUSED;
+		}
+		if (n->dp.mechanism != FV_DP_NONE && n->dp_budget > 0 &&
+		    spent + n->dp.epsilon > n->dp_budget * (1 + 1e-12)) {
+			fv_fmt(
+			    why, cap,
+			    "differential-privacy budget of dataset '%s' spent: epsilon %g of %g "
+			    "used in %ld days, a result needs %g",
+			    n->dataset, spent, n->dp_budget, n->budget_period_days, n->dp.epsilon);
 			return FV_EREFUSED;
 		}
 	}
@@ -222,7 +277,7 @@ out:
 	return e;
 }
 
-fv_err node_policy_record(const struct node *n, const char *job, int round,
+fv_err node_policy_record(const struct node *n, const char *job, int round, double dp_epsilon,
 			  const struct eval_out *o, const bool keep[], struct fv_diag *d)
 {
 	char path[4096], *line;
@@ -240,6 +295,8 @@ fv_err node_policy_record(const struct node *n, const char *job, int round,
 		       (json_int_t)o->n_pos, "rows", rows);
 	if (round >= 0)
 		json_object_set_new(en, "round", json_integer(round));
+	if (dp_epsilon > 0)
+		json_object_set_new(en, "dp_epsilon", json_real(dp_epsilon));
 	line = json_dumps(en, JSON_COMPACT);
 	json_decref(en);
 	if (!line || fv_fmt(path, sizeof(path), "%s/" HISTORY, n->state_dir) ||

@@ -566,7 +566,14 @@ static void site_table(struct rp_buf *b, const struct rp *r)
 			rp_put(b, "; excluded from every pooled value</td></tr>");
 			continue;
 		}
-		rp_put(b, "<td>ok, verified</td>");
+		rp_put(b, "<td>ok, verified");
+		if (s->dp_mechanism) {
+			rp_put(b, "; differential privacy (");
+			rp_esc(b, s->dp_mechanism, 16);
+			rp_printf(b, ", &epsilon; = %g): counts carry noise, AUROC not released",
+				  s->dp_epsilon);
+		}
+		rp_put(b, "</td>");
 		td_count(b, s->n);
 		td_count(b, s->n_pos);
 		td_prop(b, &s->prev, 3);

@@ -248,6 +248,16 @@ static fv_err parse_site(const json_t *s, size_t i, double conf, struct rp_site 
 			return bad(d, path, "min_cell", "must be a non-negative integer");
 		o->min_cell = (long)json_integer_value(v);
 	}
+	if ((v = json_object_get(s, "differential_privacy")) && !json_is_null(v)) {
+		fv_fmt(tp, sizeof(tp), "%s.differential_privacy", path);
+		if (!json_is_object(v))
+			return fv_diag_set(d, FV_EINVAL, "%s: must be an object", tp);
+		if ((e = opt_str(v, "mechanism", tp, &o->dp_mechanism, d)) ||
+		    (e = opt_num(v, "epsilon", tp, 0, 1000, &o->dp_epsilon, d)))
+			return e;
+		if (!o->dp_mechanism)
+			return bad(d, tp, "mechanism", "missing");
+	}
 	if ((auc = json_object_get(s, "auroc")) && !json_is_null(auc)) {
 		fv_fmt(tp, sizeof(tp), "%s.auroc", path);
 		if (!json_is_object(auc))

@@ -68,6 +68,8 @@ struct rp_site {
 	double brier, oe, expected;	     /* NaN when absent */
 	double oe_lo, oe_hi;		     /* exact Poisson interval for O, divided by E */
 	long min_cell;			     /* -1 when absent */
+	const char *dp_mechanism;	     /* differential-privacy noise, or NULL */
+	double dp_epsilon;
 	const char *sha, *sig, *cert, *software;
 	struct rp_thr *thr;
 	size_t nthr;

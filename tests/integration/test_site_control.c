@@ -511,3 +511,99 @@ Test(site_control, site_supplied_predictions, .fini = teardown, .timeout = 120)
 	cr_assert_eq(json_integer_value(json_object_get(sa, "n")), 1200 - 16);
 	json_decref(rep);
 }
+
+/* Differential privacy ([policy] dp_*): released counts carry discrete Laplace noise (they
+ * differ from the exact counts `fedval eval` computes on the same file, yet still add up),
+ * AUROC and subgroups are not released, recalibration rounds are refused, and the epsilon
+ * budget refuses the job that would overspend it. */
+Test(site_control, differential_privacy_noise_and_budget, .fini = teardown, .timeout = 240)
+{
+	char run[128], *out = NULL, path[512];
+	json_error_t jerr;
+
+	start("[policy]\ndp_mechanism = laplace\ndp_epsilon = 1\ndp_budget_epsilon = 2.5\n", 1000);
+	benchmark("b1", "[0.2, 0.5]", false);
+	cr_assert_eq(h_run(&out,
+			   "cd %s && " H_BIN("fedval") " eval --model model/model.onnx "
+						       "--benchmark b1.json --manifest "
+						       "model/manifest.json --data a.csv --json "
+						       "> exact.json 2>&1",
+			   F.dir),
+		     0, "%s", out);
+	free(out);
+	snprintf(path, sizeof(path), "%s/exact.json", F.dir);
+	json_t *exact = json_load_file(path, 0, &jerr);
+	cr_assert(exact, "%s", jerr.text);
+
+	cr_assert_eq(
+	    h_cli(&F, &out, "authority", "run start --benchmark b1 --model %s --recalibrate", VID),
+	    0, "%s", out);
+	h_last_line(out, run, sizeof(run));
+	free(out);
+	out = run_wait(run);
+	cr_assert(strstr(out, "failed"), "%s", out);
+	free(out);
+
+	size_t differ = 0;
+	for (int i = 0; i < 3; i++) {
+		run_start("b1", run, sizeof(run));
+		out = run_wait(run);
+		if (i == 2) {
+			cr_assert(strstr(out, "vetoed") &&
+				      strstr(out, "differential-privacy budget"),
+				  "%s", out);
+			free(out);
+			break;
+		}
+		cr_assert(strstr(out, " done"), "run %d: %s", i, out);
+		free(out);
+		snprintf(path, sizeof(path), "%s/dp%d.json", F.dir, i);
+		cr_assert_eq(h_cli(&F, &out, "authority", "results %s --json %s 2>&1", run, path),
+			     0, "%s", out);
+		free(out);
+		json_t *rep = json_load_file(path, 0, &jerr);
+		cr_assert(rep, "%s", jerr.text);
+		json_t *site = json_array_get(json_object_get(rep, "sites"), 0);
+		json_t *dp = json_object_get(site, "differential_privacy");
+		cr_assert_str_eq(json_string_value(json_object_get(dp, "mechanism")), "laplace");
+		cr_assert(json_object_get(site, "auroc") == NULL, "AUROC released under DP");
+		json_int_t n = json_integer_value(json_object_get(site, "n")),
+			   pos = json_integer_value(json_object_get(site, "n_pos"));
+		differ += n != json_integer_value(json_object_get(exact, "n"));
+		differ += pos != json_integer_value(json_object_get(exact, "n_pos"));
+		size_t t;
+		json_t *row;
+		json_array_foreach(json_object_get(site, "thresholds"), t, row)
+		{
+			if (json_is_true(json_object_get(row, "suppressed")))
+				continue;
+			json_int_t tp = json_integer_value(json_object_get(row, "tp")),
+				   fp = json_integer_value(json_object_get(row, "fp")),
+				   tn = json_integer_value(json_object_get(row, "tn")),
+				   fn = json_integer_value(json_object_get(row, "fn"));
+			cr_assert_eq(tp + fn, pos);
+			cr_assert_eq(fp + tn, n - pos);
+			json_t *ex = json_array_get(json_object_get(exact, "thresholds"), t);
+			differ += tp != json_integer_value(json_object_get(ex, "tp"));
+			differ += fp != json_integer_value(json_object_get(ex, "fp"));
+		}
+		char *sub = json_dumps(json_object_get(rep, "subgroups"), 0);
+		cr_assert(!sub || !strstr(sub, "\"tp\""), "subgroup counts released under DP: %s",
+			  sub);
+		free(sub);
+		json_decref(rep);
+	}
+	cr_assert_gt(differ, 0, "no count carried noise");
+	json_decref(exact);
+	/* The noised result is still the signed one, and the report says it carries noise. */
+	cr_assert_eq(
+	    h_run(&out,
+		  "cd %s && " H_BIN("fedval") " verify dp0.json --ca pki/ca/ca.crt && " H_BIN(
+		      "fedval") " report html dp0.json --out dp0.html && grep -c "
+				"'differential privacy (laplace' dp0.html 2>&1",
+		  F.dir),
+	    0, "%s", out);
+	free(out);
+	snprintf(path, sizeof(path), "%s/hospital-a.log", F.dir);
+	cr_assert_eq(h_count(path, "event=dp_noise_added"), 2);
+}
