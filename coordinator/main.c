@@ -11,6 +11,7 @@
 #include "dashboard.h"
 #include "schedule.h"
 #include "fedval/config.h"
+#include "fedval/crypto.h"
 #include "fedval/limits.h"
 #include "fedval/util.h"
 
@@ -167,7 +168,20 @@ int main(int argc, char **argv)
 		goto fail;
 	}
 	fv_strlcpy(co.name, info.name, sizeof(co.name));
+	/* What hospitals pin as [policy] coordinator_key. */
+	char key_hex[FV_SHA256_HEX];
+	{
+		uint8_t pub[FV_PUBKEY_MAX];
+		size_t plen = 0;
+		if ((e = fv_key_public_der(co.key, pub, sizeof(pub), &plen)) != FV_OK) {
+			fv_diag_set(&d, e, "%s: cannot encode the public key", key);
+			goto fail;
+		}
+		fv_sha256_hex(pub, plen, key_hex);
+	}
 	if (check_only) {
+		printf("key_sha256    %s (hospitals may pin it: [policy] coordinator_key)\n",
+		       key_hex);
 		printf("config        %s\nlisten        %s\nca            %s\ncert          %s "
 		       "(name %s, role coordinator)\nkey           %s (mode ok)\nstore         %s\n"
 		       "models_dir    %s\nparallel      %ld\npoll_wait_ms  %ld\nlog_level     %s\n"
@@ -189,6 +203,7 @@ int main(int argc, char **argv)
 		if (e == FV_OK)
 			coord_audit(&co, "coordinator_start", co.name, FV_VERSION_STRING,
 				    strlen(FV_VERSION_STRING));
+		fv_log(FV_LOG_INFO, "coordinator_key", "sha256=%s", key_hex);
 		fv_free(ap);
 		if (e != FV_OK)
 			goto fail;

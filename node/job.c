@@ -599,6 +599,15 @@ static bool small(const struct fv_policy *p, uint64_t x)
 	return !fv_privacy_cell_ok(p, x);
 }
 
+/* The site's rounding rule: a released count to the nearest multiple of the base (halves up).
+ * Monotone, so tp <= n_pos and fp <= n_neg still hold and the derived tn, fn are multiples
+ * too; the decisions to withhold are taken on the exact counts before. */
+static uint64_t rounded(const struct node *n, uint64_t x)
+{
+	uint64_t b = n->rounding_base;
+	return b > 1 ? (x + b / 2) / b * b : x;
+}
+
 static void build_subgroups(const struct node *n, const struct eval_in *in,
 			    const struct eval_out *o, const bool keep[], const char *job,
 			    struct sub_release *sr)
@@ -628,9 +637,9 @@ static void build_subgroups(const struct node *n, const struct eval_in *in,
 			const struct sub_out *so = &o->subres[i];
 			if (so->sub != k)
 				continue;
-			withheld[cnt] = small(p, so->n) || small(p, so->n_pos) ||
-					small(p, so->n - so->n_pos) || small(p, o->n - so->n) ||
-					small(p, o->n_pos - so->n_pos) ||
+			withheld[cnt] = so->n < n->min_subgroup || small(p, so->n) ||
+					small(p, so->n_pos) || small(p, so->n - so->n_pos) ||
+					small(p, o->n - so->n) || small(p, o->n_pos - so->n_pos) ||
 					small(p, (o->n - o->n_pos) - (so->n - so->n_pos));
 			nwithheld += withheld[cnt];
 			cnt++;
@@ -681,9 +690,11 @@ static void build_subgroups(const struct node *n, const struct eval_in *in,
 				r->has_suppressed = r->suppressed = true;
 			} else {
 				size_t idx = sr->nrows++;
+				uint64_t npos = rounded(n, so->n_pos),
+					 nneg = rounded(n, so->n - so->n_pos);
 				r->has_n = r->has_n_pos = true;
-				r->n = so->n;
-				r->n_pos = so->n_pos;
+				r->n = npos + nneg;
+				r->n_pos = npos;
 				if (isfinite(so->auc) && isfinite(so->auc_var)) {
 					r->has_auc = r->has_auc_var = true;
 					r->auc = so->auc;
@@ -699,10 +710,10 @@ static void build_subgroups(const struct node *n, const struct eval_in *in,
 					if (row_bad[t]) {
 						row->has_suppressed = row->suppressed = true;
 					} else {
-						row->tp = so->tp[t];
-						row->fp = so->fp[t];
-						row->tn = so->tn[t];
-						row->fn = so->fn[t];
+						row->tp = rounded(n, so->tp[t]);
+						row->fp = rounded(n, so->fp[t]);
+						row->tn = nneg - row->fp;
+						row->fn = npos - row->tp;
 					}
 					sr->rowp[idx][t] = row;
 				}
@@ -757,6 +768,14 @@ static fv_err release_stats(struct node *n, const Fedval__Job *job, const struct
 			return release_failure(
 			    n, job, s, "events or non-events below the site's minimum cell count",
 			    d);
+	}
+	if (n->rounding_base > 1) {
+		x.n_pos = rounded(n, x.n_pos);
+		x.n_neg = rounded(n, x.n_neg);
+		for (uint32_t t = 0; t < x.n_thr; t++) {
+			x.tp[t] = rounded(n, x.tp[t]);
+			x.fp[t] = rounded(n, x.fp[t]);
+		}
 	}
 	result_init(n, job, s, &res);
 	res.has_n = res.has_n_pos = true;
@@ -822,11 +841,11 @@ static fv_err release_stats(struct node *n, const Fedval__Job *job, const struct
 		 * under differential privacy, whose noise covers only the result's counts). */
 		if (!dp && fv_privacy_cell_ok(p, o->byo_unmatched)) {
 			res.has_unmatched_records = true;
-			res.unmatched_records = o->byo_unmatched;
+			res.unmatched_records = rounded(n, o->byo_unmatched);
 		}
 		if (!dp && fv_privacy_cell_ok(p, o->byo_duplicates)) {
 			res.has_duplicate_keys = true;
-			res.duplicate_keys = o->byo_duplicates;
+			res.duplicate_keys = rounded(n, o->byo_duplicates);
 		}
 	}
 	if (in->n_sub) {

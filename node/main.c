@@ -64,6 +64,9 @@ static const char *const known_keys[] = {
     "policy.dp_epsilon",
     "policy.dp_delta",
     "policy.dp_budget_epsilon",
+    "policy.coordinator_key",
+    "policy.rounding_base",
+    "policy.min_subgroup_size",
     "data.name",
     "data.description",
     "data.period",
@@ -178,6 +181,8 @@ static fv_err settings_load(struct node *n, struct fv_diag *d)
 	n->copts.cert_file = n->cert_path;
 	n->copts.key_file = n->key_path;
 	n->copts.software = "fedval-node " FV_VERSION_STRING;
+	/* The site may pin the coordinator's key (its SHA-256, as the coordinator logs it). */
+	n->copts.coordinator_key_sha256 = fv_config_get(cfg, "policy", "coordinator_key");
 	if ((e = char_setting(cfg, "delimiter", ',', &sp->csv.delimiter, d)) ||
 	    (e = char_setting(cfg, "decimal", '.', &sp->csv.decimal, d)))
 		return e;
@@ -321,8 +326,11 @@ static fv_err connect_enrolled(struct node *n)
 				char comp[FV_MAX_NAME + 8];
 				fv_fmt(comp, sizeof(comp), "node:%s", fv_client_name(c));
 				fv_log_set_component(comp);
-				fv_log(FV_LOG_INFO, "enrolled", "name=%s coordinator=%s",
-				       fv_client_name(c), n->copts.url);
+				fv_log(FV_LOG_INFO, "enrolled",
+				       "name=%s coordinator=%s coordinator_key=%s pinned=%s",
+				       fv_client_name(c), n->copts.url,
+				       fv_client_coordinator_key(c),
+				       n->copts.coordinator_key_sha256 ? "yes" : "no");
 				return FV_OK;
 			}
 			disconnect(n);

@@ -44,10 +44,13 @@ struct node {
 	bool manual, require_legal_basis;
 	const char *allowed_benchmarks, *allowed_vendors; /* comma lists; NULL = any */
 	long budget_results, budget_period_days;
-	struct fv_dp_params
-	    dp;		     /* differential-privacy noise on released counts (none by default) */
-	double dp_budget;    /* total epsilon per dataset per budget period; 0: no limit */
-	const char *dataset; /* [data] name */
+	/* differential-privacy noise on released counts (none by default), and the total
+	 * epsilon per dataset per budget period (0: no limit) */
+	struct fv_dp_params dp;
+	double dp_budget;
+	uint32_t rounding_base; /* released counts rounded to a multiple of it (0, 1: exact) */
+	uint64_t min_subgroup;	/* smallest subgroup category released (0: min_cell rules only) */
+	const char *dataset;	/* [data] name */
 	char *summary_json, *summary_fp; /* the registered dataset summary (once per process) */
 	uint64_t summary_rows;
 	struct fv_audit *audit; /* hash-chained record of what the node did (lib/audit) */

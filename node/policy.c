@@ -107,6 +107,20 @@ fv_err node_policy_load(struct node *n, struct fv_diag *d)
 	n->budget_period_days = l;
 	if ((e = load_dp(n, d)) != FV_OK)
 		return e;
+	/* Rounding to a base below the minimum cell count would create small released counts
+	 * (a difference of two rounded counts); at or above it every count is 0 or >= base. */
+	if ((e = fv_config_long(cfg, "policy", "rounding_base", 0, 0, 1000000, &l, d)))
+		return e;
+	if (l > 1 && l < (long)n->policy.min_cell)
+		return fv_diag_set(
+		    d, FV_EINVAL,
+		    "%s: [policy] rounding_base = %ld is below min_cell_count %u: use "
+		    "0 (exact counts) or at least %u",
+		    fv_config_path(cfg), l, n->policy.min_cell, n->policy.min_cell);
+	n->rounding_base = (uint32_t)l;
+	if ((e = fv_config_long(cfg, "policy", "min_subgroup_size", 0, 0, 1000000000, &l, d)))
+		return e;
+	n->min_subgroup = (uint64_t)l;
 	n->dataset = fv_config_get(cfg, "data", "name");
 	if (!n->dataset)
 		n->dataset = "default";

@@ -59,6 +59,9 @@ struct fv_client_opts {
 	const char *key_file;  /* own private key (PEM, mode 0600) */
 	const char *software;  /* e.g. "fedval-node 0.1.0" */
 	int timeout_ms;	       /* per request; 0: FV_REQUEST_TIMEOUT_MS */
+	/* Optional: hex SHA-256 of the coordinator's DER public key. Enrolment is refused
+	 * (FV_EAUTH) with any other coordinator key, even one the federation CA certified. */
+	const char *coordinator_key_sha256;
 };
 
 struct fv_client;
@@ -78,6 +81,8 @@ fv_err fv_client_enrol(struct fv_client *c, struct fv_diag *d);
 fv_err fv_client_call(struct fv_client *c, Fedval__Envelope *req, int timeout_ms,
 		      struct fv_pb **reply, struct fv_diag *d);
 const char *fv_client_name(const struct fv_client *c);
+/* Hex SHA-256 of the coordinator's DER public key, once enrolled ("" before). */
+const char *fv_client_coordinator_key(const struct fv_client *c);
 const char *fv_client_cert_pem(const struct fv_client *c);
 const struct fv_key *fv_client_key(const struct fv_client *c);
 /* Next sequence number: strictly increasing across processes of one principal because it is

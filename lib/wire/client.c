@@ -1,7 +1,9 @@
+#include "fedval/crypto.h"
 #include "fedval/limits.h"
 #include "fedval/util.h"
 #include "fedval/wire.h"
 
+#include <ctype.h>
 #include <nng/nng.h>
 #include <nng/protocol/reqrep0/req.h>
 #include <nng/supplemental/tls/tls.h>
@@ -19,6 +21,8 @@ struct fv_client {
 	char name[FV_MAX_NAME + 1];
 	uint8_t coord_pub[FV_PUBKEY_MAX]; /* pinned at enrolment */
 	size_t coord_pub_len;
+	char coord_key_hex[FV_SHA256_HEX]; /* its SHA-256 */
+	char pin[FV_SHA256_HEX];	   /* the key the node's policy requires, or "" */
 	int timeout_ms;
 	uint64_t last_seq;
 };
@@ -26,6 +30,11 @@ struct fv_client {
 const char *fv_client_name(const struct fv_client *c)
 {
 	return c->name;
+}
+
+const char *fv_client_coordinator_key(const struct fv_client *c)
+{
+	return c->coord_key_hex;
 }
 
 const char *fv_client_cert_pem(const struct fv_client *c)
@@ -84,6 +93,19 @@ fv_err fv_client_open(const struct fv_client_opts *o, struct fv_client **out, st
 	if (!c)
 		return fv_diag_set(d, FV_ENOMEM, "out of memory");
 	c->timeout_ms = o->timeout_ms > 0 ? o->timeout_ms : FV_REQUEST_TIMEOUT_MS;
+	if (o->coordinator_key_sha256) {
+		const char *k = o->coordinator_key_sha256;
+		size_t i, n = strlen(k);
+		for (i = 0; n == FV_SHA256_HEX - 1 && i < n && isxdigit((unsigned char)k[i]); i++)
+			c->pin[i] = (char)tolower((unsigned char)k[i]);
+		if (n != FV_SHA256_HEX - 1 || i != n) {
+			e = fv_diag_set(d, FV_EINVAL,
+					"coordinator key pin '%.80s' is not a SHA-256 in hex (64 "
+					"digits)",
+					k);
+			goto fail;
+		}
+	}
 	if (strncmp(o->url, "tls+tcp://", 10) != 0) {
 		e = fv_diag_set(d, FV_EINVAL, "coordinator url '%s' must start with tls+tcp://",
 				o->url);
@@ -273,12 +295,23 @@ fv_err fv_client_enrol(struct fv_client *c, struct fv_diag *d)
 		goto out;
 	}
 	if (fv_wire_verify(env, info.pub, info.pub_len) != FV_OK) {
-		e = fv_diag_set(d, FV_EAUTH, "enrol: reply signature does not match the coordinator "
-					     "certificate");
+		e = fv_diag_set(d, FV_EAUTH,
+				"enrol: reply signature does not match the coordinator "
+				"certificate");
+		goto out;
+	}
+	char hex[FV_SHA256_HEX];
+	fv_sha256_hex(info.pub, info.pub_len, hex);
+	if (c->pin[0] && strcmp(hex, c->pin) != 0) {
+		e = fv_diag_set(d, FV_EAUTH,
+				"enrol: the coordinator's key %s is not the one this site pinned "
+				"(coordinator_key = %s)",
+				hex, c->pin);
 		goto out;
 	}
 	memcpy(c->coord_pub, info.pub, info.pub_len);
 	c->coord_pub_len = info.pub_len;
+	memcpy(c->coord_key_hex, hex, sizeof(hex));
 out:
 	fv_pb_free(rp);
 	return e;

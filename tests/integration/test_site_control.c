@@ -607,3 +607,104 @@ Test(site_control, differential_privacy_noise_and_budget, .fini = teardown, .tim
 	snprintf(path, sizeof(path), "%s/hospital-a.log", F.dir);
 	cr_assert_eq(h_count(path, "event=dp_noise_added"), 2);
 }
+
+/* [policy] coordinator_key pins the coordinator's key: a node pinning another key refuses to
+ * enrol even though the federation CA certified the coordinator (and says why); a node pinning
+ * the key `fedval-coordinator --check-config` prints enrols. */
+Test(site_control, coordinator_key_pin, .fini = teardown, .timeout = 120)
+{
+	char *out = NULL, key[80] = "", log[512];
+
+	h_fed_init(&F);
+	cr_assert_eq(
+	    h_run(&out,
+		  "cd %s && " H_BIN("fedval") " demo data --profile 1 --rows 200 --out "
+					      "a.csv >/dev/null && " H_BIN(
+						  "fedval-coordinator") " --config "
+									"coordinator.ini "
+									"--check-config | "
+									"awk '/^key_sha256/ "
+									"{print $2}'",
+		  F.dir),
+	    0, "%s", out);
+	sscanf(out, "%79s", key);
+	free(out);
+	cr_assert_eq(strlen(key), 64, "no key fingerprint: '%s'", key);
+	h_coord_start(&F);
+	char ini[256];
+	snprintf(ini, sizeof(ini), "[policy]\ncoordinator_key = %064d\n", 0);
+	h_node_add(&F, "hospital-a", "a.csv", ini);
+	snprintf(ini, sizeof(ini), "[policy]\ncoordinator_key = %s\n", key);
+	h_node_add(&F, "hospital-b", "a.csv", ini);
+	snprintf(log, sizeof(log), "%s/hospital-a.log", F.dir);
+	char *argv[] = {H_BIN("fedval-node"), "--config", "hospital-a.node.ini", NULL};
+	F.nodes[0] = h_spawn(F.dir, log, argv);
+	cr_assert(h_wait_log(log, "not the one this site pinned", 1, 20000), "%s", h_slurp(log));
+	cr_assert_eq(h_count(log, "event=enrolled"), 0);
+	h_node_start(&F, 1);
+	snprintf(log, sizeof(log), "%s/hospital-b.log", F.dir);
+	cr_assert_eq(h_count(log, "pinned=yes"), 1, "%s", h_slurp(log));
+}
+
+/* [policy] rounding_base and min_subgroup_size: every released count is a multiple of the
+ * base (and the rows still add up), subgroup categories smaller than the minimum are withheld;
+ * a base below the minimum cell count is refused at start with the key named. */
+Test(site_control, rounding_and_min_subgroup_size, .fini = teardown, .timeout = 180)
+{
+	char run[128], *out = NULL, path[512];
+	json_error_t jerr;
+
+	start("[policy]\nrounding_base = 10\nmin_subgroup_size = 400\n", 1000);
+	benchmark("b1", "[0.2, 0.5]", false);
+	run_start("b1", run, sizeof(run));
+	free(run_wait(run));
+	snprintf(path, sizeof(path), "%s/r.json", F.dir);
+	cr_assert_eq(h_cli(&F, &out, "authority", "results %s --json %s 2>&1", run, path), 0, "%s",
+		     out);
+	free(out);
+	json_t *rep = json_load_file(path, 0, &jerr);
+	cr_assert(rep, "%s", jerr.text);
+	json_t *site = json_array_get(json_object_get(rep, "sites"), 0);
+	json_int_t n = json_integer_value(json_object_get(site, "n")),
+		   pos = json_integer_value(json_object_get(site, "n_pos"));
+	cr_assert(n % 10 == 0 && pos % 10 == 0 && n > 0, "n %lld n_pos %lld", (long long)n,
+		  (long long)pos);
+	size_t i, k, released = 0, withheld = 0;
+	json_t *row, *sub, *cat;
+	json_array_foreach(json_object_get(site, "thresholds"), i, row)
+	{
+		const char *c[] = {"tp", "fp", "tn", "fn"};
+		for (int j = 0; j < 4; j++)
+			cr_assert_eq(json_integer_value(json_object_get(row, c[j])) % 10, 0);
+		cr_assert_eq(json_integer_value(json_object_get(row, "tp")) +
+				 json_integer_value(json_object_get(row, "fn")),
+			     pos);
+	}
+	json_array_foreach(json_object_get(rep, "subgroups"), i, sub)
+	{
+		json_array_foreach(json_object_get(sub, "categories"), k, cat)
+		{
+			if (json_integer_value(json_object_get(cat, "withheld_at_sites")) > 0) {
+				withheld++;
+				continue;
+			}
+			json_int_t cn = json_integer_value(json_object_get(cat, "n"));
+			cr_assert(cn >= 400 && cn % 10 == 0, "category n %lld", (long long)cn);
+			released++;
+		}
+	}
+	cr_assert_gt(released, 0);
+	cr_assert_gt(withheld, 0, "no category below 400 records was withheld");
+	json_decref(rep);
+	h_fed_cleanup(&F);
+
+	h_fed_init(&F);
+	h_node_add(&F, "hospital-a", "a.csv", "[policy]\nrounding_base = 3\n");
+	cr_assert_neq(h_run(&out,
+			    "cd %s && " H_BIN("fedval-node") " --config hospital-a.node.ini "
+							     "--check-config 2>&1",
+			    F.dir),
+		      0);
+	cr_assert(strstr(out, "rounding_base"), "%s", out);
+	free(out);
+}
