@@ -32,6 +32,11 @@ struct principal {
 	bool revoked;
 };
 
+/* Parked polls one principal may hold at once: a node (or a stolen node key) sending polls
+ * in a loop cannot take every context from the other sites; further polls are answered at
+ * once, empty. */
+#define COORD_MAX_PARKED_PER_PRINCIPAL 4
+
 /* One request being answered. Strings and buffers referenced by the reply live in `pool`
  * until the reply is sealed. */
 struct req {
@@ -43,7 +48,9 @@ struct req {
 	struct principal who;
 	uint8_t *out; /* sealed reply */
 	size_t out_len;
-	bool park; /* a poll with nothing to hand out: answer later */
+	bool park;	/* a poll with nothing to hand out: answer later */
+	int wait_ms;	/* how long a parked poll may wait (the node's wish, capped) */
+	bool park_slot; /* holds one of its principal's parked-poll slots */
 	void **pool;
 	size_t npool, cappool;
 };

@@ -5,6 +5,7 @@
 #include <fcntl.h>
 #include <jansson.h>
 #include <math.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -51,8 +52,62 @@ static void *keep_mem(struct req *r, const void *p, size_t n)
 	return keep(r, b);
 }
 
+/* ---- parked polls per principal (one coordinator per process) ---- */
+
+static pthread_mutex_t park_mu = PTHREAD_MUTEX_INITIALIZER;
+static struct park_count {
+	char name[FV_MAX_NAME + 1];
+	int n;
+} * parks;
+static size_t nparks, capparks;
+
+static bool park_acquire(const char *name)
+{
+	bool ok = false;
+	size_t i;
+	pthread_mutex_lock(&park_mu);
+	for (i = 0; i < nparks && strcmp(parks[i].name, name) != 0; i++)
+		;
+	if (i == nparks) {
+		if (nparks == capparks) {
+			size_t ncap = capparks ? 2 * capparks : 64;
+			struct park_count *np = fv_realloc(parks, ncap * sizeof(*np));
+			if (!np)
+				goto out;
+			parks = np;
+			capparks = ncap;
+		}
+		fv_strlcpy(parks[nparks].name, name, sizeof(parks[nparks].name));
+		parks[nparks++].n = 0;
+	}
+	if (parks[i].n < COORD_MAX_PARKED_PER_PRINCIPAL) {
+		parks[i].n++;
+		ok = true;
+	}
+out:
+	pthread_mutex_unlock(&park_mu);
+	return ok;
+}
+
+static void park_release(const char *name)
+{
+	pthread_mutex_lock(&park_mu);
+	for (size_t i = 0; i < nparks; i++) {
+		if (strcmp(parks[i].name, name) != 0)
+			continue;
+		if (--parks[i].n <= 0)
+			parks[i] = parks[--nparks];
+		break;
+	}
+	pthread_mutex_unlock(&park_mu);
+}
+
 void coord_req_fini(struct req *r)
 {
+	if (r->park_slot) {
+		park_release(r->who.name);
+		r->park_slot = false;
+	}
 	for (size_t i = 0; i < r->npool; i++)
 		fv_free(r->pool[i]);
 	fv_free(r->pool);
@@ -1232,9 +1287,22 @@ unlock:
 
 static fv_err handle_poll(struct req *r, struct fv_diag *d)
 {
+	const Fedval__PollJobs *q = r->env->poll;
 	bool found;
-	fv_err e = poll_reply(r, false, &found, d);
-	if (e == FV_OK && !found)
+	fv_err e;
+
+	/* Wait as long as the node asked (0: answer now), never beyond the coordinator's own
+	 * limit. */
+	r->wait_ms = r->co->poll_wait_ms;
+	if (q && q->has_wait_ms && q->wait_ms < (uint32_t)r->wait_ms)
+		r->wait_ms = (int)q->wait_ms;
+	if (r->wait_ms > 0 && !(r->park_slot = park_acquire(r->who.name))) {
+		fv_log(FV_LOG_DEBUG, "poll_not_parked", "principal=%s reason=%s", r->who.name,
+		       FV_Q("the principal already holds its parked polls"));
+		r->wait_ms = 0;
+	}
+	e = poll_reply(r, r->wait_ms == 0, &found, d);
+	if (e == FV_OK && !found && r->wait_ms > 0)
 		r->park = true;
 	return e;
 }

@@ -68,7 +68,7 @@ static void worker_cb(void *arg)
 		coord_handle(w->co, nng_msg_body(m), nng_msg_len(m), &w->r);
 		nng_msg_free(m);
 		if (w->r.park) {
-			w->deadline_ms = fv_mono_ms() + w->co->poll_wait_ms;
+			w->deadline_ms = fv_mono_ms() + w->r.wait_ms;
 			w->state = W_WAIT;
 			nng_sleep_aio(POLL_RECHECK_MS, w->aio);
 			return;

@@ -3,6 +3,7 @@
  * coordinator SIGKILLed mid-run and restarted; a node SIGKILLed mid-job and restarted; 200
  * silent connections; a burst of garbage. Everything on loopback, bounded in count and time. */
 #include <netinet/in.h>
+#include <pthread.h>
 #include <nng/nng.h>
 #include <nng/protocol/reqrep0/req.h>
 #include <nng/supplemental/tls/tls.h>
@@ -478,4 +479,85 @@ Test(load_fault, garbage_burst_does_not_stop_service, .fini = teardown, .timeout
 	check_run_results(run, 1);
 	snprintf(log, sizeof(log), "%s/coordinator.log", F.dir);
 	cr_assert_geq(h_count(log, "event=request_refused"), env_sent / 2);
+}
+
+/* (f) One principal flooding long polls: 20 clients with the same node key each send a poll
+ * that asks to wait 4 s, 30 ms apart. The coordinator parks at most
+ * COORD_MAX_PARKED_PER_PRINCIPAL (4) of them and answers the rest at once, so one key cannot
+ * hold the contexts every site needs; a poll asking to wait 0 ms is answered at once; a real
+ * node's run completes. */
+#define FLOOD 20
+struct flood {
+	struct fv_client *c;
+	int delay_ms, wait_ms;
+	int64_t took_ms;
+	fv_err e;
+};
+
+static void *flood_poll(void *arg)
+{
+	struct flood *f = arg;
+	Fedval__Envelope req = FEDVAL__ENVELOPE__INIT;
+	Fedval__PollJobs body = FEDVAL__POLL_JOBS__INIT;
+	struct fv_pb *rp = NULL;
+	struct fv_diag d = {{0}};
+
+	h_sleep_ms(f->delay_ms);
+	body.has_wait_ms = true;
+	body.wait_ms = (uint32_t)f->wait_ms;
+	req.body_case = FEDVAL__ENVELOPE__BODY_POLL;
+	req.poll = &body;
+	int64_t t0 = fv_mono_ms();
+	f->e = fv_client_call(f->c, &req, 15000, &rp, &d);
+	f->took_ms = fv_mono_ms() - t0;
+	fv_pb_free(rp);
+	return NULL;
+}
+
+Test(load_fault, poll_flood_by_one_principal, .fini = teardown, .timeout = 90)
+{
+	char vid[128], run[128], ca[512], pki[512], crt[600], key[600];
+	struct fv_diag d = {{0}};
+	struct flood fl[FLOOD + 1];
+	pthread_t tid[FLOOD + 1];
+
+	setup(vid, sizeof(vid), 1500);
+	snprintf(ca, sizeof(ca), "%s/pki/ca", F.dir);
+	snprintf(pki, sizeof(pki), "%s/pki", F.dir);
+	cr_assert_eq(fv_pki_issue(ca, FV_ROLE_NODE, "flooder", NULL, 30, pki, &d), FV_OK, "%s",
+		     d.msg);
+	snprintf(ca, sizeof(ca), "%s/pki/ca/ca.crt", F.dir);
+	snprintf(crt, sizeof(crt), "%s/pki/flooder.crt", F.dir);
+	snprintf(key, sizeof(key), "%s/pki/flooder.key", F.dir);
+	struct fv_client_opts o = {.url = F.url,
+				   .ca_file = ca,
+				   .cert_file = crt,
+				   .key_file = key,
+				   .software = "flood-test"};
+	/* The run is started before the flooder enrols, so that it has no job of it. */
+	h_node_start(&F, 0);
+	run_start(vid, run, sizeof(run));
+	for (int i = 0; i <= FLOOD; i++) {
+		fl[i] = (struct flood){NULL, 30 * i, i < FLOOD ? 4000 : 0, 0, FV_OK};
+		cr_assert_eq(fv_client_open(&o, &fl[i].c, &d), FV_OK, "%s", d.msg);
+		cr_assert_eq(fv_client_enrol(fl[i].c, &d), FV_OK, "%s", d.msg);
+	}
+	for (int i = 0; i <= FLOOD; i++)
+		pthread_create(&tid[i], NULL, flood_poll, &fl[i]);
+	run_wait(run, 30);
+	check_run_results(run, 1);
+	int parked = 0, quick = 0;
+	for (int i = 0; i <= FLOOD; i++) {
+		pthread_join(tid[i], NULL);
+		cr_assert_eq(fl[i].e, FV_OK, "poll %d: %s", i, fv_strerror(fl[i].e));
+		if (fl[i].took_ms >= 3000)
+			parked++;
+		else if (fl[i].took_ms < 1500)
+			quick++;
+		fv_client_close(fl[i].c);
+	}
+	cr_assert_leq(parked, 4, "%d polls of one principal were parked", parked);
+	cr_assert_geq(quick, FLOOD + 1 - 4, "only %d polls answered at once", quick);
+	cr_assert_lt(fl[FLOOD].took_ms, 1500, "a poll asking to wait 0 ms waited %lld ms",
+		     (long long)fl[FLOOD].took_ms);
 }
