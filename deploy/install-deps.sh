@@ -17,6 +17,7 @@ libinih-dev
 libonnx-dev libonnx-testdata
 libcriterion-dev
 python3 python3-numpy python3-sklearn python3-pandas python3-onnx
+r-base-core r-cran-proc r-cran-metafor r-cran-survival
 chromium curl
 "
 
