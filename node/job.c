@@ -485,6 +485,26 @@ static fv_err send_round(struct node *n, Fedval__RoundResult *rr, struct fv_diag
 	char path[4096];
 	fv_err e;
 
+	uint8_t *bytes = NULL;
+	size_t len = 0;
+	/* The outbound gate, as for every result: these bytes are what the envelope carries. */
+	if ((e = fv_pb_pack(&rr->base, &bytes, &len)) != FV_OK)
+		return fv_diag_set(d, e, "packing round result");
+	e = fv_privacy_gate_round(&n->policy, bytes, len, d);
+	fv_free(bytes);
+	if (e != FV_OK) {
+		fv_log(FV_LOG_ERROR, "result_refused_by_gate", "job=%s reason=%s", rr->job_id,
+		       FV_Q(d->msg));
+		if (rr->has_status && rr->status)
+			return e;
+		Fedval__RoundResult failed = FEDVAL__ROUND_RESULT__INIT;
+		failed.job_id = rr->job_id;
+		failed.step = rr->step;
+		failed.has_status = true;
+		failed.status = 1;
+		failed.reason = (char *)"round refused by the site's outbound gate";
+		return send_round(n, &failed, d);
+	}
 	req.body_case = FEDVAL__ENVELOPE__BODY_SUBMIT_ROUND;
 	req.submit_round = rr;
 	if ((e = fv_client_call(n->client, &req, 0, &rp, d)) != FV_OK)

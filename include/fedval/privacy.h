@@ -34,6 +34,12 @@ int fv_privacy_confusion_ok(const struct fv_policy *p, const struct fv_confusion
 fv_err fv_privacy_gate(const struct fv_policy *p, const uint8_t *result, size_t len,
 		       struct fv_diag *d);
 
+/* The same gate for a round of a multi-round fit (a packed RoundResult): canonical bytes, no
+ * field outside the schema, a cohort of at least min_cohort, at most FV_NEWTON_MAXK
+ * gradient terms and their square of Hessian terms, all finite; a failed round carries none. */
+fv_err fv_privacy_gate_round(const struct fv_policy *p, const uint8_t *msg, size_t len,
+			     struct fv_diag *d);
+
 /* ---- differential privacy (dp.c) ----
  * Integer noise on the counts and sums a result releases, from the discrete Laplace or the
  * discrete Gaussian distribution (Canonne, Kamath & Steinke 2020), with the privacy loss of

@@ -253,3 +253,68 @@ out:
 	fv_pb_free(pb);
 	return e;
 }
+
+fv_err fv_privacy_gate_round(const struct fv_policy *p, const uint8_t *msg, size_t len,
+			     struct fv_diag *d)
+{
+	struct fv_pb *pb = NULL;
+	Fedval__RoundResult *r;
+	fv_err e = FV_EREFUSED;
+
+	if (len > p->max_result_bytes)
+		return fv_diag_set(d, e, "round result of %zu bytes exceeds the %zu-byte bound",
+				   len, p->max_result_bytes);
+	if (fv_pb_unpack(&fedval__round_result__descriptor, msg, len, 16 * len + 65536, &pb, d) !=
+	    FV_OK)
+		return fv_diag_set(d, e, "round result does not decode as a RoundResult");
+	r = (Fedval__RoundResult *)pb->msg;
+	if (has_unknown(&r->base)) {
+		fv_diag_set(d, e, "round result carries fields outside the schema");
+		goto out;
+	}
+	if ((e = canonical(&r->base, msg, len)) != FV_OK) {
+		fv_diag_set(d, e == FV_EREFUSED ? e : FV_ENOMEM,
+			    "round result bytes are not the canonical encoding of its fields");
+		e = FV_EREFUSED;
+		goto out;
+	}
+	e = FV_EREFUSED;
+	if (strlen(r->job_id) > FV_MAX_ID || (r->reason && strlen(r->reason) > FV_MAX_TEXT) ||
+	    (r->has_status && r->status > 1)) {
+		fv_diag_set(d, e, "round result: malformed job id, reason or status");
+		goto out;
+	}
+	if (r->has_status && r->status == 1) {
+		if (r->has_n || r->n_g || r->n_h || r->has_ll)
+			fv_diag_set(d, e, "a failed round may not carry sums");
+		else
+			e = FV_OK;
+		goto out;
+	}
+	/* A round's sums: gradient and Hessian of a model with at most FV_NEWTON_MAXK
+	 * coefficients, over a cohort of at least the minimum size. Anything longer would be
+	 * per-record values. */
+	if (!r->has_n || r->n < p->min_cohort || !r->has_ll || !isfinite(r->ll)) {
+		fv_diag_set(d, e, "round result: cohort below %llu or no log-likelihood",
+			    (unsigned long long)p->min_cohort);
+		goto out;
+	}
+	if (r->n_g == 0 || r->n_g > FV_NEWTON_MAXK || r->n_h != r->n_g * r->n_g) {
+		fv_diag_set(d, e, "round result: %zu gradient and %zu Hessian terms", r->n_g,
+			    r->n_h);
+		goto out;
+	}
+	for (size_t i = 0; i < r->n_g; i++)
+		if (!isfinite(r->g[i]))
+			goto nonfinite;
+	for (size_t i = 0; i < r->n_h; i++)
+		if (!isfinite(r->h[i]))
+			goto nonfinite;
+	e = FV_OK;
+	goto out;
+nonfinite:
+	fv_diag_set(d, e, "round result: a non-finite sum");
+out:
+	fv_pb_free(pb);
+	return e;
+}

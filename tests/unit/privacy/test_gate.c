@@ -425,3 +425,72 @@ Test(cell, confusion_truth_table)
 			     (unsigned long long)cf.fn);
 	}
 }
+
+/* ---- rounds of a multi-round fit ---- */
+
+static fv_err gate_round(const Fedval__RoundResult *rr, const uint8_t *extra, size_t n_extra)
+{
+	struct fv_diag d = {{0}};
+	uint8_t *b = NULL, *all;
+	size_t len = 0;
+	fv_err e;
+	cr_assert_eq(fv_pb_pack(&rr->base, &b, &len), FV_OK);
+	all = malloc(len + n_extra + 1);
+	memcpy(all, b, len);
+	if (n_extra)
+		memcpy(all + len, extra, n_extra);
+	e = fv_privacy_gate_round(&pol, all, len + n_extra, &d);
+	fv_free(b);
+	free(all);
+	return e;
+}
+
+/* A round carries two gradient sums, four Hessian sums, n and the log-likelihood: every
+ * attempt to carry per-record values through it is refused. */
+Test(gate, round_results_carry_only_bounded_sums)
+{
+	double g[2] = {1.5, -0.25}, h[4] = {40, 3, 3, 12}, many[400];
+	Fedval__RoundResult rr = FEDVAL__ROUND_RESULT__INIT;
+	rr.job_id = "job-1";
+	rr.step = 3;
+	rr.has_n = rr.has_ll = 1;
+	rr.n = 100;
+	rr.ll = -55.5;
+	rr.n_g = 2;
+	rr.g = g;
+	rr.n_h = 4;
+	rr.h = h;
+	cr_assert_eq(gate_round(&rr, NULL, 0), FV_OK);
+	/* per-record "gradients": 400 values where a model has at most 16 coefficients */
+	for (int i = 0; i < 400; i++)
+		many[i] = i * 0.01;
+	rr.n_g = 20;
+	rr.g = many;
+	rr.n_h = 400;
+	rr.h = many;
+	cr_assert_eq(gate_round(&rr, NULL, 0), FV_EREFUSED, "record-level vector passed");
+	rr.n_g = 2;
+	rr.g = g;
+	rr.n_h = 3;
+	rr.h = h;
+	cr_assert_eq(gate_round(&rr, NULL, 0), FV_EREFUSED, "Hessian of the wrong size passed");
+	rr.n_h = 4;
+	rr.n = 10;
+	cr_assert_eq(gate_round(&rr, NULL, 0), FV_EREFUSED, "cohort below the minimum passed");
+	rr.n = 100;
+	g[0] = NAN;
+	cr_assert_eq(gate_round(&rr, NULL, 0), FV_EREFUSED, "NaN passed");
+	g[0] = 1.5;
+	/* an unknown field 15 (varint 7) and a second copy of field 5 (n) hidden after it */
+	const uint8_t unknown[] = {0x78, 0x07}, dup_n[] = {0x28, 0x01};
+	cr_assert_eq(gate_round(&rr, unknown, sizeof(unknown)), FV_EREFUSED);
+	cr_assert_eq(gate_round(&rr, dup_n, sizeof(dup_n)), FV_EREFUSED);
+	/* a failed round says why and carries nothing */
+	rr.has_status = 1;
+	rr.status = 1;
+	rr.reason = "failed";
+	cr_assert_eq(gate_round(&rr, NULL, 0), FV_EREFUSED, "failed round with sums passed");
+	rr.has_n = rr.has_ll = 0;
+	rr.n_g = rr.n_h = 0;
+	cr_assert_eq(gate_round(&rr, NULL, 0), FV_OK);
+}
