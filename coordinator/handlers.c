@@ -17,6 +17,7 @@
 #include "fedval/limits.h"
 #include "fedval/stats.h"
 #include "fedval/model.h"
+#include "fedval/privacy.h"
 #include "fedval/util.h"
 
 /* ---- per-request memory ---- */
@@ -330,6 +331,16 @@ static fv_err benchmark_check(json_t *j, struct fv_diag *d)
 				   s);
 	if (!fv_name_valid(json_string_value(json_object_get(j, "name"))))
 		return fv_diag_set(d, FV_EINVAL, "field 'name' may hold only [A-Za-z0-9._-]");
+	const char *key;
+	json_object_foreach(j, key, v)
+	{
+		if (fv_privacy_is_policy_key(key))
+			return fv_diag_set(
+			    d, FV_EINVAL,
+			    "field '%.40s' is a site's policy setting: each hospital "
+			    "sets it in its own node config, a benchmark cannot",
+			    key);
+	}
 	vars = json_object_get(j, "variables");
 	if (!json_is_array(vars) || json_array_size(vars) == 0 ||
 	    json_array_size(vars) > FV_MAX_FEATURES)

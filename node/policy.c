@@ -134,6 +134,18 @@ fv_err node_policy_check_job(const struct node *n, const char *job, const json_t
 	const char *basis = json_string_value(json_object_get(bench, "legal_basis"));
 	const char *purpose = json_string_value(json_object_get(bench, "purpose"));
 
+	const char *key;
+	json_t *val;
+	json_object_foreach((json_t *)bench, key, val)
+	{
+		if (fv_privacy_is_policy_key(key)) {
+			fv_fmt(why, cap,
+			       "the benchmark sets '%.40s', a policy setting that only the site's "
+			       "config may set",
+			       key);
+			return FV_EREFUSED;
+		}
+	}
 	if (n->allowed_benchmarks && !in_list(n->allowed_benchmarks, bname ? bname : "")) {
 		fv_fmt(why, cap, "benchmark '%s' is not in the site's allowed_benchmarks",
 		       bname ? bname : "");

@@ -40,6 +40,10 @@ fv_err fv_privacy_gate(const struct fv_policy *p, const uint8_t *result, size_t 
 fv_err fv_privacy_gate_round(const struct fv_policy *p, const uint8_t *msg, size_t len,
 			     struct fv_diag *d);
 
+/* Whether a (benchmark or job) field name is one of the site's policy settings, which only
+ * the site's own config may set: a job naming one is refused, never obeyed or ignored. */
+int fv_privacy_is_policy_key(const char *key);
+
 /* ---- differential privacy (dp.c) ----
  * Integer noise on the counts and sums a result releases, from the discrete Laplace or the
  * discrete Gaussian distribution (Canonne, Kamath & Steinke 2020), with the privacy loss of

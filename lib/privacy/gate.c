@@ -318,3 +318,28 @@ out:
 	fv_pb_free(pb);
 	return e;
 }
+
+int fv_privacy_is_policy_key(const char *key)
+{
+	static const char *const keys[] = {"policy",
+					   "min_cell",
+					   "min_cell_count",
+					   "min_cohort_size",
+					   "min_subgroup_size",
+					   "rounding_base",
+					   "approval",
+					   "allowed_benchmarks",
+					   "allowed_vendors",
+					   "require_legal_basis",
+					   "budget_results",
+					   "budget_period_days",
+					   "dp_mechanism",
+					   "dp_epsilon",
+					   "dp_delta",
+					   "dp_budget_epsilon",
+					   "coordinator_key"};
+	for (size_t i = 0; i < sizeof(keys) / sizeof(keys[0]); i++)
+		if (!strcmp(key, keys[i]))
+			return 1;
+	return 0;
+}

@@ -708,3 +708,35 @@ Test(site_control, rounding_and_min_subgroup_size, .fini = teardown, .timeout = 
 	cr_assert(strstr(out, "rounding_base"), "%s", out);
 	free(out);
 }
+
+/* A benchmark may not set a site's policy. The authority's CLI is refused by the coordinator
+ * (the field named); a coordinator operator who writes such a field into the store anyway
+ * gets a signed veto from the node, which neither obeys nor ignores it. */
+Test(site_control, policy_fields_in_a_benchmark_refused, .fini = teardown, .timeout = 120)
+{
+	char run[128], *out = NULL, path[512];
+
+	start(NULL, 1000);
+	json_t *b = json_load_file(FV_SOURCE_DIR "/deploy/demo/benchmark.json", 0, NULL);
+	cr_assert(b);
+	json_object_set_new(b, "name", json_string("lax"));
+	json_object_set_new(b, "min_cell_count", json_integer(1));
+	snprintf(path, sizeof(path), "%s/lax.json", F.dir);
+	cr_assert_eq(json_dump_file(b, path, 0), 0);
+	json_decref(b);
+	cr_assert_neq(h_cli(&F, &out, "authority", "benchmark create lax.json 2>&1"), 0, "%s", out);
+	cr_assert(strstr(out, "min_cell_count"), "%s", out);
+	free(out);
+
+	benchmark("b1", "[0.2]", false);
+	cr_assert_eq(h_run(&out,
+			   "cd %s && sqlite3 coordinator.db \"UPDATE benchmarks SET spec_json = "
+			   "json_set(spec_json, '$.min_cell_count', 1) WHERE name = 'b1'\" 2>&1",
+			   F.dir),
+		     0, "%s", out);
+	free(out);
+	run_start("b1", run, sizeof(run));
+	out = run_wait(run);
+	cr_assert(strstr(out, "vetoed") && strstr(out, "policy setting"), "%s", out);
+	free(out);
+}
