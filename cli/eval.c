@@ -3,6 +3,7 @@
  * sent anywhere. */
 #include <math.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
@@ -14,7 +15,8 @@
 
 static const char eval_usage[] =
     "usage: fedval eval --model MODEL.onnx --benchmark SPEC.json --manifest MANIFEST.json\n"
-    "                   --data FILE [--source csv|sqlite] [--table T | --query SQL]\n"
+    "                   --data FILE [--source csv|sqlite|images] [--table T | --query SQL]\n"
+    "                   [--image-column COL --image-shape C,H,W [--image-scale S]]\n"
     "                   [--threads N] [--batch ROWS] [--json]\n"
     "\n"
     "Evaluate a model on local data exactly as a node does (streaming, N threads) and print\n"
@@ -22,9 +24,34 @@ static const char eval_usage[] =
     "benchmark's thresholds. Variables come from the manifest's input.variables, the label\n"
     "from the benchmark; columns must carry those names. Nothing leaves this machine.\n"
     "\n"
-    "  --threads N   model threads (default: all cores)\n"
-    "  --batch ROWS  records per batch (default 8192)\n"
-    "  --json        print the statistics as JSON\n";
+    "  --source images      --data is the CSV index of a folder of PNG images\n"
+    "                       (docs/data-sources.md, \"Image folder\"); its pixels are the\n"
+    "                       columns pixel_0 .. pixel_{C*H*W-1} in C,H,W order\n"
+    "  --image-column COL   index column holding each image's path, relative to the index\n"
+    "  --image-shape C,H,W  the model's input: C = 1 (gray) or 3 (RGB); every image must be\n"
+    "                       exactly H x W pixels\n"
+    "  --image-scale S      pixel = sample / S (16-bit: / 257 S); default 255, so [0, 1]\n"
+    "  --threads N          model threads (default: all cores)\n"
+    "  --batch ROWS         records per batch (default 8192)\n"
+    "  --json               print the statistics as JSON\n";
+
+/* "C,H,W" into the spec. */
+static fv_err image_shape(const char *s, struct fv_source_spec *spec)
+{
+	long v[3];
+	char *end;
+
+	for (int i = 0; i < 3; i++) {
+		v[i] = strtol(s, &end, 10);
+		if (end == s || v[i] < 1 || v[i] > FV_MAX_FEATURES || *end != (i < 2 ? ',' : '\0'))
+			return FV_EINVAL;
+		s = end + 1;
+	}
+	spec->image_channels = (unsigned)v[0];
+	spec->image_height = (unsigned)v[1];
+	spec->image_width = (unsigned)v[2];
+	return FV_OK;
+}
 
 int cmd_eval(int argc, char **argv)
 {
@@ -38,6 +65,9 @@ int cmd_eval(int argc, char **argv)
 					     {"threads", required_argument, NULL, 'n'},
 					     {"batch", required_argument, NULL, 'B'},
 					     {"json", no_argument, NULL, 'j'},
+					     {"image-column", required_argument, NULL, 'I'},
+					     {"image-shape", required_argument, NULL, 'S'},
+					     {"image-scale", required_argument, NULL, 'G'},
 					     {NULL, 0, NULL, 0}};
 	const char *model = NULL, *bench = NULL, *manifest = NULL;
 	struct fv_source_spec spec = {.kind = FV_SOURCE_CSV};
@@ -72,7 +102,23 @@ int cmd_eval(int argc, char **argv)
 		case 's':
 			if (fv_source_kind_parse(optarg, &spec.kind) != FV_OK ||
 			    spec.kind == FV_SOURCE_POSTGRES)
-				return cli_usage(eval_usage, "--source '%s': csv or sqlite",
+				return cli_usage(eval_usage, "--source '%s': csv, sqlite or images",
+						 optarg);
+			break;
+		case 'I':
+			spec.image_column = optarg;
+			break;
+		case 'S':
+			if (image_shape(optarg, &spec) != FV_OK)
+				return cli_usage(eval_usage,
+						 "--image-shape '%s': C,H,W (three positive "
+						 "integers)",
+						 optarg);
+			break;
+		case 'G':
+			if (fv_parse_double(optarg, &spec.image_scale) != FV_OK ||
+			    spec.image_scale <= 0)
+				return cli_usage(eval_usage, "--image-scale '%s': a number > 0",
 						 optarg);
 			break;
 		case 't':
@@ -102,6 +148,12 @@ int cmd_eval(int argc, char **argv)
 				 "eval needs --model, --benchmark, --manifest and --data");
 	if (spec.kind == FV_SOURCE_SQLITE && !spec.table == !spec.query)
 		return cli_usage(eval_usage, "--source sqlite needs --table or --query");
+	if (spec.kind == FV_SOURCE_IMAGES && (!spec.image_column || !spec.image_channels))
+		return cli_usage(eval_usage,
+				 "--source images needs --image-column and --image-shape");
+	if (spec.kind != FV_SOURCE_IMAGES &&
+	    (spec.image_column || spec.image_channels || spec.image_scale))
+		return cli_usage(eval_usage, "--image-* options need --source images");
 	if (cli_json_file(bench, &b, &d) != FV_OK || cli_json_file(manifest, &m, &d) != FV_OK ||
 	    fv_file_read(model, FV_MAX_MODEL_BYTES, &buf, &len, &d) != FV_OK)
 		goto out;

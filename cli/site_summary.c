@@ -10,6 +10,7 @@
 #include "fedval/limits.h"
 #include "fedval/privacy.h"
 #include "fedval/util.h"
+#include "source_config.h"
 
 static const char summary_usage[] =
     "usage: fedval site summary --config NODE.ini --benchmark SPEC.json [--json]\n"
@@ -21,7 +22,11 @@ static const char summary_usage[] =
     "  --config FILE      the node's configuration ([data], [mapping], [policy])\n"
     "  --benchmark FILE   benchmark spec: label, variables (optional min/max), optional\n"
     "                     subgroups [{\"name\", \"variable\", \"edges\"}]\n"
-    "  --json             print the summary as JSON\n";
+    "  --json             print the summary as JSON\n"
+    "\n"
+    "With [data] source = images the summary covers the image index's columns (label,\n"
+    "subgroups, other variables); pixel variables (pixel_0, ...) are not summarised and no\n"
+    "image is read.\n";
 
 #define SUM_MAX_EDGES_CLI 64
 
@@ -32,7 +37,16 @@ struct plan {
 	double (*edges)[SUM_MAX_EDGES_CLI];
 	struct fv_summary_opts o;
 	char *path;
+	size_t npixels; /* benchmark variables left out: pixels of an image folder */
 };
+
+/* A pixel column of an image folder: "pixel_" and digits. */
+static bool is_pixel(const char *col)
+{
+	if (strncmp(col, "pixel_", 6) != 0 || !col[6])
+		return false;
+	return strspn(col + 6, "0123456789") == strlen(col + 6);
+}
 
 /* The local column of a benchmark name: [mapping] name = column, else the same name. */
 static const char *column(const struct fv_config *cfg, const char *name)
@@ -52,7 +66,7 @@ static fv_err data_settings(struct fv_config *cfg, struct plan *p, struct fv_dia
 	p->spec.kind = FV_SOURCE_CSV;
 	if (src && fv_source_kind_parse(src, &p->spec.kind) != FV_OK)
 		return fv_diag_set(d, FV_EINVAL,
-				   "%s: [data] source = '%s': use csv, sqlite or postgres",
+				   "%s: [data] source = '%s': use csv, sqlite, postgres or images",
 				   fv_config_path(cfg), src);
 	p->spec.table = fv_config_get(cfg, "data", "table");
 	p->spec.query = fv_config_get(cfg, "data", "query");
@@ -65,10 +79,13 @@ static fv_err data_settings(struct fv_config *cfg, struct plan *p, struct fv_dia
 		return fv_diag_set(d, FV_EINVAL,
 				   "%s: [data] conninfo is required for source postgres",
 				   fv_config_path(cfg));
-	if (p->spec.kind != FV_SOURCE_CSV && !p->spec.table == !p->spec.query)
+	if ((p->spec.kind == FV_SOURCE_SQLITE || p->spec.kind == FV_SOURCE_POSTGRES) &&
+	    !p->spec.table == !p->spec.query)
 		return fv_diag_set(d, FV_EINVAL,
 				   "%s: [data] needs exactly one of table or query for source %s",
 				   fv_config_path(cfg), fv_source_kind_name(p->spec.kind));
+	if ((e = node_image_settings(cfg, &p->spec, d)) != FV_OK)
+		return e;
 	if (path && !(p->spec.path = p->path = fv_config_resolve(cfg, path)))
 		return fv_diag_set(d, FV_ENOMEM, "out of memory");
 	for (int i = 0; i < 2; i++) {
@@ -115,7 +132,7 @@ static fv_err bench_settings(const struct fv_config *cfg, json_t *b, struct plan
 		return fv_diag_set(d, FV_ENOMEM, "out of memory");
 	json_array_foreach(vars, i, v)
 	{
-		struct fv_summary_var *sv = &p->vars[i];
+		struct fv_summary_var *sv = &p->vars[i - p->npixels];
 		json_t *mn = json_object_get(v, "min"), *mx = json_object_get(v, "max");
 		if (!(sv->name = json_string_value(json_object_get(v, "name"))))
 			return fv_diag_set(d, FV_EINVAL, "benchmark variables[%zu] has no 'name'",
@@ -125,6 +142,10 @@ static fv_err bench_settings(const struct fv_config *cfg, json_t *b, struct plan
 					   "benchmark variable '%s': min and max must be numbers",
 					   sv->name);
 		sv->column = column(cfg, sv->name);
+		if (p->spec.kind == FV_SOURCE_IMAGES && is_pixel(sv->column)) {
+			p->npixels++;
+			continue;
+		}
 		sv->has_min = mn != NULL;
 		sv->min = json_number_value(mn);
 		sv->has_max = mx != NULL;
@@ -158,7 +179,7 @@ static fv_err bench_settings(const struct fv_config *cfg, json_t *b, struct plan
 		g->nedges = json_array_size(edges);
 		g->edges = g->nedges ? p->edges[i] : NULL;
 	}
-	p->o.nvars = nv;
+	p->o.nvars = nv - p->npixels;
 	p->o.vars = p->vars;
 	p->o.nsubgroups = ns;
 	p->o.subgroups = p->subs;
@@ -284,6 +305,10 @@ int cmd_site_summary(int argc, char **argv)
 		free(s);
 	} else {
 		print_table(j, &p);
+		if (p.npixels)
+			printf("\n(%zu pixel variables not summarised: the summary of an image "
+			       "folder covers its index)\n",
+			       p.npixels);
 	}
 	rc = CLI_OK;
 out:

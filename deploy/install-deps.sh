@@ -11,6 +11,7 @@ libprotobuf-c-dev protobuf-c-compiler
 libzstd-dev
 libsqlite3-dev sqlite3
 libpq-dev postgresql
+libpng-dev
 libopenblas-dev
 libjansson-dev
 libinih-dev

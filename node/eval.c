@@ -661,7 +661,9 @@ fv_err node_eval(const struct eval_in *in, struct eval_out *out, struct fv_diag 
 		sigset_t all;
 		struct eval_in cin = *in;
 		struct stat st;
+		/* An image folder's files are opened record by record, read-only. */
 		struct fv_sandbox_opts sb = {
+		    .allow_open_rdonly = in->source->kind == FV_SOURCE_IMAGES,
 		    .allow_socket_io = in->source->kind == FV_SOURCE_POSTGRES,
 		    .allow_file_growth = fstat(STDERR_FILENO, &st) == 0 && S_ISREG(st.st_mode)};
 		int keep[2] = {fds[1], pfds[1]};

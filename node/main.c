@@ -15,6 +15,7 @@
 #include "fedval/limits.h"
 #include "fedval/util.h"
 #include "node.h"
+#include "source_config.h"
 
 static const char usage[] =
     "usage: fedval-node --config FILE [--check-config]\n"
@@ -47,6 +48,11 @@ static const char *const known_keys[] = {
     "data.table",
     "data.query",
     "data.conninfo",
+    "data.image_column",
+    "data.image_channels",
+    "data.image_height",
+    "data.image_width",
+    "data.image_scale",
     "node.eval_threads",
     "node.eval_batch_rows",
     "node.audit_log",
@@ -150,7 +156,7 @@ static fv_err settings_load(struct node *n, struct fv_diag *d)
 	sp->kind = FV_SOURCE_CSV;
 	if (src && fv_source_kind_parse(src, &sp->kind) != FV_OK)
 		return fv_diag_set(d, FV_EINVAL,
-				   "%s: [data] source = '%s': use csv, sqlite or postgres",
+				   "%s: [data] source = '%s': use csv, sqlite, postgres or images",
 				   fv_config_path(cfg), src);
 	sp->table = fv_config_get(cfg, "data", "table");
 	sp->query = fv_config_get(cfg, "data", "query");
@@ -163,11 +169,14 @@ static fv_err settings_load(struct node *n, struct fv_diag *d)
 		return fv_diag_set(d, FV_EINVAL,
 				   "%s: [data] conninfo is required for source postgres",
 				   fv_config_path(cfg));
-	if (sp->kind != FV_SOURCE_CSV && !sp->table == !sp->query)
+	if ((sp->kind == FV_SOURCE_SQLITE || sp->kind == FV_SOURCE_POSTGRES) &&
+	    !sp->table == !sp->query)
 		return fv_diag_set(d, FV_EINVAL,
 				   "%s: [data] needs exactly one of table or query for "
 				   "source %s",
 				   fv_config_path(cfg), fv_source_kind_name(sp->kind));
+	if ((e = node_image_settings(cfg, sp, d)) != FV_OK)
+		return e;
 	n->copts.url = url;
 	if (!(n->ca_path = fv_config_resolve(cfg, ca)) ||
 	    !(n->cert_path = fv_config_resolve(cfg, cert)) ||
@@ -364,7 +373,12 @@ static void register_dataset(struct node *n)
 		struct fv_summary_var *vars = NULL;
 		json_t *sum = NULL;
 		size_t nc = 0;
-		if (fv_source_open(&n->source, NULL, &src, &d) == FV_OK) {
+		/* An image folder is summarised by its index's columns (no pixel, no image
+		 * decoded): take the columns from the index read as a CSV file. */
+		struct fv_source_spec cols = n->source;
+		if (cols.kind == FV_SOURCE_IMAGES)
+			cols.kind = FV_SOURCE_CSV;
+		if (fv_source_open(&cols, NULL, &src, &d) == FV_OK) {
 			nc = fv_source_ncols(src);
 			vars = fv_calloc(nc ? nc : 1, sizeof(*vars));
 			for (size_t i = 0; vars && i < nc; i++)

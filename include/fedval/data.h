@@ -71,16 +71,26 @@ fv_err fv_data_read_csv(const char *path, const struct fv_csv_opts *opts,
 			const struct fv_mapping *map, struct fv_dataset *out, struct fv_diag *d);
 void fv_dataset_fini(struct fv_dataset *ds);
 
-/* ---- streaming sources of records (CSV, SQLite, PostgreSQL) ---- */
-enum fv_source_kind { FV_SOURCE_CSV = 1, FV_SOURCE_SQLITE, FV_SOURCE_POSTGRES };
+/* ---- streaming sources of records (CSV, SQLite, PostgreSQL, image folders) ---- */
+enum fv_source_kind { FV_SOURCE_CSV = 1, FV_SOURCE_SQLITE, FV_SOURCE_POSTGRES, FV_SOURCE_IMAGES };
 
 struct fv_source_spec {
 	enum fv_source_kind kind;
-	const char *path;     /* CSV file, or SQLite database file (opened read-only) */
-	const char *table;    /* SQLite/PostgreSQL: a table (or view) to read whole */
-	const char *query;    /* SQLite/PostgreSQL: a read-only SELECT (instead of table) */
-	const char *conninfo; /* PostgreSQL: libpq connection string */
-	struct fv_csv_opts csv;
+	const char *path;	/* CSV file, SQLite database file (opened read-only), or the CSV
+				   index of an image folder */
+	const char *table;	/* SQLite/PostgreSQL: a table (or view) to read whole */
+	const char *query;	/* SQLite/PostgreSQL: a read-only SELECT (instead of table) */
+	const char *conninfo;	/* PostgreSQL: libpq connection string */
+	struct fv_csv_opts csv; /* CSV, and the index of an image folder */
+	/* Image folder (docs/data-sources.md, "Image folder"): the index column holding each
+	 * image's path relative to the index file's directory, and the model's input shape.
+	 * Every image must be a PNG of exactly image_height x image_width pixels; it becomes
+	 * image_channels (1: gray, 3: RGB) * height * width virtual columns pixel_0, pixel_1, ...
+	 * in channel-major, row-major order, each a stored sample divided by image_scale (8-bit)
+	 * or 257 * image_scale (16-bit); image_scale 0 means 255, so pixels lie in [0, 1]. */
+	const char *image_column;
+	unsigned image_channels, image_height, image_width;
+	double image_scale;
 };
 
 /* A source mapped to benchmark variables: records come out as float features and 0/1 labels
@@ -115,7 +125,7 @@ void fv_source_close(struct fv_source *s);
 /* Column names of the source (for --check-config); valid while s lives. */
 size_t fv_source_ncols(const struct fv_source *s);
 const char *fv_source_colname(const struct fv_source *s, size_t i);
-/* "csv", "sqlite", "postgres"; and the reverse (FV_EINVAL for anything else). */
+/* "csv", "sqlite", "postgres", "images"; and the reverse (FV_EINVAL for anything else). */
 const char *fv_source_kind_name(enum fv_source_kind k);
 fv_err fv_source_kind_parse(const char *s, enum fv_source_kind *out);
 

@@ -52,6 +52,12 @@
 #define FV_MAX_CSV_LINE (1u * 1024 * 1024)
 /* Columns in a CSV header. */
 #define FV_MAX_CSV_COLS 4096
+/* An image file of an image-folder source: a model's input image is small (the pixels of one
+ * record are at most FV_MAX_FEATURES values); a larger file is refused before it is read. */
+#define FV_MAX_IMAGE_BYTES (16u * 1024 * 1024)
+/* Memory libpng may allocate for one ancillary chunk (text, ICC profile, ...), compressed or
+ * not: none is used, so a decompression bomb in one is refused, not expanded. */
+#define FV_MAX_PNG_CHUNK (1u * 1024 * 1024)
 /* Rows a node evaluates in one job while data is held in memory (before streaming). */
 #define FV_MAX_ROWS (50u * 1000 * 1000)
 

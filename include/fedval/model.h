@@ -20,13 +20,15 @@ struct fv_model;
 fv_err fv_model_load(const void *buf, size_t len, struct fv_model **out, struct fv_diag *d);
 void fv_model_free(struct fv_model *m);
 
-/* Tabular models: the graph's single input is a float tensor [N, F]. Returns F, or 0 when the
- * model is not a tabular model. */
+/* Models on flat rows: the graph's single input is a float tensor [N, F], or [N, d1, ..., dk]
+ * with every d fixed (an image model's [N, C, H, W]); F is then d1 * ... * dk and a row of F
+ * values fills one sample in row-major order. Returns F, or 0 when the model takes no such
+ * input (or F > FV_MAX_FEATURES). */
 size_t fv_model_n_features(const struct fv_model *m);
 /* Name of the graph input (valid while m lives). */
 const char *fv_model_input_name(const struct fv_model *m);
 
-/* Run a tabular binary classifier on rows x[rows][F] (row-major, float32) and write the
+/* Run a binary classifier on rows x[rows][F] (row-major, float32) and write the
  * probability of the positive class (label 1) of each row to p[rows].
  * The positive-class score is taken from: a [N,1] output; column 1 of a [N,2] output; the
  * probability output of an ai.onnx.ml classifier (column of class 1). */

@@ -1289,10 +1289,15 @@ static enum fv_expr_status fault_num(struct fv_expr_fault *f, const char *why, d
 	return FV_EXPR_FAIL;
 }
 
-/* The text of a column, or MISSING. */
+/* The text of a column, or MISSING. A numeric column (an image's pixel) has no text: it is
+ * never missing, and reading it as text (a date, isna()) fails. */
 static enum fv_expr_status col_text(const struct node *n, const struct fv_expr_env *env,
 				    const char **v, struct fv_expr_fault *f)
 {
+	if (fv_rows_is_num(env->rows, n->slot)) {
+		*v = FV_ROWS_NUM_SHOWN;
+		return fault(f, FV_EXPR_FAIL, "is a pixel, not text", (long)n->slot, *v, n);
+	}
 	*v = env->fields[n->slot];
 	if (!*v || env->rows->ops->is_na(env->rows, *v))
 		return fault(f, FV_EXPR_MISSING, "is missing", (long)n->slot, *v, n);
@@ -1306,6 +1311,10 @@ static enum fv_expr_status col_num(const struct node *n, const struct fv_expr_en
 	const char *v;
 	enum fv_expr_status st;
 
+	if (fv_rows_is_num(env->rows, n->slot)) {
+		*out = env->num[n->slot - (env->rows->ncols - env->rows->nnum)];
+		return FV_EXPR_OK;
+	}
 	if ((st = col_text(n, env, &v, f)) != FV_EXPR_OK)
 		return st;
 	if (env->rows->ops->parse(env->rows, v, out, &why) != FV_OK) {
@@ -1324,11 +1333,18 @@ static enum fv_expr_status recode(const struct fv_expr *e, const struct node *n,
 	size_t len;
 	enum fv_expr_status st;
 	struct fv_diag why;
-	bool numeric = false;
+	bool numeric = false, text = true;
 	double num = 0;
 
-	if ((st = col_text(n, env, &v, f)) != FV_EXPR_OK)
+	if (fv_rows_is_num(env->rows, n->slot)) {
+		/* A pixel matches numeric cases only. */
+		v = FV_ROWS_NUM_SHOWN;
+		num = env->num[n->slot - (env->rows->ncols - env->rows->nnum)];
+		numeric = true;
+		text = false;
+	} else if ((st = col_text(n, env, &v, f)) != FV_EXPR_OK) {
 		return st;
+	}
 	t = v;
 	while (*t == ' ' || *t == '\t')
 		t++;
@@ -1338,7 +1354,7 @@ static enum fv_expr_status recode(const struct fv_expr *e, const struct node *n,
 	for (uint32_t i = 0; i < n->n; i++) {
 		const struct rcase *c = &e->cases[n->first + i];
 		if (c->text) {
-			if (c->len == len && !memcmp(c->text, t, len)) {
+			if (text && c->len == len && !memcmp(c->text, t, len)) {
 				*out = c->val;
 				return FV_EXPR_OK;
 			}

@@ -85,9 +85,10 @@ struct fv_expr_fault {
  * does, and is called at most once per variable and evaluation when the caller caches. */
 struct fv_expr_env {
 	struct fv_rows *rows; /* the cursor: its NA tokens and number syntax */
-	char **fields;	      /* the current record, rows->ncols fields (NULL: SQL NULL) */
+	char **fields;	      /* the current record, its text fields (NULL: SQL NULL) */
 	enum fv_expr_status (*var)(void *ctx, size_t var, double *out, struct fv_expr_fault *f);
 	void *ctx;
+	const float *num; /* its numeric columns when rows->nnum > 0 (source_int.h) */
 };
 
 /* Evaluate e on the current record. On FV_EXPR_OK *out is a finite number. */

@@ -15,7 +15,10 @@
  *     A variable it reads is evaluated only as far as the rule needs it (and / or / if stop
  *     early), so a record left out may hold missing or bad values elsewhere.
  *   - Unmapped columns are read and ignored.
- *   - Records are handed out in batches; nothing holds the whole dataset. */
+ *   - Records are handed out in batches; nothing holds the whole dataset.
+ *   - A numeric column of the cursor (an image's pixel, source_int.h) is never missing and
+ *     never quoted in a message; a variable that is exactly such a column takes its float as
+ *     it is, without going through the expression evaluator. */
 #include <float.h>
 #include <math.h>
 #include <stdlib.h>
@@ -35,8 +38,9 @@
 
 struct fv_source {
 	struct fv_rows *rows;
-	bool csv;
+	const char *where; /* where column names come from, for messages */
 	size_t nvars;
+	size_t *direct;	     /* per variable: index into the numeric columns, or SIZE_MAX */
 	struct fv_expr **vx; /* each variable's mapping */
 	struct fv_expr *lx;  /* the label's mapping */
 	struct fv_expr *cx;  /* the cohort rule, or NULL */
@@ -142,6 +146,8 @@ const char *fv_source_kind_name(enum fv_source_kind k)
 		return "sqlite";
 	case FV_SOURCE_POSTGRES:
 		return "postgres";
+	case FV_SOURCE_IMAGES:
+		return "images";
 	}
 	return "unknown";
 }
@@ -154,6 +160,8 @@ fv_err fv_source_kind_parse(const char *s, enum fv_source_kind *out)
 		*out = FV_SOURCE_SQLITE;
 	else if (!strcmp(s, "postgres") || !strcmp(s, "postgresql"))
 		*out = FV_SOURCE_POSTGRES;
+	else if (!strcmp(s, "images"))
+		*out = FV_SOURCE_IMAGES;
 	else
 		return FV_EINVAL;
 	return FV_OK;
@@ -249,6 +257,7 @@ fv_err fv_source_open(const struct fv_source_spec *spec, const struct fv_mapping
 	struct fv_source *s = fv_calloc(1, sizeof(*s));
 	char what[FV_EXPR_MAX_NAME + 16];
 	const char *where;
+	size_t col;
 	fv_err e;
 
 	*out = NULL;
@@ -266,18 +275,23 @@ fv_err fv_source_open(const struct fv_source_spec *spec, const struct fv_mapping
 	case FV_SOURCE_POSTGRES:
 		e = fv_rows_open_pg(spec, &s->rows, d);
 		break;
+	case FV_SOURCE_IMAGES:
+		e = fv_rows_open_images(spec, &s->rows, d);
+		break;
 	default:
 		e = fv_diag_set(d, FV_EINVAL, "unknown source kind %d", (int)spec->kind);
 	}
 	if (e != FV_OK)
 		goto fail;
 	s->map = map;
-	s->csv = spec->kind == FV_SOURCE_CSV;
-	where = s->csv ? "the header" : "the source's columns";
+	s->where = where = spec->kind == FV_SOURCE_CSV	    ? "the header"
+			   : spec->kind == FV_SOURCE_IMAGES ? "the index's header or the pixels"
+							    : "the source's columns";
 	if (map) {
 		s->nvars = map->nvars;
 		if (!(s->vx = fv_calloc(map->nvars, sizeof(*s->vx))) ||
 		    !(s->val = fv_calloc(map->nvars, sizeof(*s->val))) ||
+		    !(s->direct = fv_calloc(map->nvars, sizeof(*s->direct))) ||
 		    !(s->cached = fv_calloc(map->nvars, 1))) {
 			e = fv_diag_set(d, FV_ENOMEM, "out of memory");
 			goto fail;
@@ -288,6 +302,9 @@ fv_err fv_source_open(const struct fv_source_spec *spec, const struct fv_mapping
 			if ((e = parse_mapping(s->rows, where, what, map->columns[i], NULL,
 					       &s->vx[i], d)) != FV_OK)
 				goto fail;
+			s->direct[i] = SIZE_MAX;
+			if (fv_expr_is_column(s->vx[i], &col) && fv_rows_is_num(s->rows, col))
+				s->direct[i] = col - (s->rows->ncols - s->rows->nnum);
 		}
 		if ((e = parse_mapping(s->rows, where, "label", map->label_column, NULL, &s->lx,
 				       d)) != FV_OK)
@@ -313,8 +330,7 @@ fv_err fv_source_set_cohort(struct fv_source *s, const char *rule, struct fv_dia
 				   "reading");
 	if (!rule)
 		return fv_diag_set(d, FV_EINVAL, "cohort rule: none given");
-	if ((e = parse_mapping(s->rows, s->csv ? "the header" : "the source's columns",
-			       "cohort rule", rule, s->map, &x, d)) != FV_OK)
+	if ((e = parse_mapping(s->rows, s->where, "cohort rule", rule, s->map, &x, d)) != FV_OK)
 		return e;
 	fv_expr_free(s->cx);
 	s->cx = x;
@@ -329,8 +345,7 @@ fv_err fv_source_check_mapping(const struct fv_source *s, const char *var, const
 	fv_err e;
 
 	fv_fmt(what, sizeof(what), "variable '%.*s'", FV_EXPR_MAX_NAME, var ? var : "?");
-	e = parse_mapping(s->rows, s->csv ? "the header" : "the source's columns", what, value,
-			  NULL, &x, d);
+	e = parse_mapping(s->rows, s->where, what, value, NULL, &x, d);
 	fv_expr_free(x);
 	return e;
 }
@@ -400,6 +415,15 @@ static enum fv_expr_status cohort_var(void *ctx, size_t i, double *out, struct f
 	return FV_EXPR_OK;
 }
 
+/* The text of column col in the current record, for a message ("" for SQL NULL; a numeric
+ * column's value is not shown). */
+static const char *field_text(const struct fv_source *s, size_t col)
+{
+	if (fv_rows_is_num(s->rows, col))
+		return FV_ROWS_NUM_SHOWN;
+	return s->env.fields[col] ? s->env.fields[col] : "";
+}
+
 /* The value given to the model: finite as a double is not enough, it must fit a float. */
 static fv_err to_float(struct fv_source *s, size_t i, double v, float *out, struct fv_diag *d)
 {
@@ -417,8 +441,7 @@ static fv_err to_float(struct fv_source *s, size_t i, double v, float *out, stru
 		    "%s: variable '%s' (column '%s'): value '%s' is out of range for "
 		    "a 32-bit float",
 		    where, s->map->vars[i], s->rows->colnames[col],
-		    fv_data_show_value(shown, sizeof(shown),
-				       s->env.fields[col] ? s->env.fields[col] : ""));
+		    fv_data_show_value(shown, sizeof(shown), field_text(s, col)));
 	return fv_diag_set(d, FV_EINVAL,
 			   "%s: variable '%s': result %.6g is out of range for a 32-bit float",
 			   where, s->map->vars[i], v);
@@ -452,6 +475,7 @@ fv_err fv_source_read(struct fv_source *s, float *x, uint8_t *y, size_t cap, siz
 		if (eof)
 			break;
 		s->env.fields = fields;
+		s->env.num = s->rows->nnum ? s->rows->ops->numbers(s->rows) : NULL;
 		if (s->cx) {
 			memset(s->cached, 0, s->nvars);
 			if ((st = fv_expr_eval(s->cx, &s->env, &v, &f)) != FV_EXPR_OK) {
@@ -477,6 +501,10 @@ fv_err fv_source_read(struct fv_source *s, float *x, uint8_t *y, size_t cap, siz
 			goto fail;
 		}
 		for (size_t i = 0; i < s->nvars; i++) {
+			if (s->direct[i] != SIZE_MAX) {
+				x[n * s->nvars + i] = s->env.num[s->direct[i]];
+				continue;
+			}
 			if (s->cx && s->cached[i]) {
 				v = s->val[i];
 			} else if ((st = fv_expr_eval(s->vx[i], &s->env, &v, &f)) != FV_EXPR_OK) {
@@ -499,7 +527,7 @@ fv_err fv_source_read(struct fv_source *s, float *x, uint8_t *y, size_t cap, siz
 				    d, FV_EINVAL,
 				    "%s: label (column '%s'): value '%s' is not 0 or 1", where,
 				    s->rows->colnames[col],
-				    fv_data_show_value(shown, sizeof(shown), fields[col]));
+				    fv_data_show_value(shown, sizeof(shown), field_text(s, col)));
 			else
 				e = fv_diag_set(d, FV_EINVAL,
 						"%s: label: result %.6g is not 0 or 1", where, v);
@@ -550,6 +578,7 @@ void fv_source_close(struct fv_source *s)
 	for (size_t i = 0; s->vx && i < s->nvars; i++)
 		fv_expr_free(s->vx[i]);
 	fv_free(s->vx);
+	fv_free(s->direct);
 	fv_expr_free(s->lx);
 	fv_expr_free(s->cx);
 	fv_free(s->val);

@@ -44,11 +44,10 @@ static void csv_close(struct fv_rows *r)
 	fv_free(rc);
 }
 
-static const struct fv_rows_ops csv_ops = {csv_next,	 csv_where,    csv_is_na,
-					   csv_parse,	 csv_progress, csv_close};
+static const struct fv_rows_ops csv_ops = {csv_next,	 csv_where, csv_is_na, csv_parse,
+					   csv_progress, csv_close, NULL};
 
-fv_err fv_rows_open_csv(const struct fv_source_spec *spec, struct fv_rows **out,
-			struct fv_diag *d)
+fv_err fv_rows_open_csv(const struct fv_source_spec *spec, struct fv_rows **out, struct fv_diag *d)
 {
 	struct rows_csv *rc = fv_calloc(1, sizeof(*rc));
 	fv_err e;

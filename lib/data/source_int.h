@@ -1,6 +1,10 @@
 /* fedval data sources, internal: every source (CSV, SQLite, PostgreSQL, ...) is a cursor over
  * records whose fields are text, by column index. lib/data/source.c maps those fields to the
- * benchmark's variables with one set of checks and messages for all sources. */
+ * benchmark's variables with one set of checks and messages for all sources.
+ *
+ * A cursor may end its columns with nnum numeric columns (an image's pixels): those have no
+ * text; ops->numbers gives their values for the current record as floats, so that thousands of
+ * pixels per record are not printed and parsed back. */
 #ifndef FEDVAL_DATA_SOURCE_INT_H
 #define FEDVAL_DATA_SOURCE_INT_H
 
@@ -25,6 +29,9 @@ struct fv_rows_ops {
 	/* Fraction of the input consumed so far in [0, 1], or -1 when unknown (for an ETA). */
 	double (*progress)(struct fv_rows *r);
 	void (*close)(struct fv_rows *r);
+	/* Only when nnum > 0: the current record's numeric columns, nnum finite floats for columns
+	 * ncols - nnum .. ncols - 1, owned by the cursor and valid until the next call of next. */
+	const float *(*numbers)(struct fv_rows *r);
 };
 
 /* Every cursor begins with this header. */
@@ -32,15 +39,29 @@ struct fv_rows {
 	const struct fv_rows_ops *ops;
 	size_t ncols;
 	char **colnames; /* ncols names, owned by the cursor */
+	/* The last nnum columns are numeric (ops->numbers); next hands out text fields for the
+	 * first ncols - nnum columns only. 0 for every text source. */
+	size_t nnum;
 };
 
-/* Openers, one per source kind (source_csv.c, source_sqlite.c, source_pg.c). */
-fv_err fv_rows_open_csv(const struct fv_source_spec *spec, struct fv_rows **out,
-			struct fv_diag *d);
+/* Openers, one per source kind (source_csv.c, source_sqlite.c, source_pg.c,
+ * source_images.c). */
+fv_err fv_rows_open_csv(const struct fv_source_spec *spec, struct fv_rows **out, struct fv_diag *d);
 fv_err fv_rows_open_sqlite(const struct fv_source_spec *spec, struct fv_rows **out,
 			   struct fv_diag *d);
-fv_err fv_rows_open_pg(const struct fv_source_spec *spec, struct fv_rows **out,
-		       struct fv_diag *d);
+fv_err fv_rows_open_pg(const struct fv_source_spec *spec, struct fv_rows **out, struct fv_diag *d);
+fv_err fv_rows_open_images(const struct fv_source_spec *spec, struct fv_rows **out,
+			   struct fv_diag *d);
+
+/* Whether column col of r is numeric (read through ops->numbers, never as text). */
+static inline bool fv_rows_is_num(const struct fv_rows *r, size_t col)
+{
+	return r->nnum && col >= r->ncols - r->nnum;
+}
+
+/* What messages show instead of the value of a numeric column: pixel values are never
+ * quoted. */
+#define FV_ROWS_NUM_SHOWN "(pixel)"
 
 /* Shared by the SQL sources: a plain decimal number ("1", "-2.5", "1e-3"); no inf/nan/hex. */
 fv_err fv_rows_parse_decimal(const char *field, double *out, struct fv_diag *d);

@@ -261,8 +261,8 @@ static void pg_close(struct fv_rows *r)
 	fv_free(s);
 }
 
-static const struct fv_rows_ops pg_ops = {pg_next,  pg_where,	 pg_is_na,
-					  pg_parse, pg_progress, pg_close};
+static const struct fv_rows_ops pg_ops = {pg_next,     pg_where, pg_is_na, pg_parse,
+					  pg_progress, pg_close, NULL};
 
 /* SELECT * FROM "table" or "schema"."table", quoted by the server's rules. */
 static fv_err pg_table_sql(struct rows_pg *s, const char *table, char **sql, struct fv_diag *d)

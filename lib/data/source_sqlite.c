@@ -104,8 +104,8 @@ static void sq_close(struct fv_rows *r)
 	fv_free(s);
 }
 
-static const struct fv_rows_ops sqlite_ops = {sq_next,	    sq_where,	 sq_is_na,
-					      sq_parse,	    sq_progress, sq_close};
+static const struct fv_rows_ops sqlite_ops = {sq_next,	   sq_where, sq_is_na, sq_parse,
+					      sq_progress, sq_close, NULL};
 
 fv_err fv_rows_open_sqlite(const struct fv_source_spec *spec, struct fv_rows **out,
 			   struct fv_diag *d)
@@ -119,8 +119,9 @@ fv_err fv_rows_open_sqlite(const struct fv_source_spec *spec, struct fv_rows **o
 		return fv_diag_set(d, FV_ENOMEM, "out of memory");
 	s->base.ops = &sqlite_ops;
 	if (!spec->path || (!spec->table == !spec->query)) {
-		e = fv_diag_set(d, FV_EINVAL, "sqlite source needs path and exactly one of table or "
-					      "query");
+		e = fv_diag_set(d, FV_EINVAL,
+				"sqlite source needs path and exactly one of table or "
+				"query");
 		goto fail;
 	}
 	if (sqlite3_open_v2(spec->path, &s->db, SQLITE_OPEN_READONLY, NULL) != SQLITE_OK) {

@@ -68,6 +68,7 @@ struct sub_acc {
 struct summary {
 	const struct fv_summary_opts *o;
 	struct fv_rows *rows;
+	bool images; /* an image folder: rows is its index */
 	struct var_acc *vars;
 	struct sub_acc *subs;
 	size_t label_col;
@@ -283,6 +284,9 @@ static fv_err open_rows(const struct fv_source_spec *spec, struct fv_rows **out,
 		return fv_rows_open_sqlite(spec, out, d);
 	case FV_SOURCE_POSTGRES:
 		return fv_rows_open_pg(spec, out, d);
+	case FV_SOURCE_IMAGES:
+		/* The index only: pixels are not summarised, and no image is decoded. */
+		return fv_rows_open_csv(spec, out, d);
 	}
 	return fv_diag_set(d, FV_EINVAL, "unknown source kind %d", (int)spec->kind);
 }
@@ -294,9 +298,12 @@ static fv_err bind_columns(struct summary *s, struct fv_diag *d)
 
 	for (size_t i = 0; i < o->nvars; i++) {
 		if ((k = find_col(s->rows, o->vars[i].column)) < 0)
-			return fv_diag_set(d, FV_EINVAL,
-					   "variable '%s': column '%s' is not in the data",
-					   o->vars[i].name, o->vars[i].column);
+			return fv_diag_set(
+			    d, FV_EINVAL, "variable '%s': column '%s' is not in the data%s",
+			    o->vars[i].name, o->vars[i].column,
+			    s->images ? " (the summary of an image folder covers its "
+					"index's columns, not the pixels)"
+				      : "");
 		s->vars[i].col = (size_t)k;
 	}
 	for (size_t i = 0; i < o->nsubgroups; i++) {
@@ -693,6 +700,7 @@ fv_err fv_data_summarise(const struct fv_source_spec *spec, const struct fv_summ
 
 	*out = NULL;
 	s.o = opts;
+	s.images = spec->kind == FV_SOURCE_IMAGES;
 	if ((e = check_opts(opts, d)) != FV_OK)
 		return e;
 	s.k = opts->min_cell ? opts->min_cell : 1;

@@ -167,7 +167,9 @@ void fv_fast_detect(struct fv_model *m)
 	struct fv_fast f;
 
 	memset(&m->fast, 0, sizeof(m->fast));
-	if (oi < 0)
+	/* The fast paths read the input as a matrix [N, F]; an image model's [N, C, H, W] is
+	 * always interpreted. */
+	if (oi < 0 || m->values[m->inputs[0]].decl.rank != 2)
 		return;
 	out = (int32_t)m->outputs[oi];
 	memset(&f, 0, sizeof(f));

@@ -736,14 +736,21 @@ fv_err fv_model_input_type(const struct fv_model *m, size_t i, enum fv_dtype *dt
 size_t fv_model_n_features(const struct fv_model *m)
 {
 	const struct fv_decl *dc;
+	size_t nf = 1;
 
 	if (m->n_inputs != 1)
 		return 0;
 	dc = &m->values[m->inputs[0]].decl;
-	if (dc->dtype != FV_DTYPE_FLOAT || !dc->has_shape || dc->rank != 2 || dc->dims[1] <= 0 ||
-	    dc->dims[1] > FV_MAX_FEATURES)
+	if (dc->dtype != FV_DTYPE_FLOAT || !dc->has_shape || dc->rank < 2)
 		return 0;
-	return (size_t)dc->dims[1];
+	for (size_t k = 1; k < dc->rank; k++) {
+		if (dc->dims[k] <= 0 || dc->dims[k] > FV_MAX_FEATURES)
+			return 0;
+		nf *= (size_t)dc->dims[k];
+		if (nf > FV_MAX_FEATURES)
+			return 0;
+	}
+	return nf;
 }
 
 const char *fv_model_input_name(const struct fv_model *m)

@@ -239,10 +239,9 @@ fv_err fv_model_predict(const struct fv_model *m, const float *x, size_t rows, d
 	fv_err e = FV_OK;
 
 	if (!nf)
-		return fv_diag_set(
-		    d, FV_EUNSUPPORTED,
-		    "not a tabular model: needs one float input of shape [N, F] with "
-		    "a fixed F");
+		return fv_diag_set(d, FV_EUNSUPPORTED,
+				   "not a tabular model: needs one float input of shape [N, F] (or "
+				   "[N, C, H, W]) with fixed sizes after N");
 	if (oi < 0)
 		return fv_diag_set(d, FV_EUNSUPPORTED,
 				   "no probability output and no float output to take scores from");
@@ -264,9 +263,12 @@ fv_err fv_model_predict(const struct fv_model *m, const float *x, size_t rows, d
 		size_t nr = rows - r0 < chunk ? rows - r0 : chunk, col;
 		memset(&it, 0, sizeof(it));
 		it.dtype = FV_DTYPE_FLOAT;
-		it.rank = 2;
+		/* A row of nf values is one sample of the declared shape, in row-major order
+		 * ([N, C, H, W]: channel, then row, then column). */
+		it.rank = dc->rank;
 		it.dims[0] = (int64_t)nr;
-		it.dims[1] = (int64_t)nf;
+		for (size_t k = 1; k < dc->rank; k++)
+			it.dims[k] = dc->dims[k];
 		it.count = nr * nf;
 		it.data = (void *)(x + r0 * nf);
 		e = fv_model_run(m, 1, &in_name, &it, 1, &out_name, &ot, d);

@@ -44,7 +44,7 @@ static fv_err fx_parse(struct fv_rows *r, const char *f, double *out, struct fv_
 	return fv_rows_parse_decimal(f, out, d);
 }
 
-static const struct fv_rows_ops fx_ops = {NULL, NULL, fx_is_na, fx_parse, NULL, NULL};
+static const struct fv_rows_ops fx_ops = {NULL, NULL, fx_is_na, fx_parse, NULL, NULL, NULL};
 
 /* Variables of a cohort rule: age is 42.5, sbp is missing, flag fails. */
 static enum fv_expr_status fx_var(void *ctx, size_t var, double *out, struct fv_expr_fault *f)
@@ -79,9 +79,9 @@ static void fx_check_fault(enum fv_expr_status st, const struct fv_expr_fault *f
 int fv_fuzz_expr_one(const uint8_t *data, size_t size)
 {
 	char *fields[FX_NCOLS] = {NULL};
-	struct fv_rows rows = {&fx_ops, FX_NCOLS, (char **)fx_cols};
+	struct fv_rows rows = {&fx_ops, FX_NCOLS, (char **)fx_cols, 0};
 	struct fv_expr_names names = {FX_NCOLS, fx_cols, FX_NVARS, fx_vars, "the header"};
-	struct fv_expr_env env = {&rows, fields, fx_var, NULL};
+	struct fv_expr_env env = {&rows, fields, fx_var, NULL, NULL};
 	struct fv_expr *e = NULL;
 	struct fv_expr_fault f;
 	struct fv_diag d = {{0}};

@@ -24,13 +24,13 @@ static fv_err fk_parse(struct fv_rows *r, const char *f, double *out, struct fv_
 	return fv_rows_parse_decimal(f, out, d);
 }
 
-static const struct fv_rows_ops fk_ops = {NULL, NULL, fk_is_na, fk_parse, NULL, NULL};
+static const struct fv_rows_ops fk_ops = {NULL, NULL, fk_is_na, fk_parse, NULL, NULL, NULL};
 
 enum { C_A, C_B, C_NA, C_NULL, C_SEX, C_ADM, C_DIS, C_TXT, C_ODD, C_AND, C_N };
 static const char *const cols[C_N] = {"a",   "b",   "na",  "nul",	  "sex",
 				      "adm", "dis", "txt", "Age (years)", "and"};
 static char *fields[C_N];
-static struct fv_rows fk_rows = {&fk_ops, C_N, (char **)cols};
+static struct fv_rows fk_rows = {&fk_ops, C_N, (char **)cols, 0};
 static const struct fv_expr_names names = {C_N, cols, 0, NULL, "the header"};
 
 static void set_record(void)
@@ -61,7 +61,7 @@ static enum fv_expr_status run_env(const char *src, const struct fv_expr_env *en
 
 static enum fv_expr_status run(const char *src, double *out, struct fv_expr_fault *f)
 {
-	struct fv_expr_env env = {&fk_rows, fields, NULL, NULL};
+	struct fv_expr_env env = {&fk_rows, fields, NULL, NULL, NULL};
 	return run_env(src, &env, out, f);
 }
 
@@ -379,7 +379,7 @@ Test(expr, variables_of_a_cohort_rule)
 	static const char *const vars[] = {"age", "sbp", "a"};
 	struct fv_expr_names vn = {C_N, cols, 3, vars, "the header"};
 	int calls[3] = {0};
-	struct fv_expr_env env = {&fk_rows, fields, fake_var, calls};
+	struct fv_expr_env env = {&fk_rows, fields, fake_var, calls, NULL};
 	struct fv_expr *e = NULL;
 	struct fv_diag d;
 	struct fv_expr_fault f;
@@ -652,7 +652,7 @@ Test(expr, random_token_soup)
 		}
 		src[len] = '\0';
 		if (fv_expr_parse(src, len, &names, &e, &pos, &d) == FV_OK) {
-			struct fv_expr_env env = {&fk_rows, fields, NULL, NULL};
+			struct fv_expr_env env = {&fk_rows, fields, NULL, NULL, NULL};
 			struct fv_expr_fault f;
 			double v;
 			enum fv_expr_status st = fv_expr_eval(e, &env, &v, &f);

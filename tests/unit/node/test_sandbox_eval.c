@@ -20,6 +20,7 @@
 #include "fedval/sandbox.h"
 #include "fedval/util.h"
 #include "node.h"
+#include "unit/data/image_test.h"
 
 #define ROWS	 3001
 #define BATCH	 256
@@ -442,4 +443,84 @@ Test(sandbox_eval, node_eval_compute_without_open_fails_cleanly, .init = setup, 
 	cr_assert_neq(o->status, 0);
 	cr_assert_not_null(strstr(o->error, "not permitted") ? o->error : NULL, "%s", o->error);
 	free(o);
+}
+
+/* An image folder opens one PNG per record after the worker has entered the sandbox: node_eval
+ * (the production fork, filter and pipe) allows read-only opens for this source and gives the
+ * statistics of the same evaluation done unsandboxed; without late opens the worker fails
+ * cleanly. 60 gray 8x8 images, a logistic model over their 64 pixels. */
+Test(sandbox_eval, image_folder_opened_record_by_record, .timeout = 120)
+{
+	char idir[64], path[160], names[64][16];
+	const char *vars[64];
+	double coef[64];
+	uint8_t *lr = NULL;
+	size_t lr_len = 0;
+	struct fv_diag d = {{0}};
+	uint32_t seed = 7;
+	FILE *idx;
+
+	snprintf(idir, sizeof(idir), "/tmp/fv-sandbox-img-XXXXXX");
+	cr_assert_not_null(mkdtemp(idir));
+	snprintf(path, sizeof(path), "%s/index.csv", idir);
+	cr_assert_not_null(idx = fopen(path, "w"));
+	fputs("file,y\n", idx);
+	for (int i = 0; i < 60; i++) {
+		uint16_t s[64];
+		for (int p = 0; p < 64; p++) {
+			seed = seed * 1664525u + 1013904223u;
+			s[p] = (uint16_t)((seed >> 25) + (i % 2 && p < 8 ? 100 : 0));
+		}
+		snprintf(path, sizeof(path), "%s/im%02d.png", idir, i);
+		it_write_png(path, 8, 8, PNG_COLOR_TYPE_GRAY, 8, PNG_INTERLACE_NONE, s);
+		fprintf(idx, "im%02d.png,%d\n", i, i % 2);
+	}
+	cr_assert_eq(fclose(idx), 0);
+	for (int k = 0; k < 64; k++) {
+		snprintf(names[k], sizeof(names[k]), "pixel_%d", k);
+		vars[k] = names[k];
+		coef[k] = k < 8 ? 0.8 : -0.01;
+	}
+	cr_assert_eq(fv_model_write_logreg("input", 64, coef, -3.0, &lr, &lr_len, &d), FV_OK, "%s",
+		     d.msg);
+	snprintf(path, sizeof(path), "%s/index.csv", idir);
+	struct fv_source_spec spec = {.kind = FV_SOURCE_IMAGES,
+				      .path = path,
+				      .image_column = "file",
+				      .image_channels = 1,
+				      .image_height = 8,
+				      .image_width = 8};
+	struct eval_in in = {.model = lr,
+			     .model_len = lr_len,
+			     .nvars = 64,
+			     .vars = vars,
+			     .columns = vars,
+			     .label_column = "y",
+			     .source = &spec,
+			     .n_thr = 1,
+			     .thr = {0.5},
+			     .timeout_s = 60,
+			     .threads = 2,
+			     .batch_rows = 16};
+	struct eval_out *plain = calloc(1, sizeof(*plain)), *boxed = calloc(1, sizeof(*boxed));
+	node_eval_compute(&in, plain);
+	cr_assert_eq(plain->status, 0, "%s", plain->error);
+	cr_assert_eq(plain->n, 60);
+	cr_assert(plain->auc > 0.9, "AUROC %g", plain->auc);
+	cr_assert_eq(node_eval(&in, boxed, &d), FV_OK, "%s", d.msg);
+	cr_assert_eq(boxed->status, 0, "%s", boxed->error);
+	cr_assert_eq(boxed->n, plain->n);
+	cr_assert_eq(boxed->auc, plain->auc);
+	cr_assert_eq(boxed->tp[0], plain->tp[0]);
+	/* the filter without late opens: a clean failure naming the refused call */
+	struct fv_sandbox_opts strict = {.report = true};
+	struct compute_arg a = {&in, &strict};
+	memset(boxed, 0, sizeof(*boxed));
+	in_child(compute_child, &a, boxed, sizeof(*boxed));
+	cr_assert_neq(boxed->status, 0);
+	free(plain);
+	free(boxed);
+	fv_free(lr);
+	snprintf(path, sizeof(path), "rm -rf %s", idir);
+	cr_assert_eq(system(path), 0);
 }
