@@ -429,8 +429,11 @@ int cmd_site_status(int argc, char **argv)
 			       json_string_value(json_object_get(j, "state")),
 			       json_string_value(json_object_get(j, "job")),
 			       (long long)json_integer_value(json_object_get(j, "rows")), rate);
+			double eta = json_number_value(json_object_get(j, "eta_s"));
 			if (frac > 0 && frac < 1)
 				printf(", %.0f%% read", 100 * frac);
+			if (eta >= 0 && json_object_get(j, "eta_s"))
+				printf(", about %.0f s left", eta);
 			printf(" (updated %s)\n", json_string_value(json_object_get(j, "updated")));
 		}
 		json_decref(j);

@@ -582,12 +582,16 @@ static void write_status(const struct eval_in *in, const char *state, const stru
 	struct fv_diag d;
 	if (!in->status_path)
 		return;
+	/* Seconds left: the time so far (rows / rate) times what is left of the input. */
+	double eta = -1;
+	if (p && p->fraction > 0 && p->fraction < 1 && p->rows_per_s > 0)
+		eta = (double)p->rows / p->rows_per_s * (1 - p->fraction) / p->fraction;
 	fv_time_iso(fv_now_us(), ts, sizeof(ts));
 	fv_fmt(buf, sizeof(buf),
 	       "{\"job\": \"%s\", \"state\": \"%s\", \"rows\": %llu, \"rows_per_s\": %.0f, "
-	       "\"fraction\": %.4f, \"updated\": \"%s\"}\n",
+	       "\"fraction\": %.4f, \"eta_s\": %.0f, \"updated\": \"%s\"}\n",
 	       in->job_id ? in->job_id : "", state, (unsigned long long)(p ? p->rows : 0),
-	       p ? p->rows_per_s : 0.0, p ? p->fraction : -1.0, ts);
+	       p ? p->rows_per_s : 0.0, p ? p->fraction : -1.0, eta, ts);
 	fv_file_write_atomic(in->status_path, buf, strlen(buf), 0600, &d);
 }
 

@@ -29,6 +29,9 @@ size_t fv_csv_ncols(const struct fv_csv *c);
 const char *fv_csv_colname(const struct fv_csv *c, size_t i);
 /* Index of a named column, or -1. */
 long fv_csv_find(const struct fv_csv *c, const char *name);
+/* Fraction of the file consumed so far, in [0, 1]; -1 when the size is unknown (not a regular
+ * file). */
+double fv_csv_progress(const struct fv_csv *c);
 /* Read the next record. On success *fields points at ncols NUL-terminated strings owned by c
  * (valid until the next call). *eof is set at the end of the file. A record with the wrong
  * number of fields is an error naming its line. */

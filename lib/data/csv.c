@@ -49,6 +49,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <sys/stat.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -89,6 +90,8 @@ struct fv_csv {
 	uint64_t rec_line; /* first line of the record last read or attempted */
 	fv_err failed;	   /* sticky error; FV_OK while healthy */
 	bool at_end;
+	uint64_t size;	  /* bytes in the file (a regular file), 0 if unknown */
+	uint64_t read_in; /* bytes read(2) so far */
 };
 
 /* ---- input buffer ---- */
@@ -120,6 +123,7 @@ static size_t csv_refill(struct fv_csv *c)
 		return 0;
 	}
 	c->len += (size_t)r;
+	c->read_in += (uint64_t)r;
 	return (size_t)r;
 }
 
@@ -590,6 +594,9 @@ fv_err fv_csv_open(const char *path, const struct fv_csv_opts *opts, struct fv_c
 				strerror(errno));
 		goto fail;
 	}
+	struct stat st;
+	if (fstat(c->fd, &st) == 0 && S_ISREG(st.st_mode) && st.st_size > 0)
+		c->size = (uint64_t)st.st_size;
 
 	/* Byte order mark: only at the very start, only the UTF-8 one. */
 	while (c->len - c->pos < 3 && csv_refill(c) > 0)
@@ -863,4 +870,13 @@ syntax:
 	e = fv_diag_set(d, FV_EINVAL, "not a number");
 out:
 	return e;
+}
+
+double fv_csv_progress(const struct fv_csv *c)
+{
+	uint64_t done;
+	if (!c->size)
+		return -1;
+	done = c->read_in - (c->len - c->pos);
+	return done >= c->size ? 1.0 : (double)done / (double)c->size;
 }

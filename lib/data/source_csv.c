@@ -32,8 +32,7 @@ static fv_err csv_parse(struct fv_rows *r, const char *field, double *out, struc
 
 static double csv_progress(struct fv_rows *r)
 {
-	(void)r;
-	return -1;
+	return fv_csv_progress(((struct rows_csv *)r)->c);
 }
 
 static void csv_close(struct fv_rows *r)

@@ -424,8 +424,17 @@ Test(site_control, status_and_cancel, .fini = teardown, .timeout = 120)
 	snprintf(log, sizeof(log), "%s/hospital-a.log", F.dir);
 	cr_assert(h_wait_log(log, "event=eval_progress", 1, 30000), "no progress: %s",
 		  h_slurp(log));
-	cr_assert_eq(SITE(&out, "status"), 0, "%s", out);
+	/* A CSV source knows how much is read: percentage and time left, once the node has
+	 * relayed the worker's first progress report. */
+	for (int i = 0; i < 50; i++) {
+		cr_assert_eq(SITE(&out, "status"), 0, "%s", out);
+		if (strstr(out, "s left") || i == 49)
+			break;
+		free(out);
+		h_sleep_ms(100);
+	}
 	cr_assert(strstr(out, "evaluating") && strstr(out, job), "%s", out);
+	cr_assert(strstr(out, "% read") && strstr(out, "s left"), "%s", out);
 	free(out);
 	cr_assert_eq(SITE(&out, "cancel %s", job), 0, "%s", out);
 	free(out);

@@ -693,3 +693,37 @@ Test(csv_number, reasons)
 	cr_assert_eq(fv_csv_parse_double(c, longnum, &v, &d), FV_EINVAL);
 	fv_csv_close(c);
 }
+
+/* Progress is the share of the file consumed: 0 after the header of a large file, rising,
+ * 1 at the end. */
+Test(csv, progress_through_the_file)
+{
+	char path[] = "/tmp/fv-csv-progress-XXXXXX";
+	int fd = mkstemp(path);
+	FILE *f = fdopen(fd, "w");
+	struct fv_csv *c = NULL;
+	struct fv_diag d = {{0}};
+	char **fields;
+	bool eof = false;
+	double last = 0, mid = -1;
+
+	cr_assert(f);
+	fputs("a,b\n", f);
+	for (int i = 0; i < 100000; i++)
+		fprintf(f, "%d,%d\n", i, i * 3);
+	fclose(f);
+	cr_assert_eq(fv_csv_open(path, NULL, &c, &d), FV_OK, "%s", d.msg);
+	cr_assert_lt(fv_csv_progress(c), 0.2);
+	for (int i = 0; !eof; i++) {
+		cr_assert_eq(fv_csv_next(c, &fields, &eof, &d), FV_OK, "%s", d.msg);
+		double p = fv_csv_progress(c);
+		cr_assert_geq(p, last);
+		last = p;
+		if (i == 50000)
+			mid = p;
+	}
+	cr_assert(mid > 0.4 && mid < 0.6, "halfway at %g", mid);
+	cr_assert_eq(last, 1.0);
+	fv_csv_close(c);
+	unlink(path);
+}
