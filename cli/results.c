@@ -159,6 +159,15 @@ static json_t *site_json(const struct site *s)
 				    json_pack("{s:f,s:f,s:f,s:f,s:s}", "estimate", r->auc,
 					      "delong_variance", r->auc_var, "ci_low", lo,
 					      "ci_high", hi, "method", "DeLong"));
+	} else {
+		/* Never a NaN in a report: the reason it is absent. */
+		json_object_set_new(j, "auroc_not_estimable",
+				    json_string(r->dp_mechanism ? "not released under the site's "
+								  "differential-privacy policy"
+						: r->n_pos == 0 ? "no events at this site"
+						: r->n_pos == r->n
+						    ? "no non-events at this site"
+						    : "DeLong variance not defined"));
 	}
 	json_object_set_new(j, "brier", json_real(r->brier_sum / (double)r->n));
 	json_object_set_new(j, "expected_events", json_real(r->sum_p));

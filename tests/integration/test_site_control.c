@@ -576,6 +576,8 @@ Test(site_control, differential_privacy_noise_and_budget, .fini = teardown, .tim
 		json_t *dp = json_object_get(site, "differential_privacy");
 		cr_assert_str_eq(json_string_value(json_object_get(dp, "mechanism")), "laplace");
 		cr_assert(json_object_get(site, "auroc") == NULL, "AUROC released under DP");
+		cr_assert(strstr(json_string_value(json_object_get(site, "auroc_not_estimable")),
+				 "differential-privacy"));
 		json_int_t n = json_integer_value(json_object_get(site, "n")),
 			   pos = json_integer_value(json_object_get(site, "n_pos"));
 		differ += n != json_integer_value(json_object_get(exact, "n"));
