@@ -185,6 +185,7 @@ static fv_err collect(struct pipeline *pl, struct slot *sl, float **scores, size
 		char msg[300];
 		fv_fmt(msg, sizeof(msg), "model evaluation: %s", sl->msg);
 		fail(out, sl->err, msg);
+		out->run_error = true;
 		return sl->err;
 	}
 	for (size_t k = 0; k < nmodels; k++) {

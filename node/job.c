@@ -1207,7 +1207,9 @@ fv_err node_job(struct node *n, const Fedval__Job *job, struct fv_diag *d)
 		fv_fmt(why.msg, sizeof(why.msg),
 		       "%s evaluating on local data (%s); details in the "
 		       "node log",
-		       out->status == FV_EINVAL ? "data or mapping error" : "error",
+		       out->run_error		  ? "model failure"
+		       : out->status == FV_EINVAL ? "data or mapping error"
+						  : "error",
 		       fv_strerror((fv_err)out->status));
 		if (out->load_error)
 			fv_strlcpy(why.msg, out->error, sizeof(why.msg));

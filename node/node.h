@@ -95,6 +95,8 @@ struct eval_out {
 	/* The error is about the model artefact itself (refused at load, wrong feature count),
 	 * found before any record was read: the only kind of detail that may leave the site. */
 	bool load_error;
+	/* The model failed while running on records (its detail stays in the node log). */
+	bool run_error;
 	uint64_t n, n_pos;
 	double auc, auc_var, brier_sum, sum_p;
 	uint32_t n_thr;

@@ -366,3 +366,84 @@ Test(bad_input, manifest_digest_mismatch_refused_by_node, .init = setup, .fini =
 	cr_assert(strstr(out, "failed") && strstr(out, "model_sha256 does not match"), "%s", out);
 	free(out);
 }
+
+/* A bad value in the middle of the hospital's data: the job fails with the kind of failure
+ * (the coordinator never sees the value or the record), the node log names the line, and the
+ * node keeps serving: once the file is fixed the next run completes. */
+Test(bad_input, bad_data_value_fails_the_job_node_keeps_serving, .init = setup, .fini = teardown,
+     .timeout = 120)
+{
+	char *out = NULL, run[128];
+
+	cr_assert_eq(h_run(&out,
+			   "cd %s && cp a.csv a.good && awk -F, 'BEGIN {OFS = \",\"} NR == 700 "
+			   "{$2 = \"xyzzy\"} {print}' a.good > a.csv 2>&1",
+			   F.dir),
+		     0, "%s", out);
+	free(out);
+	cr_assert_eq(h_cli(&F, &out, "authority",
+			   "run start --benchmark hf-readmission-30d --model %s", VID),
+		     0, "%s", out);
+	h_last_line(out, run, sizeof(run));
+	free(out);
+	cr_assert_eq(h_cli(&F, &out, "authority", "run status %s --wait 60", run), 0, "%s", out);
+	cr_assert(strstr(out, "failed") && strstr(out, "data or mapping error") &&
+		      strstr(out, "node log"),
+		  "%s", out);
+	cr_assert(!strstr(out, "xyzzy") && !strstr(out, "700"), "detail left the site: %s", out);
+	free(out);
+	cr_assert(h_count(path_of("%s", "coordinator.log"), "xyzzy") == 0);
+	cr_assert(h_count(path_of("%s", "hospital-a.log"), "line 700") >= 1);
+	cr_assert_eq(h_run(NULL, "cd %s && mv a.good a.csv", F.dir), 0);
+	good_node_still_served();
+}
+
+/* A vendor model that loads and passes every check but fails while running (a Reshape that
+ * fits only some batch sizes): the evaluation worker's failure fails the job with a generic
+ * reason, and the node keeps serving. */
+Test(bad_input, model_failing_at_run_time_fails_the_job_only, .init = setup, .fini = teardown,
+     .timeout = 120)
+{
+	char *out = NULL, run[128], vid[128];
+
+	cr_assert_eq(
+	    h_run(&out,
+		  "cd %s && /usr/bin/python3 -c \"\n"
+		  "import hashlib, json, onnx\n"
+		  "from onnx import helper, TensorProto, numpy_helper\n"
+		  "import numpy as np\n"
+		  "x = helper.make_tensor_value_info('input', TensorProto.FLOAT, [None, 21])\n"
+		  "y = helper.make_tensor_value_info('probability', TensorProto.FLOAT, [None, 1])\n"
+		  "shape = numpy_helper.from_array(np.array([-1, 11], dtype=np.int64), 'shape')\n"
+		  "w = numpy_helper.from_array(np.full((11, 1), 0.01, dtype=np.float32), 'w')\n"
+		  "g = helper.make_graph([helper.make_node('Reshape', ['input', 'shape'], ['r']),\n"
+		  "  helper.make_node('MatMul', ['r', 'w'], ['z']),\n"
+		  "  helper.make_node('Sigmoid', ['z'], ['probability'])], 'g', [x], [y], [shape, "
+		  "w])\n"
+		  "m = helper.make_model(g, opset_imports=[helper.make_opsetid('', 13)])\n"
+		  "b = m.SerializeToString()\n"
+		  "open('bad.onnx', 'wb').write(b)\n"
+		  "man = json.load(open('model/manifest.json'))\n"
+		  "man['version'] = '6.6.6'\n"
+		  "man['model_sha256'] = hashlib.sha256(b).hexdigest()\n"
+		  "json.dump(man, open('bad.json', 'w'))\n"
+		  "\" 2>&1",
+		  F.dir),
+	    0, "%s", out);
+	free(out);
+	cr_assert_eq(h_cli(&F, &out, "vendor", "model submit --model bad.onnx --manifest bad.json"),
+		     0, "%s", out);
+	h_last_line(out, vid, sizeof(vid));
+	free(out);
+	cr_assert_eq(h_cli(&F, &out, "authority",
+			   "run start --benchmark hf-readmission-30d --model %s", vid),
+		     0, "%s", out);
+	h_last_line(out, run, sizeof(run));
+	free(out);
+	cr_assert_eq(h_cli(&F, &out, "authority", "run status %s --wait 60", run), 0, "%s", out);
+	cr_assert(strstr(out, "failed") && strstr(out, "model failure evaluating"), "%s", out);
+	cr_assert(!strstr(out, "Reshape"), "detail left the site: %s", out);
+	free(out);
+	cr_assert(h_count(path_of("%s", "hospital-a.log"), "event=evaluation_failed") >= 1);
+	good_node_still_served();
+}
