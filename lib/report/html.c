@@ -51,6 +51,8 @@ static const char css[] =
     "svg .clip{fill:#222}"
     "svg .bar{stroke-width:1;fill:none}svg .conn{fill:none;stroke-width:1.2}"
     "svg .pooled{fill:#000;stroke:#000}svg .conn.pooled{fill:none}"
+    "svg .line{fill:none;stroke-width:1.5}svg .treatall{fill:#888;stroke:#888}"
+    "svg .line.pooled,svg .line.treatall{fill:none}"
     "svg .s0{fill:#0072B2;stroke:#0072B2}svg .s1{fill:#D55E00;stroke:#D55E00}"
     "svg .s2{fill:#009E73;stroke:#009E73}svg .s3{fill:#CC79A7;stroke:#CC79A7}"
     "svg .s4{fill:#E69F00;stroke:#E69F00}svg .s5{fill:#56B4E9;stroke:#56B4E9}"
@@ -364,6 +366,8 @@ static void summary(struct rp_buf *b, const struct rp *r)
 		  100 * r->conf);
 }
 
+static void subgroups(struct rp_buf *b, const struct rp *r);
+
 static void discrimination(struct rp_buf *b, const struct rp *r)
 {
 	const struct fv_meta *m = &r->meta;
@@ -379,7 +383,9 @@ static void discrimination(struct rp_buf *b, const struct rp *r)
 	if (!r->has_meta) {
 		rp_put(b, "<p>No meta-analysis: ");
 		rp_esc(b, r->meta_why, 0);
-		rp_put(b, ".</p></section>\n");
+		rp_put(b, ".</p>");
+		subgroups(b, r);
+		rp_put(b, "</section>\n");
 		return;
 	}
 	if (r->meta_why[0]) {
@@ -427,7 +433,9 @@ static void discrimination(struct rp_buf *b, const struct rp *r)
 		rp_put(b, "; inverse-variance average on the AUROC scale, not the AUROC of the "
 			  "pooled records</td></tr>");
 	}
-	rp_put(b, "</table></section>\n");
+	rp_put(b, "</table>");
+	subgroups(b, r);
+	rp_put(b, "</section>\n");
 }
 
 static void thr_row(struct rp_buf *b, const char *who, const struct rp_thr *t, bool pooled)
@@ -462,6 +470,72 @@ static const char thr_head[] =
     "</th><th class=\"num\">PPV</th><th class=\"num\">NPV</th><th class=\"num\">accuracy</th>"
     "</tr>";
 
+/* Net benefit at the benchmark's thresholds from the pooled counts (a decision curve
+ * sampled where the benchmark asks for counts). */
+static void decision(struct rp_buf *b, const struct rp *r)
+{
+	size_t k = 0;
+	for (size_t t = 0; t < r->npthr; t++)
+		k += !r->pthr[t].suppressed && r->pthr[t].threshold > 0 && r->pthr[t].threshold < 1;
+	if (!k)
+		return;
+	rp_put(b, "<h3>Decision curve</h3><figure>");
+	rp_svg_decision(b, r);
+	rp_put(b, "<figcaption>Figure 2b. Net benefit of acting on the model at each benchmark "
+		  "threshold, against treating everyone and no one, from the pooled counts. The "
+		  "curve is sampled only at the benchmark's thresholds.</figcaption></figure>"
+		  "<table id=\"decision-table\"><tr><th class=\"num\">threshold</th><th "
+		  "class=\"num\">net benefit, model</th><th class=\"num\">treat all</th><th "
+		  "class=\"num\">treat none</th></tr>");
+	for (size_t t = 0; t < r->npthr; t++) {
+		const struct rp_thr *p = &r->pthr[t];
+		double n = (double)(p->tp + p->fp + p->tn + p->fn), th = p->threshold;
+		if (p->suppressed || n <= 0 || !(th > 0 && th < 1))
+			continue;
+		double w = th / (1 - th);
+		rp_printf(b,
+			  "<tr><td class=\"num\">%g</td><td class=\"num\">%.4f</td><td "
+			  "class=\"num\">%.4f</td><td class=\"num\">0</td></tr>",
+			  th, (double)p->tp / n - (double)p->fp / n * w,
+			  (double)(p->tp + p->fn) / n - (double)(p->fp + p->tn) / n * w);
+	}
+	rp_put(b, "</table>");
+}
+
+/* Subgroup categories pooled over the sites (report "subgroups"). */
+static void subgroups(struct rp_buf *b, const struct rp *r)
+{
+	if (!r->nsubs)
+		return;
+	rp_put(b, "<h3>Subgroups</h3><figure>");
+	rp_svg_subgroups(b, r);
+	rp_put(b, "<figcaption>Figure 1b. AUROC per subgroup category, pooled over the sites "
+		  "that released the category.</figcaption></figure><table id=\"subgroup-table\">"
+		  "<tr><th>subgroup</th><th>category</th><th class=\"num\">sites</th><th "
+		  "class=\"num\">withheld at</th><th class=\"num\">records</th><th "
+		  "class=\"num\">events</th><th class=\"num\">AUROC (CI)</th></tr>");
+	for (size_t i = 0; i < r->nsubs; i++) {
+		const struct rp_sub *g = &r->subs[i];
+		rp_put(b, "<tr>");
+		td_text(b, g->subgroup);
+		td_text(b, g->category);
+		rp_printf(b, "<td class=\"num\">%ld</td><td class=\"num\">%ld</td>", g->sites,
+			  g->withheld);
+		td_count(b, g->n);
+		td_count(b, g->n_pos);
+		rp_put(b, "<td class=\"num\">");
+		if (g->has_auc)
+			rp_ci(b, g->auc, g->lo, g->hi, 3);
+		else
+			rp_put(b, DASH);
+		rp_put(b, "</td></tr>");
+	}
+	rp_put(b, "</table><p class=\"sub\">A category whose records, events or non-events (or "
+		  "those of its complement) were below a site's minimum cell count was withheld "
+		  "there; the largest differences between categories, with intervals, are in the "
+		  "JSON report (<code>subgroups[].disparity</code>).</p>");
+}
+
 static void operating_points(struct rp_buf *b, const struct rp *r)
 {
 	rp_put(b, "<section id=\"operating-points\"><h2>3. Sensitivity and specificity at the "
@@ -487,7 +561,9 @@ static void operating_points(struct rp_buf *b, const struct rp *r)
 	for (size_t i = 0; i < r->nsites; i++)
 		for (size_t t = 0; r->sites[i].ok && t < r->sites[i].nthr; t++)
 			thr_row(b, r->sites[i].node, &r->sites[i].thr[t], false);
-	rp_put(b, "</table></section>\n");
+	rp_put(b, "</table>");
+	decision(b, r);
+	rp_put(b, "</section>\n");
 }
 
 static void calibration(struct rp_buf *b, const struct rp *r)
@@ -527,9 +603,28 @@ static void calibration(struct rp_buf *b, const struct rp *r)
 		rp_num(b, r->pbrier, 4);
 		rp_put(b, "</td></tr>");
 	}
-	rp_put(b, "</table><p class=\"sub\">Report schema fedval.report/1 carries O/E and the "
-		  "Brier score only; a calibration curve, slope and intercept need the binned "
-		  "sums of a later schema.</p></section>\n");
+	rp_put(b, "</table>");
+	if (isfinite(r->recal_b)) {
+		rp_put(b, "<h3>Calibration slope and intercept</h3><table class=\"kv\" "
+			  "id=\"recalibration-table\"><tr><th>fit</th><td>logit P(y=1) = a + b "
+			  "logit(p), maximum likelihood over every site's records by federated "
+			  "Newton rounds (status ");
+		rp_esc(b, r->recal_status ? r->recal_status : "?", 32);
+		rp_put(b, ")</td></tr><tr><th>slope b</th><td>");
+		rp_ci(b, r->recal_b, r->recal_b - r->z * r->recal_b_se,
+		      r->recal_b + r->z * r->recal_b_se, 3);
+		rp_put(b, "</td></tr><tr><th>intercept a</th><td>");
+		rp_ci(b, r->recal_a, r->recal_a - r->z * r->recal_a_se,
+		      r->recal_a + r->z * r->recal_a_se, 3);
+		rp_put(b, "</td></tr></table><p class=\"sub\">Slope 1 and intercept 0: calibrated; "
+			  "slope &lt; 1: predictions too extreme. Wald intervals from the "
+			  "information matrix.</p>");
+	} else {
+		rp_put(b, "<p class=\"sub\">A calibration slope and intercept come from a "
+			  "recalibration run (<code>fedval run start --recalibrate</code>); this "
+			  "run reports O/E and the Brier score.</p>");
+	}
+	rp_put(b, "</section>\n");
 }
 
 static void prevalence(struct rp_buf *b, const struct rp *r)
@@ -754,7 +849,8 @@ static const struct item items[] = {
      "threshold)",
      "per-site and pooled TP/FP/TN/FN", "operating-points", 2},
     {"Discrimination with intervals", "AUROC per site and pooled (figure 1)", "discrimination", 2},
-    {"Calibration", "O/E and Brier; no calibration curve or slope in schema /1", "calibration", 1},
+    {"Calibration", "O/E and Brier; slope and intercept when the run is a recalibration run",
+     "calibration", 1},
     {"Classification measures with intervals",
      "sensitivity, specificity, PPV, NPV, accuracy with Wilson intervals", "operating-points", 2},
     {"Statistical methods, interval methods and software", "methods section", "methods", 2},
@@ -765,7 +861,12 @@ static const struct item items[] = {
     {"Participant flow, exclusions and missing data", "not in this report (records per site only)",
      "limitations", 0},
     {"Data preparation and harmonisation at each site", "not in this report", "limitations", 0},
-    {"Fairness: performance in subgroups", "not in this report", "limitations", 0},
+    {"Fairness: performance in subgroups",
+     "AUROC per subgroup category pooled over sites (figure 1b); counts and disparities in the "
+     "JSON report",
+     "discrimination", 1},
+    {"Clinical utility", "net benefit at the benchmark thresholds (decision curve, figure 2b)",
+     "operating-points", 1},
     {"Model updating or recalibration", "none performed; the frozen model was evaluated",
      "limitations", 2},
     {"Integrity and traceability of results", "signatures, digests, certificate fingerprints",

@@ -286,6 +286,84 @@ static fv_err parse_site(const json_t *s, size_t i, double conf, struct rp_site 
 	return FV_OK;
 }
 
+/* "subgroups": [{subgroup, categories: [{category, sites, withheld_at_sites, n, n_pos,
+ * auroc?}]}] (optional). */
+static fv_err parse_subgroups(const json_t *a, struct rp *r, struct fv_diag *d)
+{
+	size_t i, k, total = 0;
+	const json_t *g, *c;
+	char path[64];
+	fv_err e;
+
+	if (!a || json_is_null(a))
+		return FV_OK;
+	if (!json_is_array(a))
+		return fv_diag_set(d, FV_EINVAL, "subgroups: must be an array");
+	json_array_foreach(a, i, g)
+	{
+		const json_t *cats = json_object_get(g, "categories");
+		if (!json_is_object(g) || !json_is_array(cats))
+			return fv_diag_set(d, FV_EINVAL, "subgroups[%zu]: needs categories", i);
+		total += json_array_size(cats);
+	}
+	if (total > 64 * FV_MAX_REPORT_SITES)
+		return fv_diag_set(d, FV_ELIMIT, "subgroups: more than %d categories",
+				   64 * FV_MAX_REPORT_SITES);
+	if (total && !(r->subs = fv_calloc(total, sizeof(*r->subs))))
+		return fv_diag_set(d, FV_ENOMEM, "out of memory");
+	json_array_foreach(a, i, g)
+	{
+		const char *name;
+		fv_fmt(path, sizeof(path), "subgroups[%zu]", i);
+		if ((e = need_str(g, "subgroup", path, &name, d)))
+			return e;
+		json_array_foreach(json_object_get(g, "categories"), k, c)
+		{
+			struct rp_sub *o = &r->subs[r->nsubs++];
+			const json_t *auc = json_object_get(c, "auroc");
+			double sites = 0, withheld = 0;
+			fv_fmt(path, sizeof(path), "subgroups[%zu].categories[%zu]", i, k);
+			o->subgroup = name;
+			o->auc = o->lo = o->hi = NAN;
+			if ((e = need_str(c, "category", path, &o->category, d)) ||
+			    (e = need_count(c, "n", path, &o->n, d)) ||
+			    (e = need_count(c, "n_pos", path, &o->n_pos, d)) ||
+			    (e = opt_num(c, "sites", path, 0, 1e9, &sites, d)) ||
+			    (e = opt_num(c, "withheld_at_sites", path, 0, 1e9, &withheld, d)))
+				return e;
+			o->sites = isnan(sites) ? 0 : (long)sites;
+			o->withheld = isnan(withheld) ? 0 : (long)withheld;
+			if (auc && json_is_object(auc)) {
+				if ((e = opt_num(auc, "estimate", path, 0, 1, &o->auc, d)) ||
+				    (e = opt_num(auc, "ci_low", path, 0, 1, &o->lo, d)) ||
+				    (e = opt_num(auc, "ci_high", path, 0, 1, &o->hi, d)))
+					return e;
+				o->has_auc = !isnan(o->auc);
+			}
+		}
+	}
+	return FV_OK;
+}
+
+/* "recalibration": {status, intercept, intercept_se, slope, slope_se} (optional). */
+static fv_err parse_recal(const json_t *f, struct rp *r, struct fv_diag *d)
+{
+	fv_err e;
+
+	r->recal_a = r->recal_a_se = r->recal_b = r->recal_b_se = NAN;
+	if (!f || json_is_null(f))
+		return FV_OK;
+	if (!json_is_object(f))
+		return fv_diag_set(d, FV_EINVAL, "recalibration: must be an object");
+	if ((e = opt_str(f, "status", "recalibration", &r->recal_status, d)) ||
+	    (e = opt_num(f, "intercept", "recalibration", -HUGE_VAL, HUGE_VAL, &r->recal_a, d)) ||
+	    (e = opt_num(f, "intercept_se", "recalibration", 0, HUGE_VAL, &r->recal_a_se, d)) ||
+	    (e = opt_num(f, "slope", "recalibration", -HUGE_VAL, HUGE_VAL, &r->recal_b, d)) ||
+	    (e = opt_num(f, "slope_se", "recalibration", 0, HUGE_VAL, &r->recal_b_se, d)))
+		return e;
+	return FV_OK;
+}
+
 static fv_err parse_pooled(const json_t *p, struct rp *r, struct fv_diag *d)
 {
 	const json_t *v, *fe;
@@ -445,6 +523,9 @@ fv_err rp_parse(const json_t *j, const struct fv_report_opts *o, struct rp *r, s
 	}
 	if ((e = parse_pooled(json_object_get(j, "pooled"), r, d)))
 		return e;
+	if ((e = parse_subgroups(json_object_get(j, "subgroups"), r, d)) ||
+	    (e = parse_recal(json_object_get(j, "recalibration"), r, d)))
+		return e;
 	meta(r, o->meta, o->hk);
 	return FV_OK;
 }
@@ -455,5 +536,6 @@ void rp_fini(struct rp *r)
 		fv_free(r->sites[i].thr);
 	fv_free(r->sites);
 	fv_free(r->pthr);
+	fv_free(r->subs);
 	memset(r, 0, sizeof(*r));
 }

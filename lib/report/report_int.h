@@ -77,6 +77,15 @@ struct rp_site {
 	double weight; /* random-effects weight in percent, NaN if not in the meta-analysis */
 };
 
+/* A subgroup category pooled over the sites that released it (report "subgroups"). */
+struct rp_sub {
+	const char *subgroup, *category;
+	uint64_t n, n_pos;
+	long sites, withheld;
+	bool has_auc;
+	double auc, lo, hi;
+};
+
 struct rp {
 	double conf, z;
 	const char *title;
@@ -101,6 +110,11 @@ struct rp {
 	struct fv_meta meta;
 	double mu, mu_lo, mu_hi, pi_lo, pi_hi; /* back on the AUROC scale */
 	char meta_why[160];		       /* why there is no meta-analysis */
+	struct rp_sub *subs;		       /* subgroup categories, in report order */
+	size_t nsubs;
+	/* the federated recalibration fit, when the run was one (NaN otherwise) */
+	const char *recal_status;
+	double recal_a, recal_a_se, recal_b, recal_b_se;
 };
 
 fv_err rp_parse(const json_t *j, const struct fv_report_opts *o, struct rp *r, struct fv_diag *d);
@@ -113,5 +127,9 @@ void rp_svg_forest(struct rp_buf *b, const struct rp *r);
 void rp_svg_roc(struct rp_buf *b, const struct rp *r);
 void rp_svg_oe(struct rp_buf *b, const struct rp *r);
 void rp_svg_prevalence(struct rp_buf *b, const struct rp *r);
+void rp_svg_subgroups(struct rp_buf *b, const struct rp *r);
+/* Net benefit of the model, treat-all and treat-none at the benchmark's thresholds, from the
+ * pooled counts. Nothing when no pooled row is released. */
+void rp_svg_decision(struct rp_buf *b, const struct rp *r);
 
 #endif

@@ -459,3 +459,112 @@ void rp_svg_roc(struct rp_buf *b, const struct rp *r)
 	}
 	rp_put(b, "</svg>\n");
 }
+
+/* ---- subgroups: pooled AUROC per category ---- */
+
+void rp_svg_subgroups(struct rp_buf *b, const struct rp *r)
+{
+	struct row *rows = fv_calloc(r->nsubs + 1, sizeof(*rows));
+	char(*names)[2 * LABEL_MAX + 8] = fv_calloc(r->nsubs + 1, sizeof(*names));
+	struct axis ax = {0, 1, 0.5, "AUROC (dashed line: 0.5, no discrimination)", "AUROC (CI)",
+			  3};
+	size_t n = 0;
+
+	if (!rows || !names) {
+		fv_free(rows);
+		fv_free(names);
+		b->oom = true;
+		return;
+	}
+	for (size_t i = 0; i < r->nsubs; i++) {
+		const struct rp_sub *g = &r->subs[i];
+		if (!g->has_auc)
+			continue;
+		fv_fmt(names[n], sizeof(names[n]), "%.*s = %.*s", LABEL_MAX / 2, g->subgroup,
+		       LABEL_MAX, g->category);
+		rows[n] = (struct row){names[n], g->auc, g->lo, g->hi, -1, ROW_SITE, NAN};
+		n++;
+	}
+	if (n)
+		intervals(b, "fig-subgroups", "AUROC per subgroup category, pooled over the sites",
+			  "Dots: AUROC of the category pooled by random-effects meta-analysis of "
+			  "the sites that released it (logit scale, back-transformed); lines: its "
+			  "interval. Categories a site withheld (small cells) are pooled without "
+			  "that site.",
+			  rows, n, &ax);
+	fv_free(rows);
+	fv_free(names);
+}
+
+/* ---- decision curve from the pooled counts ---- */
+
+void rp_svg_decision(struct rp_buf *b, const struct rp *r)
+{
+	const double X0 = 70, Y0 = 20, W = 560, H = 300, LX = 660;
+	double nb[FV_MAX_THRESHOLDS], all[FV_MAX_THRESHOLDS], t[FV_MAX_THRESHOLDS],
+	    tmax = 0, ylo = -0.05, yhi = 0.05;
+	size_t k = 0;
+
+	for (size_t i = 0; i < r->npthr && k < FV_MAX_THRESHOLDS; i++) {
+		const struct rp_thr *p = &r->pthr[i];
+		double n = (double)(p->tp + p->fp + p->tn + p->fn), w;
+		if (p->suppressed || n <= 0 || !(p->threshold > 0 && p->threshold < 1))
+			continue;
+		/* Net benefit (Vickers & Elkin 2006) at threshold probability t: the rows are the
+		 * pooled counts of the sites that released them, so each row has its own n. */
+		w = p->threshold / (1 - p->threshold);
+		t[k] = p->threshold;
+		nb[k] = (double)p->tp / n - (double)p->fp / n * w;
+		all[k] = (double)(p->tp + p->fn) / n - (double)(p->fp + p->tn) / n * w;
+		tmax = fmax(tmax, t[k]);
+		ylo = fmin(ylo, fmin(nb[k], all[k]));
+		yhi = fmax(yhi, fmax(nb[k], all[k]));
+		k++;
+	}
+	if (!k)
+		return;
+	ylo = fmax(ylo, -0.5);
+	yhi += 0.05 * (yhi - ylo);
+	struct scale xs = {0, fmin(1, ceil(tmax * 10 + 1e-9) / 10), X0, X0 + W};
+	double ystep = nice_step(yhi - ylo);
+	ylo = floor(ylo / ystep) * ystep;
+	open_svg(b, "fig-decision", 900, Y0 + H + 60,
+		 "Decision curve: net benefit at the benchmark's thresholds, pooled",
+		 "Net benefit = TP/n - FP/n x t/(1 - t) at threshold probability t (Vickers & "
+		 "Elkin 2006), from the pooled counts at each benchmark threshold; grey: treat "
+		 "all; the axis line at 0: treat none.");
+#define YV(v) (Y0 + H - ((fmax((v), ylo) - ylo) / (yhi - ylo)) * H)
+	for (double y = ylo; y <= yhi + ystep * 1e-6; y += ystep)
+		rp_printf(b,
+			  "<line class=\"grid\" x1=\"%.0f\" y1=\"%.1f\" x2=\"%.0f\" y2=\"%.1f\"/>"
+			  "<text class=\"tick\" x=\"%.0f\" y=\"%.1f\" text-anchor=\"end\">%.2f"
+			  "</text>",
+			  X0, YV(y), X0 + W, YV(y), X0 - 6, YV(y) + 4,
+			  fabs(y) < ystep * 1e-6 ? 0.0 : y);
+	rp_printf(b,
+		  "<line class=\"ref\" x1=\"%.0f\" y1=\"%.1f\" x2=\"%.0f\" y2=\"%.1f\"/>"
+		  "<text class=\"xlabel\" transform=\"translate(22 %.0f) rotate(-90)\" "
+		  "text-anchor=\"middle\">net benefit</text>",
+		  X0, YV(0), X0 + W, YV(0), Y0 + H / 2);
+	xaxis(b, &xs, nice_step(xs.hi - xs.lo), Y0 + H, Y0, "threshold probability");
+	for (int pass = 0; pass < 2; pass++) {
+		const double *v = pass ? nb : all;
+		rp_printf(b, "<polyline class=\"%s\" fill=\"none\" points=\"",
+			  pass ? "line pooled" : "line treatall");
+		for (size_t i = 0; i < k; i++)
+			rp_printf(b, "%s%.1f,%.1f", i ? " " : "", sx(&xs, t[i]), YV(v[i]));
+		rp_put(b, "\"/>");
+		for (size_t i = 0; i < k; i++)
+			marker(b, pass ? 0 : 2, sx(&xs, t[i]), YV(v[i]), pass ? 4.5 : 3.5,
+			       pass ? "pooled" : "treatall");
+	}
+#undef YV
+	marker(b, 0, LX, 40, 4.5, "pooled");
+	rp_printf(b, "<text class=\"lab\" x=\"%.0f\" y=\"%.0f\">model (pooled counts)</text>",
+		  LX + 14, 44.0);
+	marker(b, 2, LX, 62, 3.5, "treatall");
+	rp_printf(b, "<text class=\"lab\" x=\"%.0f\" y=\"%.0f\">treat all</text>", LX + 14, 66.0);
+	rp_printf(b, "<text class=\"lab\" x=\"%.0f\" y=\"%.0f\">treat none: 0</text>", LX + 14,
+		  88.0);
+	rp_put(b, "</svg>\n");
+}

@@ -198,9 +198,10 @@ Test(report_chromium, dom_has_charts_and_no_errors)
 	dom = read_all(path, NULL);
 	cr_assert_eq(probe_errors(dom, &charts), 0, "errors in the page: %s",
 		     strstr(dom, "<pre id=\"fv-probe\">"));
-	cr_assert_eq(charts, 4);
+	cr_assert_eq(charts, 6);
 	cr_assert(strstr(dom, "id=\"fig-forest\"") && strstr(dom, "id=\"fig-roc\"") &&
-		  strstr(dom, "id=\"fig-oe\"") && strstr(dom, "id=\"fig-prev\""));
+		  strstr(dom, "id=\"fig-oe\"") && strstr(dom, "id=\"fig-prev\"") &&
+		  strstr(dom, "id=\"fig-decision\"") && strstr(dom, "id=\"fig-subgroups\""));
 	cr_assert(strstr(dom, "<polygon class=\"diamond\""), "pooled diamond drawn");
 	free(dom);
 }

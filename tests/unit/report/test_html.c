@@ -85,10 +85,12 @@ Test(report_html, demo_renders_well_formed)
 
 	cr_assert_null(bad, "%s", bad);
 	cr_assert(!strncmp(h, "<!DOCTYPE html>", 15));
-	cr_assert_eq(count(h, "<svg"), 4, "four charts");
+	cr_assert_eq(count(h, "<svg"), 6, "six charts");
 	cr_assert_eq(count(h, "<svg"), count(h, "</svg>"));
 	cr_assert_eq(count(h, "<table"), count(h, "</table>"));
-	for (const char *id = "fig-forest\0fig-roc\0fig-oe\0fig-prev\0"; *id; id += strlen(id) + 1)
+	for (const char *id =
+		 "fig-forest\0fig-roc\0fig-oe\0fig-prev\0fig-decision\0fig-subgroups\0";
+	     *id; id += strlen(id) + 1)
 		cr_assert(strstr(h, id), "chart %s", id);
 	cr_assert(strstr(h, "This report states measurements, not approvals or certifications."));
 	cr_assert(strstr(h, "Random effects (REML)"));
@@ -164,7 +166,7 @@ Test(report_html, hostile_strings_are_escaped)
 	cr_assert(strstr(h, "&lt;script&gt;alert(1)&lt;/script&gt;"));
 	cr_assert(strstr(h, "b&quot; onmouseover=&quot;alert(2)&quot; x=&quot;&amp;amp;&#39;"));
 	cr_assert(strstr(h, "&lt;/title&gt;&lt;script&gt;alert(4)&lt;/script&gt;"));
-	cr_assert_eq(count(h, "<svg"), 4);
+	cr_assert_eq(count(h, "<svg"), 6);
 	char why[160];
 	const char *bad = balanced(h, why, sizeof(why));
 	cr_assert_null(bad, "%s", bad);
@@ -300,9 +302,12 @@ Test(report_html, suppressed_rows_and_no_results)
 	fv_free(h);
 	json_object_set_new(j, "sites", json_array());
 	json_object_set_new(j, "pooled", json_pack("{s:i}", "sites", 0));
+	json_object_del(j, "subgroups");
 	h = render(j);
 	cr_assert(strstr(h, "no site has an AUROC"));
+	/* the four per-site charts are drawn empty; no decision curve without pooled rows */
 	cr_assert_eq(count(h, "<svg"), 4, "empty charts still drawn");
+	cr_assert_null(strstr(h, "fig-decision"));
 	fv_free(h);
 	json_decref(j);
 }
@@ -347,6 +352,32 @@ Test(report_html, allocation_failure)
 			cr_assert_null(h);
 	}
 	cr_assert_eq(e, FV_OK);
+	fv_free(h);
+	json_decref(j);
+}
+
+/* The decision curve's numbers: net benefit = TP/n - FP/n t/(1-t) from the pooled row, and
+ * treat-all = prevalence - (1 - prevalence) t/(1-t) (Vickers & Elkin, Med Decis Making
+ * 2006;26:565-574, eq. 1): for TP 60, FP 140, TN 760, FN 40 at t = 0.2 (n = 1000):
+ * model 0.06 - 0.14 x 0.25 = 0.0250, treat all 0.1 - 0.9 x 0.25 = -0.1250. A recalibration
+ * fit in the report shows its slope and intercept with Wald intervals. */
+Test(report_html, decision_curve_and_recalibration_values)
+{
+	json_t *j = load_fixture();
+	json_object_set_new(j, "pooled",
+			    json_pack("{s:i,s:i,s:i,s:[{s:f,s:i,s:i,s:i,s:i}]}", "sites", 1, "n",
+				      1000, "n_pos", 100, "thresholds", "threshold", 0.2, "tp", 60,
+				      "fp", 140, "tn", 760, "fn", 40));
+	json_object_set_new(j, "recalibration",
+			    json_pack("{s:s,s:f,s:f,s:f,s:f}", "status", "converged", "intercept",
+				      -0.25, "intercept_se", 0.1, "slope", 0.8, "slope_se", 0.05));
+	char *h = render(j);
+	cr_assert(strstr(h, "id=\"fig-decision\""));
+	cr_assert(strstr(h, "<td class=\"num\">0.2</td><td class=\"num\">0.0250</td><td "
+			    "class=\"num\">-0.1250</td>"),
+		  "decision table");
+	cr_assert(strstr(h, "id=\"recalibration-table\""));
+	cr_assert(strstr(h, "0.800"), "slope shown");
 	fv_free(h);
 	json_decref(j);
 }
