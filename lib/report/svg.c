@@ -26,7 +26,8 @@ struct axis {
 	double dlo, dhi; /* the quantity's domain: the axis never leaves it */
 	double ref;	 /* reference line, NaN for none */
 	const char *xlabel, *head;
-	int prec; /* decimals of the values shown */
+	int prec;	  /* decimals of the values shown */
+	const char *rows; /* head of the label column; NULL: "site" */
 };
 
 struct scale {
@@ -146,8 +147,9 @@ static void intervals(struct rp_buf *b, const char *id, const char *title, const
 	h = yaxis + 48;
 
 	open_svg(b, id, W, h, title, desc);
-	rp_printf(b, "<text class=\"head\" x=\"8\" y=\"18\">site</text>"
-		     "<text class=\"head\" x=\"640\" y=\"18\">");
+	rp_put(b, "<text class=\"head\" x=\"8\" y=\"18\">");
+	rp_esc(b, ax->rows ? ax->rows : "site", 0);
+	rp_put(b, "</text><text class=\"head\" x=\"640\" y=\"18\">");
 	rp_esc(b, ax->head, 0);
 	rp_put(b, "</text>");
 	if (any_weight)
@@ -243,8 +245,8 @@ static const char *meta_name(enum fv_meta_method m)
 void rp_svg_forest(struct rp_buf *b, const struct rp *r)
 {
 	struct row *rows = fv_calloc(r->nsites + 2, sizeof(*rows));
-	struct axis ax = {0, 1, 0.5, "AUROC (dashed line: 0.5, no discrimination)", "AUROC (CI)",
-			  3};
+	struct axis ax = {0, 1,	  0.5, "AUROC (dashed line: 0.5, no discrimination)", "AUROC (CI)",
+			  3, NULL};
 	char title[160], sum[96];
 	double wmax = 0;
 	size_t n = 0;
@@ -287,7 +289,7 @@ void rp_svg_forest(struct rp_buf *b, const struct rp *r)
 void rp_svg_oe(struct rp_buf *b, const struct rp *r)
 {
 	struct row *rows = fv_calloc(r->nsites + 1, sizeof(*rows));
-	struct axis ax = {0, HUGE_VAL, 1.0, "observed / expected events", "O/E (CI)", 3};
+	struct axis ax = {0, HUGE_VAL, 1.0, "observed / expected events", "O/E (CI)", 3, NULL};
 	size_t n = 0;
 
 	if (!rows) {
@@ -314,7 +316,7 @@ void rp_svg_oe(struct rp_buf *b, const struct rp *r)
 void rp_svg_prevalence(struct rp_buf *b, const struct rp *r)
 {
 	struct row *rows = fv_calloc(r->nsites + 1, sizeof(*rows));
-	struct axis ax = {0, 1, NAN, "prevalence (events / records)", "prevalence (CI)", 3};
+	struct axis ax = {0, 1, NAN, "prevalence (events / records)", "prevalence (CI)", 3, NULL};
 	size_t n = 0;
 
 	if (!rows) {
@@ -466,8 +468,13 @@ void rp_svg_subgroups(struct rp_buf *b, const struct rp *r)
 {
 	struct row *rows = fv_calloc(r->nsubs + 1, sizeof(*rows));
 	char(*names)[2 * LABEL_MAX + 8] = fv_calloc(r->nsubs + 1, sizeof(*names));
-	struct axis ax = {0, 1, 0.5, "AUROC (dashed line: 0.5, no discrimination)", "AUROC (CI)",
-			  3};
+	struct axis ax = {0,
+			  1,
+			  0.5,
+			  "AUROC (dashed line: 0.5, no discrimination)",
+			  "AUROC (CI)",
+			  3,
+			  "subgroup = category"};
 	size_t n = 0;
 
 	if (!rows || !names) {
