@@ -532,7 +532,7 @@ Test(federation, recalibration_round_beyond_bounds_refused, .fini = teardown, .t
 	char vid[128], run[128], *out = NULL;
 
 	setup_synthetic(600);
-	for (int s = 0; s < 3; s++)
+	for (int s = 0; s < 3; s++) {
 		cr_assert_eq(
 		    h_run(
 			&out,
@@ -551,7 +551,8 @@ Test(federation, recalibration_round_beyond_bounds_refused, .fini = teardown, .t
 				      "lineterminator='\\n').writerows(rows)\" 2>&1",
 			F.dir, 'a' + s, 'a' + s, fv_synth_hf_label(), 'a' + s),
 		    0, "%s", out);
-	free(out);
+		free(out);
+	}
 	h_coord_start(&F);
 	for (int i = 0; i < F.nnodes; i++)
 		h_node_start(&F, i);
