@@ -118,6 +118,27 @@ static fv_err subgroups_ok(const struct fv_policy *p, const Fedval__SiteResult *
 	return FV_OK;
 }
 
+/* What both gates check first: bounded size, decodes as desc, no unknown top-level field.
+ * FV_OK with *pb set, or FV_EREFUSED with the reason in d (*pb NULL). */
+static fv_err open_checked(const struct fv_policy *p, const ProtobufCMessageDescriptor *desc,
+			   const char *what, const uint8_t *buf, size_t len, struct fv_pb **pb,
+			   struct fv_diag *d)
+{
+	*pb = NULL;
+	if (len > p->max_result_bytes)
+		return fv_diag_set(d, FV_EREFUSED, "%s of %zu bytes exceeds the %zu-byte bound",
+				   what, len, p->max_result_bytes);
+	if (fv_pb_unpack(desc, buf, len, 16 * len + 65536, pb, d) != FV_OK)
+		return fv_diag_set(d, FV_EREFUSED, "%s does not decode as a %s", what,
+				   desc->short_name);
+	if (has_unknown((*pb)->msg)) {
+		fv_pb_free(*pb);
+		*pb = NULL;
+		return fv_diag_set(d, FV_EREFUSED, "%s carries fields outside the schema", what);
+	}
+	return FV_OK;
+}
+
 fv_err fv_privacy_gate(const struct fv_policy *p, const uint8_t *result, size_t len,
 		       struct fv_diag *d)
 {
@@ -125,17 +146,10 @@ fv_err fv_privacy_gate(const struct fv_policy *p, const uint8_t *result, size_t 
 	Fedval__SiteResult *r;
 	fv_err e = FV_EREFUSED;
 
-	if (len > p->max_result_bytes)
-		return fv_diag_set(d, FV_EREFUSED, "result of %zu bytes exceeds the %zu-byte bound",
-				   len, p->max_result_bytes);
-	if (fv_pb_unpack(&fedval__site_result__descriptor, result, len, 16 * len + 65536, &pb, d) !=
+	if (open_checked(p, &fedval__site_result__descriptor, "result", result, len, &pb, d) !=
 	    FV_OK)
-		return fv_diag_set(d, FV_EREFUSED, "result does not decode as a SiteResult");
+		return FV_EREFUSED;
 	r = (Fedval__SiteResult *)pb->msg;
-	if (has_unknown(&r->base)) {
-		fv_diag_set(d, e, "result carries fields outside the schema");
-		goto out;
-	}
 	for (size_t i = 0; i < r->n_counts; i++)
 		if (has_unknown(&r->counts[i]->base)) {
 			fv_diag_set(d, e, "threshold row carries fields outside the schema");
@@ -261,17 +275,10 @@ fv_err fv_privacy_gate_round(const struct fv_policy *p, const uint8_t *msg, size
 	Fedval__RoundResult *r;
 	fv_err e = FV_EREFUSED;
 
-	if (len > p->max_result_bytes)
-		return fv_diag_set(d, e, "round result of %zu bytes exceeds the %zu-byte bound",
-				   len, p->max_result_bytes);
-	if (fv_pb_unpack(&fedval__round_result__descriptor, msg, len, 16 * len + 65536, &pb, d) !=
+	if (open_checked(p, &fedval__round_result__descriptor, "round result", msg, len, &pb, d) !=
 	    FV_OK)
-		return fv_diag_set(d, e, "round result does not decode as a RoundResult");
+		return FV_EREFUSED;
 	r = (Fedval__RoundResult *)pb->msg;
-	if (has_unknown(&r->base)) {
-		fv_diag_set(d, e, "round result carries fields outside the schema");
-		goto out;
-	}
 	if ((e = canonical(&r->base, msg, len)) != FV_OK) {
 		fv_diag_set(d, e == FV_EREFUSED ? e : FV_ENOMEM,
 			    "round result bytes are not the canonical encoding of its fields");
