@@ -389,52 +389,86 @@ static json_t *pool(struct site *sites, size_t n, const json_t *thresholds, bool
 
 /* Claims vs measured (issue 8): the manifest's claimed AUROC against each site's and the
  * pooled 95% interval. A claim outside an interval is flagged; inside is "consistent". */
+/* One claim against one measured value with its interval. */
+static void claim_row(json_t *out, const char *metric, const char *where, double c, const json_t *m,
+		      bool print)
+{
+	double est = json_number_value(json_object_get(m, "estimate"));
+	double lo = json_number_value(json_object_get(m, "ci_low"));
+	double hi = json_number_value(json_object_get(m, "ci_high"));
+	const char *v = c > hi	 ? "claim above the interval"
+			: c < lo ? "claim below the interval"
+				 : "consistent";
+	json_array_append_new(out, json_pack("{s:s,s:s,s:f,s:f,s:f,s:f,s:s}", "metric", metric,
+					     "where", where, "claimed", c, "measured", est,
+					     "ci_low", lo, "ci_high", hi, "verdict", v));
+	if (print)
+		printf("  %-12s %-22s claimed %.3f, measured %.3f (%.3f-%.3f)  %s\n", metric, where,
+		       c, est, lo, hi, v);
+}
+
+/* The threshold row of a site or of the pooled block at threshold t (NULL if withheld or
+ * absent). */
+static const json_t *row_at(const json_t *holder, double t)
+{
+	size_t i;
+	json_t *row;
+	json_array_foreach(json_object_get(holder, "thresholds"), i, row)
+	{
+		if (fabs(json_number_value(json_object_get(row, "threshold")) - t) < 1e-12 &&
+		    !json_is_true(json_object_get(row, "suppressed")))
+			return row;
+	}
+	return NULL;
+}
+
+/* Claims vs measured (issue 8 item 3): the manifest's claimed_performance, each claim against
+ * every site's and the pooled value with its interval. Claims: "auroc": number;
+ * "sensitivity" / "specificity": {"threshold": t, "value": v} at one of the benchmark's
+ * thresholds. */
 static json_t *claims(const json_t *manifest, const json_t *report, bool print)
 {
-	json_t *cp = json_object_get(manifest, "claimed_performance"), *out = json_array();
-	json_t *claim = json_object_get(cp, "auroc"), *s;
+	json_t *cp = json_object_get(manifest, "claimed_performance"), *out = json_array(), *s;
+	json_t *claim = json_object_get(cp, "auroc");
+	const json_t *pooled = json_object_get(report, "pooled");
 	size_t i;
 
-	if (!json_is_number(claim))
-		return out;
-	double c = json_number_value(claim);
-	if (print)
-		printf("\nclaimed AUROC %.3f vs measured:\n", c);
-	json_array_foreach(json_object_get(report, "sites"), i, s)
-	{
-		json_t *a = json_object_get(s, "auroc");
-		if (!a)
-			continue;
-		double lo = json_real_value(json_object_get(a, "ci_low"));
-		double hi = json_real_value(json_object_get(a, "ci_high"));
-		const char *v = c > hi	 ? "claim above the interval"
-				: c < lo ? "claim below the interval"
-					 : "consistent";
-		json_array_append_new(
-		    out, json_pack("{s:s,s:s,s:f,s:f,s:f,s:f,s:s}", "metric", "auroc", "where",
-				   json_string_value(json_object_get(s, "node")), "claimed", c,
-				   "measured", json_real_value(json_object_get(a, "estimate")),
-				   "ci_low", lo, "ci_high", hi, "verdict", v));
-		if (print)
-			printf("  %-20s %.3f (%.3f-%.3f)  %s\n",
-			       json_string_value(json_object_get(s, "node")),
-			       json_real_value(json_object_get(a, "estimate")), lo, hi, v);
+	if (print && json_is_object(cp) && json_object_size(cp))
+		printf("\nclaimed vs measured (95%% intervals):\n");
+	if (json_is_number(claim)) {
+		double c = json_number_value(claim);
+		json_array_foreach(json_object_get(report, "sites"), i, s)
+		{
+			const json_t *a = json_object_get(s, "auroc");
+			if (a)
+				claim_row(out, "auroc",
+					  json_string_value(json_object_get(s, "node")), c, a,
+					  print);
+		}
+		const json_t *re = json_object_get(pooled, "auroc_random_effects");
+		if (json_is_object(re))
+			claim_row(out, "auroc", "pooled (random effects)", c, re, print);
 	}
-	json_t *re = json_object_get(json_object_get(report, "pooled"), "auroc_random_effects");
-	if (json_is_object(re)) {
-		double lo = json_real_value(json_object_get(re, "ci_low"));
-		double hi = json_real_value(json_object_get(re, "ci_high"));
-		const char *v = c > hi	 ? "claim above the interval"
-				: c < lo ? "claim below the interval"
-					 : "consistent";
-		json_array_append_new(
-		    out, json_pack("{s:s,s:s,s:f,s:f,s:f,s:f,s:s}", "metric", "auroc", "where",
-				   "pooled (random effects)", "claimed", c, "measured",
-				   json_real_value(json_object_get(re, "estimate")), "ci_low", lo,
-				   "ci_high", hi, "verdict", v));
-		if (print)
-			printf("  %-20s %.3f (%.3f-%.3f)  %s\n", "pooled (RE)",
-			       json_real_value(json_object_get(re, "estimate")), lo, hi, v);
+	const char *const props[] = {"sensitivity", "specificity"};
+	for (size_t k = 0; k < 2; k++) {
+		const json_t *cl = json_object_get(cp, props[k]);
+		double t = json_number_value(json_object_get(cl, "threshold"));
+		double c = json_number_value(json_object_get(cl, "value"));
+		char metric[48];
+		const json_t *row;
+		if (!json_is_object(cl) || !json_is_number(json_object_get(cl, "value")))
+			continue;
+		fv_fmt(metric, sizeof(metric), "%s@%g", props[k], t);
+		json_array_foreach(json_object_get(report, "sites"), i, s)
+		{
+			if ((row = row_at(s, t)))
+				claim_row(out, metric,
+					  json_string_value(json_object_get(s, "node")), c,
+					  json_object_get(row, props[k]), print);
+		}
+		if ((row = row_at(pooled, t)))
+			claim_row(out, metric, "pooled (sum of counts)", c,
+				  json_object_get(row, props[k]), print);
 	}
 	return out;
 }

@@ -139,6 +139,25 @@ Test(federation, end_to_end_restart_and_immutable_versions, .fini = teardown, .t
 	submit_and_run(vid, sizeof(vid), run, sizeof(run));
 	json_t *rep = results_json(run);
 	check_report(rep, 3);
+	/* Claims vs measured: the manifest's claimed AUROC and sensitivity/specificity at 0.2,
+	 * each against every site and the pooled value, the verdict following the interval. */
+	size_t ci, nsens = 0, nauc = 0;
+	json_t *cl;
+	json_array_foreach(json_object_get(rep, "claims"), ci, cl)
+	{
+		const char *m = json_string_value(json_object_get(cl, "metric"));
+		const char *v = json_string_value(json_object_get(cl, "verdict"));
+		double c = json_number_value(json_object_get(cl, "claimed"));
+		double lo = json_number_value(json_object_get(cl, "ci_low"));
+		double hi = json_number_value(json_object_get(cl, "ci_high"));
+		nsens += !strcmp(m, "sensitivity@0.2");
+		nauc += !strcmp(m, "auroc");
+		cr_assert_str_eq(v, c > hi   ? "claim above the interval"
+				    : c < lo ? "claim below the interval"
+					     : "consistent");
+	}
+	cr_assert_eq(nsens, 4, "sensitivity claims: 3 sites and pooled");
+	cr_assert_eq(nauc, 4, "AUROC claims: 3 sites and pooled");
 
 	/* The report re-verifies offline with only the CA; a changed number does not. */
 	cr_assert_eq(
