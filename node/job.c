@@ -560,8 +560,8 @@ static fv_err release_round(struct node *n, const Fedval__Job *job, const struct
 		       FV_Q(why));
 		return release_round_failure(n, job, why, d);
 	}
-	if ((e = node_policy_record(n, job->job_id, (int)job->round->step, 0, &cohort, keep, d)) !=
-	    FV_OK)
+	if ((e = node_policy_record(n, job->job_id, (int)job->round->step, 0, &cohort, keep, NULL,
+				    d)) != FV_OK)
 		return e;
 	memcpy(g, o->round_g, sizeof(g));
 	memcpy(h, o->round_h, sizeof(h));
@@ -630,7 +630,7 @@ static uint64_t rounded(const struct node *n, uint64_t x)
 
 static void build_subgroups(const struct node *n, const struct eval_in *in,
 			    const struct eval_out *o, const bool keep[], const char *job,
-			    struct sub_release *sr)
+			    const json_t *hist, json_t *released, struct sub_release *sr)
 {
 	const struct fv_policy *p = &n->policy;
 
@@ -661,6 +661,16 @@ static void build_subgroups(const struct node *n, const struct eval_in *in,
 					small(p, so->n_pos) || small(p, so->n - so->n_pos) ||
 					small(p, o->n - so->n) || small(p, o->n_pos - so->n_pos) ||
 					small(p, (o->n - o->n_pos) - (so->n - so->n_pos));
+			/* differencing: the same category released before with a few records
+			 * more or less would isolate them */
+			if (!withheld[cnt] &&
+			    node_policy_category_close(n, hist, in->sub[k].name, so->category,
+						       so->n, so->n_pos)) {
+				fv_log(FV_LOG_WARN, "subgroup_withheld",
+				       "job=%s subgroup=%s category=%s reason=differencing", job,
+				       FV_Q(in->sub[k].name), FV_Q(so->category));
+				withheld[cnt] = true;
+			}
 			nwithheld += withheld[cnt];
 			cnt++;
 		}
@@ -710,6 +720,9 @@ static void build_subgroups(const struct node *n, const struct eval_in *in,
 				r->has_suppressed = r->suppressed = true;
 			} else {
 				size_t idx = sr->nrows++;
+				json_array_append_new(
+				    released, json_pack("[s,s,I,I]", in->sub[k].name, so->category,
+							(json_int_t)so->n, (json_int_t)so->n_pos));
 				uint64_t npos = rounded(n, so->n_pos),
 					 nneg = rounded(n, so->n - so->n_pos);
 				r->has_n = r->has_n_pos = true;
@@ -868,18 +881,24 @@ static fv_err release_stats(struct node *n, const Fedval__Job *job, const struct
 			res.duplicate_keys = rounded(n, o->byo_duplicates);
 		}
 	}
+	json_t *subs = json_array();
 	if (in->n_sub) {
-		if (!(sr = fv_calloc(1, sizeof(*sr))))
+		json_t *hist = node_policy_history(n);
+		if (!(sr = fv_calloc(1, sizeof(*sr)))) {
+			json_decref(hist);
+			json_decref(subs);
 			return fv_diag_set(d, FV_ENOMEM, "out of memory");
-		build_subgroups(n, in, o, keep, job->job_id, sr);
+		}
+		build_subgroups(n, in, o, keep, job->job_id, hist, subs, sr);
+		json_decref(hist);
 		res.n_subgroups = sr->n;
 		res.subgroups = sr->ptr;
 	}
 	fv_log(FV_LOG_INFO, "job_evaluated", "job=%s n=%llu thresholds=%u suppressed=%u",
 	       job->job_id, (unsigned long long)o->n, o->n_thr, suppressed);
 	/* Recorded before it can leave: a crash after sending must not forget the release. */
-	if ((e = node_policy_record(n, job->job_id, -1, dp ? n->dp.epsilon : 0, o, keep, d)) ==
-	    FV_OK)
+	if ((e = node_policy_record(n, job->job_id, -1, dp ? n->dp.epsilon : 0, o, keep, subs,
+				    d)) == FV_OK)
 		e = release(n, &res, d);
 	fv_free(sr);
 	return e;

@@ -205,9 +205,16 @@ fv_err node_policy_check_job(const struct node *n, const char *job, const json_t
 fv_err node_policy_difference(const struct node *n, struct eval_out *o, bool keep[], char *why,
 			      size_t cap);
 /* Append a released result to the history; round >= 0: a round of a multi-round fit (its
- * sums, no threshold rows); dp_epsilon > 0: the privacy loss the release spent. */
+ * sums, no threshold rows); dp_epsilon > 0: the privacy loss the release spent; subs (taken,
+ * may be NULL): the released subgroup categories [[subgroup, category, n, n_pos], ...]. */
 fv_err node_policy_record(const struct node *n, const char *job, int round, double dp_epsilon,
-			  const struct eval_out *o, const bool keep[], struct fv_diag *d);
+			  const struct eval_out *o, const bool keep[], json_t *subs,
+			  struct fv_diag *d);
+/* Differencing for a subgroup category: whether a release in hist (node_policy_history) had
+ * the same subgroup and category with records, events or non-events differing from these by
+ * more than 0 and less than the minimum cell count. */
+bool node_policy_category_close(const struct node *n, const json_t *hist, const char *sub,
+				const char *cat, uint64_t cn, uint64_t cpos);
 /* The history (a JSON array; never NULL). */
 json_t *node_policy_history(const struct node *n);
 

@@ -303,8 +303,35 @@ out:
 	return e;
 }
 
+bool node_policy_category_close(const struct node *n, const json_t *hist, const char *sub,
+				const char *cat, uint64_t cn, uint64_t cpos)
+{
+	uint32_t mc = n->policy.min_cell;
+	size_t i, k;
+	json_t *en, *c;
+
+	json_array_foreach(hist, i, en)
+	{
+		if (strcmp(json_string_value(json_object_get(en, "dataset")) ?: "", n->dataset))
+			continue;
+		json_array_foreach(json_object_get(en, "subs"), k, c)
+		{
+			uint64_t pn = (uint64_t)json_integer_value(json_array_get(c, 2));
+			uint64_t pp = (uint64_t)json_integer_value(json_array_get(c, 3));
+			if (strcmp(json_string_value(json_array_get(c, 0)) ?: "", sub) ||
+			    strcmp(json_string_value(json_array_get(c, 1)) ?: "", cat))
+				continue;
+			if (too_close(pn, cn, mc) || too_close(pp, cpos, mc) ||
+			    too_close(pn - pp, cn - cpos, mc))
+				return true;
+		}
+	}
+	return false;
+}
+
 fv_err node_policy_record(const struct node *n, const char *job, int round, double dp_epsilon,
-			  const struct eval_out *o, const bool keep[], struct fv_diag *d)
+			  const struct eval_out *o, const bool keep[], json_t *subs,
+			  struct fv_diag *d)
 {
 	char path[4096], *line;
 	json_t *rows = json_array(), *en;
@@ -323,6 +350,9 @@ fv_err node_policy_record(const struct node *n, const char *job, int round, doub
 		json_object_set_new(en, "round", json_integer(round));
 	if (dp_epsilon > 0)
 		json_object_set_new(en, "dp_epsilon", json_real(dp_epsilon));
+	if (subs && json_array_size(subs))
+		json_object_set(en, "subs", subs);
+	json_decref(subs);
 	line = json_dumps(en, JSON_COMPACT);
 	json_decref(en);
 	if (!line || fv_fmt(path, sizeof(path), "%s/" HISTORY, n->state_dir) ||

@@ -751,3 +751,50 @@ Test(site_control, policy_fields_in_a_benchmark_refused, .fini = teardown, .time
 	cr_assert(strstr(out, "vetoed") && strstr(out, "policy setting"), "%s", out);
 	free(out);
 }
+
+/* Differencing through a subgroup: the cohort grows by 13 records (allowed: at least the
+ * minimum cell), but the male category by only 3. The male category is withheld (it would
+ * isolate those 3 records against the earlier release) and, by secondary suppression, the
+ * female one too; the node log says why. */
+Test(site_control, subgroup_differencing_against_earlier_release, .fini = teardown, .timeout = 180)
+{
+	char run[128], *out = NULL, path[512];
+
+	start(NULL, 1000);
+	benchmark("b1", "[0.2]", false);
+	run_start("b1", run, sizeof(run));
+	free(run_wait(run));
+	cr_assert_eq(h_run(&out,
+			   "cd %s && awk -F, 'NR > 1 && $3 == \"1\"' a.csv | head -3 > extra && "
+			   "awk -F, 'NR > 1 && $3 == \"0\"' a.csv | head -10 >> extra && cat "
+			   "extra >> a.csv 2>&1",
+			   F.dir),
+		     0, "%s", out);
+	free(out);
+	run_start("b1", run, sizeof(run));
+	out = run_wait(run);
+	cr_assert(strstr(out, " done"), "%s", out);
+	free(out);
+	snprintf(path, sizeof(path), "%s/r2.json", F.dir);
+	cr_assert_eq(h_cli(&F, &out, "authority", "results %s --json %s 2>&1", run, path), 0, "%s",
+		     out);
+	free(out);
+	json_t *rep = json_load_file(path, 0, NULL), *sub, *cat;
+	size_t i, k;
+	bool sex_seen = false;
+	cr_assert(rep);
+	json_array_foreach(json_object_get(rep, "subgroups"), i, sub)
+	{
+		if (strcmp(json_string_value(json_object_get(sub, "subgroup")), "sex"))
+			continue;
+		sex_seen = true;
+		json_array_foreach(json_object_get(sub, "categories"), k, cat)
+		    cr_assert_gt(json_integer_value(json_object_get(cat, "withheld_at_sites")), 0,
+				 "sex = %s released after a 3-record change",
+				 json_string_value(json_object_get(cat, "category")));
+	}
+	cr_assert(sex_seen);
+	json_decref(rep);
+	snprintf(path, sizeof(path), "%s/hospital-a.log", F.dir);
+	cr_assert_gt(h_count(path, "subgroup=sex category=1 reason=differencing"), 0);
+}
