@@ -58,6 +58,8 @@ int cmd_benchmark_open(int argc, char **argv);
 int cmd_benchmark_close(int argc, char **argv);
 int cmd_dataset_list(int argc, char **argv);
 int cmd_dataset_approve(int argc, char **argv);
+int cmd_model_accept(int argc, char **argv);
+int cmd_model_reject(int argc, char **argv);
 int cmd_run_start(int argc, char **argv);
 int cmd_run_status(int argc, char **argv);
 int cmd_run_publish(int argc, char **argv);

@@ -203,3 +203,65 @@ int cmd_benchmark_close(int argc, char **argv)
 {
 	return set_state(argc, argv, "closed", "benchmark close");
 }
+
+static const char review_usage[] =
+    "usage: fedval model accept|reject --config FILE VERSION_ID [--reason TEXT]\n"
+    "\n"
+    "Record the authority's review of a vendor's submitted model version (its manifest:\n"
+    "intended use, population, claims, regulatory metadata). Benchmarks whose spec says\n"
+    "\"model_acceptance\": \"required\" run accepted versions only. A rejection needs a reason;\n"
+    "a later review replaces an earlier one. The review is a measurement prerequisite, not a\n"
+    "certification.\n"
+    "\n" LC_CONFIG_HELP "  --reason TEXT   recorded with the decision (required to reject)\n";
+
+static int review(int argc, char **argv, bool accept, const char *cmd)
+{
+	static const struct option opts[] = {{"config", required_argument, NULL, 'c'},
+					     {"reason", required_argument, NULL, 'r'},
+					     {NULL, 0, NULL, 0}};
+	const char *config = NULL;
+	struct cli_conn conn;
+	struct fv_diag d = {{0}};
+	Fedval__Envelope req = FEDVAL__ENVELOPE__INIT;
+	Fedval__ModelReview body = FEDVAL__MODEL_REVIEW__INIT;
+	struct fv_pb *rp = NULL;
+	int c, bad = 0;
+	fv_err e;
+
+	if (cli_wants_help(argc, argv, review_usage))
+		return CLI_OK;
+	while ((c = cli_getopt(argc, argv, opts, review_usage, &bad)) != -1) {
+		if (c == 'c')
+			config = optarg;
+		else if (c == 'r')
+			body.reason = optarg;
+	}
+	if (bad)
+		return CLI_USAGE;
+	if (optind + 1 != argc)
+		return cli_usage(review_usage, "%s needs one VERSION_ID", cmd);
+	if (!accept && (!body.reason || !*body.reason))
+		return cli_usage(review_usage, "%s needs --reason", cmd);
+	if (cli_connect(config, &conn, &d) != FV_OK)
+		return cli_fail(cmd, &d);
+	body.version_id = argv[optind];
+	body.accept = accept;
+	req.body_case = FEDVAL__ENVELOPE__BODY_REVIEW_MODEL;
+	req.review_model = &body;
+	e = cli_call(&conn, &req, FEDVAL__ENVELOPE__BODY_ACK, &rp, &d);
+	if (e == FV_OK)
+		printf("model %s %s\n", body.version_id, fv_wire_env(rp)->ack->status);
+	fv_pb_free(rp);
+	cli_disconnect(&conn);
+	return e == FV_OK ? CLI_OK : cli_fail(cmd, &d);
+}
+
+int cmd_model_accept(int argc, char **argv)
+{
+	return review(argc, argv, true, "model accept");
+}
+
+int cmd_model_reject(int argc, char **argv)
+{
+	return review(argc, argv, false, "model reject");
+}

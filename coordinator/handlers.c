@@ -350,6 +350,14 @@ static fv_err benchmark_check(json_t *j, struct fv_diag *d)
 		if (!json_is_string(json_object_get(v, "name")))
 			return fv_diag_set(d, FV_EINVAL, "variables[%zu] has no 'name'", i);
 	}
+	const char *const modes[] = {"model_acceptance", "dataset_approval"};
+	for (size_t m = 0; m < 2; m++) {
+		const json_t *mv = json_object_get(j, modes[m]);
+		if (mv && (!json_is_string(mv) || (strcmp(json_string_value(mv), "required") &&
+						   strcmp(json_string_value(mv), "none"))))
+			return fv_diag_set(d, FV_EINVAL,
+					   "field '%s' must be \"required\" or \"none\"", modes[m]);
+	}
 	thr = json_object_get(j, "thresholds");
 	if (!json_is_array(thr) || json_array_size(thr) == 0 ||
 	    json_array_size(thr) > FV_MAX_THRESHOLDS)
@@ -867,6 +875,8 @@ static fv_err round_state_load(const char *txt, struct fv_newton *nw, unsigned *
 }
 
 static bool spec_requires_approval(const char *spec);
+static bool spec_requires_acceptance(const char *spec);
+static fv_err model_accepted(struct req *r, const char *vid, struct fv_diag *d);
 static fv_err benchmark_is_open(struct req *r, const char *name, const char *version,
 				struct fv_diag *d);
 
@@ -897,6 +907,9 @@ static fv_err run_start(struct req *r, const Fedval__StartRun *q, char *run_id,
 		return e;
 	if ((e = check_model_fits(spec, mref.manifest_json, d)) != FV_OK)
 		return e;
+	bool need_acceptance = spec_requires_acceptance(spec);
+	if (need_acceptance && (e = model_accepted(r, q->model_version_id, d)) != FV_OK)
+		return e;
 	need_approval = spec_requires_approval(spec);
 	const char *kind = q->kind && *q->kind ? q->kind : "evaluation";
 	char *round_state = NULL;
@@ -925,7 +938,8 @@ static fv_err run_start(struct req *r, const Fedval__StartRun *q, char *run_id,
 			if (!strcmp(id, q->compare_model_version_ids[k]))
 				return fv_diag_set(d, FV_EINVAL, "model %.16s… listed twice", id);
 		if ((e = model_ref_load(r, id, &cref, d)) != FV_OK ||
-		    (e = check_model_fits(spec, cref.manifest_json, d)) != FV_OK)
+		    (e = check_model_fits(spec, cref.manifest_json, d)) != FV_OK ||
+		    (need_acceptance && (e = model_accepted(r, id, d)) != FV_OK))
 			return e;
 	}
 	fv_sha256(&now, sizeof(now), rnd);
@@ -1826,6 +1840,44 @@ static fv_err handle_publish_run(struct req *r, struct fv_diag *d)
 
 /* ---- datasets and benchmark lifecycle ---- */
 
+/* "model_acceptance": "required": runs of this benchmark take accepted model versions only. */
+static bool spec_requires_acceptance(const char *spec)
+{
+	json_t *j = json_loads(spec, 0, NULL);
+	const char *v = json_string_value(json_object_get(j, "model_acceptance"));
+	bool req = v && !strcmp(v, "required");
+	json_decref(j);
+	return req;
+}
+
+/* FV_OK when the authority accepted the model version; FV_EREFUSED naming its state. */
+static fv_err model_accepted(struct req *r, const char *vid, struct fv_diag *d)
+{
+	sqlite3_stmt *st = NULL;
+	char state[16] = "", why[FV_MAX_TEXT + 1] = "";
+	fv_err e;
+
+	store_lock(r->co->store);
+	e = store_query(r->co->store, &st,
+			"SELECT acceptance, coalesce(acceptance_reason, '') FROM models WHERE "
+			"version_id = ?",
+			"t", vid);
+	if (e == FV_OK && sqlite3_step(st) == SQLITE_ROW) {
+		fv_strlcpy(state, (const char *)sqlite3_column_text(st, 0), sizeof(state));
+		fv_strlcpy(why, (const char *)sqlite3_column_text(st, 1), sizeof(why));
+	}
+	sqlite3_finalize(st);
+	store_unlock(r->co->store);
+	if (e != FV_OK)
+		return fv_diag_set(d, e, "cannot read the model's review");
+	if (!strcmp(state, "accepted"))
+		return FV_OK;
+	return fv_diag_set(d, FV_EREFUSED,
+			   "model %.16s… is %s, not accepted by the authority%s%.200s (the "
+			   "benchmark requires model_acceptance)",
+			   vid, state[0] ? state : "unknown", why[0] ? ": " : "", why);
+}
+
 static bool spec_requires_approval(const char *spec)
 {
 	json_t *j = json_loads(spec, 0, NULL);
@@ -1930,6 +1982,34 @@ static fv_err handle_approve_dataset(struct req *r, struct fv_diag *d)
 	fv_log(FV_LOG_INFO, "dataset_approval", "benchmark=%s node=%s dataset=%s approved=%d",
 	       q->benchmark, q->node, q->dataset, q->approve ? 1 : 0);
 	return reply_ack(r, q->dataset, q->approve ? "approved" : "withdrawn");
+}
+
+/* The authority's review of a submitted model version: accepted or rejected, with a reason;
+ * a later review replaces an earlier one (a rejected version may be accepted after the
+ * vendor's clarification, and the reverse). */
+static fv_err handle_review_model(struct req *r, struct fv_diag *d)
+{
+	Fedval__ModelReview *q = r->env->review_model;
+	int changed = 0;
+	fv_err e;
+
+	if (q->reason && strlen(q->reason) > FV_MAX_TEXT)
+		return fv_diag_set(d, FV_ELIMIT, "reason too long");
+	if (!q->accept && (!q->reason || !*q->reason))
+		return fv_diag_set(d, FV_EINVAL, "a rejection needs a reason");
+	e = store_exec(
+	    r->co->store, &changed,
+	    "UPDATE models SET acceptance = ?, acceptance_reason = ?, acceptance_by = ?, "
+	    "acceptance_us = ? WHERE version_id = ?",
+	    "tttit", q->accept ? "accepted" : "rejected", q->reason ? q->reason : "", r->who.name,
+	    fv_now_us(), q->version_id);
+	if (e != FV_OK)
+		return fv_diag_set(d, e, "cannot store the review");
+	if (!changed)
+		return fv_diag_set(d, FV_ENOTFOUND, "no model version %.80s", q->version_id);
+	fv_log(FV_LOG_INFO, "model_review", "version=%s decision=%s", q->version_id,
+	       q->accept ? "accepted" : "rejected");
+	return reply_ack(r, q->version_id, q->accept ? "accepted" : "rejected");
 }
 
 static fv_err handle_set_benchmark_state(struct req *r, struct fv_diag *d)
@@ -2147,6 +2227,7 @@ static const struct route routes[] = {
     {FEDVAL__ENVELOPE__BODY_SUBMIT_ROUND, R(FV_ROLE_NODE), handle_submit_round},
     {FEDVAL__ENVELOPE__BODY_PUBLISH_RUN, R(FV_ROLE_AUTHORITY), handle_publish_run},
     {FEDVAL__ENVELOPE__BODY_APPROVE_DATASET, R(FV_ROLE_AUTHORITY), handle_approve_dataset},
+    {FEDVAL__ENVELOPE__BODY_REVIEW_MODEL, R(FV_ROLE_AUTHORITY), handle_review_model},
     {FEDVAL__ENVELOPE__BODY_SET_BENCHMARK_STATE, R(FV_ROLE_AUTHORITY), handle_set_benchmark_state},
     {FEDVAL__ENVELOPE__BODY_DATASETS, R(FV_ROLE_AUTHORITY), handle_datasets},
     {FEDVAL__ENVELOPE__BODY_UPLOAD_CHUNK, R(FV_ROLE_VENDOR), handle_upload_chunk},
@@ -2199,6 +2280,7 @@ static bool changes_state(Fedval__Envelope__BodyCase c)
 	case FEDVAL__ENVELOPE__BODY_SUBMIT_ROUND:
 	case FEDVAL__ENVELOPE__BODY_PUBLISH_RUN:
 	case FEDVAL__ENVELOPE__BODY_APPROVE_DATASET:
+	case FEDVAL__ENVELOPE__BODY_REVIEW_MODEL:
 	case FEDVAL__ENVELOPE__BODY_SET_BENCHMARK_STATE:
 	case FEDVAL__ENVELOPE__BODY_SCHEDULE_ADD:
 	case FEDVAL__ENVELOPE__BODY_SCHEDULE_REMOVE:

@@ -88,6 +88,11 @@ static const char *const migrations[] = {
     "CREATE INDEX schedule_runs_schedule ON schedule_runs(schedule_id, seq);",
     /* 7: publication of a run by the authority */
     "ALTER TABLE runs ADD COLUMN published_us INTEGER;",
+    /* 8: the authority's review of submitted model versions */
+    "ALTER TABLE models ADD COLUMN acceptance TEXT NOT NULL DEFAULT 'submitted';"
+    "ALTER TABLE models ADD COLUMN acceptance_reason TEXT;"
+    "ALTER TABLE models ADD COLUMN acceptance_by TEXT;"
+    "ALTER TABLE models ADD COLUMN acceptance_us INTEGER;",
 };
 
 #define N_MIGRATIONS ((int)(sizeof(migrations) / sizeof(migrations[0])))

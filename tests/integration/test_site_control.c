@@ -798,3 +798,58 @@ Test(site_control, subgroup_differencing_against_earlier_release, .fini = teardo
 	snprintf(path, sizeof(path), "%s/hospital-a.log", F.dir);
 	cr_assert_gt(h_count(path, "subgroup=sex category=1 reason=differencing"), 0);
 }
+
+/* The authority reviews a vendor's submission: with "model_acceptance": "required" a run
+ * takes accepted versions only; a vendor cannot accept its own model; a rejection needs and
+ * shows a reason; a later acceptance lets the run start. */
+Test(site_control, model_acceptance_required, .fini = teardown, .timeout = 120)
+{
+	char run[128], *out = NULL, path[512];
+
+	start(NULL, 1000);
+	json_t *b = json_load_file(FV_SOURCE_DIR "/deploy/demo/benchmark.json", 0, NULL);
+	cr_assert(b);
+	json_object_set_new(b, "name", json_string("reviewed"));
+	json_object_set_new(b, "model_acceptance", json_string("maybe"));
+	snprintf(path, sizeof(path), "%s/reviewed.json", F.dir);
+	cr_assert_eq(json_dump_file(b, path, 0), 0);
+	cr_assert_neq(h_cli(&F, &out, "authority", "benchmark create reviewed.json 2>&1"), 0);
+	cr_assert(strstr(out, "model_acceptance"), "%s", out);
+	free(out);
+	json_object_set_new(b, "model_acceptance", json_string("required"));
+	cr_assert_eq(json_dump_file(b, path, 0), 0);
+	json_decref(b);
+	cr_assert_eq(h_cli(&F, &out, "authority", "benchmark create reviewed.json 2>&1"), 0, "%s",
+		     out);
+	free(out);
+
+	cr_assert_neq(
+	    h_cli(&F, &out, "authority", "run start --benchmark reviewed --model %s 2>&1", VID), 0);
+	cr_assert(strstr(out, "submitted, not accepted"), "%s", out);
+	free(out);
+	cr_assert_neq(h_cli(&F, &out, "vendor", "model accept %s 2>&1", VID), 0);
+	cr_assert(strstr(out, "may not send"), "%s", out);
+	free(out);
+	cr_assert_eq(h_cli(&F, &out, "authority", "model reject %s 2>&1", VID), 2, "%s", out);
+	free(out);
+	cr_assert_eq(h_cli(&F, &out, "authority",
+			   "model reject %s --reason 'no CE marking stated' 2>&1", VID),
+		     0, "%s", out);
+	cr_assert(strstr(out, "rejected"), "%s", out);
+	free(out);
+	cr_assert_neq(
+	    h_cli(&F, &out, "authority", "run start --benchmark reviewed --model %s 2>&1", VID), 0);
+	cr_assert(strstr(out, "rejected") && strstr(out, "no CE marking stated"), "%s", out);
+	free(out);
+	cr_assert_eq(
+	    h_cli(&F, &out, "authority", "model accept %s --reason 'CE 0123 shown' 2>&1", VID), 0,
+	    "%s", out);
+	free(out);
+	cr_assert_eq(h_cli(&F, &out, "authority", "run start --benchmark reviewed --model %s", VID),
+		     0, "%s", out);
+	h_last_line(out, run, sizeof(run));
+	free(out);
+	out = run_wait(run);
+	cr_assert(strstr(out, " done"), "%s", out);
+	free(out);
+}
