@@ -403,7 +403,7 @@ static void claim_row(json_t *out, const char *metric, const char *where, double
 					     "where", where, "claimed", c, "measured", est,
 					     "ci_low", lo, "ci_high", hi, "verdict", v));
 	if (print)
-		printf("  %-12s %-22s claimed %.3f, measured %.3f (%.3f-%.3f)  %s\n", metric, where,
+		printf("  %-16s %-24s claimed %.3f, measured %.3f (%.3f-%.3f)  %s\n", metric, where,
 		       c, est, lo, hi, v);
 }
 

@@ -149,8 +149,13 @@ VID=$("$FEDVAL" model submit --config "$OUT/vendor/client.ini" \
 VID2=$("$FEDVAL" model submit --config "$OUT/vendor-beta/client.ini" \
 	--model "$OUT/vendor-beta/model.onnx" --manifest "$OUT/vendor-beta/manifest.json")
 
-step "authority creates the benchmark and starts a head-to-head run"
-"$FEDVAL" benchmark create "$ROOT/deploy/demo/benchmark.json"
+step "authority reviews the submissions and creates the benchmark (acceptance required)"
+"$FEDVAL" model accept "$VID" --reason "manifest reviewed: intended use, population, MDR class"
+"$FEDVAL" model accept "$VID2" --reason "manifest reviewed: intended use, population, MDR class"
+sed 's/"primary_endpoint"/"model_acceptance": "required",\n  "primary_endpoint"/' \
+	"$ROOT/deploy/demo/benchmark.json" >"$OUT/benchmark.json"
+"$FEDVAL" benchmark create "$OUT/benchmark.json"
+step "authority starts a head-to-head run"
 RUN=$("$FEDVAL" run start --benchmark hf-readmission-30d --model "$VID" --compare "$VID2")
 "$FEDVAL" run status "$RUN" --wait 300
 
