@@ -86,4 +86,9 @@ int cmd_site_release(int argc, char **argv);
 int cmd_site_results_show(int argc, char **argv);
 int cmd_audit_export(int argc, char **argv);
 
+/* Random-effects meta-analysis (REML, Hartung-Knapp) of y/v on the logit (logit) or log
+ * scale, back-transformed, as JSON (null for fewer than 2 estimates); printed when print. */
+json_t *cli_meta_json(const double *y, const double *v, size_t k, bool logit, const char *what,
+		      bool print);
+
 #endif

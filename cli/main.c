@@ -1,4 +1,5 @@
 /* fedval: the command-line tool of authorities, vendors and hospital administrators. */
+#include <math.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -6,6 +7,7 @@
 
 #include "cli.h"
 #include "fedval/limits.h"
+#include "fedval/stats.h"
 #include "fedval/util.h"
 
 static const struct cli_cmd cmds[] = {
@@ -283,4 +285,35 @@ fv_err cli_call(struct cli_conn *c, Fedval__Envelope *req, Fedval__Envelope__Bod
 		*reply = NULL;
 	}
 	return e;
+}
+
+/* Random-effects meta-analysis (REML, Hartung-Knapp) of per-site estimates y with variances v
+ * on the logit (logit) or log scale, back-transformed; JSON null for fewer than 2 sites. The
+ * same block in `fedval results` and `fedval stats`. */
+json_t *cli_meta_json(const double *y, const double *v, size_t k, bool logit, const char *what,
+		      bool print)
+{
+	struct fv_meta m;
+	struct fv_diag d = {{0}};
+	double (*back)(double) = logit ? fv_stats_expit : exp;
+
+	if (k < 2 || fv_stats_meta(y, v, k, FV_META_REML, 1, 0.95, &m, &d) != FV_OK)
+		return json_null();
+	if (print)
+		printf("  %-22s %.3f (95%% CI %.3f-%.3f), tau2 %.4f, I2 %.0f%%, Q p=%.3g\n", what,
+		       back(m.mu), back(m.ci_lo), back(m.ci_hi), m.tau2, m.i2, m.q_p);
+	json_t *j =
+	    json_pack("{s:f,s:f,s:f,s:f,s:f,s:f,s:f,s:I,s:s}", "estimate", back(m.mu), "ci_low",
+		      back(m.ci_lo), "ci_high", back(m.ci_hi), "tau2", m.tau2, "i2_percent", m.i2,
+		      "q", m.q, "q_p", m.q_p, "sites", (json_int_t)k, "method",
+		      logit ? "random effects (REML, Hartung-Knapp) on logit scale"
+			    : "random effects (REML, Hartung-Knapp) on log scale");
+	if (!isnan(m.pi_lo)) {
+		json_object_set_new(j, "pi_low", json_real(back(m.pi_lo)));
+		json_object_set_new(j, "pi_high", json_real(back(m.pi_hi)));
+		if (print)
+			printf("  %-22s   prediction interval %.3f-%.3f (t, %zu-2 df)\n", "",
+			       back(m.pi_lo), back(m.pi_hi), k);
+	}
+	return j;
 }

@@ -245,12 +245,27 @@ int cmd_stats(int argc, char **argv)
 			population(&all, thr, nthr));
 	if (site) {
 		json_t *arr = json_array();
+		double ya[OFF_MAX_GROUPS], va[OFF_MAX_GROUPS];
+		size_t ka = 0;
 		for (size_t k = 0; k < nsites; k++) {
-			json_t *p = population(&by_site[k], thr, nthr);
+			json_t *p = population(&by_site[k], thr, nthr), *a;
 			json_object_set_new(p, "site", json_string(site_names[k]));
 			json_array_append_new(arr, p);
+			/* what the federation publishes beside the pooled counts: the
+			 * random-effects meta-analysis of the sites' AUROCs (as `fedval results`)
+			 */
+			a = json_object_get(p, "auroc");
+			double est = json_number_value(json_object_get(a, "estimate")),
+			       var = json_number_value(json_object_get(a, "variance"));
+			if (json_is_number(json_object_get(a, "estimate")) && est > 0 && est < 1 &&
+			    var > 0) {
+				fv_stats_logit_delta(est, var, &ya[ka], &va[ka]);
+				ka++;
+			}
 		}
 		json_object_set_new(out, "sites", arr);
+		json_object_set_new(json_object_get(out, "pooled"), "auroc_random_effects",
+				    cli_meta_json(ya, va, ka, true, "AUROC", false));
 	}
 	if (group) {
 		json_t *arr = json_array();

@@ -242,34 +242,6 @@ static void print_sites(struct site *sites, size_t n)
 /* Random-effects meta-analysis (REML, Hartung-Knapp) of per-site estimates on a transformed
  * scale: logit AUROC with its delta-method DeLong variance, and log O/E with variance 1/O
  * (Debray et al., BMJ 2017;356:i6460). Back-transformed for display. */
-static json_t *meta_json(const double *y, const double *v, size_t k, bool logit, const char *what,
-			 bool print)
-{
-	struct fv_meta m;
-	struct fv_diag d = {{0}};
-	double (*back)(double) = logit ? fv_stats_expit : exp;
-
-	if (k < 2 || fv_stats_meta(y, v, k, FV_META_REML, 1, Z95, &m, &d) != FV_OK)
-		return json_null();
-	if (print)
-		printf("  %-22s %.3f (95%% CI %.3f-%.3f), tau2 %.4f, I2 %.0f%%, Q p=%.3g\n", what,
-		       back(m.mu), back(m.ci_lo), back(m.ci_hi), m.tau2, m.i2, m.q_p);
-	json_t *j =
-	    json_pack("{s:f,s:f,s:f,s:f,s:f,s:f,s:f,s:I,s:s}", "estimate", back(m.mu), "ci_low",
-		      back(m.ci_lo), "ci_high", back(m.ci_hi), "tau2", m.tau2, "i2_percent", m.i2,
-		      "q", m.q, "q_p", m.q_p, "sites", (json_int_t)k, "method",
-		      logit ? "random effects (REML, Hartung-Knapp) on logit scale"
-			    : "random effects (REML, Hartung-Knapp) on log scale");
-	if (!isnan(m.pi_lo)) {
-		json_object_set_new(j, "pi_low", json_real(back(m.pi_lo)));
-		json_object_set_new(j, "pi_high", json_real(back(m.pi_hi)));
-		if (print)
-			printf("  %-22s   prediction interval %.3f-%.3f (t, %zu-2 df)\n", "",
-			       back(m.pi_lo), back(m.pi_hi), k);
-	}
-	return j;
-}
-
 static void meta(struct site *sites, size_t n, json_t *pooled, bool print)
 {
 	double ya[64], va[64], yo[64], vo[64];
@@ -291,9 +263,9 @@ static void meta(struct site *sites, size_t n, json_t *pooled, bool print)
 	if (print && (ka >= 2 || ko >= 2))
 		printf("\nmeta-analysis across sites:\n");
 	json_object_set_new(pooled, "auroc_random_effects",
-			    meta_json(ya, va, ka, true, "AUROC", print));
+			    cli_meta_json(ya, va, ka, true, "AUROC", print));
 	json_object_set_new(pooled, "oe_random_effects",
-			    meta_json(yo, vo, ko, false, "observed/expected", print));
+			    cli_meta_json(yo, vo, ko, false, "observed/expected", print));
 }
 
 /* Pool the verified, successful sites. */

@@ -194,5 +194,65 @@ Test(breast_cancer, three_sites_pool_to_whole_file_counts, .fini = teardown, .ti
 		cr_assert_eq((uint64_t)json_integer_value(json_object_get(row, "fn")), ref[t].fn,
 			     "fn at %g", THR[t]);
 	}
+
+	/* fedval stats on one file of (score, label, site) computes what this federation
+	 * published: per-site AUROCs and the random-effects pooled AUROC. The scores are the
+	 * model's, written by fedval model run at float precision, as the nodes score. */
+	cr_assert_eq(
+	    h_run(
+		&out,
+		"cd %s && for s in 0 1 2; do " H_BIN(
+		    "fedval") " model run bc.onnx --csv site$s.csv --features $(/usr/bin/python3 "
+			      "-c \"import json; print(','.join(json.load(open('bc-manifest.json'))"
+			      "['input']['variables']))\") --out score$s.csv || exit 1; done && "
+			      "/usr/bin/python3 -c \"import csv\n"
+			      "w = csv.writer(open('all.csv', 'w'), lineterminator='\\n')\n"
+			      "w.writerow(['score', 'label', 'site'])\n"
+			      "for s in range(3):\n"
+			      "  sc = [r['probability'] for r in "
+			      "csv.DictReader(open('score%%d.csv' "
+			      "%% s))]\n"
+			      "  lab = [r['label'] for r in csv.DictReader(open('site%%d.csv' %% "
+			      "s))]\n"
+			      "  [w.writerow([a, b, 'site-%%d' %% s]) for a, b in zip(sc, lab)]\n"
+			      "\" && " H_BIN("fedval") " stats --csv all.csv --score score --label "
+						       "label --site site --json > stats.json 2>&1",
+		F.dir),
+	    0, "%s", out);
+	free(out);
+	snprintf(path, sizeof(path), "%s/stats.json", F.dir);
+	json_t *st = json_load_file(path, 0, &jerr);
+	cr_assert(st, "%s", jerr.text);
+	json_t *sre = json_object_get(json_object_get(st, "pooled"), "auroc_random_effects");
+	json_t *fre = json_object_get(pooled, "auroc_random_effects");
+	cr_assert(json_is_object(sre) && json_is_object(fre));
+	const char *keys[] = {"estimate", "ci_low", "ci_high", "tau2"};
+	for (int k = 0; k < 4; k++)
+		cr_assert_float_eq(json_number_value(json_object_get(sre, keys[k])),
+				   json_number_value(json_object_get(fre, keys[k])), 1e-9,
+				   "auroc_random_effects.%s", keys[k]);
+	size_t i;
+	json_t *ss;
+	json_array_foreach(json_object_get(st, "sites"), i, ss)
+	{
+		const char *name = json_string_value(json_object_get(ss, "site"));
+		size_t k;
+		json_t *fs;
+		bool found = false;
+		json_array_foreach(json_object_get(rep, "sites"), k, fs)
+		{
+			if (strcmp(json_string_value(json_object_get(fs, "node")), name))
+				continue;
+			found = true;
+			cr_assert_float_eq(
+			    json_number_value(
+				json_object_get(json_object_get(ss, "auroc"), "estimate")),
+			    json_number_value(
+				json_object_get(json_object_get(fs, "auroc"), "estimate")),
+			    1e-9, "%s AUROC", name); /* the report prints 10 digits */
+		}
+		cr_assert(found, "site %s", name);
+	}
+	json_decref(st);
 	json_decref(rep);
 }
