@@ -29,6 +29,9 @@ struct cli_conn {
 fv_err cli_connect(const char *config_path, struct cli_conn *c, struct fv_diag *d);
 void cli_disconnect(struct cli_conn *c);
 /* fv_client_call with the reply's body checked to be `want`. */
+/* Connect, one call, disconnect: for commands that send one request. */
+fv_err cli_request(const char *config, Fedval__Envelope *req, Fedval__Envelope__BodyCase want,
+		   struct fv_pb **reply, struct fv_diag *d);
 fv_err cli_call(struct cli_conn *c, Fedval__Envelope *req, Fedval__Envelope__BodyCase want,
 		struct fv_pb **reply, struct fv_diag *d);
 

@@ -108,7 +108,6 @@ int cmd_dataset_approve(int argc, char **argv)
 					     {"reason", required_argument, NULL, 'r'},
 					     {NULL, 0, NULL, 0}};
 	const char *config = NULL;
-	struct cli_conn conn;
 	struct fv_diag d = {{0}};
 	Fedval__Envelope req = FEDVAL__ENVELOPE__INIT;
 	Fedval__DatasetApproval body = FEDVAL__DATASET_APPROVAL__INIT;
@@ -138,16 +137,13 @@ int cmd_dataset_approve(int argc, char **argv)
 	if (!body.benchmark || !body.node || !body.dataset || optind != argc)
 		return cli_usage(approve_usage,
 				 "dataset approve needs --benchmark, --node, --dataset");
-	if (cli_connect(config, &conn, &d) != FV_OK)
-		return cli_fail("dataset approve", &d);
 	req.body_case = FEDVAL__ENVELOPE__BODY_APPROVE_DATASET;
 	req.approve_dataset = &body;
-	e = cli_call(&conn, &req, FEDVAL__ENVELOPE__BODY_ACK, &rp, &d);
+	e = cli_request(config, &req, FEDVAL__ENVELOPE__BODY_ACK, &rp, &d);
 	if (e == FV_OK)
 		printf("dataset %s of %s %s for %s\n", body.dataset, body.node,
 		       fv_wire_env(rp)->ack->status, body.benchmark);
 	fv_pb_free(rp);
-	cli_disconnect(&conn);
 	return e == FV_OK ? CLI_OK : cli_fail("dataset approve", &d);
 }
 
@@ -164,7 +160,6 @@ static int set_state(int argc, char **argv, const char *state, const char *cmd)
 	static const struct option opts[] = {{"config", required_argument, NULL, 'c'},
 					     {NULL, 0, NULL, 0}};
 	const char *config = NULL;
-	struct cli_conn conn;
 	struct fv_diag d = {{0}};
 	Fedval__Envelope req = FEDVAL__ENVELOPE__INIT;
 	Fedval__BenchmarkState body = FEDVAL__BENCHMARK_STATE__INIT;
@@ -180,17 +175,14 @@ static int set_state(int argc, char **argv, const char *state, const char *cmd)
 		return CLI_USAGE;
 	if (optind + 1 != argc)
 		return cli_usage(state_usage, "%s needs one NAME@VERSION", cmd);
-	if (cli_connect(config, &conn, &d) != FV_OK)
-		return cli_fail(cmd, &d);
 	body.benchmark = argv[optind];
 	body.state = (char *)state;
 	req.body_case = FEDVAL__ENVELOPE__BODY_SET_BENCHMARK_STATE;
 	req.set_benchmark_state = &body;
-	e = cli_call(&conn, &req, FEDVAL__ENVELOPE__BODY_ACK, &rp, &d);
+	e = cli_request(config, &req, FEDVAL__ENVELOPE__BODY_ACK, &rp, &d);
 	if (e == FV_OK)
 		printf("benchmark %s %s\n", body.benchmark, fv_wire_env(rp)->ack->status);
 	fv_pb_free(rp);
-	cli_disconnect(&conn);
 	return e == FV_OK ? CLI_OK : cli_fail(cmd, &d);
 }
 
@@ -220,7 +212,6 @@ static int review(int argc, char **argv, bool accept, const char *cmd)
 					     {"reason", required_argument, NULL, 'r'},
 					     {NULL, 0, NULL, 0}};
 	const char *config = NULL;
-	struct cli_conn conn;
 	struct fv_diag d = {{0}};
 	Fedval__Envelope req = FEDVAL__ENVELOPE__INIT;
 	Fedval__ModelReview body = FEDVAL__MODEL_REVIEW__INIT;
@@ -242,17 +233,14 @@ static int review(int argc, char **argv, bool accept, const char *cmd)
 		return cli_usage(review_usage, "%s needs one VERSION_ID", cmd);
 	if (!accept && (!body.reason || !*body.reason))
 		return cli_usage(review_usage, "%s needs --reason", cmd);
-	if (cli_connect(config, &conn, &d) != FV_OK)
-		return cli_fail(cmd, &d);
 	body.version_id = argv[optind];
 	body.accept = accept;
 	req.body_case = FEDVAL__ENVELOPE__BODY_REVIEW_MODEL;
 	req.review_model = &body;
-	e = cli_call(&conn, &req, FEDVAL__ENVELOPE__BODY_ACK, &rp, &d);
+	e = cli_request(config, &req, FEDVAL__ENVELOPE__BODY_ACK, &rp, &d);
 	if (e == FV_OK)
 		printf("model %s %s\n", body.version_id, fv_wire_env(rp)->ack->status);
 	fv_pb_free(rp);
-	cli_disconnect(&conn);
 	return e == FV_OK ? CLI_OK : cli_fail(cmd, &d);
 }
 

@@ -287,6 +287,20 @@ fv_err cli_call(struct cli_conn *c, Fedval__Envelope *req, Fedval__Envelope__Bod
 	return e;
 }
 
+fv_err cli_request(const char *config, Fedval__Envelope *req, Fedval__Envelope__BodyCase want,
+		   struct fv_pb **reply, struct fv_diag *d)
+{
+	struct cli_conn conn;
+	fv_err e;
+
+	*reply = NULL;
+	if ((e = cli_connect(config, &conn, d)) != FV_OK)
+		return e;
+	e = cli_call(&conn, req, want, reply, d);
+	cli_disconnect(&conn);
+	return e;
+}
+
 /* Random-effects meta-analysis (REML, Hartung-Knapp) of per-site estimates y with variances v
  * on the logit (logit) or log scale, back-transformed; JSON null for fewer than 2 sites. The
  * same block in `fedval results` and `fedval stats`. */
