@@ -181,6 +181,9 @@ static json_t *site_json(const struct site *s)
 		if (r->has_duplicate_keys)
 			json_object_set_new(j, "duplicate_keys",
 					    json_integer((json_int_t)r->duplicate_keys));
+		if (r->has_unused_predictions)
+			json_object_set_new(j, "unused_predictions",
+					    json_integer((json_int_t)r->unused_predictions));
 	}
 	if (r->dp_mechanism) {
 		json_t *dp = json_pack("{s:s,s:f}", "mechanism", r->dp_mechanism, "epsilon",

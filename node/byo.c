@@ -199,11 +199,17 @@ void node_byo_compute(const struct eval_in *in, struct eval_out *out)
 		fv_diag_set(&d, e, "out of memory summarising");
 		goto fail;
 	}
+	/* predictions whose key no data record has (a duplicated key is counted as such) */
+	uint64_t unused = 0;
+	for (size_t i = 0; i < m.cap; i++)
+		unused += m.key[i] && !isnan(m.score[i]) && !m.used[i];
 	out->byo = true;
 	out->byo_unmatched = unmatched;
 	out->byo_duplicates = dups;
-	fv_log(FV_LOG_INFO, "byo_joined", "matched=%zu unmatched=%llu duplicate_keys=%llu", n,
-	       (unsigned long long)unmatched, (unsigned long long)dups);
+	out->byo_unused = unused;
+	fv_log(FV_LOG_INFO, "byo_joined",
+	       "matched=%zu unmatched=%llu duplicate_keys=%llu unused_predictions=%llu", n,
+	       (unsigned long long)unmatched, (unsigned long long)dups, (unsigned long long)unused);
 	goto out;
 fail:
 	out->status = (int)e;

@@ -880,6 +880,10 @@ static fv_err release_stats(struct node *n, const Fedval__Job *job, const struct
 			res.has_duplicate_keys = true;
 			res.duplicate_keys = rounded(n, o->byo_duplicates);
 		}
+		if (!dp && fv_privacy_cell_ok(p, o->byo_unused)) {
+			res.has_unused_predictions = true;
+			res.unused_predictions = rounded(n, o->byo_unused);
+		}
 	}
 	json_t *subs = json_array();
 	if (in->n_sub) {

@@ -106,7 +106,8 @@ struct eval_out {
 	double rows_per_s;
 	uint64_t excluded; /* records the cohort rule left out */
 	bool byo;	   /* scores came from site-supplied predictions */
-	uint64_t byo_unmatched, byo_duplicates;
+	uint64_t byo_unmatched, byo_duplicates,
+	    byo_unused;				 /* unused: predictions without a record */
 	double round_g[2], round_h[4], round_ll; /* recalibration round sums */
 	/* head-to-head: the compared models on the same records, paired with the first */
 	uint32_t n_cmp;

@@ -178,7 +178,7 @@ fv_err fv_privacy_gate(const struct fv_policy *p, const uint8_t *result, size_t 
 		if (r->has_n || r->has_n_pos || r->n_counts || r->has_auc || r->has_auc_var ||
 		    r->has_brier_sum || r->has_sum_p || r->n_comparisons || r->n_subgroups ||
 		    r->has_unmatched_records || r->has_duplicate_keys ||
-		    r->has_site_supplied_predictions) {
+		    r->has_unused_predictions || r->has_site_supplied_predictions) {
 			fv_diag_set(d, e, "a failed result may not carry statistics");
 			goto out;
 		}
@@ -237,8 +237,9 @@ fv_err fv_privacy_gate(const struct fv_policy *p, const uint8_t *result, size_t 
 		goto out;
 	}
 	if ((r->has_unmatched_records && !fv_privacy_cell_ok(p, r->unmatched_records)) ||
-	    (r->has_duplicate_keys && !fv_privacy_cell_ok(p, r->duplicate_keys))) {
-		fv_diag_set(d, e, "unmatched or duplicate key count below %u", p->min_cell);
+	    (r->has_duplicate_keys && !fv_privacy_cell_ok(p, r->duplicate_keys)) ||
+	    (r->has_unused_predictions && !fv_privacy_cell_ok(p, r->unused_predictions))) {
+		fv_diag_set(d, e, "unmatched, duplicate or unused key count below %u", p->min_cell);
 		goto out;
 	}
 	if ((e = subgroups_ok(p, r, d)) != FV_OK)

@@ -500,10 +500,12 @@ Test(site_control, site_supplied_predictions, .fini = teardown, .timeout = 120)
 	    json_real_value(json_object_get(json_object_get(sb, "auroc"), "estimate")), 1e-12);
 	json_decref(rep);
 
-	/* 10 records without a prediction, 6 keys listed twice: 16 records unmatched. */
+	/* 10 records without a prediction, 6 keys listed twice: 16 records unmatched; 7
+	 * predictions for keys the data does not have. */
 	cr_assert_eq(h_run(&out,
 			   "cd %s && /usr/bin/python3 -c \"l=open('preds.csv').read().splitlines();"
-			   " h,r=l[0],l[1:]; r=r[10:]+r[10:16]; open('preds.csv','w').write("
+			   " h,r=l[0],l[1:]; x=[','.join(['X%%d' %% i]+r[0].split(',')[1:]) for i "
+			   "in range(7)]; r=r[10:]+r[10:16]+x; open('preds.csv','w').write("
 			   "'\\n'.join([h]+r)+'\\n')\"",
 			   F.dir),
 		     0, "%s", out);
@@ -517,6 +519,7 @@ Test(site_control, site_supplied_predictions, .fini = teardown, .timeout = 120)
 	sa = json_array_get(json_object_get(rep, "sites"), 0);
 	cr_assert_eq(json_integer_value(json_object_get(sa, "unmatched_records")), 16);
 	cr_assert_eq(json_integer_value(json_object_get(sa, "duplicate_keys")), 6);
+	cr_assert_eq(json_integer_value(json_object_get(sa, "unused_predictions")), 7);
 	cr_assert_eq(json_integer_value(json_object_get(sa, "n")), 1200 - 16);
 	json_decref(rep);
 }

@@ -225,6 +225,10 @@ Test(gate, refuses_failed_result_with_statistics)
 	res.duplicate_keys = 1;
 	REFUSED("failed result with duplicate keys");
 	res.has_duplicate_keys = 0;
+	res.has_unused_predictions = 1;
+	res.unused_predictions = 9;
+	REFUSED("failed result with unused predictions");
+	res.has_unused_predictions = 0;
 	res.has_site_supplied_predictions = res.site_supplied_predictions = 1;
 	REFUSED("failed result marked site-supplied");
 	res.has_site_supplied_predictions = 0;
@@ -493,4 +497,23 @@ Test(gate, round_results_carry_only_bounded_sums)
 	rr.has_n = rr.has_ll = 0;
 	rr.n_g = rr.n_h = 0;
 	cr_assert_eq(gate_round(&rr, NULL, 0), FV_OK);
+}
+
+/* Counts about site-supplied predictions describe records too: each 0 or at least the
+ * minimum cell count. */
+Test(gate, site_supplied_counts_obey_the_minimum_cell)
+{
+	struct fv_diag d = {{0}};
+	res.has_site_supplied_predictions = res.site_supplied_predictions = 1;
+	res.has_unmatched_records = res.has_duplicate_keys = res.has_unused_predictions = 1;
+	res.unmatched_records = 16;
+	res.duplicate_keys = 6;
+	res.unused_predictions = 7;
+	cr_assert_eq(gate_extra(NULL, 0, &d), FV_OK, "%s", d.msg);
+	res.unused_predictions = 3;
+	REFUSED("unused predictions below min_cell");
+	res.unused_predictions = 0;
+	cr_assert_eq(gate_extra(NULL, 0, &d), FV_OK, "%s", d.msg);
+	res.duplicate_keys = 2;
+	REFUSED("duplicate keys below min_cell");
 }
