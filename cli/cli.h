@@ -73,6 +73,15 @@ int cmd_verify(int argc, char **argv);
 int cmd_meta(int argc, char **argv);
 int cmd_monitor_check(int argc, char **argv);
 int cmd_monitor_schedule(int argc, char **argv);
+/* monitor check's input drift (cli/monitor_input.c): per site and subgroup, the case mix of
+ * each period against reports[0]; alert when PSI >= psi_limit and Holm-adjusted p < alpha. */
+struct mon_inputs;
+fv_err mon_inputs_analyse(json_t *const *reports, size_t np, double psi_limit, double alpha,
+			  struct mon_inputs **out, struct fv_diag *d);
+void mon_inputs_print(const struct mon_inputs *m);
+json_t *mon_inputs_json(const struct mon_inputs *m, json_t *alerts); /* appends to alerts */
+int mon_inputs_alerts(const struct mon_inputs *m, FILE *f);	     /* ALERT lines */
+void mon_inputs_free(struct mon_inputs *m);
 int cmd_dashboard_token(int argc, char **argv);
 int cmd_report_html(int argc, char **argv);
 int cmd_principal_revoke(int argc, char **argv);

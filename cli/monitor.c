@@ -19,7 +19,8 @@
 
 static const char monitor_usage[] =
     "usage: fedval monitor check --baseline REPORT.json REPORT2.json [REPORT3.json ...]\n"
-    "                            [--k 0.5] [--h 4] [--metric auroc|oe|both] [--json]\n"
+    "                            [--k 0.5] [--h 4] [--psi 0.25] [--alpha 0.01]\n"
+    "                            [--metric auroc|oe|input|both|all] [--json]\n"
     "\n"
     "Check a model's monitoring periods for drift. Each REPORT is a JSON report written by\n"
     "`fedval results RUN --json FILE` (schema fedval.report/1), one per period, in time order;\n"
@@ -28,11 +29,16 @@ static const char monitor_usage[] =
     "(variance 1/O) are compared with period 0: z = change / sqrt(var + var0), a two-sided\n"
     "CUSUM on z with reference value k and decision interval h, and a two-sided p-value\n"
     "adjusted across sites by Holm's method. A CUSUM above h raises an alarm.\n"
+    "Input drift: each site's case mix over the benchmark's subgroups (released category\n"
+    "counts) against period 0, by PSI and a chi-square test of homogeneity (Holm across the\n"
+    "period's tests); PSI >= --psi with adjusted p < --alpha raises an alarm.\n"
     "\n"
     "  --baseline FILE   the report of the baseline period (period 0)\n"
     "  --k K             CUSUM reference value in standard errors (default 0.5)\n"
     "  --h H             CUSUM decision interval in standard errors (default 4)\n"
-    "  --metric M        auroc, oe or both (default both)\n"
+    "  --psi X           input drift: PSI at or above which a shift counts (default 0.25)\n"
+    "  --alpha A         input drift: significance level of the adjusted test (default 0.01)\n"
+    "  --metric M        auroc, oe, input, both (auroc and oe) or all (default all)\n"
     "  --json            print the result as JSON (schema fedval.monitor/1) instead of tables\n"
     "\n"
     "Exit status: 0 no alarm, 1 an alarm (one line \"ALERT: SITE METRIC drift at period N\"\n"
@@ -72,6 +78,9 @@ struct mon {
 	struct series *s;
 	double k, h;
 	int want[MET_N];
+	int want_input;
+	double psi, alpha;
+	struct mon_inputs *in;
 };
 
 static double back(int m, double y)
@@ -402,6 +411,8 @@ static json_t *to_json(const struct mon *M)
 	}
 	json_object_set_new(j, "periods", periods);
 	json_object_set_new(j, "series", series);
+	if (M->in)
+		json_object_set_new(j, "inputs", mon_inputs_json(M->in, alerts));
 	json_object_set_new(j, "alerts", alerts);
 	return j;
 }
@@ -416,15 +427,22 @@ static bool parse_num(const char *s, double *out)
 
 int cmd_monitor_check(int argc, char **argv)
 {
-	enum { O_BASE = 256, O_K, O_H, O_METRIC, O_JSON };
+	enum { O_BASE = 256, O_K, O_H, O_METRIC, O_JSON, O_PSI, O_ALPHA };
 	static const struct option opts[] = {{"baseline", required_argument, NULL, O_BASE},
 					     {"k", required_argument, NULL, O_K},
 					     {"h", required_argument, NULL, O_H},
 					     {"metric", required_argument, NULL, O_METRIC},
 					     {"json", no_argument, NULL, O_JSON},
+					     {"psi", required_argument, NULL, O_PSI},
+					     {"alpha", required_argument, NULL, O_ALPHA},
 					     {NULL, 0, NULL, 0}};
-	struct mon M = {.k = FV_CUSUM_K, .h = FV_CUSUM_H, .want = {1, 1}};
-	const char *baseline = NULL, *metric = "both";
+	struct mon M = {.k = FV_CUSUM_K,
+			.h = FV_CUSUM_H,
+			.want = {1, 1},
+			.want_input = 1,
+			.psi = FV_MIX_PSI,
+			.alpha = FV_MIX_ALPHA};
+	const char *baseline = NULL, *metric = "all";
 	struct fv_diag d = {{0}};
 	bool json = false;
 	int c, bad = 0, rc = CLI_FAIL, alarms = 0;
@@ -438,6 +456,10 @@ int cmd_monitor_check(int argc, char **argv)
 			return cli_usage(monitor_usage, "--k: not a number: %s", optarg);
 		else if (c == O_H && !parse_num(optarg, &M.h))
 			return cli_usage(monitor_usage, "--h: not a number: %s", optarg);
+		else if (c == O_PSI && !parse_num(optarg, &M.psi))
+			return cli_usage(monitor_usage, "--psi: not a number: %s", optarg);
+		else if (c == O_ALPHA && !parse_num(optarg, &M.alpha))
+			return cli_usage(monitor_usage, "--alpha: not a number: %s", optarg);
 		else if (c == O_METRIC)
 			metric = optarg;
 		else if (c == O_JSON)
@@ -454,12 +476,18 @@ int cmd_monitor_check(int argc, char **argv)
 		return cli_usage(monitor_usage, "at most %d reports", MON_MAX_PERIODS);
 	if (!(M.k >= 0) || !(M.h > 0))
 		return cli_usage(monitor_usage, "need --k >= 0 and --h > 0");
-	if (!strcmp(metric, "auroc"))
-		M.want[MET_OE] = 0;
-	else if (!strcmp(metric, "oe"))
-		M.want[MET_AUC] = 0;
-	else if (strcmp(metric, "both") != 0)
-		return cli_usage(monitor_usage, "--metric: auroc, oe or both, not '%s'", metric);
+	if (!(M.psi > 0) || !(M.alpha > 0 && M.alpha < 1))
+		return cli_usage(monitor_usage, "need --psi > 0 and 0 < --alpha < 1");
+	if (!strcmp(metric, "auroc") || !strcmp(metric, "oe") || !strcmp(metric, "input")) {
+		M.want[MET_AUC] = !strcmp(metric, "auroc");
+		M.want[MET_OE] = !strcmp(metric, "oe");
+		M.want_input = !strcmp(metric, "input");
+	} else if (!strcmp(metric, "both")) {
+		M.want_input = 0;
+	} else if (strcmp(metric, "all") != 0) {
+		return cli_usage(monitor_usage, "--metric: auroc, oe, input, both or all, not '%s'",
+				 metric);
+	}
 
 	M.np = (size_t)(argc - optind) + 1;
 	if (!(M.rep = fv_calloc(M.np, sizeof(*M.rep))) ||
@@ -473,7 +501,8 @@ int cmd_monitor_check(int argc, char **argv)
 	for (size_t t = 0; t < M.np; t++)
 		if (cli_json_file(M.file[t], &M.rep[t], &d) != FV_OK)
 			goto out;
-	if (load(&M, &d) != FV_OK || analyse(&M, &d) != FV_OK)
+	if (load(&M, &d) != FV_OK || analyse(&M, &d) != FV_OK ||
+	    (M.want_input && mon_inputs_analyse(M.rep, M.np, M.psi, M.alpha, &M.in, &d) != FV_OK))
 		goto out;
 	if (json) {
 		json_t *j = to_json(&M);
@@ -487,6 +516,8 @@ int cmd_monitor_check(int argc, char **argv)
 		}
 	} else {
 		print_tables(&M);
+		if (M.in)
+			mon_inputs_print(M.in);
 	}
 	for (int m = 0; m < MET_N; m++)
 		for (size_t s = 0; s < M.ns; s++) {
@@ -502,8 +533,11 @@ int cmd_monitor_check(int argc, char **argv)
 				S->cu[m].direction > 0 ? cp->cplus : cp->cminus, M.h);
 			alarms++;
 		}
+	if (M.in)
+		alarms += mon_inputs_alerts(M.in, json ? stderr : stdout);
 	if (!json && !alarms)
-		printf("no drift: no CUSUM crossed h = %g\n", M.h);
+		printf("no drift: no CUSUM crossed h = %g%s\n", M.h,
+		       M.in ? ", no input shift" : "");
 	rc = alarms ? CLI_FAIL : CLI_OK;
 out:
 	if (rc == CLI_FAIL && !alarms)
@@ -516,6 +550,7 @@ out:
 			fv_free(M.s[s].padj[m]);
 		}
 	fv_free(M.s);
+	mon_inputs_free(M.in);
 	for (size_t t = 0; M.rep && t < M.np; t++)
 		json_decref(M.rep[t]);
 	fv_free(M.rep);

@@ -204,6 +204,22 @@ static json_t *site_json(const struct site *s)
 			    rows, counts_json(c->threshold, c->tp, c->fp, c->tn, c->fn));
 	}
 	json_object_set_new(j, "thresholds", rows);
+	/* The site's case mix per benchmark subgroup (input-drift monitoring, the population
+	 * beside the benchmark's): released categories with counts, withheld ones marked. */
+	json_t *mix = json_array();
+	for (size_t g = 0; g < r->n_subgroups; g++) {
+		const Fedval__SubgroupResult *sg = r->subgroups[g];
+		if (sg->has_suppressed && sg->suppressed)
+			json_array_append_new(mix,
+					      json_pack("{s:s,s:s,s:b}", "subgroup", sg->subgroup,
+							"category", sg->category, "suppressed", 1));
+		else
+			json_array_append_new(mix, json_pack("{s:s,s:s,s:I,s:I}", "subgroup",
+							     sg->subgroup, "category", sg->category,
+							     "n", (json_int_t)sg->n, "n_pos",
+							     (json_int_t)sg->n_pos));
+	}
+	json_object_set_new(j, "subgroups", mix);
 	return j;
 }
 

@@ -6,6 +6,7 @@
 
 #include "cli.h"
 #include "fedval/limits.h"
+#include "fedval/stats.h"
 #include "fedval/util.h"
 
 int cmd_monitor_schedule(int argc, char **argv);
@@ -146,11 +147,17 @@ static json_t *status_json(const Fedval__ScheduleStatus *ss)
 	}
 	for (size_t i = 0; i < ss->n_alerts; i++) {
 		const Fedval__ScheduleAlert *a = ss->alerts[i];
-		json_array_append_new(
-		    alerts,
-		    json_pack("{s:s,s:s,s:I,s:s,s:f,s:s?}", "site", a->site, "metric", a->metric,
-			      "period", (json_int_t)a->period, "direction", a->direction, "cusum",
-			      isfinite(a->cusum) ? a->cusum : 0.0, "run_id", a->run_id));
+		json_t *aj = json_pack("{s:s,s:s,s:I,s:s,s:s?}", "site", a->site, "metric",
+				       a->metric, "period", (json_int_t)a->period, "direction",
+				       a->direction, "run_id", a->run_id);
+		if (a->has_psi)
+			json_object_update_new(aj,
+					       json_pack("{s:f,s:f}", "psi", a->psi, "p_holm",
+							 isfinite(a->p_holm) ? a->p_holm : 1.0));
+		else
+			json_object_set_new(aj, "cusum",
+					    json_real(isfinite(a->cusum) ? a->cusum : 0.0));
+		json_array_append_new(alerts, aj);
 	}
 	fv_time_iso(s->next_due_us, ts, sizeof(ts));
 	json_t *o = json_pack(
@@ -187,6 +194,13 @@ static void status_print(const Fedval__ScheduleStatus *ss)
 	for (size_t i = 0; i < ss->n_alerts; i++) {
 		const Fedval__ScheduleAlert *a = ss->alerts[i];
 		bool up = !strcmp(a->direction, "up");
+		if (a->has_psi) {
+			printf("  ALERT: %s %s drift at period %u (shift: PSI %.3f >= %g, "
+			       "chi-square p (Holm) %.3g < %g) run %s\n",
+			       a->site, a->metric, a->period, a->psi, FV_MIX_PSI, a->p_holm,
+			       FV_MIX_ALPHA, a->run_id ? a->run_id : "");
+			continue;
+		}
 		printf("  ALERT: %s %s drift at period %u (%s: CUSUM%c %.2f > h = %g) run %s\n",
 		       a->site, a->metric, a->period, a->direction, up ? '+' : '-', a->cusum,
 		       s->cusum_h, a->run_id ? a->run_id : "");

@@ -165,9 +165,21 @@ struct obs {
 	int ok;
 };
 
+/* One released subgroup category of a site's result (suppressed ones only mark that the
+ * site reported the subgroup). */
+struct mix_obs {
+	char *subgroup, *category;
+	uint64_t n;
+	bool suppressed;
+};
+
+/* Categories kept per site result: the node sends at most FV_MAX_SUBGROUP_RESULTS. */
 struct site_obs {
 	char node[FV_MAX_NAME + 1];
 	struct obs o[MET_N];
+	uint64_t n; /* 0 unless the result is usable */
+	struct mix_obs *mix;
+	size_t nmix;
 };
 
 struct period {
@@ -190,6 +202,24 @@ static void result_obs(const uint8_t *buf, size_t len, struct site_obs *so)
 			 &d) != FV_OK)
 		return;
 	const Fedval__SiteResult *r = (const Fedval__SiteResult *)pb->msg;
+	if (r->status == 0 && r->n > 0 && r->n_subgroups <= FV_MAX_SUBGROUP_RESULTS &&
+	    (so->mix = fv_calloc(r->n_subgroups + 1, sizeof(*so->mix)))) {
+		so->n = r->n;
+		for (size_t g = 0; g < r->n_subgroups; g++) {
+			const Fedval__SubgroupResult *sg = r->subgroups[g];
+			struct mix_obs *m = &so->mix[so->nmix];
+			m->subgroup = fv_strdup(sg->subgroup);
+			m->category = fv_strdup(sg->category);
+			if (!m->subgroup || !m->category) {
+				fv_free(m->subgroup);
+				fv_free(m->category);
+				continue;
+			}
+			m->suppressed = sg->has_suppressed && sg->suppressed;
+			m->n = sg->n;
+			so->nmix++;
+		}
+	}
 	if (r->status == 0) {
 		if (r->has_auc && r->has_auc_var)
 			so->o[MET_AUC].ok =
@@ -287,6 +317,7 @@ static fv_err periods_load(struct coord *co, const char *id, struct period **out
 				break;
 			}
 			P[t].s = ns;
+			memset(&ns[P[t].n], 0, sizeof(*ns));
 			fv_strlcpy(ns[P[t].n].node, (const char *)sqlite3_column_text(rs, 0),
 				   sizeof(ns[P[t].n].node));
 			result_obs(sqlite3_column_blob(rs, 1), (size_t)sqlite3_column_bytes(rs, 1),
@@ -305,9 +336,142 @@ static fv_err periods_load(struct coord *co, const char *id, struct period **out
 
 static void periods_free(struct period *P, size_t n)
 {
-	for (size_t t = 0; P && t < n; t++)
+	for (size_t t = 0; P && t < n; t++) {
+		for (size_t i = 0; i < P[t].n; i++) {
+			for (size_t g = 0; g < P[t].s[i].nmix; g++) {
+				fv_free(P[t].s[i].mix[g].subgroup);
+				fv_free(P[t].s[i].mix[g].category);
+			}
+			fv_free(P[t].s[i].mix);
+		}
 		fv_free(P[t].s);
+	}
 	fv_free(P);
+}
+
+static const struct site_obs *find_site(const struct period *p, const char *site)
+{
+	for (size_t i = 0; i < p->n; i++)
+		if (!strcmp(p->s[i].node, site))
+			return &p->s[i];
+	return NULL;
+}
+
+/* The released categories of subgroup sub at site so: their count, -1 when the site has no
+ * usable result or did not report the subgroup. */
+static int mix_cells(const struct site_obs *so, const char *sub, struct fv_mix_cell *out)
+{
+	int k = 0;
+	bool seen = false;
+	for (size_t g = 0; so && so->n && g < so->nmix; g++) {
+		if (strcmp(so->mix[g].subgroup, sub) != 0)
+			continue;
+		seen = true;
+		if (!so->mix[g].suppressed && k < FV_MAX_MIX_CATEGORIES)
+			out[k++] = (struct fv_mix_cell){so->mix[g].category, so->mix[g].n};
+	}
+	return seen ? k : -1;
+}
+
+/* Input drift (docs/monitoring.md): per (site of the baseline, subgroup) the case mix of each
+ * period against period 0, PSI and chi-square, Holm across a period's tests; alerts at the
+ * first period with PSI >= FV_MIX_PSI and adjusted p < FV_MIX_ALPHA. Appends the series to
+ * *series and the alerts to al. */
+static fv_err input_drift(const struct period *P, size_t np, json_t *series, json_t *al)
+{
+	const struct site_obs *b0 = np ? P[0].s : NULL;
+	struct {
+		const char *site, *sub;
+	} *key = NULL;
+	struct fv_mix_cell *b = fv_calloc(FV_MAX_MIX_CATEGORIES, sizeof(*b));
+	struct fv_mix_cell *c = fv_calloc(FV_MAX_MIX_CATEGORIES, sizeof(*c));
+	struct fv_psi *r = NULL;
+	int *ok = NULL;
+	double *ph = NULL;
+	size_t *alarm = NULL, ns = 0;
+	fv_err e = FV_ENOMEM;
+
+	if (np < 2) {
+		e = FV_OK;
+		goto out;
+	}
+	if (!b || !c)
+		goto out;
+	for (size_t i = 0; i < P[0].n; i++)
+		for (size_t g = 0; g < b0[i].nmix; g++) {
+			size_t q = 0;
+			while (q < ns && (strcmp(key[q].site, b0[i].node) ||
+					  strcmp(key[q].sub, b0[i].mix[g].subgroup)))
+				q++;
+			if (q < ns)
+				continue;
+			void *nk = fv_realloc(key, (ns + 1) * sizeof(*key));
+			if (!nk)
+				goto out;
+			key = nk;
+			key[ns].site = b0[i].node;
+			key[ns++].sub = b0[i].mix[g].subgroup;
+		}
+	r = fv_calloc(ns * np + 1, sizeof(*r));
+	ok = fv_calloc(ns * np + 1, sizeof(*ok));
+	ph = fv_calloc(ns * np + 1, sizeof(*ph));
+	alarm = fv_calloc(ns + 1, sizeof(*alarm));
+	if (!r || !ok || !ph || !alarm)
+		goto out;
+	for (size_t q = 0; q < ns; q++) {
+		const struct site_obs *bs = find_site(&P[0], key[q].site);
+		int nb = mix_cells(bs, key[q].sub, b);
+		for (size_t t = 1; t < np && nb >= 0; t++) {
+			const struct site_obs *cs = find_site(&P[t], key[q].site);
+			int nc = mix_cells(cs, key[q].sub, c);
+			size_t kept;
+			ok[q * np + t] = nc >= 0 && fv_stats_mix_shift(
+							b, (size_t)nb, bs->n, c, (size_t)nc, cs->n,
+							5, &r[q * np + t], &kept, NULL) == FV_OK;
+		}
+	}
+	if ((e = fv_stats_mix_alarms(r, ok, ns, np, FV_MIX_PSI, FV_MIX_ALPHA, ph, alarm)) != FV_OK)
+		goto out;
+	for (size_t q = 0; q < ns; q++) {
+		json_t *pts = json_array(), *aj = json_null();
+		char metric[FV_MAX_NAME + 8];
+		fv_fmt(metric, sizeof(metric), "input:%s", key[q].sub);
+		json_array_append_new(pts, json_pack("{s:i,s:b}", "period", 0, "baseline", 1));
+		for (size_t t = 1; t < np; t++) {
+			size_t x = q * np + t;
+			json_t *pt =
+			    json_pack("{s:I,s:b}", "period", (json_int_t)t, "missing", !ok[x]);
+			if (ok[x])
+				json_object_update_new(
+				    pt, json_pack("{s:o,s:o,s:o}", "psi", jnum(r[x].psi), "p",
+						  jnum(r[x].p), "p_holm", jnum(ph[x])));
+			json_array_append_new(pts, pt);
+		}
+		if (alarm[q] < np) {
+			size_t x = q * np + alarm[q];
+			aj = json_pack("{s:I,s:s}", "period", (json_int_t)alarm[q], "direction",
+				       "shift");
+			json_array_append_new(
+			    al, json_pack("{s:s,s:s,s:I,s:s,s:o,s:o,s:s}", "site", key[q].site,
+					  "metric", metric, "period", (json_int_t)alarm[q],
+					  "direction", "shift", "psi", jnum(r[x].psi), "p_holm",
+					  jnum(ph[x]), "run_id", P[alarm[q]].run_id));
+		}
+		json_array_append_new(series,
+				      json_pack("{s:s,s:b,s:s,s:b,s:o,s:o}", "site", key[q].site,
+						"pooled", 0, "metric", metric, "monitored", 1,
+						"alarm", aj, "points", pts));
+	}
+	e = FV_OK;
+out:
+	fv_free(key);
+	fv_free(b);
+	fv_free(c);
+	fv_free(r);
+	fv_free(ok);
+	fv_free(ph);
+	fv_free(alarm);
+	return e;
 }
 
 /* The CUSUM of every series (each site of the baseline and the pool, AUROC and O/E) over the
@@ -385,6 +549,8 @@ static fv_err drift_compute(const struct period *P, size_t np, double k, double 
 								alarm, "points", pts));
 		}
 	}
+	if ((e = input_drift(P, np, series, al)) != FV_OK)
+		goto out;
 	*drift = json_pack("{s:s,s:f,s:f,s:o,s:o}", "schema", "fedval.schedule-drift/1", "k", k,
 			   "h", h, "periods", periods, "series", series);
 	*alerts = al;
@@ -473,15 +639,27 @@ static void analyse(struct coord *co, const char *id)
 		if (alert_known(prev, a))
 			continue;
 		char *one = json_dumps(a, JSON_COMPACT | JSON_SORT_KEYS);
-		fv_log(FV_LOG_WARN, "monitor_alert",
-		       "schedule=%s site=%s metric=%s period=%lld direction=%s cusum=%.3f h=%g "
-		       "run=%s",
-		       id, json_string_value(json_object_get(a, "site")),
-		       json_string_value(json_object_get(a, "metric")),
-		       (long long)json_integer_value(json_object_get(a, "period")),
-		       json_string_value(json_object_get(a, "direction")),
-		       json_number_value(json_object_get(a, "cusum")), h,
-		       json_string_value(json_object_get(a, "run_id")));
+		if (json_object_get(a, "psi")) /* input drift */
+			fv_log(FV_LOG_WARN, "monitor_alert",
+			       "schedule=%s site=%s metric=%s period=%lld direction=shift psi=%.3f "
+			       "p_holm=%.3g run=%s",
+			       id, json_string_value(json_object_get(a, "site")),
+			       json_string_value(json_object_get(a, "metric")),
+			       (long long)json_integer_value(json_object_get(a, "period")),
+			       json_number_value(json_object_get(a, "psi")),
+			       json_number_value(json_object_get(a, "p_holm")),
+			       json_string_value(json_object_get(a, "run_id")));
+		else
+			fv_log(FV_LOG_WARN, "monitor_alert",
+			       "schedule=%s site=%s metric=%s period=%lld direction=%s cusum=%.3f "
+			       "h=%g "
+			       "run=%s",
+			       id, json_string_value(json_object_get(a, "site")),
+			       json_string_value(json_object_get(a, "metric")),
+			       (long long)json_integer_value(json_object_get(a, "period")),
+			       json_string_value(json_object_get(a, "direction")),
+			       json_number_value(json_object_get(a, "cusum")), h,
+			       json_string_value(json_object_get(a, "run_id")));
 		if (one)
 			coord_audit(co, "monitor_alert", co->name, one, strlen(one));
 		free(one);
@@ -1100,8 +1278,14 @@ fv_err schedule_handle_list(struct req *r, struct fv_diag *d)
 			sa->metric = (char *)jstr(x, "metric");
 			sa->period = (uint32_t)json_integer_value(json_object_get(x, "period"));
 			sa->direction = (char *)jstr(x, "direction");
-			sa->has_cusum = 1;
-			sa->cusum = json_number_value(json_object_get(x, "cusum"));
+			if (json_object_get(x, "psi")) {
+				sa->has_psi = sa->has_p_holm = 1;
+				sa->psi = json_number_value(json_object_get(x, "psi"));
+				sa->p_holm = json_number_value(json_object_get(x, "p_holm"));
+			} else {
+				sa->has_cusum = 1;
+				sa->cusum = json_number_value(json_object_get(x, "cusum"));
+			}
 			sa->run_id = (char *)jstr(x, "run_id");
 			ss->alerts[ss->n_alerts++] = sa;
 		}

@@ -367,6 +367,34 @@ struct fv_psi {
 fv_err fv_stats_psi(const uint64_t *base, const uint64_t *cur, size_t nb, double min_expected,
 		    struct fv_psi *out, struct fv_diag *d);
 
+/* Input drift of a site's case mix over the categories of one subgroup (sex, age band, ...),
+ * as released in its results: each side lists its released categories with their counts out
+ * of a total (the site's n); categories a site withheld are not listed. A category listed on
+ * both sides keeps its own bin; everything else (withheld on either side, new, gone, records
+ * without a category) merges into one remainder bin, total minus the kept counts, so both
+ * distributions cover their whole total and no withheld count is ever reconstructed. Then
+ * fv_stats_psi over those bins. *kept: categories compared one by one. FV_EINVAL when a total
+ * is 0, the listed counts exceed it, a category is listed twice, or fewer than two bins
+ * result (nothing to compare). At most FV_MAX_MIX_CATEGORIES categories per side. */
+#define FV_MAX_MIX_CATEGORIES 256
+#define FV_MIX_PSI	      0.25 /* input-drift alert: PSI at or above (a major shift, Siddiqi 2006) */
+#define FV_MIX_ALPHA	      0.01 /* ... with a Holm-adjusted chi-square p below this */
+struct fv_mix_cell {
+	const char *category;
+	uint64_t n;
+};
+fv_err fv_stats_mix_shift(const struct fv_mix_cell *base, size_t nbase, uint64_t base_total,
+			  const struct fv_mix_cell *cur, size_t ncur, uint64_t cur_total,
+			  double min_expected, struct fv_psi *out, size_t *kept, struct fv_diag *d);
+
+/* The input-drift stop criterion over ns series (site x subgroup) and np periods (0 = the
+ * baseline): r[q * np + t] is series q's comparison of period t with period 0, used when
+ * ok[q * np + t]. The p-values of each period are Holm-adjusted across the series
+ * (p_holm[q * np + t], NaN when not used); alarm[q] is the first period t >= 1 with
+ * psi >= psi_limit and p_holm < alpha, or np when none. FV_ENOMEM, FV_EINVAL. */
+fv_err fv_stats_mix_alarms(const struct fv_psi *r, const int *ok, size_t ns, size_t np,
+			   double psi_limit, double alpha, double *p_holm, size_t *alarm);
+
 /* ---- two independent proportions x1/n1 and x2/n2 (subgroup disparities) ---- */
 /* Difference p1 - p2 with Newcombe's hybrid score interval (1998, method 10). NaN when a
  * denominator is 0. */

@@ -5,6 +5,7 @@
 #include "fedval/stats.h"
 
 #include <math.h>
+#include <string.h>
 #include <stdlib.h>
 
 #include "fedval/util.h"
@@ -230,4 +231,105 @@ fv_err fv_stats_psi(const uint64_t *base, const uint64_t *cur, size_t nb, double
 		out->p = fv_stats_pchisq_upper(chi2, out->df);
 	}
 	return FV_OK;
+}
+
+static bool mix_check(const struct fv_mix_cell *c, size_t n, uint64_t total, const char *side,
+		      struct fv_diag *d)
+{
+	uint64_t sum = 0;
+	if (total == 0) {
+		fv_diag_set(d, FV_EINVAL, "mix shift: %s: total is 0", side);
+		return false;
+	}
+	if (n > FV_MAX_MIX_CATEGORIES || (n && !c)) {
+		fv_diag_set(d, FV_EINVAL, "mix shift: %s: more than %d categories", side,
+			    FV_MAX_MIX_CATEGORIES);
+		return false;
+	}
+	for (size_t i = 0; i < n; i++) {
+		if (!c[i].category || c[i].n > total - sum) {
+			fv_diag_set(d, FV_EINVAL,
+				    "mix shift: %s: category counts exceed the total %llu", side,
+				    (unsigned long long)total);
+			return false;
+		}
+		sum += c[i].n;
+		for (size_t j = 0; j < i; j++)
+			if (!strcmp(c[i].category, c[j].category)) {
+				fv_diag_set(d, FV_EINVAL,
+					    "mix shift: %s: category '%s' listed twice", side,
+					    c[i].category);
+				return false;
+			}
+	}
+	return true;
+}
+
+fv_err fv_stats_mix_shift(const struct fv_mix_cell *base, size_t nbase, uint64_t base_total,
+			  const struct fv_mix_cell *cur, size_t ncur, uint64_t cur_total,
+			  double min_expected, struct fv_psi *out, size_t *kept, struct fv_diag *d)
+{
+	uint64_t a[FV_MAX_MIX_CATEGORIES + 1], c[FV_MAX_MIX_CATEGORIES + 1];
+	uint64_t ra = base_total, rc = cur_total;
+	size_t nb = 0;
+
+	if (!out || !kept)
+		return fv_diag_set(d, FV_EINVAL, "mix shift: NULL argument");
+	*kept = 0;
+	out->psi = out->chi2 = out->df = out->p = NAN;
+	out->psi_corrected = 0;
+	out->groups = 0;
+	if (!mix_check(base, nbase, base_total, "baseline", d) ||
+	    !mix_check(cur, ncur, cur_total, "period", d))
+		return FV_EINVAL;
+	for (size_t i = 0; i < nbase; i++)
+		for (size_t j = 0; j < ncur; j++)
+			if (!strcmp(base[i].category, cur[j].category)) {
+				a[nb] = base[i].n;
+				c[nb++] = cur[j].n;
+				ra -= base[i].n;
+				rc -= cur[j].n;
+			}
+	*kept = nb;
+	if (ra || rc) {
+		a[nb] = ra;
+		c[nb++] = rc;
+	}
+	if (nb < 2)
+		return fv_diag_set(d, FV_EINVAL, "mix shift: fewer than two comparable categories");
+	return fv_stats_psi(a, c, nb, min_expected, out, d);
+}
+
+fv_err fv_stats_mix_alarms(const struct fv_psi *r, const int *ok, size_t ns, size_t np,
+			   double psi_limit, double alpha, double *p_holm, size_t *alarm)
+{
+	double *p, *a;
+	fv_err e = FV_OK;
+
+	if ((ns && (!r || !ok || !p_holm || !alarm)) || !(psi_limit >= 0) || !(alpha > 0))
+		return FV_EINVAL;
+	if (!(p = fv_calloc(ns + 1, sizeof(double))) || !(a = fv_calloc(ns + 1, sizeof(double)))) {
+		fv_free(p);
+		return FV_ENOMEM;
+	}
+	for (size_t q = 0; q < ns; q++) {
+		alarm[q] = np;
+		if (np)
+			p_holm[q * np] = NAN;
+	}
+	for (size_t t = 1; t < np && e == FV_OK; t++) {
+		for (size_t q = 0; q < ns; q++)
+			p[q] = ok[q * np + t] ? r[q * np + t].p : NAN;
+		if ((e = fv_stats_p_adjust(p, ns, FV_PADJ_HOLM, a)) != FV_OK)
+			break;
+		for (size_t q = 0; q < ns; q++) {
+			p_holm[q * np + t] = a[q];
+			if (alarm[q] == np && ok[q * np + t] && r[q * np + t].psi >= psi_limit &&
+			    a[q] < alpha)
+				alarm[q] = t;
+		}
+	}
+	fv_free(p);
+	fv_free(a);
+	return e;
 }

@@ -366,6 +366,8 @@ Test(dashboard, page_in_headless_chromium, .fini = teardown, .timeout = 400)
 	cr_expect(strstr(dom, "<td>hospital-a</td>") && strstr(dom, "<td>hospital-b</td>"),
 		  "sites missing:\n%s", dom);
 	cr_expect(strstr(dom, "<h3>hf-readmission-30d</h3>"), "leaderboard missing:\n%s", dom);
+	cr_expect(strstr(dom, "<section id=\"monitoring\" data-loaded=\"yes\""),
+		  "the monitoring section did not load:\n%s", dom);
 	/* the injected title is text, not markup */
 	cr_expect(strstr(dom, "&lt;img src=x onerror=alert(1)&gt;&lt;script&gt;"), "%s", dom);
 	cr_expect(!strstr(dom, "<img src=\"x\""), "markup injected:\n%s", dom);

@@ -9,6 +9,7 @@
  * with both variances): site-b's z is -1.70, -1.90, -1.67, -1.84, so C- runs 1.20, 2.60,
  * 3.77, 5.10: the alarm is at period 6. */
 #include <jansson.h>
+#include <math.h>
 
 #include "integration/harness.h"
 
@@ -25,6 +26,31 @@ static double hanley_mcneil(double a, double n1, double n0)
 	return (a * (1 - a) + (n1 - 1) * (q1 - a * a) + (n0 - 1) * (q2 - a * a)) / (n1 * n0);
 }
 
+/* Case mix per site and period: age bands <65, [65, 80), >=80 of n = 2000, stable up to a
+ * few records (site-c exactly); with mix_shift site-c's patients grow older from period 2 on
+ * (45/40/15 % to 25/40/35 %: PSI = 0.2 ln(0.45/0.25) + 0.2 ln(0.35/0.15) = 0.287 >= 0.25). site-a
+ * withholds its >=80 band in period 5 (too few events, say): compared through the remainder bin. */
+static int mix_shift;
+
+static json_t *case_mix(int s, int t)
+{
+	int w = s == 2 ? 0 : (int)(1000 * wobble[(t + s) % PERIODS]);
+	int a = 900 + w, b = 800 - w, c = 300;
+	if (mix_shift && s == 2 && t >= 2) {
+		a = 500 + w;
+		c = 700;
+	}
+	json_t *m = json_pack("[{s:s,s:s,s:i,s:i},{s:s,s:s,s:i,s:i},{s:s,s:s,s:i,s:i}]", "subgroup",
+			      "age_band", "category", "<65", "n", a, "n_pos", a / 10, "subgroup",
+			      "age_band", "category", "[65, 80)", "n", b, "n_pos", b / 10,
+			      "subgroup", "age_band", "category", ">=80", "n", c, "n_pos", c / 10);
+	if (s == 0 && t == 5)
+		json_array_set_new(m, 2,
+				   json_pack("{s:s,s:s,s:b}", "subgroup", "age_band", "category",
+					     ">=80", "suppressed", 1));
+	return m;
+}
+
 /* Write period t's report to dir/pT.json; site-b drops by `drop` from period 3. */
 static void write_report(const char *dir, int t, double drop)
 {
@@ -35,12 +61,12 @@ static void write_report(const char *dir, int t, double drop)
 		if (s == 1 && t >= 3)
 			a -= drop;
 		json_array_append_new(
-		    sites,
-		    json_pack("{s:s,s:b,s:s,s:i,s:i,s:{s:f,s:f,s:s},s:f,s:f}", "node", site_name[s],
-			      "verified", 1, "status", "ok", "n", 2000, "n_pos", 200, "auroc",
-			      "estimate", a, "delong_variance", hanley_mcneil(a, 200, 1800),
-			      "method", "DeLong", "expected_events", expected_ev[t],
-			      "observed_expected", 200 / expected_ev[t]));
+		    sites, json_pack("{s:s,s:b,s:s,s:i,s:i,s:{s:f,s:f,s:s},s:f,s:f,s:o}", "node",
+				     site_name[s], "verified", 1, "status", "ok", "n", 2000,
+				     "n_pos", 200, "auroc", "estimate", a, "delong_variance",
+				     hanley_mcneil(a, 200, 1800), "method", "DeLong",
+				     "expected_events", expected_ev[t], "observed_expected",
+				     200 / expected_ev[t], "subgroups", case_mix(s, t)));
 	}
 	/* a failed site is ignored, not an error */
 	json_array_append_new(sites, json_pack("{s:s,s:b,s:s,s:s}", "node", "site-d", "verified", 1,
@@ -58,6 +84,7 @@ static char dir[64];
 
 static void series(double drop)
 {
+	mix_shift = 0;
 	snprintf(dir, sizeof(dir), "/tmp/fv-monitor-XXXXXX");
 	cr_assert(mkdtemp(dir));
 	for (int t = 0; t < PERIODS; t++)
@@ -140,6 +167,65 @@ Test(monitor, json_output_and_metric_choice, .fini = cleanup)
 	cr_assert_eq(rc, 1, "%s", out);
 	cr_assert(strstr(out, "ALERT: site-b auroc drift at period 4"), "%s", out);
 	free(out);
+}
+
+Test(monitor, case_mix_shift_raises_input_alert, .fini = cleanup)
+{
+	char *out = NULL;
+	series(0.0);
+	mix_shift = 1;
+	for (int t = 0; t < PERIODS; t++)
+		write_report(dir, t, 0.0);
+	int rc = h_run(&out, H_BIN("fedval") " monitor check --baseline " FILES " 2>&1", DIRS);
+	cr_assert_eq(rc, 1, "exit %d, output:\n%s", rc, out);
+	cr_assert(strstr(out, "ALERT: site-c input:age_band drift at period 2 (shift: PSI 0.287"),
+		  "%s", out);
+	cr_assert(!strstr(out, "ALERT: site-a"), "a withheld band is not a shift:\n%s", out);
+	cr_assert(!strstr(out, "ALERT: site-b"), "%s", out);
+	cr_assert(!strstr(out, "auroc drift"), "%s", out);
+	cr_assert(strstr(out, "input case mix per subgroup"), "%s", out);
+	free(out);
+
+	/* JSON: the input series and the alert */
+	json_error_t err;
+	rc = h_run(&out, H_BIN("fedval") " monitor check --json --baseline " FILES " 2>/dev/null",
+		   DIRS);
+	cr_assert_eq(rc, 1);
+	json_t *j = json_loads(out, 0, &err);
+	cr_assert(j, "not JSON: %s\n%s", err.text, out);
+	json_t *alerts = json_object_get(j, "alerts");
+	cr_assert_eq(json_array_size(alerts), 1, "%s", out);
+	json_t *a = json_array_get(alerts, 0);
+	cr_assert_str_eq(json_string_value(json_object_get(a, "metric")), "input:age_band");
+	cr_assert_str_eq(json_string_value(json_object_get(a, "direction")), "shift");
+	cr_assert_eq(json_array_size(json_object_get(j, "inputs")), NSITES, "%s", out);
+	json_t *in = json_array_get(json_object_get(j, "inputs"), 2);
+	json_t *p2 = json_array_get(json_object_get(in, "points"), 2);
+	cr_assert_float_eq(json_real_value(json_object_get(p2, "psi")),
+			   0.2 * log(0.45 / 0.25) + 0.2 * log(0.35 / 0.15), 1e-9, "%s", out);
+	/* site-a's period 5: one band withheld, two compared plus the remainder */
+	json_t *a5 = json_array_get(
+	    json_object_get(json_array_get(json_object_get(j, "inputs"), 0), "points"), 5);
+	cr_assert_eq(json_integer_value(json_object_get(a5, "categories_compared")), 2, "%s", out);
+	json_decref(j);
+	free(out);
+
+	/* performance only: no alarm; a looser PSI limit does not help a stable site */
+	rc = h_run(&out, H_BIN("fedval") " monitor check --metric both --baseline " FILES " 2>&1",
+		   DIRS);
+	cr_assert_eq(rc, 0, "%s", out);
+	free(out);
+	rc = h_run(&out,
+		   H_BIN("fedval") " monitor check --metric input --psi 0.3 --baseline " FILES
+				   " 2>&1",
+		   DIRS);
+	cr_assert_eq(rc, 0, "PSI 0.287 is below 0.3:\n%s", out);
+	free(out);
+	cr_assert_eq(h_run(NULL,
+			   H_BIN("fedval") " monitor check --alpha 2 --baseline %s/p0.json "
+					   "%s/p1.json 2>/dev/null",
+			   dir, dir),
+		     2);
 }
 
 Test(monitor, usage_and_bad_input, .fini = cleanup)

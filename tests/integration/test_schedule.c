@@ -189,6 +189,43 @@ Test(schedule, runs_by_itself_detects_drift_survives_restart, .fini = teardown, 
 	cr_assert(site_b, "no AUROC alert for hospital-b: %s", json_dumps(sch, 0));
 	json_decref(j);
 
+	/* Input drift of the case mix: hospital-b's new cohort is older (profile 3, age mean 70,
+	 * against 65 with SD 12): age bands <65 / [65, 80) / >=80 move from about .50/.39/.11 to
+	 * .34/.45/.21, PSI about 0.135 — a moderate shift, significant with 6000 records, below
+	 * the alert limit 0.25. The unchanged sites evaluate the same records: PSI 0. */
+	{
+		json_error_t jerr;
+		cr_assert_eq(h_cli(&F, &out, "authority", "monitor schedule list %s --json", sid),
+			     0);
+		j = json_loads(out, 0, &jerr);
+		cr_assert(j, "%s", out);
+		free(out);
+		json_t *drift =
+		    json_object_get(json_array_get(json_object_get(j, "schedules"), 0), "drift");
+		json_t *se;
+		int seen = 0;
+		json_array_foreach(json_object_get(drift, "series"), i, se)
+		{
+			const char *site = json_string_value(json_object_get(se, "site"));
+			if (strcmp(json_string_value(json_object_get(se, "metric")),
+				   "input:age_band"))
+				continue;
+			json_t *p1 = json_array_get(json_object_get(se, "points"), 1);
+			double psi = json_number_value(json_object_get(p1, "psi"));
+			seen++;
+			if (!strcmp(site, "hospital-b")) {
+				cr_assert(psi > 0.09 && psi < 0.2, "PSI %g: %s", psi,
+					  json_dumps(se, 0));
+				cr_assert_lt(json_number_value(json_object_get(p1, "p_holm")),
+					     1e-6);
+			} else {
+				cr_assert_lt(psi, 1e-12, "%s", json_dumps(se, 0));
+			}
+		}
+		cr_assert_eq(seen, 3, "input series: %s", json_dumps(drift, 0));
+		json_decref(j);
+	}
+
 	cr_assert_geq(h_count(log, "event=monitor_alert"), 1);
 	cr_assert_geq(h_count(log, "event=schedule_run_started"), 3);
 	cr_assert_eq(h_count(log, "event=starting"), 2);

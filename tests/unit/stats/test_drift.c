@@ -4,6 +4,7 @@
 #include <criterion/criterion.h>
 #include <math.h>
 #include <stdint.h>
+#include <string.h>
 
 #include "fedval/stats.h"
 #include "fedval/util.h"
@@ -252,4 +253,49 @@ Test(drift, psi_rejects_bad_input)
 	cr_assert_eq(fv_stats_psi(a, a, 1, 5, &r, NULL), FV_EINVAL);
 	cr_assert_eq(fv_stats_psi(a, a, 2, -1, &r, NULL), FV_EINVAL);
 	cr_assert_eq(fv_stats_psi(NULL, a, 2, 5, &r, NULL), FV_EINVAL);
+}
+
+Test(drift, mix_shift_aligns_categories)
+{
+	/* Baseline: sex 1 = 60, 0 = 40 of 100. Period: 1 = 30, 0 = 90 of 120. Same as psi over
+	 * two bins, no remainder. */
+	const struct fv_mix_cell b[2] = {{"1", 60}, {"0", 40}}, c[2] = {{"0", 90}, {"1", 30}};
+	const uint64_t ab[2] = {60, 40}, cb[2] = {30, 90};
+	struct fv_psi r, ref;
+	size_t kept;
+
+	cr_assert_eq(fv_stats_mix_shift(b, 2, 100, c, 2, 120, 5, &r, &kept, NULL), FV_OK);
+	cr_assert_eq(fv_stats_psi(ab, cb, 2, 5, &ref, NULL), FV_OK);
+	cr_assert_eq(kept, 2);
+	cr_assert_float_eq(r.psi, ref.psi, 1e-15);
+	cr_assert_float_eq(r.chi2, ref.chi2, 1e-12);
+
+	/* Age bands: "<65" withheld in the period and "[65, 80)" in neither list at baseline:
+	 * only ">=80" is kept; the rest of each total forms the remainder bin. */
+	const struct fv_mix_cell b2[2] = {{"<65", 50}, {">=80", 20}};
+	const struct fv_mix_cell c2[2] = {{">=80", 70}, {"[65, 80)", 10}};
+	const uint64_t ab2[2] = {20, 80}, cb2[2] = {70, 30};
+	cr_assert_eq(fv_stats_mix_shift(b2, 2, 100, c2, 2, 100, 5, &r, &kept, NULL), FV_OK);
+	cr_assert_eq(fv_stats_psi(ab2, cb2, 2, 5, &ref, NULL), FV_OK);
+	cr_assert_eq(kept, 1);
+	cr_assert_float_eq(r.psi, ref.psi, 1e-15);
+	cr_assert_float_eq(r.p, ref.p, 1e-15);
+}
+
+Test(drift, mix_shift_rejects_bad_input)
+{
+	const struct fv_mix_cell b[2] = {{"1", 60}, {"0", 50}}, dup[2] = {{"1", 6}, {"1", 5}};
+	const struct fv_mix_cell one[1] = {{"1", 10}};
+	struct fv_psi r;
+	size_t kept;
+	struct fv_diag d = {{0}};
+
+	cr_assert_eq(fv_stats_mix_shift(b, 2, 100, b, 2, 200, 5, &r, &kept, &d), FV_EINVAL);
+	cr_assert(strstr(d.msg, "exceed the total 100"), "%s", d.msg);
+	cr_assert_eq(fv_stats_mix_shift(dup, 2, 100, b, 2, 200, 5, &r, &kept, &d), FV_EINVAL);
+	cr_assert(strstr(d.msg, "listed twice"), "%s", d.msg);
+	cr_assert_eq(fv_stats_mix_shift(b, 2, 0, b, 2, 200, 5, &r, &kept, &d), FV_EINVAL);
+	/* one category covering the whole total on both sides: nothing to compare */
+	cr_assert_eq(fv_stats_mix_shift(one, 1, 10, one, 1, 10, 5, &r, &kept, &d), FV_EINVAL);
+	cr_assert(strstr(d.msg, "fewer than two"), "%s", d.msg);
 }
