@@ -10,6 +10,7 @@
 
 #include "cli.h"
 #include "fedval/crypto.h"
+#include "fedval/data.h"
 #include "fedval/limits.h"
 #include "fedval/stats.h"
 #include "fedval/util.h"
@@ -840,6 +841,67 @@ static json_t *recalibration(const Fedval__RunInfo *ri)
 	return out;
 }
 
+/* Each site's registered dataset summary (docs/data-summary.md), attached to its entry in the
+ * report when it is the summary the site's signed result names (dataset_fingerprint) and its
+ * content hashes to that fingerprint; otherwise a note says why there is none. A failure to
+ * fetch the summaries leaves the report without them. */
+static void attach_datasets(struct cli_conn *conn, const struct site *sites, size_t n, json_t *arr)
+{
+	Fedval__Envelope req = FEDVAL__ENVELOPE__INIT;
+	Fedval__DatasetsRequest body = FEDVAL__DATASETS_REQUEST__INIT;
+	struct fv_pb *rp = NULL;
+	struct fv_diag d = {{0}};
+	const Fedval__DatasetsReply *dr = NULL;
+
+	req.body_case = FEDVAL__ENVELOPE__BODY_DATASETS;
+	req.datasets = &body;
+	if (cli_call(conn, &req, FEDVAL__ENVELOPE__BODY_DATASETS_REPLY, &rp, &d) == FV_OK)
+		dr = fv_wire_env(rp)->datasets_reply;
+	for (size_t i = 0; i < n; i++) {
+		const Fedval__SiteResult *r = sites[i].r;
+		json_t *sj = json_array_get(arr, i);
+		const char *note = NULL;
+		if (!sites[i].verified || r->status)
+			continue;
+		if (!r->dataset_fingerprint || !*r->dataset_fingerprint)
+			note = "the site's result names no dataset summary";
+		else if (!dr)
+			note = "the dataset summaries could not be fetched from the coordinator";
+		else
+			note = "the site's registered summary differs from the one at evaluation "
+			       "(its data changed since)";
+		for (size_t k = 0; dr && r->dataset_fingerprint && k < dr->n_datasets; k++) {
+			const Fedval__DatasetInfo *x = dr->datasets[k];
+			char fp[65];
+			if (strcmp(x->node, sites[i].node) != 0 || !x->fingerprint ||
+			    strcmp(x->fingerprint, r->dataset_fingerprint) != 0)
+				continue;
+			json_t *sum = json_loads(x->summary_json ? x->summary_json : "", 0, NULL);
+			if (!sum || fv_data_summary_fingerprint(sum, fp, NULL) != FV_OK ||
+			    strcmp(fp, r->dataset_fingerprint) != 0) {
+				json_decref(sum);
+				note = "the registered summary does not hash to its fingerprint";
+				break;
+			}
+			char ts[32];
+			fv_time_iso(x->registered_us, ts, sizeof(ts));
+			json_object_set_new(sj, "data_summary", sum);
+			json_object_set_new(
+			    sj, "dataset",
+			    json_pack("{s:s,s:s,s:s,s:I,s:s,s:s}", "name", x->name, "period",
+				      x->period ? x->period : "", "source",
+				      x->source_kind ? x->source_kind : "", "records",
+				      (json_int_t)x->records, "registered", ts, "fingerprint",
+				      x->fingerprint));
+			note = NULL;
+			break;
+		}
+		if (note)
+			json_object_set_new(sj, "data_summary_note", json_string(note));
+	}
+	fv_pb_free(rp);
+}
+
 int cmd_results(int argc, char **argv)
 {
 	static const struct option opts[] = {{"config", required_argument, NULL, 'c'},
@@ -921,6 +983,7 @@ int cmd_results(int argc, char **argv)
 	arr = json_array();
 	for (size_t i = 0; i < nsites; i++)
 		json_array_append_new(arr, site_json(&sites[i]));
+	attach_datasets(&conn, sites, nsites, arr);
 	json_object_set_new(report, "sites", arr);
 	json_object_set_new(report, "pooled",
 			    pool(sites, nsites, json_object_get(bench, "thresholds"), true));

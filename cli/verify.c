@@ -8,6 +8,7 @@
 
 #include "cli.h"
 #include "fedval/crypto.h"
+#include "fedval/data.h"
 #include "fedval/limits.h"
 #include "fedval/util.h"
 
@@ -88,6 +89,18 @@ static void verify_site(struct checks *c, const char *ca, size_t ca_len, const j
 			       (!r->has_auc || fabs(json_real_value(auc) - r->auc) < 1e-9);
 		fv_fmt(what, sizeof(what), "site %s: report numbers are the signed numbers", node);
 		check(c, what, same, "the report differs from the signed result");
+		const json_t *sum = json_object_get(site, "data_summary");
+		if (sum) {
+			/* the dataset summary shown is the one the signed result names */
+			char fp[65];
+			bool bound = r->dataset_fingerprint &&
+				     fv_data_summary_fingerprint(sum, fp, NULL) == FV_OK &&
+				     !strcmp(fp, r->dataset_fingerprint);
+			fv_fmt(what, sizeof(what), "site %s: data summary is the one signed", node);
+			check(
+			    c, what, bound,
+			    "its fingerprint differs from the signed result's dataset_fingerprint");
+		}
 		fv_pb_free(pb);
 	}
 	fv_free(bytes);

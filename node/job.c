@@ -474,6 +474,8 @@ static void result_init(struct node *n, const Fedval__Job *job, const struct job
 	res->created_us = fv_now_us();
 	res->has_min_cell = true;
 	res->min_cell = n->policy.min_cell;
+	/* binds the registered summary of the data evaluated to this signed result */
+	res->dataset_fingerprint = n->summary_fp;
 }
 
 /* ---- rounds of multi-round fits ---- */
@@ -1114,6 +1116,7 @@ fv_err node_job(struct node *n, const Fedval__Job *job, struct fv_diag *d)
 	}
 	node_audit(n, "model_verified", job->model->manifest_json,
 		   strlen(job->model->manifest_json));
+	node_dataset_refresh(n);
 	/* Site-supplied predictions stand in for this model: nothing to download or run. */
 	const char *mname = json_string_value(json_object_get(s.manifest, "name"));
 	bool byo = n->byo.path && mname && !strcmp(mname, n->byo.model);

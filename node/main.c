@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -358,9 +359,24 @@ static fv_err connect_enrolled(struct node *n)
 	return FV_ECANCELED;
 }
 
+/* What identifies the data a file source holds now: device, inode, size, modification time.
+ * false for a source without a file (PostgreSQL) or a file that cannot be read. */
+static bool source_stamp(const struct node *n, int64_t st[4])
+{
+	struct stat sb;
+	if (!n->source.path || n->source.kind == FV_SOURCE_POSTGRES || stat(n->source.path, &sb))
+		return false;
+	st[0] = (int64_t)sb.st_dev;
+	st[1] = (int64_t)sb.st_ino;
+	st[2] = (int64_t)sb.st_size;
+	st[3] = (int64_t)sb.st_mtim.tv_sec * 1000000000 + sb.st_mtim.tv_nsec;
+	return true;
+}
+
 /* Register the site's dataset with the coordinator: its name, description and period from
- * [data], and the disclosure-safe summary of every column (computed once per process). A
- * failure is logged; jobs of benchmarks that do not require approved datasets still run. */
+ * [data], and the disclosure-safe summary of every column (computed when the node starts and
+ * again when the data file changes). A failure is logged; jobs of benchmarks that do not
+ * require approved datasets still run. */
 static void register_dataset(struct node *n)
 {
 	Fedval__Envelope req = FEDVAL__ENVELOPE__INIT;
@@ -369,6 +385,9 @@ static void register_dataset(struct node *n)
 	struct fv_diag d = {{0}};
 
 	if (!n->summary_json) {
+		/* stamped before reading: a change while reading is seen next time */
+		if (!source_stamp(n, n->summary_stamp))
+			memset(n->summary_stamp, 0, sizeof(n->summary_stamp));
 		struct fv_source *src = NULL;
 		struct fv_summary_var *vars = NULL;
 		json_t *sum = NULL;
@@ -418,6 +437,19 @@ static void register_dataset(struct node *n)
 		       "dataset=%s records=%llu fingerprint=%.16s", n->dataset,
 		       (unsigned long long)n->summary_rows, n->summary_fp);
 	fv_pb_free(rp);
+}
+
+void node_dataset_refresh(struct node *n)
+{
+	int64_t st[4];
+	if (!n->summary_json || !source_stamp(n, st) || !memcmp(st, n->summary_stamp, sizeof(st)))
+		return;
+	fv_log(FV_LOG_INFO, "dataset_changed", "dataset=%s reason=%s", n->dataset,
+	       FV_Q("the data file changed since its summary: summarising it again"));
+	free(n->summary_json);
+	fv_free(n->summary_fp);
+	n->summary_json = n->summary_fp = NULL;
+	register_dataset(n);
 }
 
 static fv_err poll_once(struct node *n)

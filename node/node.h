@@ -51,9 +51,11 @@ struct node {
 	uint32_t rounding_base; /* released counts rounded to a multiple of it (0, 1: exact) */
 	uint64_t min_subgroup;	/* smallest subgroup category released (0: min_cell rules only) */
 	const char *dataset;	/* [data] name */
-	char *summary_json, *summary_fp; /* the registered dataset summary (once per process) */
+	/* the registered dataset summary; recomputed when a file source changes */
+	char *summary_json, *summary_fp;
 	uint64_t summary_rows;
-	struct fv_audit *audit; /* hash-chained record of what the node did (lib/audit) */
+	int64_t summary_stamp[4]; /* device, inode, size, mtime (ns) of the file summarised */
+	struct fv_audit *audit;	  /* hash-chained record of what the node did (lib/audit) */
 	int eval_timeout_s;
 	int poll_wait_ms;
 	int reconnect_max_ms; /* cap of the reconnection backoff */
@@ -184,6 +186,10 @@ void node_eval_compute(const struct eval_in *in, struct eval_out *out);
 /* Handle one job from poll to submitted result. Returns FV_OK when the coordinator has the
  * result (ok or failed); another code when submission must be retried later. */
 fv_err node_job(struct node *n, const Fedval__Job *job, struct fv_diag *d);
+/* Before a job: when the data file changed since its summary was registered, summarise it
+ * again and register the new summary (node/main.c). A PostgreSQL source is summarised once
+ * per connection to the coordinator. */
+void node_dataset_refresh(struct node *n);
 
 /* Send every result persisted in state_dir but not yet acknowledged (after a crash or an
  * outage). */

@@ -139,6 +139,18 @@ static fv_err open_checked(const struct fv_policy *p, const ProtobufCMessageDesc
 	return FV_OK;
 }
 
+/* NULL, empty, or a SHA-256 in lowercase hex. */
+static bool digest_or_absent(const char *s)
+{
+	size_t n = 0;
+	if (!s || !*s)
+		return true;
+	for (; s[n]; n++)
+		if (!((s[n] >= '0' && s[n] <= '9') || (s[n] >= 'a' && s[n] <= 'f')))
+			return false;
+	return n == 64;
+}
+
 fv_err fv_privacy_gate(const struct fv_policy *p, const uint8_t *result, size_t len,
 		       struct fv_diag *d)
 {
@@ -171,6 +183,17 @@ fv_err fv_privacy_gate(const struct fv_policy *p, const uint8_t *result, size_t 
 	}
 	if (r->reason && strlen(r->reason) > FV_MAX_TEXT) {
 		fv_diag_set(d, e, "reason longer than %d characters", FV_MAX_TEXT);
+		goto out;
+	}
+	/* Text fields other than the reason are digests or a version: nothing else may ride
+	 * in them. */
+	if (!digest_or_absent(r->mapping_sha256) || !digest_or_absent(r->dataset_fingerprint) ||
+	    !digest_or_absent(r->model_sha256) ||
+	    (r->software && strlen(r->software) > FV_MAX_NAME)) {
+		fv_diag_set(d, e,
+			    "a digest field is not 64 lowercase hex digits, or the software "
+			    "string is longer than %d characters",
+			    FV_MAX_NAME);
 		goto out;
 	}
 	if (r->status != 0) {

@@ -177,6 +177,34 @@ Test(federation, end_to_end_restart_and_immutable_versions, .fini = teardown, .t
 	cr_assert(strstr(out, "FAIL") && strstr(out, "signed numbers"), "%s", out);
 	free(out);
 
+	/* Each site's dataset summary is in the report, bound to its signed result by the
+	 * fingerprint; a changed summary no longer verifies. */
+	{
+		size_t si;
+		json_t *st;
+		json_array_foreach(json_object_get(rep, "sites"), si, st)
+		{
+			json_t *sum = json_object_get(st, "data_summary");
+			cr_assert(json_is_object(sum), "no data summary: %s", json_dumps(st, 0));
+			cr_assert_str_eq(json_string_value(json_object_get(sum, "fingerprint")),
+					 json_string_value(json_object_get(
+					     json_object_get(st, "dataset"), "fingerprint")));
+			cr_assert_eq(json_integer_value(json_object_get(sum, "rows")),
+				     json_integer_value(json_object_get(st, "n")),
+				     "the summary describes the records evaluated");
+		}
+	}
+	cr_assert_eq(h_run(&out,
+			   "cd %s && /usr/bin/python3 -c \"import json,glob; f=sorted(glob."
+			   "glob('report-*.json'))[0]; r=json.load(open(f)); "
+			   "r['sites'][0]['data_summary']['rows']+=1; "
+			   "json.dump(r,open('tampered2.json','w'))\" && " H_BIN(
+			       "fedval") " verify tampered2.json --ca pki/ca/ca.crt 2>&1",
+			   F.dir),
+		     1, "a changed data summary verified: %s", out);
+	cr_assert(strstr(out, "data summary is the one signed"), "%s", out);
+	free(out);
+
 	/* The same version again is accepted as is; changed content under it is refused. */
 	cr_assert_eq(h_cli(&F, &out, "vendor",
 			   "model submit --model model/model.onnx --manifest model/manifest.json"),

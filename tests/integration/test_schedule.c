@@ -229,6 +229,14 @@ Test(schedule, runs_by_itself_detects_drift_survives_restart, .fini = teardown, 
 	cr_assert_geq(h_count(log, "event=monitor_alert"), 1);
 	cr_assert_geq(h_count(log, "event=schedule_run_started"), 3);
 	cr_assert_eq(h_count(log, "event=starting"), 2);
+	/* hospital-b's node saw its data file change and registered a new summary */
+	{
+		char nlog[512];
+		snprintf(nlog, sizeof(nlog), "%s/hospital-b.log", F.dir);
+		cr_assert_geq(h_count(nlog, "event=dataset_changed"), 1);
+		snprintf(nlog, sizeof(nlog), "%s/hospital-a.log", F.dir);
+		cr_assert_eq(h_count(nlog, "event=dataset_changed"), 0);
+	}
 
 	/* The text list shows it; --check turns it into exit status 1. */
 	cr_assert_eq(h_cli(&F, &out, "authority", "monitor schedule list"), 0);

@@ -284,6 +284,27 @@ Test(gate, refuses_oversized_result)
 	free(why);
 }
 
+Test(gate, refuses_text_smuggled_into_digest_fields)
+{
+	struct fv_diag d;
+	char hex[65];
+	memset(hex, 'a', 64);
+	hex[64] = '\0';
+	res.dataset_fingerprint = res.mapping_sha256 = res.model_sha256 = hex;
+	cr_assert_eq(gate(&d), FV_OK, "%s", d.msg);
+	res.dataset_fingerprint = "patient 4711, born 1950-02-03, HIV positive";
+	REFUSED("free text in dataset_fingerprint");
+	res.dataset_fingerprint = hex;
+	res.mapping_sha256 = "AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA";
+	REFUSED("upper-case digest");
+	res.mapping_sha256 = hex;
+	char soft[FV_MAX_NAME + 2];
+	memset(soft, 's', sizeof(soft) - 1);
+	soft[sizeof(soft) - 1] = '\0';
+	res.software = soft;
+	REFUSED("software string over FV_MAX_NAME");
+}
+
 Test(gate, refuses_bytes_that_do_not_decode)
 {
 	struct fv_diag d;
