@@ -468,9 +468,8 @@ static json_t *claims(const json_t *manifest, const json_t *report, bool print)
 /* Head-to-head (issue 8): models evaluated on the same records at each site. Per site the
  * paired DeLong difference (B - A, variance var_a + var_b - 2 cov_ab); pooled by a random-
  * effects meta-analysis of the site differences; a leaderboard of pooled AUROCs (random
- * effects on the logit scale) with rank intervals from the pairwise comparisons: a model's
- * best rank is 1 + the models significantly better, its worst rank n - the models
- * significantly worse. Pairs not involving the run's first model are compared unpaired
+ * effects on the logit scale) with rank intervals from the pairwise comparisons
+ * (fv_stats_rank_intervals). Pairs not involving the run's first model are compared unpaired
  * (variances added), which is conservative. */
 static json_t *head_to_head(const Fedval__ResultsReply *rr, struct site *sites, size_t n,
 			    bool print)
@@ -560,9 +559,14 @@ static json_t *head_to_head(const Fedval__ResultsReply *rr, struct site *sites, 
 				       "POOLED", refs[k]->version_id, m.mu, m.ci_lo, m.ci_hi, m.p);
 		}
 	}
-	/* Leaderboard with rank intervals. */
+	/* Leaderboard with rank intervals: the pairwise differences (paired when one of the two
+	 * is the first model), Bonferroni over the m (m - 1) / 2 pairs so that the intervals hold
+	 * jointly (fv_stats_rank_intervals). */
 	board = json_array();
-	size_t order[1 + FV_MAX_COMPARE];
+	size_t order[1 + FV_MAX_COMPARE], rlo[1 + FV_MAX_COMPARE], rhi[1 + FV_MAX_COMPARE];
+	double dmat[(1 + FV_MAX_COMPARE) * (1 + FV_MAX_COMPARE)];
+	double smat[(1 + FV_MAX_COMPARE) * (1 + FV_MAX_COMPARE)];
+	double zr = nm > 2 ? fv_stats_qnorm(1 - 0.05 / (double)(nm * (nm - 1))) : z;
 	for (size_t k = 0; k < nm; k++) {
 		size_t m = k;
 		while (m > 0 && !(est[order[m - 1]] >= est[k])) {
@@ -570,48 +574,45 @@ static json_t *head_to_head(const Fedval__ResultsReply *rr, struct site *sites, 
 			m--;
 		}
 		order[m] = k;
+		for (size_t o = 0; o < nm; o++) {
+			dmat[k * nm + o] = est[o] - est[k];
+			smat[k * nm + o] = sqrt(se[o] * se[o] + se[k] * se[k]);
+		}
 	}
+	json_t *pr;
+	size_t pi;
+	json_array_foreach(pairs, pi, pr)
+	{
+		const char *b = json_string_value(json_object_get(pr, "b"));
+		double dd = json_real_value(json_object_get(pr, "difference"));
+		double sd = (json_real_value(json_object_get(pr, "ci_high")) -
+			     json_real_value(json_object_get(pr, "ci_low"))) /
+			    (2 * z);
+		for (size_t o = 1; o < nm; o++)
+			if (!strcmp(b, refs[o]->version_id)) {
+				dmat[o] = dd; /* k = 0: model o minus the first */
+				smat[o] = sd;
+				dmat[o * nm] = -dd;
+				smat[o * nm] = sd;
+			}
+	}
+	fv_stats_rank_intervals(dmat, smat, nm, zr, rlo, rhi);
 	if (print)
 		printf("\nleaderboard (pooled AUROC, random effects; rank interval from pairwise "
-		       "tests):\n");
+		       "tests%s):\n",
+		       nm > 2 ? ", Bonferroni over the pairs" : "");
 	for (size_t r = 0; r < nm; r++) {
-		size_t k = order[r], better = 0, worse = 0;
-		for (size_t o = 0; o < nm; o++) {
-			if (o == k)
-				continue;
-			double diff = est[o] - est[k], sd = sqrt(se[o] * se[o] + se[k] * se[k]);
-			json_t *pr;
-			size_t pi;
-			/* paired result when one of the two is the first model */
-			json_array_foreach(pairs, pi, pr)
-			{
-				const char *b = json_string_value(json_object_get(pr, "b"));
-				double dd = json_real_value(json_object_get(pr, "difference"));
-				double dl = json_real_value(json_object_get(pr, "ci_low"));
-				double dh = json_real_value(json_object_get(pr, "ci_high"));
-				if (k == 0 && !strcmp(b, refs[o]->version_id)) {
-					diff = dd;
-					sd = (dh - dl) / (2 * z);
-				} else if (o == 0 && !strcmp(b, refs[k]->version_id)) {
-					diff = -dd;
-					sd = (dh - dl) / (2 * z);
-				}
-			}
-			if (diff - z * sd > 0)
-				better++;
-			else if (diff + z * sd < 0)
-				worse++;
-		}
+		size_t k = order[r];
 		json_array_append_new(
 		    board,
 		    json_pack("{s:I,s:I,s:I,s:s,s:s,s:f,s:f,s:f}", "rank", (json_int_t)(r + 1),
-			      "rank_low", (json_int_t)(1 + better), "rank_high",
-			      (json_int_t)(nm - worse), "version_id", refs[k]->version_id, "vendor",
-			      refs[k]->vendor, "auroc", est[k], "ci_low", lo[k], "ci_high", hi[k]));
+			      "rank_low", (json_int_t)rlo[k], "rank_high", (json_int_t)rhi[k],
+			      "version_id", refs[k]->version_id, "vendor", refs[k]->vendor, "auroc",
+			      est[k], "ci_low", lo[k], "ci_high", hi[k]));
 		if (print)
 			printf("  %zu. [rank %zu-%zu] %-16.16s %-16s AUROC %.3f (%.3f-%.3f)\n",
-			       r + 1, 1 + better, nm - worse, refs[k]->version_id, refs[k]->vendor,
-			       est[k], lo[k], hi[k]);
+			       r + 1, rlo[k], rhi[k], refs[k]->version_id, refs[k]->vendor, est[k],
+			       lo[k], hi[k]);
 	}
 	json_object_set_new(j, "models", models);
 	json_object_set_new(j, "pooled_differences", pairs);

@@ -395,6 +395,20 @@ fv_err fv_stats_mix_shift(const struct fv_mix_cell *base, size_t nbase, uint64_t
 fv_err fv_stats_mix_alarms(const struct fv_psi *r, const int *ok, size_t ns, size_t np,
 			   double psi_limit, double alpha, double *p_holm, size_t *alarm);
 
+/* ---- ranks with their uncertainty (head-to-head leaderboards) ---- */
+/* Rank intervals of m models from pairwise comparisons, rank 1 the best (largest estimate):
+ * diff[k * m + o] = estimate_o - estimate_k and se[k * m + o] its standard error (paired where
+ * the two were evaluated on the same records). Model o is significantly better than k when
+ * diff - z se > 0, worse when diff + z se < 0; a pair with a non-finite diff or se is
+ * undecided. rank_low[k] = 1 + (models significantly better), rank_high[k] = m - (models
+ * significantly worse): every rank inside is compatible with the comparisons. With z the
+ * Bonferroni quantile qnorm(1 - alpha / (m (m - 1))) over the m (m - 1) / 2 pairs the
+ * intervals hold jointly with probability >= 1 - alpha (the construction of Klein, Wright &
+ * Wieczorek, J R Stat Soc C 2020;69(3), on pairwise differences). FV_EINVAL for NULL, m = 0
+ * or z <= 0. */
+fv_err fv_stats_rank_intervals(const double *diff, const double *se, size_t m, double z,
+			       size_t *rank_low, size_t *rank_high);
+
 /* ---- two independent proportions x1/n1 and x2/n2 (subgroup disparities) ---- */
 /* Difference p1 - p2 with Newcombe's hybrid score interval (1998, method 10). NaN when a
  * denominator is 0. */
