@@ -420,12 +420,39 @@ static void api_sites(struct ctx *c, struct resp *rp)
 			"");
 	while (e == FV_OK && sqlite3_step(st) == SQLITE_ROW) {
 		int64_t seen = sqlite3_column_int64(st, 2);
-		json_array_append_new(
-		    arr,
-		    json_pack("{s:o,s:o,s:o,s:o,s:o,s:b}", "name", jcol(st, 0), "enrolled",
-			      jtime(sqlite3_column_int64(st, 1)), "last_seen", jtime(seen),
-			      "last_seen_us", seen > 0 ? json_integer(seen) : json_null(),
-			      "software", jcol(st, 3), "revoked", sqlite3_column_int(st, 4) != 0));
+		json_array_append_new(arr, json_pack("{s:o,s:o,s:o,s:o,s:o,s:b,s:[]}", "name",
+						     jcol(st, 0), "enrolled",
+						     jtime(sqlite3_column_int64(st, 1)),
+						     "last_seen", jtime(seen), "last_seen_us",
+						     seen > 0 ? json_integer(seen) : json_null(),
+						     "software", jcol(st, 3), "revoked",
+						     sqlite3_column_int(st, 4) != 0, "datasets"));
+	}
+	sqlite3_finalize(st);
+	/* Each site's registered datasets (docs/data-summary.md; the summaries themselves are
+	 * in `fedval dataset list --json` and in run reports). */
+	if (e == FV_OK)
+		e = store_query(s, &st,
+				"SELECT node, name, period, source_kind, records, fingerprint, "
+				"registered_us FROM datasets ORDER BY node, name",
+				"");
+	while (e == FV_OK && sqlite3_step(st) == SQLITE_ROW) {
+		const char *node = (const char *)sqlite3_column_text(st, 0);
+		size_t i;
+		json_t *site;
+		json_array_foreach(arr, i, site)
+		{
+			if (!node ||
+			    strcmp(json_string_value(json_object_get(site, "name")), node) != 0)
+				continue;
+			json_array_append_new(json_object_get(site, "datasets"),
+					      json_pack("{s:o,s:o,s:o,s:I,s:o,s:o}", "name",
+							jcol(st, 1), "period", jcol(st, 2),
+							"source", jcol(st, 3), "records",
+							(json_int_t)sqlite3_column_int64(st, 4),
+							"fingerprint", jcol(st, 5), "registered",
+							jtime(sqlite3_column_int64(st, 6))));
+		}
 	}
 	sqlite3_finalize(st);
 	store_unlock(s);
@@ -451,18 +478,22 @@ static json_t *run_json(struct ctx *c, const char *run_id)
 	json_t *r = NULL, *jobs, *cmp;
 	size_t total = 0, fin = 0, ok = 0;
 
-	if (store_query(s, &st,
-			"SELECT r.benchmark_name, r.benchmark_version, r.model_version_id, m.name, "
-			"m.version, m.vendor, r.created_by, r.created_us FROM runs r LEFT JOIN "
-			"models m ON m.version_id = r.model_version_id WHERE r.run_id = ?",
-			"t", run_id) != FV_OK)
+	if (store_query(
+		s, &st,
+		"SELECT r.benchmark_name, r.benchmark_version, r.model_version_id, m.name, "
+		"m.version, m.vendor, r.created_by, r.created_us, r.published_us FROM runs r "
+		"LEFT JOIN models m ON m.version_id = r.model_version_id WHERE r.run_id = ?",
+		"t", run_id) != FV_OK)
 		return NULL;
 	if (sqlite3_step(st) == SQLITE_ROW)
-		r = json_pack("{s:s,s:o,s:o,s:{s:o,s:o,s:o,s:o},s:o,s:o}", "run_id", run_id,
+		r = json_pack("{s:s,s:o,s:o,s:{s:o,s:o,s:o,s:o},s:o,s:o,s:o}", "run_id", run_id,
 			      "benchmark", jcol(st, 0), "benchmark_version", jcol(st, 1), "model",
 			      "version_id", jcol(st, 2), "name", jcol(st, 3), "version",
 			      jcol(st, 4), "vendor", jcol(st, 5), "created_by", jcol(st, 6),
-			      "created", jtime(sqlite3_column_int64(st, 7)));
+			      "created", jtime(sqlite3_column_int64(st, 7)), "published",
+			      sqlite3_column_type(st, 8) == SQLITE_NULL
+				  ? json_null()
+				  : jtime(sqlite3_column_int64(st, 8)));
 	sqlite3_finalize(st);
 	if (!r)
 		return NULL;
@@ -804,16 +835,20 @@ static void api_run(struct ctx *c, const char *run_id, struct resp *rp)
 	json_t *r, *spec = NULL, *arr;
 	fv_err e;
 
-	if (!c->authority) {
-		set_error(rp, 403, "forbidden", c->why);
-		return;
-	}
 	if (!run_id_valid(run_id)) {
 		set_error(rp, 404, "not_found", "no such run");
 		return;
 	}
 	store_lock(s);
 	r = run_json(c, run_id);
+	/* A run the authority published (every site released its part) is public; any other
+	 * run's results are for an authority only. */
+	if (!c->authority && !(r && json_is_string(json_object_get(r, "published")))) {
+		store_unlock(s);
+		json_decref(r);
+		set_error(rp, 403, "forbidden", c->why);
+		return;
+	}
 	if (r &&
 	    store_query(s, &st,
 			"SELECT b.spec_json FROM runs r JOIN benchmarks b ON b.name = "
@@ -848,7 +883,8 @@ static void api_run(struct ctx *c, const char *run_id, struct resp *rp)
 	json_object_set_new(r, "pooled", pool_json(sites, n, json_object_get(spec, "thresholds")));
 	json_object_set_new(r, "note",
 			    json_string("Measurements on each site's data; not an approval or "
-					"certification. Unreleased results: authority only."));
+					"certification. Results of unpublished runs: authority "
+					"only."));
 	sites_free(sites, n);
 	json_decref(spec);
 	set_json(rp, 200, r);
@@ -1099,16 +1135,19 @@ static const char page_script[] =
     "'no benchmarks yet',7);return names;});}\n"
     "function sites(){return api('/api/v1/sites').then(function(r){"
     "fill('sites-body',(r.body.sites||[]).map(function(s){"
-    "return row([s.name,s.enrolled,s.last_seen||'never',s.software,"
+    "var ds=(s.datasets||[]).map(function(d){return d.name+(d.period?' ('+d.period+')':'')+"
+    "', '+d.records+' records';}).join('; ');"
+    "return row([s.name,s.enrolled,s.last_seen||'never',s.software,ds,"
     "s.revoked?el('span','revoked','bad'):el('span','active','ok')]);}),"
-    "'no sites enrolled',5);});}\n"
+    "'no sites enrolled',6);});}\n"
     "function runs(){return api('/api/v1/runs').then(function(r){"
     "fill('runs-body',(r.body.runs||[]).map(function(x){"
     "var p=x.progress||{done:0,total:0};var bar=el('progress');bar.max=p.total||1;"
     "bar.value=p.done;var pr=el('span');pr.appendChild(bar);"
     "pr.appendChild(document.createTextNode(' '+p.done+'/'+p.total));"
-    "var link;if(authority){link=el('a','results');link.href='#run='+encodeURIComponent("
-    "x.run_id);}else{link=el('span','authority only','muted');}"
+    "var link;if(authority||x.published){link=el('a',x.published?'published results':"
+    "'results');link.href='#run='+encodeURIComponent(x.run_id);}else{link=el('span',"
+    "'authority only','muted');}"
     "var m=x.model||{};var tr=row([el('code',x.run_id),x.benchmark+'@'+x.benchmark_version,"
     "(m.name||'')+' '+(m.version||'')+' ('+(m.vendor||'')+')',x.created,pr,x.state,link]);"
     "tr.setAttribute('data-run',x.run_id);return tr;}),'no runs yet',7);"
@@ -1128,7 +1167,7 @@ static const char page_script[] =
     "if(!(r.body.models||[]).length)tb.appendChild(row(['no results yet','','','','','']));"
     "d.appendChild(t);box.appendChild(d);});}));}\n"
     "function showRun(){var m=/^#run=(.+)$/.exec(location.hash);var box=$('result');"
-    "if(!m||!authority){box.hidden=true;return;}var id=decodeURIComponent(m[1]);"
+    "if(!m){box.hidden=true;return;}var id=decodeURIComponent(m[1]);"
     "api('/api/v1/runs/'+encodeURIComponent(id)).then(function(r){box.hidden=false;"
     "$('result-title').textContent='Results of '+id;var b=r.body;"
     "if(r.status!==200){fill('result-body',[],b.message||'unavailable',8);"
@@ -1247,7 +1286,8 @@ static fv_err page_build(struct dashboard *db)
 		"<th>version</th><th>title</th><th>task</th><th>thresholds</th><th>created</th>"
 		"<th>by</th></tr></thead><tbody id=\"bench-body\"></tbody></table></section>\n"
 		"<section id=\"sites\"><h2>Sites</h2><table><thead><tr><th>site</th><th>enrolled"
-		"</th><th>last seen</th><th>software</th><th>state</th></tr></thead><tbody "
+		"</th><th>last seen</th><th>software</th><th>datasets</th><th>state</th></tr>"
+		"</thead><tbody "
 		"id=\"sites-body\"></tbody></table></section>\n"
 		"<p class=\"muted\">Measurements on each site's data; not an approval or "
 		"certification.</p>\n</main>\n<script>%s</script>\n</body></html>\n",

@@ -149,6 +149,12 @@ Test(dashboard, api_shapes_access_and_statistics, .fini = teardown, .timeout = 4
 		const char *sw = json_string_value(json_object_get(x, "software"));
 		cr_expect(sw && strstr(sw, "fedval"), "software '%s'", sw ? sw : "(null)");
 		cr_expect(json_is_false(json_object_get(x, "revoked")));
+		/* the dataset each node registered when it connected */
+		json_t *ds = json_array_get(json_object_get(x, "datasets"), 0);
+		cr_expect(ds && json_integer_value(json_object_get(ds, "records")) > 0,
+			  "site %zu: no registered dataset", i);
+		cr_expect(ds &&
+			  strlen(json_string_value(json_object_get(ds, "fingerprint"))) == 64);
 	}
 	json_decref(j);
 
@@ -310,6 +316,20 @@ Test(dashboard, api_shapes_access_and_statistics, .fini = teardown, .timeout = 4
 		cr_expect(st == 200 || st == 400 || st == 431 || st == 0, "status %d", st);
 	}
 	cr_expect_eq(dh_fetch(&F, port, "/api/v1/runs", NULL, NULL, NULL), 200);
+
+	/* ---- a published run's results are public ---- */
+	snprintf(path, sizeof(path), "/api/v1/runs/%s", run);
+	expect_refused(port, path, NULL, "authority token");
+	cr_assert_eq(h_cli(&F, &out, "authority", "run publish %s 2>&1", run), 0, "%s", out);
+	free(out);
+	cr_assert_eq(dh_fetch(&F, port, path, NULL, NULL, &j), 200);
+	cr_expect(json_is_string(json_object_get(j, "published")));
+	cr_expect_eq(json_array_size(json_object_get(j, "sites")), 3);
+	json_decref(j);
+	cr_assert_eq(dh_fetch(&F, port, "/api/v1/runs", NULL, NULL, &j), 200);
+	cr_expect(json_is_string(
+	    json_object_get(json_array_get(json_object_get(j, "runs"), 0), "published")));
+	json_decref(j);
 }
 
 /* Headless Chromium renders the page: the script ran (runs table filled from the API, results
