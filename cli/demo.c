@@ -211,7 +211,7 @@ int cmd_demo_train(int argc, char **argv)
 		tn += !ds.y[i] && p[i] < 0.2;
 	}
 	man = json_pack("{s:s,s:s,s:s,s:{s:s,s:o},s:{s:f,s:{s:f,s:f},s:{s:f,s:f},s:s,s:I},s:{s:s,"
-			"s:s},s:s}",
+			"s:s},s:s,s:f}",
 			"name", name, "version", version, "intended_use",
 			"Risk of unplanned readmission within 30 days of discharge for adults "
 			"hospitalised with heart failure; decision support for transitional care.",
@@ -221,7 +221,7 @@ int cmd_demo_train(int argc, char **argv)
 			"value", ds.n > pos ? (double)tn / (double)(ds.n - pos) : 0.0, "population",
 			"development cohort (synthetic profile 0)", "n", (json_int_t)ds.n,
 			"regulatory", "mdr_class", "IIa", "ai_act", "high-risk", "output",
-			"probability of readmit_30d = 1");
+			"probability of readmit_30d = 1", "decision_threshold", 0.2);
 	if (fv_fmt(path, sizeof(path), "%s/manifest.json", dir) ||
 	    json_dump_file(man, path, JSON_INDENT(2) | JSON_SORT_KEYS) != 0) {
 		fv_diag_set(&d, FV_EIO, "cannot write %s/manifest.json", dir);

@@ -221,7 +221,62 @@ static json_t *site_json(const struct site *s)
 							     (json_int_t)sg->n_pos));
 	}
 	json_object_set_new(j, "subgroups", mix);
+	/* Operating points: the site's threshold for each of the benchmark's targets, and the
+	 * vendor's declared threshold, with the confusion there. */
+	json_t *ops = json_array();
+	for (size_t k = 0; k < r->n_operating_points; k++) {
+		const Fedval__OperatingPoint *op = r->operating_points[k];
+		const Fedval__ThresholdCounts *c = op->counts;
+		json_t *oj =
+		    c->has_suppressed && c->suppressed
+			? json_pack("{s:f,s:b}", "threshold", c->threshold, "suppressed", 1)
+			: counts_json(c->threshold, c->tp, c->fp, c->tn, c->fn);
+		json_object_set_new(oj, "target", json_string(op->target));
+		if (op->has_value)
+			json_object_set_new(oj, "value", json_real(op->value));
+		json_array_append_new(ops, oj);
+	}
+	json_object_set_new(j, "operating_points", ops);
 	return j;
+}
+
+/* Each site's operating points: the threshold its own scores give for each target of the
+ * benchmark, beside the vendor's declared threshold. */
+static void print_operating_points(const struct site *sites, size_t n)
+{
+	bool header = false;
+	for (size_t i = 0; i < n; i++) {
+		const Fedval__SiteResult *r = sites[i].r;
+		if (!sites[i].verified || r->status)
+			continue;
+		for (size_t k = 0; k < r->n_operating_points; k++) {
+			const Fedval__OperatingPoint *op = r->operating_points[k];
+			const Fedval__ThresholdCounts *c = op->counts;
+			char who[64];
+			if (!header) {
+				printf("\noperating points per site (threshold on a 0.01 grid "
+				       "reaching "
+				       "the target; declared = the vendor's):\n  %-20s %5s %8s %8s "
+				       "%8s %8s  %-20s %-20s %-20s %-20s\n",
+				       "site: target", "thr", "TP", "FP", "TN", "FN", "sensitivity",
+				       "specificity", "PPV", "NPV");
+				header = true;
+			}
+			if (op->has_value)
+				fv_fmt(who, sizeof(who), "%.12s %s>=%.2f", sites[i].node,
+				       !strcmp(op->target, "positive_rate") ? "rate"
+				       : !strcmp(op->target, "sensitivity") ? "sens"
+									    : "spec",
+				       op->value);
+			else
+				fv_fmt(who, sizeof(who), "%.12s declared", sites[i].node);
+			if (c->has_suppressed && c->suppressed)
+				printf("  %-20s %5.2f  (withheld by the site)\n", who,
+				       c->threshold);
+			else
+				print_counts_row(who, c->threshold, c->tp, c->fp, c->tn, c->fn);
+		}
+	}
 }
 
 static void print_sites(struct site *sites, size_t n)
@@ -962,6 +1017,7 @@ int cmd_results(int argc, char **argv)
 		recal_json = recalibration(rr->run);
 	} else {
 		print_sites(sites, nsites);
+		print_operating_points(sites, nsites);
 	}
 	report = json_pack(
 	    "{s:s,s:I,s:{s:s,s:s,s:s},s:o,s:{s:s,s:s,s:s,s:O}}", "schema", "fedval.report/1",

@@ -371,6 +371,32 @@ static fv_err benchmark_check(json_t *j, struct fv_diag *d)
 			return fv_diag_set(d, FV_EINVAL,
 					   "thresholds[%zu] must be a number in [0, 1]", i);
 	}
+	/* Operating points: targets each site's threshold is chosen for (docs/statistics.md).
+	 * With the vendor's declared threshold they add rows to each result. */
+	const json_t *ops = json_object_get(j, "operating_points");
+	if (ops && (!json_is_array(ops) || json_array_size(ops) > FV_MAX_OPERATING_POINTS - 1))
+		return fv_diag_set(d, FV_EINVAL,
+				   "field 'operating_points' must be an array of at most %d",
+				   FV_MAX_OPERATING_POINTS - 1);
+	json_array_foreach(ops, i, v)
+	{
+		const char *t = json_string_value(json_object_get(v, "target"));
+		double val = json_number_value(json_object_get(v, "value"));
+		if (!t || (strcmp(t, "sensitivity") && strcmp(t, "specificity") &&
+			   strcmp(t, "positive_rate")))
+			return fv_diag_set(d, FV_EINVAL,
+					   "operating_points[%zu].target must be sensitivity, "
+					   "specificity or positive_rate",
+					   i);
+		if (!json_is_number(json_object_get(v, "value")) || !(val > 0 && val < 1))
+			return fv_diag_set(d, FV_EINVAL,
+					   "operating_points[%zu].value must be a number in (0, 1)",
+					   i);
+	}
+	if (json_array_size(thr) + json_array_size(ops) + 1 > FV_MAX_THRESHOLDS)
+		return fv_diag_set(d, FV_EINVAL,
+				   "thresholds and operating points together exceed %d",
+				   FV_MAX_THRESHOLDS - 1);
 	return FV_OK;
 }
 

@@ -199,6 +199,7 @@ void node_byo_compute(const struct eval_in *in, struct eval_out *out)
 		fv_diag_set(&d, e, "out of memory summarising");
 		goto fail;
 	}
+	node_operating_points(scores, n, in, out);
 	/* predictions whose key no data record has (a duplicated key is counted as such) */
 	uint64_t unused = 0;
 	for (size_t i = 0; i < m.cap; i++)

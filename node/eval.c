@@ -545,6 +545,7 @@ void node_eval_compute(const struct eval_in *in, struct eval_out *out)
 		fail(out, e, "out of memory summarising scores");
 		goto out;
 	}
+	node_operating_points(scores[0], (size_t)records, in, out);
 	out->rows_per_s = (double)records * 1000.0 / (double)(fv_mono_ms() - t0 + 1);
 	out->excluded = fv_source_excluded(src);
 	fv_log(FV_LOG_INFO, "eval_done", "rows=%llu excluded=%llu threads=%zu rows_per_s=%.0f",
@@ -725,7 +726,8 @@ fv_err node_eval(const struct eval_in *in, struct eval_out *out, struct fv_diag 
 	out->mapping_sha256[sizeof(out->mapping_sha256) - 1] = '\0';
 	for (size_t k = 0; k < NODE_MAX_SUB; k++)
 		out->sub_error[k][sizeof(out->sub_error[k]) - 1] = '\0';
-	if (out->n_thr > NODE_MAX_THR || (out->status == 0 && out->n_thr != in->n_thr) ||
+	if (out->n_thr > NODE_MAX_THR ||
+	    (out->status == 0 && (out->n_op != in->n_op || out->n_thr != in->n_thr + in->n_op)) ||
 	    out->n_subres > NODE_MAX_SUB * NODE_MAX_CATS || out->n_cmp > in->n_cmp ||
 	    out->n_pos > out->n)
 		return fv_diag_set(d, FV_EPROTO, "evaluation worker returned a malformed summary");

@@ -29,6 +29,9 @@ struct job_spec {
 	const char *label;
 	uint32_t n_thr;
 	double thr[NODE_MAX_THR];
+	uint32_t n_op; /* operating points: the benchmark's, then the vendor's declared one */
+	uint8_t op_target[NODE_MAX_OP + 1];
+	double op_value[NODE_MAX_OP + 1];
 	size_t nvars;
 	const char *vars[FV_MAX_FEATURES];
 };
@@ -67,6 +70,43 @@ static fv_err spec_parse(const Fedval__Job *job, struct job_spec *s, struct fv_d
 			return fv_diag_set(d, FV_EPROTO, "thresholds[%zu] is not a number", i);
 		s->thr[s->n_thr++] = json_number_value(v);
 	}
+	/* Operating points (docs/statistics.md): targets the benchmark names, and the vendor's
+	 * declared decision threshold, evaluated beside them. */
+	json_t *ops = json_object_get(s->bench, "operating_points");
+	if (ops && (!json_is_array(ops) || json_array_size(ops) > NODE_MAX_OP))
+		return fv_diag_set(d, FV_EPROTO,
+				   "benchmark 'operating_points' must be an array of at most %d",
+				   NODE_MAX_OP);
+	json_array_foreach(ops, i, v)
+	{
+		const char *t = json_string_value(json_object_get(v, "target"));
+		double val = json_number_value(json_object_get(v, "value"));
+		int k = !t			      ? 0
+			: !strcmp(t, "sensitivity")   ? NODE_OP_SENS
+			: !strcmp(t, "specificity")   ? NODE_OP_SPEC
+			: !strcmp(t, "positive_rate") ? NODE_OP_PRATE
+						      : 0;
+		if (!k || !(val > 0 && val < 1))
+			return fv_diag_set(d, FV_EPROTO,
+					   "operating_points[%zu]: target must be sensitivity, "
+					   "specificity or positive_rate and value in (0, 1)",
+					   i);
+		s->op_target[s->n_op] = (uint8_t)k;
+		s->op_value[s->n_op++] = val;
+	}
+	const json_t *dt = json_object_get(s->manifest, "decision_threshold");
+	if (dt &&
+	    (!json_is_number(dt) || !(json_number_value(dt) >= 0) || !(json_number_value(dt) <= 1)))
+		return fv_diag_set(d, FV_EPROTO,
+				   "manifest 'decision_threshold' must be a number in [0, 1]");
+	if (dt) {
+		s->op_target[s->n_op] = NODE_OP_DECLARED;
+		s->op_value[s->n_op++] = json_number_value(dt);
+	}
+	if (s->n_thr + s->n_op > NODE_MAX_THR)
+		return fv_diag_set(d, FV_EPROTO,
+				   "thresholds and operating points together exceed %d",
+				   NODE_MAX_THR);
 	vars = json_object_get(json_object_get(s->manifest, "input"), "variables");
 	if (!json_is_array(vars) || json_array_size(vars) == 0 ||
 	    json_array_size(vars) > FV_MAX_FEATURES)
@@ -694,7 +734,7 @@ static void build_subgroups(const struct node *n, const struct eval_in *in,
 		}
 		/* rows withheld from the whole cohort (small cells, differencing) and rows with a
 		 * small cell in any released category */
-		for (uint32_t t = 0; t < o->n_thr; t++) {
+		for (uint32_t t = 0; t < in->n_thr; t++) {
 			size_t c = 0;
 			row_bad[t] = !keep[t];
 			for (uint32_t i = 0; i < o->n_subres; i++) {
@@ -738,7 +778,7 @@ static void build_subgroups(const struct node *n, const struct eval_in *in,
 				r->has_brier_sum = r->has_sum_p = true;
 				r->brier_sum = so->brier_sum;
 				r->sum_p = so->sum_p;
-				for (uint32_t t = 0; t < o->n_thr; t++) {
+				for (uint32_t t = 0; t < in->n_thr; t++) {
 					Fedval__ThresholdCounts *row = &sr->rows[idx][t];
 					fedval__threshold_counts__init(row);
 					row->threshold = o->thr[t];
@@ -752,7 +792,7 @@ static void build_subgroups(const struct node *n, const struct eval_in *in,
 					}
 					sr->rowp[idx][t] = row;
 				}
-				r->n_counts = o->n_thr;
+				r->n_counts = in->n_thr;
 				r->counts = sr->rowp[idx];
 			}
 			sr->ptr[sr->n++] = r;
@@ -854,8 +894,23 @@ static fv_err release_stats(struct node *n, const Fedval__Job *job, const struct
 		}
 		rowp[t] = &rows[t];
 	}
-	res.n_counts = o->n_thr;
+	/* The benchmark's thresholds, then the operating points (node_operating_points). */
+	static const char *const op_name[] = {"", "sensitivity", "specificity", "positive_rate",
+					      "declared"};
+	Fedval__OperatingPoint ops[NODE_MAX_OP + 1], *opp[NODE_MAX_OP + 1];
+	res.n_counts = in->n_thr;
 	res.counts = rowp;
+	for (uint32_t k = 0; k < o->n_op && k < in->n_op && in->n_thr + k < o->n_thr; k++) {
+		fedval__operating_point__init(&ops[k]);
+		ops[k].target = (char *)op_name[in->op_target[k]];
+		if (in->op_target[k] != NODE_OP_DECLARED) {
+			ops[k].has_value = true;
+			ops[k].value = in->op_value[k];
+		}
+		ops[k].counts = rowp[in->n_thr + k];
+		opp[res.n_operating_points++] = &ops[k];
+	}
+	res.operating_points = opp;
 	Fedval__ModelComparison cmps[NODE_MAX_CMP], *cmpp[NODE_MAX_CMP];
 	for (uint32_t k = 0; k < o->n_cmp && k < job->n_compare_models; k++) {
 		fedval__model_comparison__init(&cmps[k]);
@@ -1209,6 +1264,9 @@ fv_err node_job(struct node *n, const Fedval__Job *job, struct fv_diag *d)
 	in.cancel = n->stop;
 	in.n_thr = s.n_thr;
 	memcpy(in.thr, s.thr, sizeof(double) * s.n_thr);
+	in.n_op = s.n_op;
+	memcpy(in.op_target, s.op_target, sizeof(s.op_target));
+	memcpy(in.op_value, s.op_value, sizeof(s.op_value));
 	in.timeout_s = n->eval_timeout_s;
 	if (!(out = fv_calloc(1, sizeof(*out)))) {
 		e = fv_diag_set(d, FV_ENOMEM, "out of memory");

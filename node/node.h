@@ -67,6 +67,10 @@ struct node {
 #define NODE_MAX_SUB   4  /* subgroups a benchmark may declare */
 #define NODE_MAX_CATS  12 /* categories of one subgroup (bands, or distinct small integers) */
 #define NODE_MAX_EDGES (NODE_MAX_CATS - 1)
+#define NODE_MAX_OP    4 /* operating points of a benchmark, plus the vendor's declared one */
+/* Operating-point targets (benchmark "operating_points"; DECLARED: the manifest's
+ * "decision_threshold"). */
+enum node_op { NODE_OP_SENS = 1, NODE_OP_SPEC, NODE_OP_PRATE, NODE_OP_DECLARED };
 /* Bounds on a recalibration round the node evaluates (docs/security.md): |intercept|, |slope|
  * and the number of rounds of one job. */
 #define NODE_ROUND_MAX_INTERCEPT 10.0
@@ -119,6 +123,9 @@ struct eval_out {
 	uint32_t n_subres;
 	struct sub_out subres[NODE_MAX_SUB * NODE_MAX_CATS];
 	char sub_error[NODE_MAX_SUB][128]; /* why a subgroup could not be formed ("" if ok) */
+	/* Operating points: the last n_op of the n_thr threshold rows, in the order of
+	 * eval_in.op_target, each at the threshold the site's scores give for its target. */
+	uint32_t n_op;
 };
 
 /* Evaluation inputs, resolved from the benchmark, manifest and local mapping. */
@@ -133,6 +140,11 @@ struct eval_in {
 	const struct fv_source_spec *source;
 	uint32_t n_thr;
 	double thr[NODE_MAX_THR];
+	/* operating points (n_thr + n_op <= NODE_MAX_THR): target and value, e.g. sensitivity
+	 * 0.9; for NODE_OP_DECLARED the value is the threshold itself */
+	uint32_t n_op;
+	uint8_t op_target[NODE_MAX_OP + 1];
+	double op_value[NODE_MAX_OP + 1];
 	int timeout_s;
 	int threads;	      /* model worker threads */
 	size_t batch_rows;    /* records per batch */
@@ -176,6 +188,15 @@ float node_pack(double p, uint8_t y);
 /* Sort packed scores in place and compute n, n_pos, sums, AUROC with DeLong variance and the
  * confusion counts at thr[] (in the caller's order). FV_ENOMEM only. */
 fv_err node_summarise(float *s, size_t n, const double *thr, uint32_t n_thr, struct eval_out *o);
+/* After node_summarise on the same (now sorted) scores: for each operating point of in, the
+ * threshold on a 0.01 grid that reaches its target at this site — sensitivity or positive
+ * rate >= value: the largest such grid threshold at or below the most specific observed one;
+ * specificity >= value: the smallest grid threshold at or above the most sensitive observed
+ * one — or the declared threshold as is, appended as threshold rows n_thr .. n_thr + n_op - 1
+ * with their confusion counts. The grid keeps any patient's exact score from being
+ * released. */
+void node_operating_points(const float *sorted, size_t n, const struct eval_in *in,
+			   struct eval_out *o);
 
 /* Run the evaluation in a child process so that a crash or hang of the model runtime fails
  * the job, never the node. */

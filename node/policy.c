@@ -273,12 +273,16 @@ fv_err node_policy_difference(const struct node *n, struct eval_out *o, bool kee
 			}
 		}
 	}
-	/* Rows of this result, in ascending threshold order, against every row kept so far. */
+	/* Rows of this result, in ascending threshold order, against every row kept so far: the
+	 * benchmark's thresholds first, then the operating points (the last n_op rows), so that
+	 * an operating point never costs a benchmark row. */
 	{
-		uint32_t order[NODE_MAX_THR];
+		uint32_t order[NODE_MAX_THR], nb = o->n_thr - (o->n_op <= o->n_thr ? o->n_op : 0);
 		for (uint32_t k = 0; k < o->n_thr; k++) {
 			uint32_t m = k;
-			while (m > 0 && o->thr[order[m - 1]] > o->thr[k]) {
+			while (m > 0 && ((order[m - 1] >= nb) > (k >= nb) ||
+					 ((order[m - 1] >= nb) == (k >= nb) &&
+					  o->thr[order[m - 1]] > o->thr[k]))) {
 				order[m] = order[m - 1];
 				m--;
 			}

@@ -154,3 +154,87 @@ fv_err node_summarise(float *s, size_t n, const double *thr, uint32_t n_thr, str
 		     (neg > 1 ? s01 / (double)(neg - 1) : NAN) / (double)neg;
 	return FV_OK;
 }
+
+/* Counts at threshold t of the sorted scores: positive when score >= t. */
+static void counts_at(const float *s, size_t n, uint64_t pos, uint64_t neg, double t, uint64_t *tp,
+		      uint64_t *fp)
+{
+	size_t lo = 0, hi = n;
+	while (lo < hi) { /* first index with score >= t */
+		size_t mid = lo + (hi - lo) / 2;
+		if ((double)fabsf(s[mid]) >= t)
+			hi = mid;
+		else
+			lo = mid + 1;
+	}
+	uint64_t bp = 0;
+	for (size_t i = 0; i < lo; i++)
+		bp += signbit(s[i]) ? 1 : 0;
+	*tp = pos - bp;
+	*fp = neg - ((uint64_t)lo - bp);
+}
+
+void node_operating_points(const float *s, size_t n, const struct eval_in *in, struct eval_out *o)
+{
+	uint64_t pos = o->n_pos, neg = o->n - o->n_pos;
+
+	o->n_op = 0;
+	for (uint32_t k = 0; k < in->n_op && o->n_thr < NODE_MAX_THR; k++) {
+		double v = in->op_value[k], t = v;
+		int target = in->op_target[k];
+		if (target != NODE_OP_DECLARED) {
+			/* Walk the distinct scores from the top: at each group's score, the records
+			 * at or above it are positive. */
+			uint64_t tp = 0, fp = 0;
+			double best = NAN;
+			for (size_t i = n; i > 0;) {
+				uint32_t key = bits(s[i - 1]) & 0x7fffffffu;
+				size_t j = i;
+				while (j > 0 && (bits(s[j - 1]) & 0x7fffffffu) == key) {
+					if (signbit(s[j - 1]))
+						tp++;
+					else
+						fp++;
+					j--;
+				}
+				double score = (double)fabsf(s[i - 1]);
+				double sens = pos ? (double)tp / (double)pos : NAN;
+				double spec = neg ? (double)(neg - fp) / (double)neg : NAN;
+				double rate = (double)(tp + fp) / (double)n;
+				if (target == NODE_OP_SPEC) {
+					if (spec >= v)
+						best =
+						    score; /* the smallest reaching: keep going */
+				} else if ((target == NODE_OP_SENS ? sens : rate) >= v) {
+					best = score; /* the largest reaching: stop */
+					break;
+				}
+				i = j;
+			}
+			if (isnan(best))
+				/* Only "nobody positive" reaches a specificity target; nothing
+				 * reaches a sensitivity or rate target (no positives, empty data).
+				 */
+				best = target == NODE_OP_SPEC ? 1.01 : 0.0;
+			t = target == NODE_OP_SPEC ? ceil(best * 100 - 1e-6) / 100
+						   : floor(best * 100 + 1e-6) / 100;
+		}
+		uint32_t r = o->n_thr++;
+		o->thr[r] = t;
+		counts_at(s, n, pos, neg, t, &o->tp[r], &o->fp[r]);
+		/* The tolerance above puts a score a rounding error off a grid point on it; if
+		 * that lost the target, the next grid point reaches it. */
+		bool missed =
+		    target == NODE_OP_SENS    ? pos && (double)o->tp[r] < v * (double)pos
+		    : target == NODE_OP_PRATE ? n && (double)(o->tp[r] + o->fp[r]) < v * (double)n
+		    : target == NODE_OP_SPEC  ? neg && (double)(neg - o->fp[r]) < v * (double)neg
+					      : false;
+		if (missed) {
+			o->thr[r] = t = target == NODE_OP_SPEC ? t + 0.01 : t - 0.01;
+			counts_at(s, n, pos, neg, t, &o->tp[r], &o->fp[r]);
+		}
+		o->fn[r] = pos - o->tp[r];
+		o->tn[r] = neg - o->fp[r];
+		o->n_op++;
+	}
+}

@@ -22,6 +22,8 @@
 #define FV_MAX_TEXT 1024
 /* Number of thresholds a benchmark may ask for: each adds four released counts. */
 #define FV_MAX_THRESHOLDS 64
+/* operating points in one result: 4 benchmark targets and the vendor's declared threshold */
+#define FV_MAX_OPERATING_POINTS 5
 /* Subgroup categories in one result (4 subgroups of at most 12 categories, plus spare). */
 #define FV_MAX_SUBGROUP_RESULTS 64
 /* A JSON document (benchmark spec, manifest) sent to the coordinator. */

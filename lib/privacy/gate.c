@@ -201,7 +201,8 @@ fv_err fv_privacy_gate(const struct fv_policy *p, const uint8_t *result, size_t 
 		if (r->has_n || r->has_n_pos || r->n_counts || r->has_auc || r->has_auc_var ||
 		    r->has_brier_sum || r->has_sum_p || r->n_comparisons || r->n_subgroups ||
 		    r->has_unmatched_records || r->has_duplicate_keys ||
-		    r->has_unused_predictions || r->has_site_supplied_predictions) {
+		    r->has_unused_predictions || r->has_site_supplied_predictions ||
+		    r->n_operating_points) {
 			fv_diag_set(d, e, "a failed result may not carry statistics");
 			goto out;
 		}
@@ -251,6 +252,29 @@ fv_err fv_privacy_gate(const struct fv_policy *p, const uint8_t *result, size_t 
 				    c->threshold);
 			goto out;
 		}
+	}
+	/* Operating points: a target and one threshold row each, under the same rules. */
+	if (r->n_operating_points > FV_MAX_OPERATING_POINTS) {
+		fv_diag_set(d, e, "more than %d operating points", FV_MAX_OPERATING_POINTS);
+		goto out;
+	}
+	for (size_t i = 0; i < r->n_operating_points; i++) {
+		const Fedval__OperatingPoint *op = r->operating_points[i];
+		const char *t = op->target;
+		bool declared = !strcmp(t, "declared");
+		if (has_unknown(&op->base) || !op->counts ||
+		    (!declared && strcmp(t, "sensitivity") && strcmp(t, "specificity") &&
+		     strcmp(t, "positive_rate")) ||
+		    declared == op->has_value ||
+		    (op->has_value && !(op->value > 0 && op->value < 1)) ||
+		    !isfinite(op->counts->threshold)) {
+			fv_diag_set(d, e,
+				    "operating point %zu: malformed target, value or threshold", i);
+			goto out;
+		}
+		Fedval__ThresholdCounts *row = op->counts;
+		if (rows_ok(p, &row, 1, r->n, r->n_pos, "operating point", d) != FV_OK)
+			goto out;
 	}
 	if ((r->has_auc && !(r->auc >= 0 && r->auc <= 1)) ||
 	    (r->has_auc_var && !isfinite(r->auc_var)) ||

@@ -178,10 +178,35 @@ Test(federation, end_to_end_restart_and_immutable_versions, .fini = teardown, .t
 	free(out);
 
 	/* Each site's dataset summary is in the report, bound to its signed result by the
-	 * fingerprint; a changed summary no longer verifies. */
+	 * fingerprint; a changed summary no longer verifies. Each site's operating points: the
+	 * benchmark's two targets and the vendor's declared threshold 0.2, whose counts are the
+	 * benchmark's row at 0.2. */
 	{
 		size_t si;
 		json_t *st;
+		json_array_foreach(json_object_get(rep, "sites"), si, st)
+		{
+			json_t *ops = json_object_get(st, "operating_points");
+			cr_assert_eq(json_array_size(ops), 3, "%s", json_dumps(st, 0));
+			json_t *sens = json_array_get(ops, 0), *decl = json_array_get(ops, 2);
+			cr_assert_str_eq(json_string_value(json_object_get(sens, "target")),
+					 "sensitivity");
+			double se = json_number_value(
+			    json_object_get(json_object_get(sens, "sensitivity"), "estimate"));
+			cr_assert_geq(se, 0.8, "the site's threshold reaches the target");
+			double t = json_number_value(json_object_get(sens, "threshold"));
+			cr_assert_float_eq(t * 100, round(t * 100), 1e-9,
+					   "threshold %g off the grid", t);
+			cr_assert_str_eq(json_string_value(json_object_get(decl, "target")),
+					 "declared");
+			json_t *row = json_array_get(json_object_get(st, "thresholds"), 1);
+			cr_assert_float_eq(json_number_value(json_object_get(row, "threshold")),
+					   0.2, 1e-12);
+			cr_assert_eq(json_integer_value(json_object_get(decl, "tp")),
+				     json_integer_value(json_object_get(row, "tp")));
+			cr_assert_eq(json_integer_value(json_object_get(decl, "fp")),
+				     json_integer_value(json_object_get(row, "fp")));
+		}
 		json_array_foreach(json_object_get(rep, "sites"), si, st)
 		{
 			json_t *sum = json_object_get(st, "data_summary");
@@ -203,6 +228,21 @@ Test(federation, end_to_end_restart_and_immutable_versions, .fini = teardown, .t
 			   F.dir),
 		     1, "a changed data summary verified: %s", out);
 	cr_assert(strstr(out, "data summary is the one signed"), "%s", out);
+	free(out);
+
+	/* A benchmark asking for an operating point the platform does not know is refused with
+	 * the field named. */
+	cr_assert_eq(
+	    h_run(&out,
+		  "cd %s && sed 's/\"name\": \"hf-readmission-30d\"/\"name\": \"op-bad\"/; "
+		  "s/\"target\": \"specificity\"/\"target\": \"ppv\"/' " FV_SOURCE_DIR
+		  "/deploy/demo/benchmark.json > op-bad.json",
+		  F.dir),
+	    0);
+	free(out);
+	cr_assert_eq(h_cli(&F, &out, "authority", "benchmark create %s/op-bad.json 2>&1", F.dir), 1,
+		     "%s", out);
+	cr_assert(strstr(out, "operating_points[1].target"), "%s", out);
 	free(out);
 
 	/* The same version again is accepted as is; changed content under it is refused. */

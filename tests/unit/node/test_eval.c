@@ -55,6 +55,65 @@ Test(summary, matches_stats_module_with_ties)
 	free(s);
 }
 
+/* Operating points against the stats module's fv_stats_operating_point (tested there):
+ * the node's threshold is the observed one moved onto the 0.01 grid — down for sensitivity
+ * and positive rate, up for specificity — so the target still holds, and the counts are the
+ * confusion at that grid threshold. Scores are continuous here (no exact grid values). */
+Test(summary, operating_points_on_the_grid)
+{
+	size_t n = 5000;
+	double *p = malloc(n * sizeof(double));
+	uint8_t *y = malloc(n);
+	float *s = malloc(n * sizeof(float));
+	struct eval_out o;
+	struct eval_in in;
+	const uint8_t tg[4] = {NODE_OP_SENS, NODE_OP_SPEC, NODE_OP_PRATE, NODE_OP_DECLARED};
+	const enum fv_op_target lt[3] = {FV_OP_SENSITIVITY, FV_OP_SPECIFICITY, FV_OP_POSITIVE_RATE};
+	const double val[4] = {0.9, 0.8, 0.3, 0.37};
+
+	srand(11);
+	for (size_t i = 0; i < n; i++) {
+		y[i] = rand() % 4 == 0;
+		p[i] = (float)(0.6 * rand() / (double)RAND_MAX + (y[i] ? 0.3 : 0.0));
+		s[i] = node_pack(p[i], y[i]);
+	}
+	memset(&o, 0, sizeof(o));
+	memset(&in, 0, sizeof(in));
+	in.n_op = 4;
+	memcpy(in.op_target, tg, sizeof(tg));
+	memcpy(in.op_value, val, sizeof(val));
+	cr_assert_eq(node_summarise(s, n, THR, NTHR, &o), FV_OK);
+	node_operating_points(s, n, &in, &o);
+	cr_assert_eq(o.n_op, 4);
+	cr_assert_eq(o.n_thr, NTHR + 4);
+	for (int k = 0; k < 4; k++) {
+		double t = o.thr[NTHR + k], obs;
+		struct fv_confusion c, at;
+		if (k < 3) {
+			cr_assert_eq(
+			    fv_stats_operating_point(p, y, n, lt[k], val[k], &obs, &c, NULL),
+			    FV_OK);
+			double want = k == 1 ? ceil(obs * 100) / 100 : floor(obs * 100) / 100;
+			cr_assert_float_eq(t, want, 1e-12, "target %d: %g, observed %g", k, t, obs);
+		} else {
+			cr_assert_eq(t, 0.37, "the declared threshold is used as it is");
+		}
+		cr_assert_eq(fv_stats_confusion(p, y, n, t, &at), FV_OK);
+		uint32_t r = (uint32_t)NTHR + (uint32_t)k;
+		cr_assert(o.tp[r] == at.tp && o.fp[r] == at.fp && o.tn[r] == at.tn &&
+			  o.fn[r] == at.fn);
+		if (k == 0)
+			cr_assert_geq((double)at.tp / (double)(at.tp + at.fn), 0.9);
+		if (k == 1)
+			cr_assert_geq((double)at.tn / (double)(at.tn + at.fp), 0.8);
+		if (k == 2)
+			cr_assert_geq((double)(at.tp + at.fp) / (double)n, 0.3);
+	}
+	free(p);
+	free(y);
+	free(s);
+}
+
 Test(summary, one_class_gives_no_auc)
 {
 	float s[3] = {node_pack(0.2, 0), node_pack(0.4, 0), node_pack(0.9, 0)};
@@ -155,16 +214,15 @@ Test(pipeline, sqlite_source_equals_csv, .init = setup, .fini = teardown)
 	struct fv_source_spec q = {.kind = FV_SOURCE_SQLITE,
 				   .path = db,
 				   .query = "SELECT * FROM admissions ORDER BY random()"};
-	struct fv_source_spec w = {.kind = FV_SOURCE_SQLITE,
-				   .path = db,
-				   .query = "DELETE FROM admissions RETURNING *"};
+	struct fv_source_spec w = {
+	    .kind = FV_SOURCE_SQLITE, .path = db, .query = "DELETE FROM admissions RETURNING *"};
 	struct eval_out *a = calloc(1, sizeof(*a)), *b = calloc(1, sizeof(*b));
 	struct fv_source *src = NULL;
 	struct fv_diag d = {{0}};
 	char cmd[512];
 
-	snprintf(cmd, sizeof(cmd),
-		 "sqlite3 %s \".mode csv\" \".import %s admissions\" 2>&1", db, csv);
+	snprintf(cmd, sizeof(cmd), "sqlite3 %s \".mode csv\" \".import %s admissions\" 2>&1", db,
+		 csv);
 	cr_assert_eq(system(cmd), 0);
 	run(&c, 2, 500, a);
 	run(&s, 2, 500, b);

@@ -305,6 +305,42 @@ Test(gate, refuses_text_smuggled_into_digest_fields)
 	REFUSED("software string over FV_MAX_NAME");
 }
 
+Test(gate, operating_points_obey_the_row_rules)
+{
+	struct fv_diag d;
+	Fedval__ThresholdCounts row = FEDVAL__THRESHOLD_COUNTS__INIT;
+	Fedval__OperatingPoint op = FEDVAL__OPERATING_POINT__INIT, *opp[1] = {&op};
+	row.threshold = 0.2;
+	row.tp = 24, row.fp = 30, row.tn = 40, row.fn = 6; /* adds up to (30, 70) */
+	op.target = "sensitivity";
+	op.has_value = 1;
+	op.value = 0.8;
+	op.counts = &row;
+	res.n_operating_points = 1;
+	res.operating_points = opp;
+	cr_assert_eq(gate(&d), FV_OK, "%s", d.msg);
+	row.tp = 26, row.fn = 4;
+	REFUSED("an operating point with a cell below the minimum");
+	row.tp = 24, row.fn = 6, row.tn = 41;
+	REFUSED("operating-point counts not adding up to the cohort");
+	row.tn = 40;
+	op.target = "patient-4711";
+	REFUSED("free text as the target");
+	op.target = "declared";
+	REFUSED("a declared threshold with a target value");
+	op.has_value = 0;
+	cr_assert_eq(gate(&d), FV_OK, "%s", d.msg);
+	op.counts = NULL;
+	REFUSED("an operating point without its row");
+	op.counts = &row;
+	res.status = 1;
+	res.reason = "no data";
+	res.has_n = res.has_n_pos = 0;
+	res.n_counts = 0;
+	res.has_auc = res.has_auc_var = res.has_brier_sum = res.has_sum_p = 0;
+	REFUSED("operating points in a failed result");
+}
+
 Test(gate, refuses_bytes_that_do_not_decode)
 {
 	struct fv_diag d;
