@@ -1,6 +1,7 @@
 /* fv_report_html: the page. Sections in order: summary, discrimination (forest plot and
- * meta-analysis), operating points, calibration, prevalence, per-site table, benchmark and
- * model, provenance, methods, reporting checklist, limitations, references. */
+ * meta-analysis), operating points, calibration, prevalence, population and data quality,
+ * per-site table, benchmark and model, provenance, methods, reporting checklist, limitations,
+ * references. */
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
@@ -59,6 +60,10 @@ static const char css[] =
     "svg .s6{fill:#999933;stroke:#999933}svg .s7{fill:#882255;stroke:#882255}"
     "svg .conn.s0,svg .conn.s1,svg .conn.s2,svg .conn.s3,svg .conn.s4,svg .conn.s5,"
     "svg .conn.s6,svg .conn.s7{fill:none}"
+    "svg rect.seg{stroke:#fff;stroke-width:.5}svg rect.oth{fill:#bbb}"
+    "svg .wh{fill:#ececec;stroke:#777;stroke-width:.5}"
+    "svg .hatch{fill:none;stroke:#888;stroke-dasharray:1.5 2.5}"
+    "caption{text-align:left;font-weight:600;padding:2px 0}"
     "footer{margin-top:2em;color:var(--mut);font-size:.85em}"
     "@media print{@page{size:A4;margin:14mm}body{font-size:10.5pt}main{max-width:none;"
     "padding:0}nav{display:none}h2{break-after:avoid}figure,tr,.statement{break-inside:avoid}"
@@ -300,6 +305,7 @@ static void header(struct rp_buf *b, const struct rp *r)
 		  "<li><a href=\"#operating-points\">Sensitivity and specificity</a></li>"
 		  "<li><a href=\"#calibration\">Calibration</a></li>"
 		  "<li><a href=\"#prevalence\">Prevalence</a></li>"
+		  "<li><a href=\"#population\">Population and data quality</a></li>"
 		  "<li><a href=\"#sites\">Per-site metrics</a></li>"
 		  "<li><a href=\"#benchmark\">Benchmark and model</a></li>"
 		  "<li><a href=\"#provenance\">Data and provenance</a></li>"
@@ -638,9 +644,396 @@ static void prevalence(struct rp_buf *b, const struct rp *r)
 		  100 * r->conf);
 }
 
+/* ---- population and data quality ---- */
+
+/* A string member of an object (NULL object allowed), or NULL. */
+static const char *jstr(const json_t *o, const char *key)
+{
+	const json_t *v = o ? json_object_get(o, key) : NULL;
+	return json_is_string(v) ? json_string_value(v) : NULL;
+}
+
+static void kv_text(struct rp_buf *b, const char *th, const char *s)
+{
+	rp_printf(b, "<tr><th>%s</th><td>", th);
+	rp_esc(b, s, FV_MAX_REPORT_TEXT);
+	rp_put(b, "</td></tr>");
+}
+
+/* 100 x / n with one decimal; "<0.1%" rather than "0.0%" when x is not 0. */
+static void pct(struct rp_buf *b, uint64_t x, uint64_t n)
+{
+	double p = 100.0 * (double)x / (double)n;
+	if (x && p < 0.05)
+		rp_put(b, "&lt;0.1%");
+	else {
+		rp_num(b, p, 1);
+		rp_put(b, "%");
+	}
+}
+
+/* "x (p%)" with p the share of n; only x when n is 0. */
+static void count_pct(struct rp_buf *b, uint64_t x, uint64_t n)
+{
+	rp_printf(b, "%llu", (unsigned long long)x);
+	if (n) {
+		rp_put(b, " <span class=\"ci\">(");
+		pct(b, x, n);
+		rp_put(b, ")</span>");
+	}
+}
+
+/* Site headers of a sites-as-columns table: the successful sites, in report order. */
+static void site_columns(struct rp_buf *b, const struct rp *r, const char *first, bool need_sum)
+{
+	rp_printf(b, "<tr><th>%s</th>", first);
+	for (size_t i = 0; i < r->nsites; i++) {
+		const struct rp_site *s = &r->sites[i];
+		if (!s->ok || (need_sum && !s->data.has_summary))
+			continue;
+		rp_put(b, "<th class=\"num\">");
+		rp_esc(b, s->node, FV_MAX_REPORT_TEXT);
+		rp_put(b, "</th>");
+	}
+	rp_put(b, "</tr>");
+}
+
+/* One table per subgroup: categories x successful sites, each cell the site's released
+ * count and its share of the site's n, "withheld" where the site withheld the category. */
+static void casemix_tables(struct rp_buf *b, const struct rp *r)
+{
+	const struct rp_mix **cell = fv_calloc(RP_MIX_CATS * r->nok, sizeof(*cell));
+	bool star = false;
+
+	if (!cell) {
+		b->oom = true;
+		return;
+	}
+	for (size_t g = 0; g < r->ngroups; g++) {
+		const struct rp_group *G = &r->groups[g];
+		size_t col = 0;
+		memset(cell, 0, RP_MIX_CATS * r->nok * sizeof(*cell));
+		for (size_t i = 0; i < r->nsites; i++) {
+			const struct rp_site *s = &r->sites[i];
+			if (!s->ok)
+				continue;
+			for (size_t k = 0; k < s->nmix; k++)
+				if (s->mix[k].group == (int)g && s->mix[k].cat >= 0)
+					cell[(size_t)s->mix[k].cat * r->nok + col] = &s->mix[k];
+			col++;
+		}
+		rp_printf(b, "<table class=\"wide\" id=\"casemix-table-%zu\"><caption>Subgroup ",
+			  g);
+		rp_esc(b, G->name, FV_MAX_REPORT_TEXT);
+		rp_put(b, ": records per category (share of the site's records)</caption>");
+		site_columns(b, r, "category", false);
+		for (size_t c = 0; c < G->ncats; c++) {
+			rp_put(b, "<tr>");
+			td_text(b, G->cats[c]);
+			star = star || !strcmp(G->cats[c], "*");
+			col = 0;
+			for (size_t i = 0; i < r->nsites; i++) {
+				const struct rp_site *s = &r->sites[i];
+				const struct rp_mix *m;
+				if (!s->ok)
+					continue;
+				m = cell[c * r->nok + col++];
+				rp_put(b, "<td class=\"num\">");
+				if (!m)
+					rp_put(b, DASH);
+				else if (m->suppressed)
+					rp_put(b, "withheld");
+				else
+					count_pct(b, m->n, s->n);
+				rp_put(b, "</td>");
+			}
+			rp_put(b, "</tr>");
+		}
+		for (int row = G->more ? 0 : 1; row < 3; row++) {
+			static const char *const head[] = {
+			    "other categories (not shown)",
+			    "withheld, together (records minus the released counts)",
+			    "records evaluated"};
+			rp_printf(b, "<tr><th>%s</th>", head[row]);
+			for (size_t i = 0; i < r->nsites; i++) {
+				const struct rp_site *s = &r->sites[i];
+				uint64_t other = 0, released = 0;
+				bool listed = false;
+				if (!s->ok)
+					continue;
+				for (size_t k = 0; k < s->nmix; k++) {
+					const struct rp_mix *m = &s->mix[k];
+					if (m->group != (int)g)
+						continue;
+					listed = true;
+					released += m->n;
+					other += m->cat < 0 ? m->n : 0;
+				}
+				rp_put(b, "<td class=\"num\">");
+				if (row == 2)
+					rp_printf(b, "%llu", (unsigned long long)s->n);
+				else if (!listed)
+					rp_put(b, DASH);
+				else
+					count_pct(b,
+						  row ? (s->n > released ? s->n - released : 0)
+						      : other,
+						  s->n);
+				rp_put(b, "</td>");
+			}
+			rp_put(b, "</tr>");
+		}
+		rp_put(b, "</table>");
+	}
+	fv_free(cell);
+	rp_put(b, "<p class=\"sub\">" DASH ": the site's result does not list the category. "
+		  "Withheld: the site released no count for the category (fewer records, events "
+		  "or non-events than its minimum cell count, or to keep another withheld "
+		  "category from being recovered by subtraction).");
+	if (star)
+		rp_put(b, " Category <code>*</code>: the site withheld the whole subgroup (under "
+			  "differential privacy, or too many distinct values to form it).");
+	if (r->groups_more)
+		rp_printf(b,
+			  " %zu site entries of further subgroups are not shown; they are in the "
+			  "JSON report.",
+			  r->groups_more);
+	rp_put(b, "</p>");
+}
+
+static void casemix(struct rp_buf *b, const struct rp *r)
+{
+	rp_put(b, "<h3>Case mix per site</h3>");
+	if (!r->ngroups) {
+		rp_put(b, "<p>No site reported its case mix per subgroup (the benchmark defines no "
+			  "subgroups, the results predate them, or no site succeeded).</p>");
+		return;
+	}
+	rp_put(b, "<figure>");
+	rp_svg_casemix(b, r);
+	rp_put(b, "<figcaption>Figure 5. Share of each site's evaluated records in each category "
+		  "of the benchmark's subgroups; striped grey: categories the site withheld for "
+		  "small counts, together (its records minus the released counts).</figcaption>"
+		  "</figure>");
+	casemix_tables(b, r);
+}
+
+static void dataset_cell(struct rp_buf *b, const struct rp_data *x)
+{
+	char when[40];
+	bool any = false;
+
+	rp_put(b, "<td>");
+	if (x->ds_name) {
+		rp_esc(b, x->ds_name, FV_MAX_REPORT_TEXT);
+		any = true;
+	}
+	if (x->ds_period) {
+		rp_put(b, any ? "; period " : "period ");
+		rp_esc(b, x->ds_period, FV_MAX_REPORT_TEXT);
+		any = true;
+	}
+	if (x->ds_source) {
+		rp_put(b, any ? "; source " : "source ");
+		rp_esc(b, x->ds_source, FV_MAX_REPORT_TEXT);
+		any = true;
+	}
+	if (x->ds_registered_us >= 0) {
+		fv_time_iso((int64_t)x->ds_registered_us, when, sizeof(when));
+		rp_put(b, any ? "; registered " : "registered ");
+		rp_esc(b, when, 0);
+		any = true;
+	}
+	if (!any)
+		rp_put(b, DASH);
+	rp_put(b, "</td>");
+}
+
+/* Missing values per variable: variables x sites with a summary. */
+static void dq_variables(struct rp_buf *b, const struct rp *r)
+{
+	size_t ncol = 0;
+	const struct rp_dvar **cell;
+
+	for (size_t i = 0; i < r->nsites; i++)
+		ncol += r->sites[i].ok && r->sites[i].data.has_summary;
+	if (!r->ndvars || !ncol)
+		return;
+	if (!(cell = fv_calloc(r->ndvars * ncol, sizeof(*cell)))) {
+		b->oom = true;
+		return;
+	}
+	for (size_t i = 0, col = 0; i < r->nsites; i++) {
+		const struct rp_site *s = &r->sites[i];
+		if (!s->ok || !s->data.has_summary)
+			continue;
+		for (size_t k = 0; k < s->data.nvars; k++)
+			if (s->data.vars[k].row >= 0)
+				cell[(size_t)s->data.vars[k].row * ncol + col] = &s->data.vars[k];
+		col++;
+	}
+	rp_put(b, "<table class=\"wide\" id=\"dq-variables-table\"><caption>Missing values per "
+		  "variable (% of the summary's rows); invalid and out-of-range values counted "
+		  "where there are any</caption>");
+	site_columns(b, r, "variable", true);
+	for (size_t v = 0; v < r->ndvars; v++) {
+		size_t col = 0;
+		rp_put(b, "<tr>");
+		td_text(b, r->dvars[v]);
+		for (size_t i = 0; i < r->nsites; i++) {
+			const struct rp_site *s = &r->sites[i];
+			const struct rp_dvar *x;
+			if (!s->ok || !s->data.has_summary)
+				continue;
+			x = cell[v * ncol + col++];
+			rp_put(b, "<td class=\"num\">");
+			if (!x) {
+				rp_put(b, DASH);
+			} else {
+				if (s->data.rows) {
+					pct(b, x->missing, s->data.rows);
+				} else {
+					rp_put(b, DASH);
+				}
+				if (x->invalid)
+					rp_printf(b, "<span class=\"ci\">%llu invalid</span>",
+						  (unsigned long long)x->invalid);
+				if (x->oor)
+					rp_printf(b, "<span class=\"ci\">%llu out of range</span>",
+						  (unsigned long long)x->oor);
+			}
+			rp_put(b, "</td>");
+		}
+		rp_put(b, "</tr>");
+	}
+	rp_put(b, "</table>");
+	fv_free(cell);
+	if (r->dvars_more)
+		rp_printf(b,
+			  "<p class=\"sub\">%zu site entries of further variables are not shown; "
+			  "they are in the JSON report.</p>",
+			  r->dvars_more);
+}
+
+static void data_quality(struct rp_buf *b, const struct rp *r)
+{
+	size_t any = 0;
+
+	for (size_t i = 0; i < r->nsites; i++) {
+		const struct rp_data *x = &r->sites[i].data;
+		any += r->sites[i].ok && (x->has_summary || x->has_dataset || x->note);
+	}
+	rp_put(b, "<h3>Data quality per site</h3>");
+	if (!any) {
+		rp_put(b, "<p>No site's result carries a dataset description or a data summary "
+			  "(older results, or the sites registered none).</p>");
+		return;
+	}
+	rp_put(b, "<table class=\"wide\" id=\"dq-sites-table\"><tr><th>site</th><th>dataset</th>"
+		  "<th class=\"num\">records<br>registered</th><th class=\"num\">records<br>"
+		  "evaluated</th><th class=\"num\">prevalence<br>evaluated</th><th "
+		  "class=\"num\">rows in<br>the summary</th><th class=\"num\">label prevalence"
+		  "<br>in the summary</th><th class=\"num\">label missing<br>/ invalid</th>"
+		  "<th>summary fingerprint</th></tr>");
+	for (size_t i = 0; i < r->nsites; i++) {
+		const struct rp_site *s = &r->sites[i];
+		const struct rp_data *x = &s->data;
+		if (!s->ok)
+			continue;
+		rp_put(b, "<tr>");
+		td_text(b, s->node);
+		dataset_cell(b, x);
+		if (x->ds_records >= 0)
+			td_count(b, (uint64_t)x->ds_records);
+		else
+			rp_put(b, "<td class=\"num\">" DASH "</td>");
+		td_count(b, s->n);
+		rp_put(b, "<td class=\"num\">");
+		rp_num(b, s->prev.est, 3);
+		rp_put(b, "</td>");
+		if (!x->has_summary) {
+			rp_put(b, "<td colspan=\"4\">");
+			if (x->note) {
+				rp_put(b, "<span class=\"warn\">no summary bound to the result: ");
+				rp_esc(b, x->note, FV_MAX_REPORT_TEXT);
+				rp_put(b, "</span>");
+			} else {
+				rp_put(b, "no data summary in the result");
+			}
+			rp_put(b, "</td></tr>");
+			continue;
+		}
+		td_count(b, x->rows);
+		rp_put(b, "<td class=\"num\">");
+		if (!x->has_label)
+			rp_put(b, DASH);
+		else if (isfinite(x->lab_prev))
+			rp_num(b, x->lab_prev, 3);
+		else
+			rp_put(b, "withheld");
+		rp_put(b, "</td><td class=\"num\">");
+		if (x->has_label)
+			rp_printf(b, "%llu / %llu", (unsigned long long)x->lab_missing,
+				  (unsigned long long)x->lab_invalid);
+		else
+			rp_put(b, DASH);
+		rp_put(b, "</td><td>");
+		hex(b, x->fingerprint);
+		if (x->note) {
+			rp_put(b, "<br><span class=\"warn\">");
+			rp_esc(b, x->note, FV_MAX_REPORT_TEXT);
+			rp_put(b, "</span>");
+		}
+		rp_put(b, "</td></tr>");
+	}
+	rp_put(b, "</table>");
+	dq_variables(b, r);
+	rp_put(b,
+	       "<p class=\"sub\">Each site's data summary is its disclosure-controlled "
+	       "description of the registered dataset (format fedval-data-summary/1), bound to "
+	       "the signed result by its fingerprint. Every row of a variable is missing, invalid "
+	       "(not a number), out of the benchmark's declared range, or valid. The summary "
+	       "describes the registered dataset; the records evaluated may be fewer. Variable "
+	       "names are as each site's summary gives them.</p>");
+}
+
+static void population(struct rp_buf *b, const struct rp *r)
+{
+	const json_t *claim =
+	    r->manifest ? json_object_get(r->manifest, "claimed_performance") : NULL;
+	const char *bench = jstr(r->spec, "population"),
+		   *ip = jstr(r->manifest, "intended_population"),
+		   *cp = json_is_object(claim) ? jstr(claim, "population") : NULL,
+		   *use = jstr(r->manifest, "intended_use");
+
+	rp_put(b, "<section id=\"population\"><h2>6. Population and data quality</h2>"
+		  "<table class=\"kv\" id=\"population-table\">");
+	if (bench)
+		kv_text(b, "Intended population (benchmark specification)", bench);
+	else
+		rp_put(b, "<tr><th>Intended population (benchmark specification)</th><td>not "
+			  "stated in the benchmark specification</td></tr>");
+	if (ip)
+		kv_text(b, "Intended population stated by the vendor (the vendor's text)", ip);
+	if (cp)
+		kv_text(b, "Population of the vendor's claimed performance (the vendor's text)",
+			cp);
+	if (use)
+		kv_text(b, "Intended use stated by the vendor (the vendor's text)", use);
+	if (!ip && !cp && !use)
+		rp_put(b, "<tr><th>Population stated by the vendor</th><td>not stated in the "
+			  "manifest</td></tr>");
+	rp_put(b, "</table><p class=\"sub\">The case mix and data quality below describe the "
+		  "records at each site; compare them with the intended populations above. The "
+		  "vendor's text is quoted as submitted, not checked.</p>");
+	casemix(b, r);
+	data_quality(b, r);
+	rp_put(b, "</section>\n");
+}
+
 static void site_table(struct rp_buf *b, const struct rp *r)
 {
-	rp_put(b, "<section id=\"sites\"><h2>6. Per-site metrics</h2><table class=\"wide\" "
+	rp_put(b, "<section id=\"sites\"><h2>7. Per-site metrics</h2><table class=\"wide\" "
 		  "id=\"site-table\">"
 		  "<tr><th>site</th><th>status</th><th class=\"num\">records</th>"
 		  "<th class=\"num\">events</th><th class=\"num\">prevalence</th>"
@@ -694,7 +1087,7 @@ static void site_table(struct rp_buf *b, const struct rp *r)
 
 static void benchmark(struct rp_buf *b, const struct rp *r)
 {
-	rp_put(b, "<section id=\"benchmark\"><h2>7. Benchmark and model</h2>"
+	rp_put(b, "<section id=\"benchmark\"><h2>8. Benchmark and model</h2>"
 		  "<h3>Benchmark specification (frozen before the run)</h3>");
 	if (r->spec)
 		json_html(b, r->spec, 0);
@@ -714,7 +1107,7 @@ static void provenance(struct rp_buf *b, const struct rp *r)
 
 	if (r->manifest && json_is_string(json_object_get(r->manifest, "model_sha256")))
 		msha = json_string_value(json_object_get(r->manifest, "model_sha256"));
-	rp_put(b, "<section id=\"provenance\"><h2>8. Data and provenance</h2>"
+	rp_put(b, "<section id=\"provenance\"><h2>9. Data and provenance</h2>"
 		  "<table class=\"kv\" id=\"model-table\"><tr><th>Model</th><td>");
 	rp_esc(b, r->model_name ? r->model_name : DASH, 256);
 	rp_put(b, "</td></tr><tr><th>Model version</th><td>");
@@ -770,7 +1163,7 @@ static void methods(struct rp_buf *b, const struct rp *r)
 {
 	rp_printf(
 	    b,
-	    "<section id=\"methods\"><h2>9. Methods</h2>"
+	    "<section id=\"methods\"><h2>10. Methods</h2>"
 	    "<p>Each site evaluated the frozen model on its own records and sent only sufficient "
 	    "statistics, signed with its key; no record left a site. All intervals are %.0f%% "
 	    "intervals (z = %.4f).</p><table class=\"kv\">"
@@ -802,6 +1195,12 @@ static void methods(struct rp_buf *b, const struct rp *r)
 	    "&chi;&sup2;<sub>2O+2, 1" DASH "&alpha;/2</sub>/2, divided by the expected count, "
 	    "which is treated as fixed, as for a standardised mortality ratio (Ulm 1990; Debray "
 	    "et al. 2017).</td></tr>"
+	    "<tr><th>Case mix and data quality</th><td>Each category's share is its released "
+	    "count over the site's evaluated records n; the categories a site withheld are shown "
+	    "together as n minus the released counts (a site may round released counts, so shares "
+	    "can add up to slightly more than 100%%). Missing, invalid and out-of-range counts "
+	    "come from the site's data summary (fedval-data-summary/1, bound to the result by its "
+	    "fingerprint): %% missing = missing rows / summary rows.</td></tr>"
 	    "<tr><th>Small cells</th><td>A site may suppress a threshold row whose smallest cell "
 	    "is "
 	    "below its minimum; such a row is left out of that threshold's pooled counts and the "
@@ -820,77 +1219,96 @@ static void methods(struct rp_buf *b, const struct rp *r)
 
 /* Items shaped after TRIPOD+AI (Collins et al. 2024) and STARD-AI; paraphrased topics, not
  * the checklists' wording or numbering. */
+enum { NEED_MIX = 1, NEED_SUMMARY = 2 };
 struct item {
 	const char *topic, *where, *anchor;
-	int covered; /* 2 covered, 1 partly, 0 not in this report */
+	int covered;   /* 2 covered, 1 partly, 0 not in this report */
+	unsigned need; /* NEED_*: covered only when some site's result carries it */
 };
 
 static const struct item items[] = {
     {"Title identifies an evaluation (external validation) of a prediction model",
-     "page title and header", "summary", 2},
+     "page title and header", "summary", 2, 0},
     {"Intended use, target population and role of the model",
-     "vendor's manifest (intended use, regulatory metadata)", "benchmark", 1},
+     "benchmark's intended population beside the vendor's; vendor's manifest (intended use, "
+     "regulatory metadata)",
+     "population", 1, 0},
     {"Outcome (reference standard) definition", "benchmark specification (label, title)",
-     "benchmark", 1},
+     "benchmark", 1, 0},
     {"Predictors / model inputs and their units", "benchmark variables; manifest input",
-     "benchmark", 2},
+     "benchmark", 2, 0},
     {"Data sources, settings and sites",
-     "site list; per-site table; each site's eligibility is "
-     "not in schema /1",
-     "sites", 1},
-    {"Eligibility criteria of participants", "benchmark population", "benchmark", 1},
+     "site list; each site's dataset (name, period, source, records) when its result names "
+     "it; each site's eligibility criteria are not in schema /1",
+     "population", 1, 0},
+    {"Eligibility criteria of participants", "benchmark's intended population", "population", 1, 0},
+    {"Participant characteristics per site",
+     "case mix over the benchmark's subgroups per site (figure 5) with counts", "population", 1,
+     NEED_MIX},
     {"Sample size and number of events per site and pooled", "per-site and calibration tables",
-     "sites", 2},
+     "sites", 2, 0},
     {"Model identity and specification (index test)",
-     "model name, version, vendor, version id, ONNX SHA-256", "provenance", 2},
+     "model name, version, vendor, version id, ONNX SHA-256", "provenance", 2, 0},
     {"Prespecified thresholds", "benchmark thresholds; operating-point tables", "operating-points",
-     2},
+     2, 0},
     {"Cross-tabulation of model output against the reference standard (2&times;2 per "
      "threshold)",
-     "per-site and pooled TP/FP/TN/FN", "operating-points", 2},
-    {"Discrimination with intervals", "AUROC per site and pooled (figure 1)", "discrimination", 2},
+     "per-site and pooled TP/FP/TN/FN", "operating-points", 2, 0},
+    {"Discrimination with intervals", "AUROC per site and pooled (figure 1)", "discrimination", 2,
+     0},
     {"Calibration", "O/E and Brier; slope and intercept when the run is a recalibration run",
-     "calibration", 1},
+     "calibration", 1, 0},
     {"Classification measures with intervals",
-     "sensitivity, specificity, PPV, NPV, accuracy with Wilson intervals", "operating-points", 2},
-    {"Statistical methods, interval methods and software", "methods section", "methods", 2},
+     "sensitivity, specificity, PPV, NPV, accuracy with Wilson intervals", "operating-points", 2,
+     0},
+    {"Statistical methods, interval methods and software", "methods section", "methods", 2, 0},
     {"Heterogeneity across sites / clusters",
      "random-effects &tau;&sup2;, I&sup2;, Q, prediction "
      "interval",
-     "discrimination", 2},
-    {"Participant flow, exclusions and missing data", "not in this report (records per site only)",
-     "limitations", 0},
-    {"Data preparation and harmonisation at each site", "not in this report", "limitations", 0},
+     "discrimination", 2, 0},
+    {"Participant flow, exclusions and missing data",
+     "missing, invalid and out-of-range values per variable and of the label, from each "
+     "site's data summary; participant flow and exclusions are not in this report",
+     "population", 1, NEED_SUMMARY},
+    {"Data preparation and harmonisation at each site", "not in this report", "limitations", 0, 0},
     {"Fairness: performance in subgroups",
      "AUROC per subgroup category pooled over sites (figure 1b); counts and disparities in the "
      "JSON report",
-     "discrimination", 1},
+     "discrimination", 1, 0},
     {"Clinical utility", "net benefit at the benchmark thresholds (decision curve, figure 2b)",
-     "operating-points", 1},
+     "operating-points", 1, 0},
     {"Model updating or recalibration", "none performed; the frozen model was evaluated",
-     "limitations", 2},
+     "limitations", 2, 0},
     {"Integrity and traceability of results", "signatures, digests, certificate fingerprints",
-     "provenance", 2},
-    {"Protocol and prespecification", "benchmark version frozen before the run", "benchmark", 1},
-    {"Funding, conflicts of interest, ethics approval", "not in this report", "limitations", 0},
+     "provenance", 2, 0},
+    {"Protocol and prespecification", "benchmark version frozen before the run", "benchmark", 1, 0},
+    {"Funding, conflicts of interest, ethics approval", "not in this report", "limitations", 0, 0},
     {"Interpretation and limitations", "limitations section and the statement in the header",
-     "limitations", 1},
+     "limitations", 1, 0},
 };
 
-static void checklist(struct rp_buf *b)
+static void checklist(struct rp_buf *b, const struct rp *r)
 {
 	static const char *const mark[] = {"not in this report", "partly", "covered"};
+	unsigned have = r->ngroups ? NEED_MIX : 0;
+
+	for (size_t i = 0; i < r->nsites; i++)
+		if (r->sites[i].ok && r->sites[i].data.has_summary)
+			have |= NEED_SUMMARY;
 
 	rp_put(b,
-	       "<section id=\"checklist\"><h2>10. Reporting checklist (shaped after "
+	       "<section id=\"checklist\"><h2>11. Reporting checklist (shaped after "
 	       "TRIPOD+AI and STARD-AI)</h2><p class=\"sub\">Topics paraphrased from the "
 	       "TRIPOD+AI statement (Collins et al. 2024) and the STARD 2015 / STARD-AI items for "
 	       "diagnostic accuracy; a reader preparing an HTA submission should check the "
 	       "published checklists item by item.</p><table id=\"checklist-table\"><tr><th>topic"
 	       "</th><th>in this report</th><th>where</th></tr>");
-	for (size_t i = 0; i < sizeof(items) / sizeof(items[0]); i++)
+	for (size_t i = 0; i < sizeof(items) / sizeof(items[0]); i++) {
+		bool met = (items[i].need & have) == items[i].need;
 		rp_printf(b, "<tr><td>%s</td><td>%s</td><td><a href=\"#%s\">%s</a></td></tr>",
-			  items[i].topic, mark[items[i].covered], items[i].anchor, items[i].where);
+			  items[i].topic, mark[met ? items[i].covered : 0], items[i].anchor,
+			  met ? items[i].where : "no site's result in this run carries it");
+	}
 	rp_put(b, "</table></section>\n");
 }
 
@@ -898,17 +1316,21 @@ static void limitations(struct rp_buf *b, const struct rp *r)
 {
 	size_t bad = r->nsites - r->nok;
 
-	rp_put(b,
-	       "<section id=\"limitations\"><h2>11. Limitations</h2><ul>"
-	       "<li>Measurements on the records each site selected for this benchmark; they do "
-	       "not establish performance in other populations, settings or times.</li>"
-	       "<li>The AUROC interval is a Wald interval on the AUROC scale and can be too "
-	       "narrow for small sites or AUROC near 1; the pooled estimate uses the logit "
-	       "scale.</li><li>Pooled confusion metrics add counts: they describe the pooled "
-	       "records, not a typical site. The random-effects prediction interval describes "
-	       "a new site.</li><li>With few sites, &tau;&sup2; and the prediction interval are "
-	       "imprecise.</li><li>Participant flow, missing data, data preparation and subgroup "
-	       "(fairness) analyses are not part of report schema fedval.report/1.</li>");
+	rp_put(
+	    b,
+	    "<section id=\"limitations\"><h2>12. Limitations</h2><ul>"
+	    "<li>Measurements on the records each site selected for this benchmark; they do "
+	    "not establish performance in other populations, settings or times.</li>"
+	    "<li>The AUROC interval is a Wald interval on the AUROC scale and can be too "
+	    "narrow for small sites or AUROC near 1; the pooled estimate uses the logit "
+	    "scale.</li><li>Pooled confusion metrics add counts: they describe the pooled "
+	    "records, not a typical site. The random-effects prediction interval describes "
+	    "a new site.</li><li>With few sites, &tau;&sup2; and the prediction interval are "
+	    "imprecise.</li><li>Participant flow, exclusions and data preparation at each site are "
+	    "not part of report schema fedval.report/1. Missing data is shown only as counts "
+	    "from each site's data summary, which describes its registered dataset; the case "
+	    "mix only over the benchmark's subgroups, without what a site withheld for small "
+	    "counts.</li>");
 	if (bad)
 		rp_printf(b,
 			  "<li class=\"warn\">%zu site(s) did not contribute (failed or not "
@@ -921,7 +1343,7 @@ static void references(struct rp_buf *b)
 {
 	rp_put(
 	    b,
-	    "<section id=\"references\"><h2>12. References</h2><ol>"
+	    "<section id=\"references\"><h2>13. References</h2><ol>"
 	    "<li>DeLong ER, DeLong DM, Clarke-Pearson DL. Comparing the areas under two or more "
 	    "correlated receiver operating characteristic curves: a nonparametric approach. "
 	    "Biometrics 1988;44:837-845.</li>"
@@ -1007,11 +1429,12 @@ fv_err fv_report_html(const json_t *report, const struct fv_report_opts *opts, c
 	operating_points(&b, &r);
 	calibration(&b, &r);
 	prevalence(&b, &r);
+	population(&b, &r);
 	site_table(&b, &r);
 	benchmark(&b, &r);
 	provenance(&b, &r);
 	methods(&b, &r);
-	checklist(&b);
+	checklist(&b, &r);
 	limitations(&b, &r);
 	references(&b);
 	rp_put(&b, "<footer><p>Generated by fedval " FV_VERSION_STRING

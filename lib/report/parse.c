@@ -70,6 +70,18 @@ static fv_err need_count(const json_t *o, const char *key, const char *path, uin
 	return FV_OK;
 }
 
+/* Optional count: absent or null gives *has = false and leaves *out alone. */
+static fv_err opt_count(const json_t *o, const char *key, const char *path, uint64_t *out,
+			bool *has, struct fv_diag *d)
+{
+	const json_t *v = json_object_get(o, key);
+	*has = false;
+	if (!v || json_is_null(v))
+		return FV_OK;
+	*has = true;
+	return need_count(o, key, path, out, d);
+}
+
 static fv_err need_obj(const json_t *o, const char *key, const char *path, const json_t **out,
 		       struct fv_diag *d)
 {
@@ -191,6 +203,208 @@ static fv_err parse_thresholds(const json_t *arr, const char *path, bool pooled,
 	return FV_OK;
 }
 
+/* sites[i].subgroups: [{subgroup, category, n, n_pos} or {subgroup, category, suppressed:
+ * true}] (optional: older reports have none). A category listed twice is refused: it would be
+ * counted twice in the case mix. A released count may exceed what the site's n leaves over
+ * for it (sites round released counts), so only each category's own bounds are checked. */
+static fv_err parse_mix(const json_t *s, const char *path, struct rp_site *o, struct fv_diag *d)
+{
+	const json_t *a = json_object_get(s, "subgroups"), *c, *v;
+	char p[96];
+	size_t k;
+	fv_err e;
+
+	if (!a || json_is_null(a))
+		return FV_OK;
+	if (!json_is_array(a))
+		return bad(d, path, "subgroups", "must be an array");
+	if (json_array_size(a) > FV_MAX_REPORT_SITE_CATEGORIES)
+		return fv_diag_set(d, FV_ELIMIT, "%s.subgroups: more than %d categories", path,
+				   FV_MAX_REPORT_SITE_CATEGORIES);
+	if (!json_array_size(a))
+		return FV_OK;
+	if (!(o->mix = fv_calloc(json_array_size(a), sizeof(*o->mix))))
+		return fv_diag_set(d, FV_ENOMEM, "out of memory");
+	json_array_foreach(a, k, c)
+	{
+		struct rp_mix *m = &o->mix[k];
+		fv_fmt(p, sizeof(p), "%s.subgroups[%zu]", path, k);
+		m->group = m->cat = -1;
+		if (!json_is_object(c))
+			return fv_diag_set(d, FV_EINVAL, "%s: must be an object", p);
+		if ((e = need_str(c, "subgroup", p, &m->subgroup, d)) ||
+		    (e = need_str(c, "category", p, &m->category, d)))
+			return e;
+		for (size_t j = 0; j < k; j++)
+			if (!strcmp(o->mix[j].subgroup, m->subgroup) &&
+			    !strcmp(o->mix[j].category, m->category))
+				return fv_diag_set(d, FV_EINVAL, "%s: repeats %s.subgroups[%zu]", p,
+						   path, j);
+		v = json_object_get(c, "suppressed");
+		if (v && !json_is_boolean(v))
+			return bad(d, p, "suppressed", "must be true or false");
+		if (v && json_is_true(v)) {
+			m->suppressed = true;
+			continue;
+		}
+		if ((e = need_count(c, "n", p, &m->n, d)) ||
+		    (e = need_count(c, "n_pos", p, &m->n_pos, d)))
+			return e;
+		if (m->n_pos > m->n)
+			return fv_diag_set(d, FV_EINVAL, "%s.n_pos: %llu exceeds n = %llu", p,
+					   (unsigned long long)m->n_pos, (unsigned long long)m->n);
+		if (m->n > o->n)
+			return fv_diag_set(d, FV_EINVAL, "%s.n: %llu exceeds the site's n = %llu",
+					   p, (unsigned long long)m->n, (unsigned long long)o->n);
+	}
+	o->nmix = json_array_size(a);
+	return FV_OK;
+}
+
+/* sites[i].data_summary.variables: per variable the four exclusive classes of its rows. */
+static fv_err parse_dvars(const json_t *a, const char *path, struct rp_data *o, struct fv_diag *d)
+{
+	static const char *const stats[] = {"declared_min", "declared_max", "min",  "q25", "median",
+					    "q75",	    "max",	    "mean", "sd"};
+	const json_t *x;
+	char p[112];
+	size_t k;
+	fv_err e;
+
+	if (!a)
+		return fv_diag_set(d, FV_EINVAL, "%s.variables: missing (an array is required)",
+				   path);
+	if (!json_is_array(a))
+		return bad(d, path, "variables", "must be an array");
+	if (json_array_size(a) > FV_MAX_REPORT_SUMMARY_VARS)
+		return fv_diag_set(d, FV_ELIMIT, "%s.variables: more than %d", path,
+				   FV_MAX_REPORT_SUMMARY_VARS);
+	if (!json_array_size(a))
+		return FV_OK;
+	if (!(o->vars = fv_calloc(json_array_size(a), sizeof(*o->vars))))
+		return fv_diag_set(d, FV_ENOMEM, "out of memory");
+	json_array_foreach(a, k, x)
+	{
+		struct rp_dvar *v = &o->vars[k];
+		uint64_t present;
+		bool has_present;
+		double num;
+		fv_fmt(p, sizeof(p), "%s.variables[%zu]", path, k);
+		v->row = -1;
+		if (!json_is_object(x))
+			return fv_diag_set(d, FV_EINVAL, "%s: must be an object", p);
+		if ((e = need_str(x, "name", p, &v->name, d)) ||
+		    (e = need_count(x, "n_missing", p, &v->missing, d)) ||
+		    (e = need_count(x, "n_invalid", p, &v->invalid, d)) ||
+		    (e = need_count(x, "n_out_of_range", p, &v->oor, d)) ||
+		    (e = need_count(x, "n_valid", p, &v->valid, d)) ||
+		    (e = opt_count(x, "n_present", p, &present, &has_present, d)))
+			return e;
+		for (size_t i = 0; i < sizeof(stats) / sizeof(stats[0]); i++)
+			if ((e = opt_num(x, stats[i], p, -HUGE_VAL, HUGE_VAL, &num, d)))
+				return e;
+		for (size_t j = 0; j < k; j++)
+			if (!strcmp(o->vars[j].name, v->name))
+				return fv_diag_set(d, FV_EINVAL, "%s: repeats variables[%zu]", p,
+						   j);
+		/* each count is at most 10^15, so the sum cannot wrap */
+		if (v->missing + v->invalid + v->oor + v->valid != o->rows ||
+		    (has_present && present != o->rows - v->missing))
+			return fv_diag_set(d, FV_EINVAL,
+					   "%s: the counts do not add up to rows = %llu", p,
+					   (unsigned long long)o->rows);
+	}
+	o->nvars = json_array_size(a);
+	return FV_OK;
+}
+
+/* sites[i].data_summary.label (optional): the label's valid, missing and invalid rows;
+ * positives, negatives and prevalence may be withheld (null). */
+static fv_err parse_dlabel(const json_t *l, const char *path, struct rp_data *o, struct fv_diag *d)
+{
+	char p[112];
+	uint64_t pos = 0, neg = 0;
+	bool has_pos, has_neg;
+	fv_err e;
+
+	if (!l || json_is_null(l))
+		return FV_OK;
+	fv_fmt(p, sizeof(p), "%s.label", path);
+	if (!json_is_object(l))
+		return fv_diag_set(d, FV_EINVAL, "%s: must be an object", p);
+	if ((e = opt_str(l, "name", p, &o->label, d)) ||
+	    (e = need_count(l, "n_valid", p, &o->lab_valid, d)) ||
+	    (e = need_count(l, "n_missing", p, &o->lab_missing, d)) ||
+	    (e = need_count(l, "n_invalid", p, &o->lab_invalid, d)) ||
+	    (e = opt_count(l, "positives", p, &pos, &has_pos, d)) ||
+	    (e = opt_count(l, "negatives", p, &neg, &has_neg, d)) ||
+	    (e = opt_num(l, "prevalence", p, 0, 1, &o->lab_prev, d)))
+		return e;
+	if (o->lab_valid + o->lab_missing + o->lab_invalid != o->rows)
+		return fv_diag_set(d, FV_EINVAL, "%s: the counts do not add up to rows = %llu", p,
+				   (unsigned long long)o->rows);
+	if (has_pos && has_neg && pos + neg != o->lab_valid)
+		return fv_diag_set(d, FV_EINVAL,
+				   "%s: positives and negatives do not add up to n_valid", p);
+	o->has_label = true;
+	return FV_OK;
+}
+
+/* sites[i].dataset, data_summary and data_summary_note (all optional): the site's registered
+ * dataset and the disclosure-safe summary bound to the result (docs/data-summary.md), or why
+ * none is bound. */
+static fv_err parse_data(const json_t *s, const char *path, struct rp_data *o, struct fv_diag *d)
+{
+	const json_t *v, *x;
+	const char *format;
+	char p[64];
+	uint64_t records;
+	bool has_records;
+	fv_err e;
+
+	o->lab_prev = NAN;
+	o->ds_records = o->ds_registered_us = -1;
+	if ((e = opt_str(s, "data_summary_note", path, &o->note, d)))
+		return e;
+	if ((v = json_object_get(s, "dataset")) && !json_is_null(v)) {
+		fv_fmt(p, sizeof(p), "%s.dataset", path);
+		if (!json_is_object(v))
+			return fv_diag_set(d, FV_EINVAL, "%s: must be an object", p);
+		if ((e = opt_str(v, "name", p, &o->ds_name, d)) ||
+		    (e = opt_str(v, "period", p, &o->ds_period, d)) ||
+		    (e = opt_str(v, "source", p, &o->ds_source, d)) ||
+		    (e = opt_str(v, "fingerprint", p, &o->ds_fingerprint, d)) ||
+		    (e = opt_count(v, "records", p, &records, &has_records, d)))
+			return e;
+		if (has_records)
+			o->ds_records = (long long)records;
+		if ((x = json_object_get(v, "registered_us")) && !json_is_null(x)) {
+			if (!json_is_integer(x) || json_integer_value(x) < 0)
+				return bad(d, p, "registered_us",
+					   "must be a non-negative integer (microseconds since "
+					   "the epoch)");
+			o->ds_registered_us = (long long)json_integer_value(x);
+		}
+		o->has_dataset = true;
+	}
+	if (!(v = json_object_get(s, "data_summary")) || json_is_null(v))
+		return FV_OK;
+	fv_fmt(p, sizeof(p), "%s.data_summary", path);
+	if (!json_is_object(v))
+		return fv_diag_set(d, FV_EINVAL, "%s: must be an object", p);
+	if ((e = need_str(v, "format", p, &format, d)))
+		return e;
+	if (strcmp(format, "fedval-data-summary/1") != 0)
+		return bad(d, p, "format", "not \"fedval-data-summary/1\"");
+	if ((e = need_count(v, "rows", p, &o->rows, d)) ||
+	    (e = opt_str(v, "fingerprint", p, &o->fingerprint, d)) ||
+	    (e = parse_dvars(json_object_get(v, "variables"), p, o, d)) ||
+	    (e = parse_dlabel(json_object_get(v, "label"), p, o, d)))
+		return e;
+	o->has_summary = true;
+	return FV_OK;
+}
+
 static fv_err parse_site(const json_t *s, size_t i, double conf, struct rp_site *o,
 			 struct fv_diag *d)
 {
@@ -283,7 +497,9 @@ static fv_err parse_site(const json_t *s, size_t i, double conf, struct rp_site 
 					   "%s[%zu]: the counts do not add up to n and n_pos", tp,
 					   t);
 	}
-	return FV_OK;
+	if ((e = parse_mix(s, path, o, d)))
+		return e;
+	return parse_data(s, path, &o->data, d);
 }
 
 /* "subgroups": [{subgroup, categories: [{category, sites, withheld_at_sites, n, n_pos,
@@ -408,6 +624,61 @@ static fv_err parse_pooled(const json_t *p, struct rp *r, struct fv_diag *d)
 	return FV_OK;
 }
 
+/* The distinct subgroups, categories and summary variables of the successful sites, in order
+ * of first appearance, for the population section's rows; entries beyond the shown ones are
+ * counted. Linear searches: at most RP_MIX_GROUPS, RP_MIX_CATS, RP_DQ_VARS names. */
+static void index_population(struct rp *r)
+{
+	size_t ncats = 0; /* over all subgroups */
+
+	for (size_t i = 0; i < r->nsites; i++) {
+		struct rp_site *s = &r->sites[i];
+		if (!s->ok)
+			continue;
+		for (size_t k = 0; k < s->nmix; k++) {
+			struct rp_mix *m = &s->mix[k];
+			struct rp_group *g;
+			size_t a, c;
+			for (a = 0; a < r->ngroups && strcmp(r->groups[a].name, m->subgroup); a++)
+				;
+			if (a == r->ngroups) {
+				if (a == RP_MIX_GROUPS) {
+					r->groups_more++;
+					continue;
+				}
+				r->groups[r->ngroups++].name = m->subgroup;
+			}
+			g = &r->groups[a];
+			m->group = (int)a;
+			for (c = 0; c < g->ncats && strcmp(g->cats[c], m->category); c++)
+				;
+			if (c == g->ncats) {
+				if (ncats == RP_MIX_CATS) {
+					g->more++;
+					continue;
+				}
+				g->cats[g->ncats++] = m->category;
+				ncats++;
+			}
+			m->cat = (int)c;
+		}
+		for (size_t k = 0; k < s->data.nvars; k++) {
+			struct rp_dvar *v = &s->data.vars[k];
+			size_t a;
+			for (a = 0; a < r->ndvars && strcmp(r->dvars[a], v->name); a++)
+				;
+			if (a == r->ndvars) {
+				if (a == RP_DQ_VARS) {
+					r->dvars_more++;
+					continue;
+				}
+				r->dvars[r->ndvars++] = v->name;
+			}
+			v->row = (int)a;
+		}
+	}
+}
+
 /* Random-effects meta-analysis of logit AUROC with the delta-method variance. */
 static void meta(struct rp *r, enum fv_meta_method method, int hk)
 {
@@ -526,14 +797,18 @@ fv_err rp_parse(const json_t *j, const struct fv_report_opts *o, struct rp *r, s
 	if ((e = parse_subgroups(json_object_get(j, "subgroups"), r, d)) ||
 	    (e = parse_recal(json_object_get(j, "recalibration"), r, d)))
 		return e;
+	index_population(r);
 	meta(r, o->meta, o->hk);
 	return FV_OK;
 }
 
 void rp_fini(struct rp *r)
 {
-	for (size_t i = 0; i < r->nsites && r->sites; i++)
+	for (size_t i = 0; i < r->nsites && r->sites; i++) {
 		fv_free(r->sites[i].thr);
+		fv_free(r->sites[i].mix);
+		fv_free(r->sites[i].data.vars);
+	}
 	fv_free(r->sites);
 	fv_free(r->pthr);
 	fv_free(r->subs);

@@ -24,6 +24,22 @@
 /* bytes of one report string shown in the HTML; longer strings are cut with an ellipsis */
 #define FV_MAX_REPORT_TEXT 4096
 #endif
+#ifndef FV_MAX_REPORT_SITE_CATEGORIES
+/* subgroup categories in one site's "subgroups": a node sends at most FV_MAX_SUBGROUP_RESULTS;
+ * bounds the case-mix bars and tables a hostile report can make us draw */
+#define FV_MAX_REPORT_SITE_CATEGORIES 256
+#endif
+#ifndef FV_MAX_REPORT_SUMMARY_VARS
+/* variables in one site's data summary: bounds the data-quality table */
+#define FV_MAX_REPORT_SUMMARY_VARS 512
+#endif
+/* Shown in the population section (the rest is counted, and is in the JSON): distinct subgroup
+ * names, distinct categories over all subgroups, distinct summary variables. The tables there
+ * have a column per site, so these keep the page's size in proportion to the sites, whatever
+ * names the sites chose. */
+#define RP_MIX_GROUPS 16
+#define RP_MIX_CATS   64
+#define RP_DQ_VARS    128
 
 /* ---- output buffer: appends never fail visibly; `oom` is checked once at the end ---- */
 struct rp_buf {
@@ -57,6 +73,40 @@ struct rp_thr {
 	struct rp_prop sens, spec, ppv, npv, acc;
 };
 
+/* One entry of a site's "subgroups": a released category of a benchmark subgroup with its
+ * counts, or one the site withheld (small counts). */
+struct rp_mix {
+	const char *subgroup, *category;
+	bool suppressed;
+	uint64_t n, n_pos; /* 0 when suppressed */
+	int group, cat;	   /* index into rp.groups / its cats; -1: beyond what is shown */
+};
+
+/* One variable of a site's data summary (docs/data-summary.md): every row is missing,
+ * invalid, out of range or valid. */
+struct rp_dvar {
+	const char *name; /* the site's name for the variable */
+	uint64_t missing, invalid, oor, valid;
+	int row; /* index into rp.dvars; -1: beyond what is shown */
+};
+
+/* A site's dataset: its registered description and its disclosure-safe summary. */
+struct rp_data {
+	bool has_summary; /* "data_summary" bound to the result */
+	uint64_t rows;
+	struct rp_dvar *vars;
+	size_t nvars;
+	bool has_label;
+	const char *label;			      /* the label's name, or NULL */
+	uint64_t lab_valid, lab_missing, lab_invalid; /* label rows valid / missing / invalid */
+	double lab_prev;	 /* prevalence in the summary; NaN when withheld */
+	const char *fingerprint; /* of the summary, or NULL */
+	bool has_dataset;	 /* "dataset" */
+	const char *ds_name, *ds_period, *ds_source, *ds_fingerprint;
+	long long ds_records, ds_registered_us; /* -1 when absent */
+	const char *note;			/* "data_summary_note": why no summary is bound */
+};
+
 struct rp_site {
 	const char *node;
 	bool verified, ok;	  /* ok: verified and status "ok" */
@@ -74,7 +124,19 @@ struct rp_site {
 	struct rp_thr *thr;
 	size_t nthr;
 	bool in_meta;
-	double weight; /* random-effects weight in percent, NaN if not in the meta-analysis */
+	double weight;	    /* random-effects weight in percent, NaN if not in the meta-analysis */
+	struct rp_mix *mix; /* case mix per benchmark subgroup, in report order */
+	size_t nmix;
+	struct rp_data data;
+};
+
+/* A benchmark subgroup as the sites reported it: its categories in order of first appearance
+ * (sites in report order; at most RP_MIX_CATS over all subgroups); `more` counts the site
+ * entries of further categories (drawn together as "other categories"). */
+struct rp_group {
+	const char *name;
+	const char *cats[RP_MIX_CATS];
+	size_t ncats, more;
 };
 
 /* A subgroup category pooled over the sites that released it (report "subgroups"). */
@@ -115,6 +177,12 @@ struct rp {
 	/* the federated recalibration fit, when the run was one (NaN otherwise) */
 	const char *recal_status;
 	double recal_a, recal_a_se, recal_b, recal_b_se;
+	/* population: the sites' subgroups and summary variables, distinct names in order of first
+	 * appearance; *_more count the site entries beyond what is shown */
+	struct rp_group groups[RP_MIX_GROUPS];
+	size_t ngroups, groups_more;
+	const char *dvars[RP_DQ_VARS];
+	size_t ndvars, dvars_more;
 };
 
 fv_err rp_parse(const json_t *j, const struct fv_report_opts *o, struct rp *r, struct fv_diag *d);
@@ -128,6 +196,10 @@ void rp_svg_roc(struct rp_buf *b, const struct rp *r);
 void rp_svg_oe(struct rp_buf *b, const struct rp *r);
 void rp_svg_prevalence(struct rp_buf *b, const struct rp *r);
 void rp_svg_subgroups(struct rp_buf *b, const struct rp *r);
+/* Case mix: per subgroup, one 100%-stacked bar per successful site with its category shares
+ * of n; what the site withheld (n minus the released counts) striped grey. Nothing when no site
+ * reported a subgroup. */
+void rp_svg_casemix(struct rp_buf *b, const struct rp *r);
 /* Net benefit of the model, treat-all and treat-none at the benchmark's thresholds, from the
  * pooled counts. Nothing when no pooled row is released. */
 void rp_svg_decision(struct rp_buf *b, const struct rp *r);

@@ -575,3 +575,188 @@ void rp_svg_decision(struct rp_buf *b, const struct rp *r)
 		  88.0);
 	rp_put(b, "</svg>\n");
 }
+
+/* ---- case mix: one 100%-stacked bar per site and subgroup ---- */
+
+/* Hatching inside a rectangle: one line as thick as the rectangle is high, dashed into
+ * stripes by the page's CSS (no <pattern>: the page references nothing by url()). */
+static void hatch(struct rp_buf *b, double x, double y, double w, double h)
+{
+	rp_printf(b,
+		  "<line class=\"hatch\" x1=\"%.1f\" y1=\"%.1f\" x2=\"%.1f\" y2=\"%.1f\" "
+		  "stroke-width=\"%.0f\"/>",
+		  x, y + h / 2, x + w, y + h / 2, h);
+}
+
+/* A stacked part's tooltip: "site: category n of N (p%)". */
+static void part_title(struct rp_buf *b, const char *site, const char *what, uint64_t x, uint64_t n)
+{
+	rp_put(b, "<title>");
+	rp_esc(b, site, 256);
+	rp_put(b, ": ");
+	rp_esc(b, what, 256);
+	rp_printf(b, " %llu of %llu", (unsigned long long)x, (unsigned long long)n);
+	if (n) {
+		rp_put(b, " (");
+		rp_num(b, 100.0 * (double)x / (double)n, 1);
+		rp_put(b, "%)");
+	}
+	rp_put(b, "</title>");
+}
+
+/* What one site released for group g: counts per shown category, the rest of its released
+ * entries ("other categories") and whether it listed the group at all. */
+struct bar {
+	uint64_t cat[RP_MIX_CATS], other, released;
+	bool listed;
+};
+
+static void site_bar(const struct rp_site *s, int g, struct bar *o)
+{
+	memset(o, 0, sizeof(*o));
+	for (size_t k = 0; k < s->nmix; k++) {
+		const struct rp_mix *m = &s->mix[k];
+		if (m->group != g)
+			continue;
+		o->listed = true;
+		if (m->suppressed)
+			continue;
+		if (m->cat >= 0)
+			o->cat[m->cat] += m->n;
+		else
+			o->other += m->n;
+		o->released += m->n;
+	}
+}
+
+void rp_svg_casemix(struct rp_buf *b, const struct rp *r)
+{
+	const double W = 900, X0 = 200, BW = 400, LX = 700, BH = 14, LH = 18;
+	bool used[RP_MIX_GROUPS][RP_MIX_CATS + 2]; /* legend: categories, other, withheld */
+	size_t nleg[RP_MIX_GROUPS] = {0};
+	double h = 8, y = 8;
+	struct bar bar;
+
+	if (!r->ngroups)
+		return;
+	memset(used, 0, sizeof(used));
+	for (size_t g = 0; g < r->ngroups; g++) {
+		for (size_t i = 0; i < r->nsites; i++) {
+			const struct rp_site *s = &r->sites[i];
+			if (!s->ok)
+				continue;
+			site_bar(s, (int)g, &bar);
+			for (size_t c = 0; c < r->groups[g].ncats; c++)
+				used[g][c] = used[g][c] || bar.cat[c];
+			used[g][RP_MIX_CATS] = used[g][RP_MIX_CATS] || bar.other;
+			used[g][RP_MIX_CATS + 1] =
+			    used[g][RP_MIX_CATS + 1] || (bar.listed && s->n > bar.released);
+		}
+		for (size_t c = 0; c < RP_MIX_CATS + 2; c++)
+			nleg[g] += used[g][c];
+		h += 26 + fmax((double)r->nok * ROW_H, (double)nleg[g] * LH) + 34;
+	}
+	open_svg(b, "fig-casemix", W, h, "Case mix per site: share of each subgroup category",
+		 "For each benchmark subgroup, one bar per site: the share of the site's "
+		 "evaluated records in each category the site released; striped grey: records in "
+		 "categories the site withheld for small counts (its n minus the released "
+		 "counts).");
+	for (size_t g = 0; g < r->ngroups; g++) {
+		const struct rp_group *G = &r->groups[g];
+		double top = y + 26, ly = top, bottom;
+		size_t row = 0;
+
+		rp_printf(b, "<g class=\"casemix\"><text class=\"head\" x=\"8\" y=\"%.1f\">",
+			  y + 16);
+		rp_put(b, "subgroup: ");
+		rp_esc(b, G->name, 2 * LABEL_MAX);
+		rp_put(b, "</text>\n");
+		for (size_t i = 0; i < r->nsites; i++) {
+			const struct rp_site *s = &r->sites[i];
+			double ry = top + (double)row * ROW_H, x = X0, den;
+			if (!s->ok)
+				continue;
+			row++;
+			label(b, 8, ry + BH - 2, "start", "lab", s->node);
+			site_bar(s, (int)g, &bar);
+			if (!bar.listed || !s->n) {
+				rp_printf(b,
+					  "<text class=\"tick\" x=\"%.1f\" y=\"%.1f\">%s</text>\n",
+					  X0, ry + BH - 2,
+					  !bar.listed ? "not reported by the site" : "no records");
+				continue;
+			}
+			/* rounded released counts can add up to a little more than n */
+			den = (double)(bar.released > s->n ? bar.released : s->n);
+			for (size_t c = 0; c <= G->ncats; c++) {
+				uint64_t v = c < G->ncats ? bar.cat[c] : bar.other;
+				double w = BW * (double)v / den;
+				if (!v)
+					continue;
+				if (c < G->ncats)
+					rp_printf(b, "<rect class=\"seg s%zu\"", c % NPAL);
+				else
+					rp_put(b, "<rect class=\"seg oth\"");
+				rp_printf(b,
+					  " x=\"%.1f\" y=\"%.1f\" width=\"%.1f\" height=\"%.0f\">",
+					  x, ry, w, BH);
+				part_title(b, s->node,
+					   c < G->ncats ? G->cats[c] : "other categories", v, s->n);
+				rp_put(b, "</rect>");
+				x += w;
+			}
+			if (s->n > bar.released) {
+				double w = X0 + BW - x;
+				rp_printf(b,
+					  "<rect class=\"wh\" x=\"%.1f\" y=\"%.1f\" width=\"%.1f\" "
+					  "height=\"%.0f\">",
+					  x, ry, w, BH);
+				part_title(b, s->node, "withheld", s->n - bar.released, s->n);
+				rp_put(b, "</rect>");
+				hatch(b, x, ry, w, BH);
+			}
+			rp_printf(b, "<text class=\"tick\" x=\"%.1f\" y=\"%.1f\">n = %llu</text>\n",
+				  X0 + BW + 8, ry + BH - 2, (unsigned long long)s->n);
+		}
+		for (size_t c = 0; c < RP_MIX_CATS + 2; c++) {
+			if (!used[g][c])
+				continue;
+			if (c < G->ncats)
+				rp_printf(b,
+					  "<rect class=\"seg s%zu\" x=\"%.1f\" y=\"%.1f\" "
+					  "width=\"10\" height=\"10\"/>",
+					  c % NPAL, LX, ly);
+			else if (c == RP_MIX_CATS)
+				rp_printf(b,
+					  "<rect class=\"seg oth\" x=\"%.1f\" y=\"%.1f\" "
+					  "width=\"10\" height=\"10\"/>",
+					  LX, ly);
+			else {
+				rp_printf(b,
+					  "<rect class=\"wh\" x=\"%.1f\" y=\"%.1f\" width=\"10\" "
+					  "height=\"10\"/>",
+					  LX, ly);
+				hatch(b, LX, ly, 10, 10);
+			}
+			label(b, LX + 16, ly + 9, "start", "lab",
+			      c < G->ncats	 ? G->cats[c]
+			      : c == RP_MIX_CATS ? "other categories"
+						 : "withheld (small counts)");
+			ly += LH;
+		}
+		bottom = top + fmax((double)r->nok * ROW_H, (double)nleg[g] * LH);
+		rp_printf(b,
+			  "<line class=\"axis\" x1=\"%.1f\" y1=\"%.1f\" x2=\"%.1f\" y2=\"%.1f\"/>",
+			  X0, bottom, X0 + BW, bottom);
+		for (int t = 0; t <= 4; t++)
+			rp_printf(b,
+				  "<line class=\"axis\" x1=\"%.1f\" y1=\"%.1f\" x2=\"%.1f\" "
+				  "y2=\"%.1f\"/><text class=\"tick\" x=\"%.1f\" y=\"%.1f\" "
+				  "text-anchor=\"middle\">%d%%</text>",
+				  X0 + BW * t / 4, bottom, X0 + BW * t / 4, bottom + 4,
+				  X0 + BW * t / 4, bottom + 16, 25 * t);
+		rp_put(b, "</g>\n");
+		y = bottom + 34;
+	}
+	rp_put(b, "</svg>\n");
+}

@@ -1,6 +1,6 @@
 /* Browser test for lib/report: the demo report rendered by headless Chromium (Debian's
  * `chromium` package) gives a PNG screenshot and a PDF, logs nothing to the console, and its
- * dumped DOM holds the four charts. Each chromium call is bounded by `timeout 60`.
+ * dumped DOM holds every chart. Each chromium call is bounded by `timeout 60`.
  *
  * Console check, two ways: (1) with --enable-logging=stderr --v=0 Chromium writes every
  * console message (errors, CSP violations, uncaught exceptions) as a line containing
@@ -78,10 +78,49 @@ static void chromium(const char *page, const char *flags, const char *out, const
 	cr_assert_eq(rc, 0, "chromium exited with %d: %s", rc, cmd);
 }
 
+/* The demo fixture plus what a current `fedval results --json` adds per site: the case mix
+ * (one category withheld, a hostile category name), a data summary, and a site whose summary
+ * could not be bound (the note), so that figure 5 and the data-quality tables are drawn. */
+static json_t *load_report(void)
+{
+	json_t *j = load_fixture(), *sites = json_object_get(j, "sites");
+	json_t *a = json_array_get(sites, 0), *b = json_array_get(sites, 1);
+
+	json_object_set_new(
+	    a, "subgroups",
+	    json_pack("[{s:s,s:s,s:i,s:i},{s:s,s:s,s:i,s:i},{s:s,s:s,s:i,s:i},{s:s,s:s,s:b}]",
+		      "subgroup", "sex", "category", "0", "n", 19000, "n_pos", 3900, "subgroup",
+		      "sex", "category", "1", "n", 21000, "n_pos", 4304, "subgroup", "age_band",
+		      "category", "[65, 80)", "n", 15000, "n_pos", 3200, "subgroup", "age_band",
+		      "category", ">=80", "suppressed", 1));
+	json_object_set_new(
+	    b, "subgroups",
+	    json_pack("[{s:s,s:s,s:i,s:i},{s:s,s:s,s:i,s:i},{s:s,s:s,s:i,s:i}]", "subgroup", "sex",
+		      "category", "0", "n", 12500, "n_pos", 1500, "subgroup", "sex", "category",
+		      "1", "n", 12500, "n_pos", 1505, "subgroup", "age_band", "category",
+		      "<script>console.error(1)</script>", "n", 10000, "n_pos", 1200));
+	json_object_set_new(
+	    a, "data_summary",
+	    json_pack("{s:s,s:i,s:[{s:s,s:i,s:i,s:i,s:i,s:f,s:n}],s:{s:s,s:i,s:i,s:i,s:f},s:s}",
+		      "format", "fedval-data-summary/1", "rows", 40000, "variables", "name",
+		      "<img src=x onerror=console.error(2)>", "n_missing", 400, "n_invalid", 2,
+		      "n_out_of_range", 3, "n_valid", 39595, "median", 65.0, "sd", "label", "name",
+		      "readmit_30d", "n_valid", 40000, "n_missing", 0, "n_invalid", 0, "prevalence",
+		      0.205, "fingerprint",
+		      "575064c5e2a1d0b3c4f5a6978899aabbccddeeff00112233445566778899aabb"));
+	json_object_set_new(
+	    a, "dataset",
+	    json_pack("{s:s,s:s,s:i}", "name", "ehr-2024", "period", "2024", "records", 40000));
+	json_object_set_new(b, "data_summary_note",
+			    json_string("the site's registered summary differs from the one at "
+					"evaluation (its data changed since)"));
+	return j;
+}
+
 static void write_report(const char *name)
 {
 	char path[128];
-	json_t *j = load_fixture();
+	json_t *j = load_report();
 	char *h = render(j);
 	snprintf(path, sizeof(path), "%s/%s", dir, name);
 	write_file(path, h, strlen(h));
@@ -109,7 +148,7 @@ static const char probe[] =
 static void write_probe(const char *name, const char *extra)
 {
 	char path[128];
-	json_t *j = load_fixture();
+	json_t *j = load_report();
 	char *h = render(j), *at = strstr(h, "<meta http-equiv"), *end = strstr(h, "</main>");
 	FILE *f;
 
@@ -198,10 +237,13 @@ Test(report_chromium, dom_has_charts_and_no_errors)
 	dom = read_all(path, NULL);
 	cr_assert_eq(probe_errors(dom, &charts), 0, "errors in the page: %s",
 		     strstr(dom, "<pre id=\"fv-probe\">"));
-	cr_assert_eq(charts, 6);
+	cr_assert_eq(charts, 7);
 	cr_assert(strstr(dom, "id=\"fig-forest\"") && strstr(dom, "id=\"fig-roc\"") &&
 		  strstr(dom, "id=\"fig-oe\"") && strstr(dom, "id=\"fig-prev\"") &&
-		  strstr(dom, "id=\"fig-decision\"") && strstr(dom, "id=\"fig-subgroups\""));
+		  strstr(dom, "id=\"fig-decision\"") && strstr(dom, "id=\"fig-subgroups\"") &&
+		  strstr(dom, "id=\"fig-casemix\""));
+	cr_assert(strstr(dom, "<line class=\"hatch\""), "withheld part of the case mix drawn");
+	cr_assert(strstr(dom, "id=\"dq-variables-table\""), "data-quality table");
 	cr_assert(strstr(dom, "<polygon class=\"diamond\""), "pooled diamond drawn");
 	free(dom);
 }
