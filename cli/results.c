@@ -541,6 +541,7 @@ static json_t *head_to_head(const Fedval__ResultsReply *rr, struct site *sites, 
 	j = json_object();
 	models = json_array();
 	pairs = json_array();
+	json_t *sitediffs = json_array();
 	refs[0] = rr->model;
 	for (size_t k = 1; k < nm; k++)
 		refs[k] = rr->compare_models[k - 1];
@@ -564,6 +565,15 @@ static json_t *head_to_head(const Fedval__ResultsReply *rr, struct site *sites, 
 				if (vd > 0 && kd < 64) {
 					dy[kd] = diff;
 					dv[kd++] = vd;
+					json_array_append_new(
+					    sitediffs,
+					    json_pack(
+						"{s:s,s:s,s:s,s:f,s:f,s:f,s:f,s:f}", "site",
+						sites[i].node, "a", refs[0]->version_id, "b",
+						refs[k]->version_id, "difference", diff, "variance",
+						vd, "ci_low", diff - z * sqrt(vd), "ci_high",
+						diff + z * sqrt(vd), "p",
+						2 * (1 - fv_stats_pnorm(fabs(diff) / sqrt(vd)))));
 				}
 				if (print)
 					printf("  %-20s %-16.16s AUROC %.3f  difference %+.4f "
@@ -671,6 +681,7 @@ static json_t *head_to_head(const Fedval__ResultsReply *rr, struct site *sites, 
 	}
 	json_object_set_new(j, "models", models);
 	json_object_set_new(j, "pooled_differences", pairs);
+	json_object_set_new(j, "site_differences", sitediffs);
 	json_object_set_new(j, "leaderboard", board);
 	return j;
 }

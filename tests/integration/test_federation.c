@@ -508,6 +508,41 @@ Test(federation, head_to_head_paired_on_same_records, .fini = teardown, .timeout
 	cr_assert(pd, "no pooled difference");
 	cr_assert_eq(json_integer_value(json_object_get(pd, "sites")), 3);
 	cr_assert_eq(json_array_size(json_object_get(h2h, "leaderboard")), 2);
+	/* Per site, the paired difference is B's AUROC minus A's at that site, and its interval
+	 * is narrower than the unpaired one (positive covariance on the same records). */
+	json_t *sd = json_object_get(h2h, "site_differences");
+	cr_assert_eq(json_array_size(sd), 3, "%s", json_dumps(h2h, 0));
+	{
+		size_t k;
+		json_t *x;
+		json_array_foreach(sd, k, x)
+		{
+			const char *node = json_string_value(json_object_get(x, "site"));
+			json_t *site = NULL, *ss;
+			size_t q;
+			json_array_foreach(
+			    json_object_get(alone, "sites"), q,
+			    ss) if (!strcmp(json_string_value(json_object_get(ss, "node")), node))
+			    site = ss;
+			json_t *sa = NULL;
+			json_array_foreach(
+			    json_object_get(paired, "sites"), q,
+			    ss) if (!strcmp(json_string_value(json_object_get(ss, "node")), node))
+			    sa = ss;
+			cr_assert(site && sa, "site %s", node);
+			double b = json_real_value(
+			    json_object_get(json_object_get(site, "auroc"), "estimate"));
+			double a = json_real_value(
+			    json_object_get(json_object_get(sa, "auroc"), "estimate"));
+			double va = json_real_value(
+			    json_object_get(json_object_get(sa, "auroc"), "delong_variance"));
+			double vb = json_real_value(
+			    json_object_get(json_object_get(site, "auroc"), "delong_variance"));
+			cr_assert_float_eq(json_real_value(json_object_get(x, "difference")), b - a,
+					   1e-9);
+			cr_assert_lt(json_real_value(json_object_get(x, "variance")), va + vb);
+		}
+	}
 	/* Model B's AUROC per site, paired vs alone: the same records give the same number. */
 	json_t *lb = json_object_get(h2h, "models");
 	double pooled_b = json_real_value(json_object_get(json_array_get(lb, 1), "auroc"));
