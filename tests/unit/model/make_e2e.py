@@ -4,11 +4,11 @@ benchmarks (benchmarks/model/run.sh).
 
 Usage: /usr/bin/python3 make_e2e.py OUTDIR [--rows N]
 
-Run with Debian's python3 (python3-onnx, python3-sklearn, python3-numpy): skl2onnx and
-xgboost are not available there, so every export is written by hand with onnx.helper, the
-way skl2onnx lays the same estimators out. Each case is a directory OUTDIR/<case>/ like the
+Run with Debian's python3 (python3-onnx, python3-sklearn, python3-numpy, python3-xgboost):
+skl2onnx and onnxmltools are not available there, so every export is written by hand with
+onnx.helper, the way skl2onnx and onnxmltools lay the same estimators out. Each case is a directory OUTDIR/<case>/ like the
 ONNX backend node tests (model.onnx, test_data_set_0/{input,output}_<k>.pb). Expected outputs
-are scikit-learn's predict_proba / predict, or numpy for the CNN, computed in float64 on the
+are scikit-learn's or xgboost's predict_proba / predict, or numpy for the CNN, computed on the
 float32 inputs fedval is fed -- never fedval's own output.
 
 Cases:
@@ -17,6 +17,8 @@ Cases:
   e2e_lr_gemm   The same model as Gemm + Sigmoid ([N, 1] output).
   e2e_gbt       GradientBoostingClassifier, 300 trees of depth 6, 50 features:
                 TreeEnsembleClassifier(LOGISTIC).
+  e2e_xgb       xgboost XGBClassifier (binary:logistic), 300 trees of depth 6, 50 features:
+                TreeEnsembleClassifier(LOGISTIC, BRANCH_LT) from the booster's JSON model.
   e2e_mlp       MLPClassifier (binary, 2 hidden ReLU layers): Sub/Div + Gemm + Relu ... +
                 Sigmoid, float32.
   e2e_mlp3      MLPClassifier (3 classes): the same in float64 ending in Softmax.
@@ -37,6 +39,7 @@ from sklearn.ensemble import GradientBoostingClassifier
 from sklearn.linear_model import LogisticRegression
 from sklearn.neural_network import MLPClassifier
 from sklearn.preprocessing import StandardScaler
+import xgboost
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from make_models import floor32, write_case  # noqa: E402
@@ -131,6 +134,60 @@ def export_gbt(gb, nf):
                               domain=ML, classlabels_int64s=[0, 1], post_transform="LOGISTIC",
                               base_values=[-base, base], **a)]
     return helper.make_graph(nodes, "gbt", [tabular("X", nf)], [
+        helper.make_tensor_value_info("label", TensorProto.INT64, ["N"]),
+        helper.make_tensor_value_info("probabilities", FLOAT, ["N", 2])])
+
+
+def xgb_json(model):
+    import json
+    import tempfile
+    with tempfile.TemporaryDirectory() as td:
+        path = os.path.join(td, "model.json")
+        model.get_booster().save_model(path)
+        with open(path) as f:
+            return json.load(f)
+
+
+def leaf_values(model):
+    """Per tree, node id -> the node's value as float32 (a leaf's output)."""
+    trees = xgb_json(model)["learner"]["gradient_booster"]["model"]["trees"]
+    return [[float(np.float32(v)) for v in t["split_conditions"]] for t in trees]
+
+
+def export_xgb(model, nf):
+    """XGBClassifier (binary:logistic, base_score 0.5, so the base margin is 0): margin = sum
+    of one leaf per tree, p = expit(margin). The trees come from the booster's JSON model
+    (float32 values printed in full): node k splits on split_indices[k] and goes left when
+    x < split_conditions[k] (BRANCH_LT); a leaf (left child -1) holds its value in
+    split_conditions. Two targets, class 0 negated, as export_gbt."""
+    j = xgb_json(model)
+    assert float(j["learner"]["learner_model_param"]["base_score"]) == 0.5
+    a = {k: [] for k in ("nodes_treeids", "nodes_nodeids", "nodes_featureids", "nodes_values",
+                         "nodes_modes", "nodes_truenodeids", "nodes_falsenodeids",
+                         "class_treeids", "class_nodeids", "class_ids", "class_weights")}
+    trees = j["learner"]["gradient_booster"]["model"]["trees"]
+    assert len(trees) == 300
+    for ti, t in enumerate(trees):
+        for nid, (lc, rc) in enumerate(zip(t["left_children"], t["right_children"])):
+            leaf = lc == -1
+            val = float(np.float32(t["split_conditions"][nid]))
+            a["nodes_treeids"].append(ti)
+            a["nodes_nodeids"].append(nid)
+            a["nodes_featureids"].append(0 if leaf else int(t["split_indices"][nid]))
+            a["nodes_values"].append(0.0 if leaf else val)
+            a["nodes_modes"].append("LEAF" if leaf else "BRANCH_LT")
+            a["nodes_truenodeids"].append(0 if leaf else int(lc))
+            a["nodes_falsenodeids"].append(0 if leaf else int(rc))
+            if leaf:
+                for cls, wv in ((0, -val), (1, val)):
+                    a["class_treeids"].append(ti)
+                    a["class_nodeids"].append(nid)
+                    a["class_ids"].append(cls)
+                    a["class_weights"].append(wv)
+    nodes = [helper.make_node("TreeEnsembleClassifier", ["X"], ["label", "probabilities"],
+                              domain=ML, classlabels_int64s=[0, 1], post_transform="LOGISTIC",
+                              base_values=[0.0, 0.0], **a)]
+    return helper.make_graph(nodes, "xgb", [tabular("X", nf)], [
         helper.make_tensor_value_info("label", TensorProto.INT64, ["N"]),
         helper.make_tensor_value_info("probabilities", FLOAT, ["N", 2])])
 
@@ -286,6 +343,24 @@ def tabular_models(out, rows, which):
                    [gb.predict(X).astype(np.int64), p.astype(np.float32)])
         save_p("gbt", p[:, 1])
 
+    if "xgb" in which:
+        xg = xgboost.XGBClassifier(n_estimators=300, max_depth=6, learning_rate=0.1,
+                                   base_score=0.5, tree_method="exact", n_jobs=1,
+                                   random_state=0).fit(X, y)
+        # xgboost sums the 300 leaves in float32 (errors ~1e-4 on the margin); the reference
+        # takes xgboost's own choice of leaf in every tree (pred_leaf) and sums their values
+        # in float64, then checks it against predict_proba at float32 accuracy.
+        leaves = xg.get_booster().predict(xgboost.DMatrix(X), pred_leaf=True).astype(int)
+        value = leaf_values(xg)
+        margin = np.array([sum(value[t][leaves[i, t]] for t in range(leaves.shape[1]))
+                           for i in range(leaves.shape[0])])
+        p1 = 1.0 / (1.0 + np.exp(-margin))
+        assert np.allclose(p1, xg.predict_proba(X)[:, 1], rtol=1e-3, atol=1e-6)
+        p = np.stack([1.0 - p1, p1], axis=1)
+        write_case(out, "e2e_xgb", export_xgb(xg, NF), [X],
+                   [(p1 > 0.5).astype(np.int64), p.astype(np.float32)])
+        save_p("xgb", p1)
+
     if "mlp" in which:
         sc = StandardScaler().fit(Xd)
         Xs = sc.transform(Xd)
@@ -315,7 +390,7 @@ def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("out")
     ap.add_argument("--rows", type=int, default=2000, help="training and test rows")
-    ap.add_argument("--only", default="lr,gbt,mlp,cnn", help="comma-separated models")
+    ap.add_argument("--only", default="lr,gbt,xgb,mlp,cnn", help="comma-separated models")
     a = ap.parse_args()
     which = set(a.only.split(","))
     os.makedirs(a.out, exist_ok=True)

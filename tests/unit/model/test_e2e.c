@@ -1,7 +1,8 @@
 /* End-to-end models (tests/unit/model/make_e2e.py, run once per test executable with Debian's
- * /usr/bin/python3): a logistic regression, a 300-tree depth-6 gradient-boosted ensemble, two
- * MLPs and a small residual CNN, exported by hand to ONNX. Expected values are scikit-learn's
- * predict_proba / predict in float64 on the same float32 inputs, and for the CNN a direct
+ * /usr/bin/python3): a logistic regression, a 300-tree depth-6 gradient-boosted ensemble of
+ * scikit-learn and one of xgboost, two MLPs and a small residual CNN, exported by hand to ONNX.
+ * Expected values are scikit-learn's / xgboost's predict_proba / predict on the same float32
+ * inputs, and for the CNN a direct
  * numpy convolution in float64; fedval must match them to 1e-5 relative. */
 #include <criterion/criterion.h>
 #include <criterion/hooks.h>
@@ -153,6 +154,14 @@ Test(e2e, gradient_boosting_300_trees)
 {
 	check_predict("e2e_gbt", "e2e_gbt_p.txt");
 	check_case("e2e_gbt");
+}
+
+/* xgboost's own trees and predict_proba (float32 sums in xgboost, exact float32 thresholds
+ * from its JSON model). */
+Test(e2e, xgboost_300_trees)
+{
+	check_predict("e2e_xgb", "e2e_xgb_p.txt");
+	check_case("e2e_xgb");
 }
 
 Test(e2e, mlp_binary_float)
