@@ -2,16 +2,17 @@
 """Models, rows and scikit-learn timings for benchmarks/model/run.sh.
 
   make_bench.py make OUTDIR [--rows N] [--train N]
-      Trains on a separate sample (--train rows, 50 features) a LogisticRegression and a
-      GradientBoostingClassifier (300 trees, depth 6), exports them to ONNX the way
+      Trains on a separate sample (--train rows, 50 features) a LogisticRegression, a
+      GradientBoostingClassifier and an xgboost XGBClassifier (300 trees, depth 6 each),
+      exports them to ONNX the way
       tests/unit/model/make_e2e.py does (lr.onnx: LinearClassifier + Normalizer + ZipMap as
-      skl2onnx lays it out; lr_gemm.onnx: Gemm + Sigmoid; gbt.onnx: TreeEnsembleClassifier),
-      and writes the benchmark rows X.bin (float32 [N, 50]), scikit-learn's
-      predict_proba[:, 1] on them (p_lr.bin, p_gbt.bin, float64) and the fitted models
-      (models.pickle).
+      skl2onnx lays it out; lr_gemm.onnx: Gemm + Sigmoid; gbt.onnx, xgb.onnx:
+      TreeEnsembleClassifier), and writes the benchmark rows X.bin (float32 [N, 50]),
+      scikit-learn's predict_proba[:, 1] on them (p_lr.bin, p_gbt.bin, float64), xgboost's
+      leaves summed in float64 (p_xgb.bin) and the fitted models (models.pickle).
   make_bench.py time OUTDIR --threads 1|all [--repeats K]
-      Times predict_proba of both models on X.bin, best of K, and prints one JSON line per
-      model. --threads 1 limits numpy's BLAS (and any OpenMP pool) to one thread with
+      Times predict_proba of the three models on X.bin, best of K, and prints one JSON line
+      per model (xgboost with n_jobs 1 or all cores). --threads 1 limits numpy's BLAS (and any OpenMP pool) to one thread with
       threadpoolctl; scikit-learn's tree prediction is single-threaded either way.
   make_bench.py make-big OUTDIR [--rows N]
       Writes XL.bin, N rows (default 10M) x 50 float32 features (2 GB at 10M), generated in
@@ -57,12 +58,15 @@ def make(a):
     lr = LogisticRegression(max_iter=2000).fit(Xt.astype(np.float64), yt)
     gb = GradientBoostingClassifier(n_estimators=300, max_depth=6, max_features=0.2,
                                     random_state=0).fit(Xt, yt)
+    xg = e2e.xgboost.XGBClassifier(n_estimators=300, max_depth=6, learning_rate=0.1,
+                                   base_score=0.5, tree_method="exact",
+                                   random_state=0).fit(Xt, yt)
     nodes = sum(e.tree_.node_count for e in gb.estimators_[:, 0])
     print(f"trained on {a.train} rows in {time.time() - t:.1f} s; the ensemble has "
           f"{nodes} nodes (a full one {300 * 127})", file=sys.stderr)
     opset = [helper.make_opsetid("", 13), helper.make_opsetid("ai.onnx.ml", 1)]
     for name, g in (("lr", e2e.export_lr(lr)), ("lr_gemm", e2e.export_lr_gemm(lr)),
-                    ("gbt", e2e.export_gbt(gb, NF))):
+                    ("gbt", e2e.export_gbt(gb, NF)), ("xgb", e2e.export_xgb(xg, NF))):
         m = helper.make_model(g, opset_imports=opset, producer_name="fedval-bench")
         m.ir_version = 8
         onnx.checker.check_model(m)
@@ -70,8 +74,9 @@ def make(a):
     Xb.tofile(os.path.join(a.out, "X.bin"))
     lr.predict_proba(Xb)[:, 1].astype(np.float64).tofile(os.path.join(a.out, "p_lr.bin"))
     gb.predict_proba(Xb)[:, 1].astype(np.float64).tofile(os.path.join(a.out, "p_gbt.bin"))
+    e2e.xgb_reference(xg, Xb).astype(np.float64).tofile(os.path.join(a.out, "p_xgb.bin"))
     with open(os.path.join(a.out, "models.pickle"), "wb") as f:
-        pickle.dump({"lr": lr, "gbt": gb}, f)
+        pickle.dump({"lr": lr, "gbt": gb, "xgb": xg}, f)
 
 
 def timed(a):
@@ -82,7 +87,9 @@ def timed(a):
     X = np.fromfile(os.path.join(a.out, "X.bin"), dtype=np.float32).reshape(-1, NF)
     limit = 1 if a.threads == "1" else None
     with threadpool_limits(limits=limit):
-        for name in ("lr", "gbt"):
+        for name in ("lr", "gbt", "xgb"):
+            if name == "xgb":
+                models[name].set_params(n_jobs=1 if a.threads == "1" else os.cpu_count())
             best = None
             for _ in range(a.repeats):
                 t = time.perf_counter()

@@ -1,6 +1,7 @@
 #!/bin/sh
-# Batch prediction throughput: fedval's model runtime against scikit-learn's predict_proba on
-# the same rows and the same models, in the same run. See benchmarks/README.md.
+# Batch prediction throughput: fedval's model runtime against scikit-learn's and xgboost's
+# predict_proba on the same rows and the same models, in the same run. See
+# benchmarks/README.md.
 #
 # usage: benchmarks/model/run.sh            (environment, all optional:)
 #   FV_BENCH_BUILD  build directory (RelWithDebInfo; configured here if needed)
@@ -48,7 +49,7 @@ cc -std=c11 -O2 -g -D_GNU_SOURCE -Wall -Wextra -Werror -I"$SRC/include" \
 
 want=$((ROWS * NF * 4))
 have=$(stat -c %s "$WORK/X.bin" 2>/dev/null || echo 0)
-if [ "${FV_BENCH_REUSE:-0}" = 1 ] && [ "$have" = "$want" ] && [ -f "$WORK/gbt.onnx" ]; then
+if [ "${FV_BENCH_REUSE:-0}" = 1 ] && [ "$have" = "$want" ] && [ -f "$WORK/xgb.onnx" ]; then
 	echo "== reusing the models and rows in $WORK" >&2
 else
 	echo "== training and exporting the models, $ROWS rows (make_bench.py make)" >&2
@@ -63,7 +64,7 @@ for t in 1 "$NT"; do
 	echo "== scikit-learn predict_proba, threads=$label" >&2
 	$PY "$SRC/benchmarks/model/make_bench.py" time "$WORK" --threads "$label" \
 		--repeats "$REPEATS" | sed "s/^{/{\"engine\": \"sklearn\", \"nthreads\": $t, /" >>"$results"
-	for m in lr lr_gemm gbt; do
+	for m in lr lr_gemm gbt xgb; do
 		ref=$m
 		[ "$m" = lr_gemm ] && ref=lr
 		echo "== fedval $m, threads=$t" >&2
@@ -102,20 +103,23 @@ rows = [json.loads(l) for l in open(sys.argv[1])]
 bigrows = [json.loads(l) for l in open(sys.argv[3])]
 sk = {(r["model"], r["nthreads"]): r for r in rows if r["engine"] == "sklearn"}
 out = []
-print(f"{'model':<9} {'threads':>7} {'fedval rows/s':>14} {'sklearn rows/s':>15} "
-      f"{'fedval/sklearn':>15} {'max rel err':>12} {'of mem read':>12}")
+print(f"{'model':<9} {'threads':>7} {'fedval rows/s':>14} {'reference rows/s':>17} "
+      f"{'fedval/ref':>11} {'max rel err':>12} {'of mem read':>12}  reference")
 for r in rows:
     if r["engine"] != "fedval":
         continue
     s = sk[(r["ref"], r["nthreads"])]
     ratio = r["rows_per_s"] / s["rows_per_s"]
     out.append({"model": r["name"], "threads": r["nthreads"], "rows": r["rows"],
-                "fedval_rows_per_s": r["rows_per_s"], "sklearn_rows_per_s": s["rows_per_s"],
+                "fedval_rows_per_s": r["rows_per_s"],
+                "reference": "xgboost" if r["ref"] == "xgb" else "sklearn",
+                "reference_rows_per_s": s["rows_per_s"],
                 "ratio": round(ratio, 3), "max_rel_err": r["max_rel_err"],
                 "read_rows_per_s": r["read_rows_per_s"]})
     print(f"{r['name']:<9} {r['nthreads']:>7} {r['rows_per_s']:>14,.0f} "
-          f"{s['rows_per_s']:>15,.0f} {ratio:>15.2f} {r['max_rel_err']:>12.2g} "
-          f"{r['rows_per_s'] / r['read_rows_per_s']:>12.1%}")
+          f"{s['rows_per_s']:>17,.0f} {ratio:>11.2f} {r['max_rel_err']:>12.2g} "
+          f"{r['rows_per_s'] / r['read_rows_per_s']:>12.1%}  "
+          f"{'xgboost' if r['ref'] == 'xgb' else 'scikit-learn'}")
 big = {}
 py = [r for r in bigrows if r["engine"] == "python"]
 if py:

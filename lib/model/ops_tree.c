@@ -25,7 +25,9 @@ struct tleaf {
 	double w;
 };
 
-/* The hot copy of a node for traversal: 16 bytes, feature -1 for a leaf. */
+/* The hot copy of a node for the level-by-level walk: 16 bytes; a leaf points to itself on
+ * both sides (feature 0), so a walk of the tree's depth in steps ends on it whatever the
+ * path length. */
 struct fnode {
 	double value;
 	int32_t feature;
@@ -37,7 +39,10 @@ struct trees {
 	size_t n_nodes, n_trees, n_targets, n_leaves;
 	struct tnode *nodes;
 	struct fnode *fast; /* same indices as nodes */
-	bool leq_only;	    /* every branch is BRANCH_LEQ without missing-value tracking */
+	/* T_LEQ or T_LT when every branch uses that mode without missing-value tracking and
+	 * every tree is at most FAST_MAX_DEPTH deep: the level-by-level walk; else T_LEAF. */
+	enum tmode fast_mode;
+	uint8_t *depth; /* per tree: the longest root-to-leaf path, in branches */
 	int32_t *roots;
 	struct tleaf *leaves;
 	double *base; /* n_targets, zeros when absent */
@@ -53,6 +58,7 @@ static void trees_free(void *p)
 		return;
 	fv_free(t->nodes);
 	fv_free(t->fast);
+	fv_free(t->depth);
 	fv_free(t->roots);
 	fv_free(t->leaves);
 	fv_free(t->base);
@@ -98,6 +104,44 @@ static int lent_cmp(const void *a, const void *b)
 {
 	const struct lent *x = a, *y = b;
 	return x->node < y->node ? -1 : x->node > y->node ? 1 : 0;
+}
+
+/* Trees at most this deep take the level-by-level walk. */
+#define FAST_MAX_DEPTH 64
+
+/* Depth of every tree, walked from its root (every node has at most one parent, each tree one
+ * root: checked by the caller, so the walk visits each node once). false when a tree is
+ * deeper than FAST_MAX_DEPTH or memory runs out. */
+static bool tree_depths(struct trees *t)
+{
+	int32_t *stack = fv_calloc(t->n_nodes + 2, sizeof(int32_t));
+	uint8_t *dep = fv_calloc(t->n_nodes + 1, 1);
+	bool ok = stack && dep;
+	for (size_t k = 0; ok && k < t->n_trees; k++) {
+		size_t top = 0;
+		stack[top++] = t->roots[k];
+		dep[t->roots[k]] = 0;
+		while (ok && top) {
+			int32_t i = stack[--top];
+			const struct tnode *x = &t->nodes[i];
+			if (x->mode == T_LEAF) {
+				if (dep[i] > t->depth[k])
+					t->depth[k] = dep[i];
+				continue;
+			}
+			if (dep[i] >= FAST_MAX_DEPTH || top + 2 > t->n_nodes + 2) {
+				ok = false;
+				break;
+			}
+			for (int c = 0; c < 2; c++) {
+				dep[x->child[c]] = (uint8_t)(dep[i] + 1);
+				stack[top++] = x->child[c];
+			}
+		}
+	}
+	fv_free(stack);
+	fv_free(dep);
+	return ok;
 }
 
 static fv_err check_trees(struct fv_node *n, struct fv_diag *d)
@@ -316,14 +360,30 @@ static fv_err check_trees(struct fv_node *n, struct fv_diag *d)
 		e = fv_diag_set(d, FV_ENOMEM, "out of memory");
 		goto fail;
 	}
-	t->leq_only = true;
+	t->fast_mode = T_LEAF;
 	for (size_t i = 0; i < nn; i++) {
 		const struct tnode *x = &t->nodes[i];
 		bool leaf = x->mode == T_LEAF;
-		t->fast[i] = (struct fnode){
-		    x->value, leaf ? -1 : (int32_t)x->feature, {x->child[0], x->child[1]}};
-		if (!leaf && (x->mode != T_LEQ || x->missing_true))
-			t->leq_only = false;
+		t->fast[i] =
+		    leaf
+			? (struct fnode){0, 0, {(int32_t)i, (int32_t)i}}
+			: (struct fnode){x->value, (int32_t)x->feature, {x->child[0], x->child[1]}};
+		if (!leaf && t->fast_mode == T_LEAF)
+			t->fast_mode = x->mode;
+		if (!leaf && (x->mode != t->fast_mode || x->missing_true ||
+			      (x->mode != T_LEQ && x->mode != T_LT)))
+			t->fast_mode = T_NEQ; /* mixed: no fast walk (reset below) */
+	}
+	if (t->fast_mode == T_NEQ)
+		t->fast_mode = T_LEAF;
+	if (t->fast_mode == T_LEAF && nn)
+		t->fast_mode = T_LEQ; /* only leaves: either mode walks 0 steps */
+	if (!(t->depth = fv_calloc(t->n_trees + 1, 1))) {
+		e = fv_diag_set(d, FV_ENOMEM, "out of memory");
+		goto fail;
+	}
+	if ((t->fast_mode == T_LEQ || t->fast_mode == T_LT) && !tree_depths(t)) {
+		t->fast_mode = T_LEAF;
 	}
 	n->priv = t;
 	n->priv_free = trees_free;
@@ -400,6 +460,30 @@ static void finish_row(const struct trees *t, double *s, size_t r, struct fv_ten
  * block's features (converted to double once) stay in L1/L2. */
 #define TREE_BLOCK 64
 
+/* Tree k for nb rows at once, one level at a time: the rows' walks are independent, so the
+ * loads of one level overlap instead of each row's walk waiting on its own branch. A leaf
+ * points to itself, so depth[k] steps end every walk on its leaf; at[r] is row r's. */
+static void walk_levels(const struct trees *t, size_t k, const double *xb, size_t F, size_t nb,
+			int32_t *at)
+{
+	const struct fnode *f = t->fast;
+	for (size_t r = 0; r < nb; r++)
+		at[r] = t->roots[k];
+	if (t->fast_mode == T_LT) {
+		for (unsigned lv = 0; lv < t->depth[k]; lv++)
+			for (size_t r = 0; r < nb; r++) {
+				const struct fnode *x = &f[at[r]];
+				at[r] = x->child[!(xb[r * F + (size_t)x->feature] < x->value)];
+			}
+	} else {
+		for (unsigned lv = 0; lv < t->depth[k]; lv++)
+			for (size_t r = 0; r < nb; r++) {
+				const struct fnode *x = &f[at[r]];
+				at[r] = x->child[!(xb[r * F + (size_t)x->feature] <= x->value)];
+			}
+	}
+}
+
 static fv_err run_trees(const struct fv_node *n, const struct fv_tensor *const *in, size_t n_in,
 			struct fv_tensor *out, size_t n_out, struct fv_diag *d)
 {
@@ -449,16 +533,17 @@ static fv_err run_trees(const struct fv_node *n, const struct fv_tensor *const *
 		memset(s, 0, nb * T * sizeof(double));
 		memset(seen, 0, nb * T * sizeof(bool));
 		for (size_t k = 0; k < t->n_trees; k++) {
+			int32_t at[TREE_BLOCK];
+			if (t->fast_mode == T_LEQ || t->fast_mode == T_LT)
+				walk_levels(t, k, xb, F, nb, at);
 			for (size_t r = 0; r < nb; r++) {
 				const double *xr = xb + r * F;
 				double *sr = s + r * T;
 				bool *seenr = seen + r * T;
 				int32_t i = t->roots[k];
 				const struct tnode *x;
-				if (t->leq_only) {
-					const struct fnode *f = t->fast;
-					while (f[i].feature >= 0)
-						i = f[i].child[!(xr[f[i].feature] <= f[i].value)];
+				if (t->fast_mode == T_LEQ || t->fast_mode == T_LT) {
+					i = at[r];
 				} else {
 					while (t->nodes[i].mode != T_LEAF)
 						i = t->nodes[i]

@@ -154,6 +154,16 @@ def leaf_values(model):
     return [[float(np.float32(v)) for v in t["split_conditions"]] for t in trees]
 
 
+def xgb_reference(model, X):
+    """p of class 1: xgboost's own leaf in every tree (pred_leaf), the leaves' float32 values
+    summed in float64, expit. Independent of fedval; more exact than xgboost's float32 sum."""
+    leaves = model.get_booster().predict(xgboost.DMatrix(X), pred_leaf=True).astype(np.int64)
+    margin = np.zeros(X.shape[0])
+    for t, vals in enumerate(leaf_values(model)):
+        margin += np.asarray(vals)[leaves[:, t]]
+    return 1.0 / (1.0 + np.exp(-margin))
+
+
 def export_xgb(model, nf):
     """XGBClassifier (binary:logistic, base_score 0.5, so the base margin is 0): margin = sum
     of one leaf per tree, p = expit(margin). The trees come from the booster's JSON model
@@ -350,11 +360,7 @@ def tabular_models(out, rows, which):
         # xgboost sums the 300 leaves in float32 (errors ~1e-4 on the margin); the reference
         # takes xgboost's own choice of leaf in every tree (pred_leaf) and sums their values
         # in float64, then checks it against predict_proba at float32 accuracy.
-        leaves = xg.get_booster().predict(xgboost.DMatrix(X), pred_leaf=True).astype(int)
-        value = leaf_values(xg)
-        margin = np.array([sum(value[t][leaves[i, t]] for t in range(leaves.shape[1]))
-                           for i in range(leaves.shape[0])])
-        p1 = 1.0 / (1.0 + np.exp(-margin))
+        p1 = xgb_reference(xg, X)
         assert np.allclose(p1, xg.predict_proba(X)[:, 1], rtol=1e-3, atol=1e-6)
         p = np.stack([1.0 - p1, p1], axis=1)
         write_case(out, "e2e_xgb", export_xgb(xg, NF), [X],
