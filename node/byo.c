@@ -74,8 +74,9 @@ static fv_err load_predictions(const struct eval_in *in, struct keymap *m, uint6
 {
 	struct fv_csv *c = NULL;
 	struct fv_diag d = {{0}};
-	long kc, sc;
+	long kc, sc, vc = -1;
 	bool eof = false;
+	uint64_t other = 0;
 	fv_err e;
 
 	if ((e = fv_csv_open(in->byo->path, NULL, &c, &d)) != FV_OK)
@@ -83,6 +84,11 @@ static fv_err load_predictions(const struct eval_in *in, struct keymap *m, uint6
 	if ((kc = fv_csv_find(c, in->byo->key)) < 0 || (sc = fv_csv_find(c, in->byo->score)) < 0) {
 		e = fv_diag_set(&d, FV_EINVAL, "%s: no column '%s' or '%s'", in->byo->path,
 				in->byo->key, in->byo->score);
+		goto fail;
+	}
+	if (in->byo->version_column && (vc = fv_csv_find(c, in->byo->version_column)) < 0) {
+		e = fv_diag_set(&d, FV_EINVAL, "%s: no version column '%s'", in->byo->path,
+				in->byo->version_column);
 		goto fail;
 	}
 	for (;;) {
@@ -93,6 +99,11 @@ static fv_err load_predictions(const struct eval_in *in, struct keymap *m, uint6
 			goto fail;
 		if (eof)
 			break;
+		/* another version's score is not this model's */
+		if (vc >= 0 && strcmp(f[vc], in->model_version ? in->model_version : "") != 0) {
+			other++;
+			continue;
+		}
 		if (fv_csv_parse_double(c, f[sc], &v, &why) != FV_OK || !(v >= 0 && v <= 1)) {
 			e = fv_diag_set(&d, FV_EINVAL, "%s line %llu: score is not a probability",
 					in->byo->path, (unsigned long long)fv_csv_line(c));
@@ -117,7 +128,21 @@ static fv_err load_predictions(const struct eval_in *in, struct keymap *m, uint6
 		m->n++;
 	}
 	fv_csv_close(c);
+	if (vc >= 0) {
+		fv_log(FV_LOG_INFO, "predictions_version",
+		       "version=%s used=%zu other_versions=%llu", FV_Q(in->model_version), m->n,
+		       (unsigned long long)other);
+		if (m->n == 0) {
+			e = fv_diag_set(&d, FV_EINVAL,
+					"%s: no prediction of model version '%s' (column '%s')",
+					in->byo->path, in->model_version ? in->model_version : "",
+					in->byo->version_column);
+			goto fail_closed;
+		}
+	}
 	return FV_OK;
+fail_closed:
+	c = NULL;
 fail:
 	fv_csv_close(c);
 	out->status = (int)e;

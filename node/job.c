@@ -1195,9 +1195,10 @@ fv_err node_job(struct node *n, const Fedval__Job *job, struct fv_diag *d)
 	if (byo && json_object_get(s.bench, "subgroups"))
 		fv_log(FV_LOG_WARN, "subgroups_not_computed", "job=%s reason=%s", job->job_id,
 		       FV_Q("site-supplied predictions carry no subgroup variables"));
-	if (byo)
+	if (byo) {
 		in.byo = &n->byo;
-	else if ((e = fetch_model(n, job->model, &model, &model_len, &why)) != FV_OK) {
+		in.model_version = json_string_value(json_object_get(s.manifest, "version"));
+	} else if ((e = fetch_model(n, job->model, &model, &model_len, &why)) != FV_OK) {
 		if (e == FV_EIO || e == FV_ETIMEDOUT || e == FV_ECANCELED) {
 			/* Transport trouble: try again when the coordinator is back. */
 			fv_diag_set(d, e, "%s", why.msg);

@@ -82,6 +82,7 @@ static const char *const known_keys[] = {
     "predictions.key",
     "predictions.score",
     "predictions.data_key",
+    "predictions.version_column",
     NULL,
 };
 
@@ -228,6 +229,9 @@ static fv_err settings_load(struct node *n, struct fv_diag *d)
 		if (!(n->byo_path = fv_config_resolve(cfg, pp)))
 			return fv_diag_set(d, FV_ENOMEM, "out of memory");
 		n->byo.path = n->byo_path;
+		n->byo.version_column = fv_config_get(cfg, "predictions", "version_column");
+		if (n->byo.version_column && !*n->byo.version_column)
+			n->byo.version_column = NULL;
 	}
 	if ((e = fv_config_long(cfg, "node", "eval_timeout_s", 3600, 1, 7 * 86400, &v, d)))
 		return e;

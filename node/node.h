@@ -25,6 +25,9 @@ struct node_byo {
 	const char *key;      /* its key column */
 	const char *score;    /* its score column (probabilities) */
 	const char *data_key; /* key column of the [data] CSV */
+	/* optional: a column naming the model version each score came from; only the rows of
+	 * the job's model version (manifest "version") are used */
+	const char *version_column;
 };
 
 struct node {
@@ -169,6 +172,7 @@ struct eval_in {
 	 * worker when cancel_path (written by `fedval site cancel`) appears. */
 	int progress_fd;	    /* 0 or -1: none (node_eval sets it for its child) */
 	const struct node_byo *byo; /* non-NULL: join site-supplied predictions, no model */
+	const char *model_version;  /* the job's manifest version (byo.version_column) */
 	const char *job_id, *status_path, *cancel_path;
 };
 

@@ -524,6 +524,74 @@ Test(site_control, site_supplied_predictions, .fini = teardown, .timeout = 120)
 	json_decref(rep);
 }
 
+/* Site-supplied predictions of several appliance versions in one export: with
+ * [predictions] version_column the node uses only the rows of the job's model version (the
+ * manifest's "version"), so a key scored by two versions is not a duplicate and the other
+ * version's scores do not leak into the result; with no row of that version the job fails
+ * and the node log says why. */
+Test(site_control, site_supplied_predictions_by_model_version, .fini = teardown, .timeout = 120)
+{
+	char run[128], *out = NULL, path[512];
+
+	start("[predictions]\nmodel = hf-readmit-lr\npath = preds.csv\nkey = patient_id\n"
+	      "score = probability\ndata_key = patient_id\nversion_column = model_version\n"
+	      "[policy]\nmin_cell_count = 1\n",
+	      1000);
+	int b = h_node_add(&F, "hospital-b", "a.csv", NULL);
+	h_node_start(&F, b);
+	/* each patient scored by the model (version 1.0.0) and by an older version 0.9 whose
+	 * scores are noise */
+	cr_assert_eq(
+	    h_run(
+		&out,
+		"cd %s && " H_BIN(
+		    "fedval") " model run model/model.onnx --csv a.csv --features "
+			      "$(/usr/bin/python3 -c \"import json; "
+			      "print(','.join(json.load(open('model/"
+			      "manifest.json'))['input']['variables']))\") --out scores.csv 2>&1 "
+			      "&& /usr/bin/python3 -c \"import csv,random; random.seed(1); ids=[r["
+			      "'patient_id'] for r in csv.DictReader(open('a.csv'))]; s=[r["
+			      "'probability'] for r in csv.DictReader(open('scores.csv'))]; w=open("
+			      "'preds.csv','w'); "
+			      "w.write('model_version,patient_id,probability\\n'); "
+			      "[w.write('0.9,'+i+','+str(random.random())+'\\n')+w.write('1.0.0,'+"
+			      "i+"
+			      "','+p+'\\n') for i,p in zip(ids,s)]\"",
+		F.dir),
+	    0, "%s", out);
+	free(out);
+	benchmark("byov", "[0.2]", false);
+	run_start("byov", run, sizeof(run));
+	free(run_wait(run));
+	snprintf(path, sizeof(path), "%s/byov.json", F.dir);
+	cr_assert_eq(h_cli(&F, &out, "authority", "results %s --json %s 2>&1", run, path), 0, "%s",
+		     out);
+	free(out);
+	json_t *rep = json_load_file(path, 0, NULL);
+	json_t *sa = json_array_get(json_object_get(rep, "sites"), 0);
+	json_t *sb = json_array_get(json_object_get(rep, "sites"), 1);
+	cr_assert(json_is_true(json_object_get(sa, "site_supplied_predictions")));
+	cr_assert_eq(json_integer_value(json_object_get(sa, "duplicate_keys")), 0,
+		     "a key scored by two versions is no duplicate");
+	cr_assert_float_eq(
+	    json_real_value(json_object_get(json_object_get(sa, "auroc"), "estimate")),
+	    json_real_value(json_object_get(json_object_get(sb, "auroc"), "estimate")), 1e-12);
+	json_decref(rep);
+	char log[512];
+	snprintf(log, sizeof(log), "%s/hospital-a.log", F.dir);
+	cr_assert_geq(h_count(log, "event=predictions_version version=1.0.0 used=1000 "
+				   "other_versions=1000"),
+		      1);
+
+	/* Only the old version in the export: the job fails, the log names the version. */
+	cr_assert_eq(h_run(NULL, "cd %s && sed -i '/^1.0.0,/d' preds.csv", F.dir), 0);
+	run_start("byov", run, sizeof(run));
+	out = run_wait(run);
+	cr_assert(strstr(out, "failed"), "%s", out);
+	free(out);
+	cr_assert_geq(h_count(log, "no prediction of model version"), 1);
+}
+
 /* Differential privacy ([policy] dp_*): released counts carry discrete Laplace noise (they
  * differ from the exact counts `fedval eval` computes on the same file, yet still add up),
  * AUROC and subgroups are not released, recalibration rounds are refused, and the epsilon
