@@ -76,6 +76,8 @@ int cmd_monitor_schedule(int argc, char **argv);
 /* monitor check's input drift (cli/monitor_input.c): per site and subgroup, the case mix of
  * each period against reports[0]; alert when PSI >= psi_limit and Holm-adjusted p < alpha. */
 struct mon_inputs;
+/* The site object named name in a report's "sites", or NULL (cli/monitor.c). */
+const json_t *mon_find_site(const json_t *rep, const char *name);
 fv_err mon_inputs_analyse(json_t *const *reports, size_t np, double psi_limit, double alpha,
 			  struct mon_inputs **out, struct fv_diag *d);
 void mon_inputs_print(const struct mon_inputs *m);

@@ -118,7 +118,7 @@ static struct obs site_obs(const json_t *s, int m)
 	return o;
 }
 
-static const json_t *find_site(const json_t *rep, const char *name)
+const json_t *mon_find_site(const json_t *rep, const char *name)
 {
 	size_t i;
 	json_t *s;
@@ -220,7 +220,8 @@ static fv_err load(struct mon *M, struct fv_diag *d)
 			    !(S->padj[m] = fv_calloc(M->np, sizeof(double))))
 				return fv_diag_set(d, FV_ENOMEM, "out of memory");
 			for (size_t p = 0; p < M->np; p++) {
-				const json_t *site = S->site ? find_site(M->rep[p], S->site) : NULL;
+				const json_t *site =
+				    S->site ? mon_find_site(M->rep[p], S->site) : NULL;
 				if (S->site)
 					S->o[m][p] =
 					    site ? site_obs(site, m) : (struct obs){NAN, NAN, 0};

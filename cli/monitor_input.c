@@ -68,19 +68,6 @@ static int mix_cells(const json_t *s, const char *sub, struct fv_mix_cell *out, 
 	return seen ? (int)k : -1;
 }
 
-static const json_t *site_of(const json_t *rep, const char *name)
-{
-	size_t i;
-	json_t *s;
-	json_array_foreach(json_object_get(rep, "sites"), i, s)
-	{
-		const char *n = json_string_value(json_object_get(s, "node"));
-		if (n && !strcmp(n, name))
-			return s;
-	}
-	return NULL;
-}
-
 static fv_err add_series(struct mon_inputs *M, const char *site, const char *sub, struct fv_diag *d)
 {
 	for (size_t q = 0; q < M->n; q++)
@@ -153,9 +140,10 @@ fv_err mon_inputs_analyse(json_t *const *rep, size_t np, double psi_limit, doubl
 	}
 	for (size_t q = 0; q < M->n; q++) {
 		uint64_t bt = 0, ct = 0;
-		int nb = mix_cells(site_of(rep[0], M->s[q].site), M->s[q].subgroup, b, &bt);
+		int nb = mix_cells(mon_find_site(rep[0], M->s[q].site), M->s[q].subgroup, b, &bt);
 		for (size_t t = 1; t < np && nb >= 0; t++) {
-			int nc = mix_cells(site_of(rep[t], M->s[q].site), M->s[q].subgroup, c, &ct);
+			int nc = mix_cells(mon_find_site(rep[t], M->s[q].site), M->s[q].subgroup, c,
+					   &ct);
 			size_t x = q * np + t;
 			M->ok[x] =
 			    nc >= 0 && fv_stats_mix_shift(b, (size_t)nb, bt, c, (size_t)nc, ct, 5,

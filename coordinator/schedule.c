@@ -639,27 +639,22 @@ static void analyse(struct coord *co, const char *id)
 		if (alert_known(prev, a))
 			continue;
 		char *one = json_dumps(a, JSON_COMPACT | JSON_SORT_KEYS);
-		if (json_object_get(a, "psi")) /* input drift */
-			fv_log(FV_LOG_WARN, "monitor_alert",
-			       "schedule=%s site=%s metric=%s period=%lld direction=shift psi=%.3f "
-			       "p_holm=%.3g run=%s",
-			       id, json_string_value(json_object_get(a, "site")),
-			       json_string_value(json_object_get(a, "metric")),
-			       (long long)json_integer_value(json_object_get(a, "period")),
+		/* a CUSUM alert says its sum and h; an input-drift alert its PSI and p */
+		char what[96];
+		if (json_object_get(a, "psi"))
+			fv_fmt(what, sizeof(what), "psi=%.3f p_holm=%.3g",
 			       json_number_value(json_object_get(a, "psi")),
-			       json_number_value(json_object_get(a, "p_holm")),
-			       json_string_value(json_object_get(a, "run_id")));
+			       json_number_value(json_object_get(a, "p_holm")));
 		else
-			fv_log(FV_LOG_WARN, "monitor_alert",
-			       "schedule=%s site=%s metric=%s period=%lld direction=%s cusum=%.3f "
-			       "h=%g "
-			       "run=%s",
-			       id, json_string_value(json_object_get(a, "site")),
-			       json_string_value(json_object_get(a, "metric")),
-			       (long long)json_integer_value(json_object_get(a, "period")),
-			       json_string_value(json_object_get(a, "direction")),
-			       json_number_value(json_object_get(a, "cusum")), h,
-			       json_string_value(json_object_get(a, "run_id")));
+			fv_fmt(what, sizeof(what), "cusum=%.3f h=%g",
+			       json_number_value(json_object_get(a, "cusum")), h);
+		fv_log(FV_LOG_WARN, "monitor_alert",
+		       "schedule=%s site=%s metric=%s period=%lld direction=%s %s run=%s", id,
+		       json_string_value(json_object_get(a, "site")),
+		       json_string_value(json_object_get(a, "metric")),
+		       (long long)json_integer_value(json_object_get(a, "period")),
+		       json_string_value(json_object_get(a, "direction")), what,
+		       json_string_value(json_object_get(a, "run_id")));
 		if (one)
 			coord_audit(co, "monitor_alert", co->name, one, strlen(one));
 		free(one);
