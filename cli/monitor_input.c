@@ -59,7 +59,9 @@ static int mix_cells(const json_t *s, const char *sub, struct fv_mix_cell *out, 
 		if (!g || !cat || strcmp(g, sub) != 0)
 			continue;
 		seen = true;
-		if (json_is_true(json_object_get(c, "suppressed")) ||
+		/* a coarsened site's merged category changes make-up between periods: it counts
+		 * in the remainder */
+		if (json_is_true(json_object_get(c, "suppressed")) || !strcmp(cat, "(merged)") ||
 		    !json_is_integer(json_object_get(c, "n")) || k == FV_MAX_MIX_CATEGORIES)
 			continue;
 		json_int_t n = json_integer_value(json_object_get(c, "n"));

@@ -760,6 +760,10 @@ static json_t *subgroups_report(struct site *sites, size_t n, const json_t *thre
 		for (size_t g = 0; g < r->n_subgroups; g++) {
 			const Fedval__SubgroupResult *s = r->subgroups[g];
 			size_t k = 0;
+			/* a site's merged (coarsened) categories differ from site to site: shown per
+			 * site, never pooled */
+			if (!strcmp(s->category, "(merged)"))
+				continue;
 			while (k < nc && (strcmp(c[k].subgroup, s->subgroup) ||
 					  strcmp(c[k].category, s->category)))
 				k++;

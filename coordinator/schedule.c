@@ -367,7 +367,8 @@ static int mix_cells(const struct site_obs *so, const char *sub, struct fv_mix_c
 		if (strcmp(so->mix[g].subgroup, sub) != 0)
 			continue;
 		seen = true;
-		if (!so->mix[g].suppressed && k < FV_MAX_MIX_CATEGORIES)
+		if (!so->mix[g].suppressed && strcmp(so->mix[g].category, "(merged)") != 0 &&
+		    k < FV_MAX_MIX_CATEGORIES)
 			out[k++] = (struct fv_mix_cell){so->mix[g].category, so->mix[g].n};
 	}
 	return seen ? k : -1;

@@ -716,21 +716,67 @@ static void build_subgroups(const struct node *n, const struct eval_in *in,
 			nwithheld += withheld[cnt];
 			cnt++;
 		}
-		if (nwithheld == 1 && cnt > 1) {
-			/* secondary suppression: the smallest released category goes too */
+		/* Secondary suppression: the whole minus the released categories gives back the
+		 * withheld ones together, so they must be at least two and their sum (records,
+		 * events, non-events) no small cell: the smallest released category goes too
+		 * until that holds. The same sum is what coarsening releases. */
+		struct sub_out merged;
+		for (;;) {
 			size_t best = SIZE_MAX, c = 0;
 			uint64_t bn = UINT64_MAX;
+			memset(&merged, 0, sizeof(merged));
 			for (uint32_t i = 0; i < o->n_subres; i++) {
-				if (o->subres[i].sub != k)
+				const struct sub_out *so = &o->subres[i];
+				if (so->sub != k)
 					continue;
-				if (!withheld[c] && o->subres[i].n < bn) {
-					bn = o->subres[i].n;
+				if (withheld[c]) {
+					merged.n += so->n;
+					merged.n_pos += so->n_pos;
+				} else if (so->n < bn) {
+					bn = so->n;
 					best = c;
 				}
 				c++;
 			}
-			if (best != SIZE_MAX)
-				withheld[best] = true;
+			bool ok = nwithheld == 0 ||
+				  (nwithheld >= 2 && !small(p, merged.n) &&
+				   !small(p, merged.n_pos) && !small(p, merged.n - merged.n_pos));
+			if (ok || best == SIZE_MAX)
+				break;
+			withheld[best] = true;
+			nwithheld++;
+		}
+		/* Coarsening ([policy] small_cells = coarsen): the withheld categories released
+		 * as one, "(merged)", additive statistics only (no AUROC). */
+		bool coarse = n->coarsen && nwithheld >= 2 && !small(p, merged.n) &&
+			      !small(p, merged.n_pos) && !small(p, merged.n - merged.n_pos);
+		if (coarse) {
+			size_t c = 0;
+			merged.sub = (uint8_t)k;
+			fv_strlcpy(merged.category, NODE_MERGED_CATEGORY, sizeof(merged.category));
+			merged.auc = merged.auc_var = NAN;
+			for (uint32_t i = 0; i < o->n_subres; i++) {
+				const struct sub_out *so = &o->subres[i];
+				if (so->sub != k)
+					continue;
+				if (withheld[c++]) {
+					merged.brier_sum += so->brier_sum;
+					merged.sum_p += so->sum_p;
+					for (uint32_t t = 0; t < in->n_thr; t++) {
+						merged.tp[t] += so->tp[t];
+						merged.fp[t] += so->fp[t];
+						merged.tn[t] += so->tn[t];
+						merged.fn[t] += so->fn[t];
+					}
+				}
+			}
+			if (node_policy_category_close(n, hist, in->sub[k].name, merged.category,
+						       merged.n, merged.n_pos)) {
+				fv_log(FV_LOG_WARN, "subgroup_withheld",
+				       "job=%s subgroup=%s category=%s reason=differencing", job,
+				       FV_Q(in->sub[k].name), FV_Q(merged.category));
+				coarse = false;
+			}
 		}
 		/* rows withheld from the whole cohort (small cells, differencing) and rows with a
 		 * small cell in any released category */
@@ -747,18 +793,25 @@ static void build_subgroups(const struct node *n, const struct eval_in *in,
 					row_bad[t] = true;
 				c++;
 			}
+			struct fv_confusion mc = {merged.tp[t], merged.fp[t], merged.tn[t],
+						  merged.fn[t]};
+			if (coarse && !fv_privacy_confusion_ok(p, &mc))
+				row_bad[t] = true;
 		}
 		size_t c = 0;
-		for (uint32_t i = 0; i < o->n_subres; i++) {
-			const struct sub_out *so = &o->subres[i];
+		for (uint32_t i = 0; i <= o->n_subres; i++) {
+			/* the categories of subgroup k, then the merged one when coarsening */
+			const struct sub_out *so = i < o->n_subres ? &o->subres[i] : &merged;
 			Fedval__SubgroupResult *r;
+			if (i == o->n_subres && !coarse)
+				break;
 			if (so->sub != k)
 				continue;
 			r = &sr->res[sr->n];
 			fedval__subgroup_result__init(r);
 			r->subgroup = sr->names[k];
-			r->category = (char *)so->category;
-			if (withheld[c++]) {
+			r->category = so == &merged ? NODE_MERGED_CATEGORY : (char *)so->category;
+			if (i < o->n_subres && withheld[c++]) {
 				r->has_suppressed = r->suppressed = true;
 			} else {
 				size_t idx = sr->nrows++;

@@ -74,6 +74,7 @@ static const char *const known_keys[] = {
     "policy.coordinator_key",
     "policy.rounding_base",
     "policy.min_subgroup_size",
+    "policy.small_cells",
     "data.name",
     "data.description",
     "data.period",

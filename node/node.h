@@ -53,7 +53,8 @@ struct node {
 	double dp_budget;
 	uint32_t rounding_base; /* released counts rounded to a multiple of it (0, 1: exact) */
 	uint64_t min_subgroup;	/* smallest subgroup category released (0: min_cell rules only) */
-	const char *dataset;	/* [data] name */
+	bool coarsen; /* [policy] small_cells = coarsen: withheld categories merged, released */
+	const char *dataset; /* [data] name */
 	/* the registered dataset summary; recomputed when a file source changes */
 	char *summary_json, *summary_fp;
 	uint64_t summary_rows;
@@ -70,7 +71,10 @@ struct node {
 #define NODE_MAX_SUB   4  /* subgroups a benchmark may declare */
 #define NODE_MAX_CATS  12 /* categories of one subgroup (bands, or distinct small integers) */
 #define NODE_MAX_EDGES (NODE_MAX_CATS - 1)
-#define NODE_MAX_OP    4 /* operating points of a benchmark, plus the vendor's declared one */
+/* The category under which [policy] small_cells = coarsen releases a subgroup's withheld
+ * categories together. */
+#define NODE_MERGED_CATEGORY "(merged)"
+#define NODE_MAX_OP	     4 /* operating points of a benchmark, plus the vendor's declared one */
 /* Operating-point targets (benchmark "operating_points"; DECLARED: the manifest's
  * "decision_threshold"). */
 enum node_op { NODE_OP_SENS = 1, NODE_OP_SPEC, NODE_OP_PRATE, NODE_OP_DECLARED };

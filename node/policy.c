@@ -121,6 +121,14 @@ fv_err node_policy_load(struct node *n, struct fv_diag *d)
 	if ((e = fv_config_long(cfg, "policy", "min_subgroup_size", 0, 0, 1000000000, &l, d)))
 		return e;
 	n->min_subgroup = (uint64_t)l;
+	/* Below the minimum cell: withhold (suppress) or merge the withheld categories of a
+	 * subgroup into one released category (coarsen). */
+	v = fv_config_get(cfg, "policy", "small_cells");
+	if (v && strcmp(v, "suppress") && strcmp(v, "coarsen"))
+		return fv_diag_set(d, FV_EINVAL,
+				   "%s: [policy] small_cells = '%s': use suppress or coarsen",
+				   fv_config_path(cfg), v);
+	n->coarsen = v && !strcmp(v, "coarsen");
 	n->dataset = fv_config_get(cfg, "data", "name");
 	if (!n->dataset)
 		n->dataset = "default";

@@ -326,6 +326,88 @@ Test(site_control, subgroups_small_cells_withheld, .fini = teardown, .timeout = 
 			  json_string_value(json_object_get(sg, "subgroup")));
 	}
 	cr_assert_eq(subgroups, 2);
+	/* What the withheld categories add up to (the whole minus the released ones) is itself
+	 * no small cell. */
+	json_t *site = json_array_get(json_object_get(rep, "sites"), 0);
+	const char *names[2] = {"age_band", "nyha"};
+	for (int g = 0; g < 2; g++) {
+		uint64_t released = 0;
+		json_array_foreach(json_object_get(site, "subgroups"), k, cat)
+		{
+			if (!strcmp(json_string_value(json_object_get(cat, "subgroup")), names[g]))
+				released += (uint64_t)json_integer_value(json_object_get(cat, "n"));
+		}
+		cr_assert(total - released == 0 || total - released >= 40,
+			  "%s: withheld categories add up to %llu", names[g],
+			  (unsigned long long)(total - released));
+	}
+	json_decref(rep);
+}
+
+/* [policy] small_cells = coarsen: a subgroup's withheld categories are released together as
+ * "(merged)" (counts, Brier and expected-event sums, threshold rows; no AUROC), so the site's
+ * categories add up to its whole cohort while no small cell is released. */
+Test(site_control, subgroups_coarsened, .fini = teardown, .timeout = 120)
+{
+	char run[128], *out = NULL, path[512];
+
+	start("[policy]\nmin_cell_count = 40\nsmall_cells = coarsen\n", 1500);
+	{
+		json_t *b = json_load_file(FV_SOURCE_DIR "/deploy/demo/benchmark.json", 0, NULL);
+		cr_assert(b);
+		json_object_set_new(b, "name", json_string("coarse"));
+		json_object_set_new(b, "thresholds", json_loads("[0.2]", JSON_DECODE_ANY, NULL));
+		json_object_set_new(
+		    b, "subgroups",
+		    json_loads("[{\"name\":\"age_band\",\"variable\":\"age\",\"edges\":[45,85]},"
+			       "{\"name\":\"nyha\",\"variable\":\"nyha_class\"}]",
+			       0, NULL));
+		snprintf(path, sizeof(path), "%s/coarse.json", F.dir);
+		cr_assert_eq(json_dump_file(b, path, 0), 0);
+		json_decref(b);
+	}
+	cr_assert_eq(h_cli(&F, &out, "authority", "benchmark create coarse.json 2>&1"), 0, "%s",
+		     out);
+	free(out);
+	run_start("coarse", run, sizeof(run));
+	free(run_wait(run));
+	snprintf(path, sizeof(path), "%s/coarse.report.json", F.dir);
+	cr_assert_eq(h_cli(&F, &out, "authority", "results %s --json %s 2>&1", run, path), 0, "%s",
+		     out);
+	free(out);
+	json_t *rep = json_load_file(path, 0, NULL), *cat;
+	json_t *site = json_array_get(json_object_get(rep, "sites"), 0);
+	uint64_t total = (uint64_t)json_integer_value(json_object_get(site, "n"));
+	const char *names[2] = {"age_band", "nyha"};
+	int merged_seen = 0;
+	size_t k;
+	for (int g = 0; g < 2; g++) {
+		uint64_t released = 0;
+		int withheld = 0, merged = 0;
+		json_array_foreach(json_object_get(site, "subgroups"), k, cat)
+		{
+			if (strcmp(json_string_value(json_object_get(cat, "subgroup")), names[g]))
+				continue;
+			if (json_is_true(json_object_get(cat, "suppressed"))) {
+				withheld++;
+				continue;
+			}
+			uint64_t n = (uint64_t)json_integer_value(json_object_get(cat, "n"));
+			cr_assert(n >= 40, "%s", json_dumps(cat, 0));
+			released += n;
+			if (!strcmp(json_string_value(json_object_get(cat, "category")),
+				    "(merged)"))
+				merged++;
+		}
+		cr_assert_eq(merged, withheld >= 2 ? 1 : 0, "%s: %d withheld, %d merged", names[g],
+			     withheld, merged);
+		if (withheld)
+			cr_assert_eq(released, total, "%s: categories with the merged one add up",
+				     names[g]);
+		merged_seen += merged;
+	}
+	cr_assert_geq(merged_seen, 1, "no subgroup was coarsened: %s",
+		      json_dumps(json_object_get(site, "subgroups"), 0));
 	json_decref(rep);
 }
 
