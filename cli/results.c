@@ -520,6 +520,14 @@ static json_t *claims(const json_t *manifest, const json_t *report, bool print)
 	return out;
 }
 
+/* A number that can be computed goes into the report; one that cannot is absent, never NaN
+ * (which jansson refuses, dropping the whole object). */
+static void set_finite(json_t *o, const char *key, double v)
+{
+	if (isfinite(v))
+		json_object_set_new(o, key, json_real(v));
+}
+
 /* Head-to-head (issue 8): models evaluated on the same records at each site. Per site the
  * paired DeLong difference (B - A, variance var_a + var_b - 2 cov_ab); pooled by a random-
  * effects meta-analysis of the site differences; a leaderboard of pooled AUROCs (random
@@ -603,10 +611,12 @@ static json_t *head_to_head(const Fedval__ResultsReply *rr, struct site *sites, 
 			/* on the AUROC scale, for the unpaired comparisons */
 			se[k] = (hi[k] - lo[k]) / (2 * z);
 		}
-		json_array_append_new(models, json_pack("{s:s,s:s,s:f,s:f,s:f}", "version_id",
-							refs[k]->version_id, "vendor",
-							refs[k]->vendor, "auroc", est[k], "ci_low",
-							lo[k], "ci_high", hi[k]));
+		json_t *mj = json_pack("{s:s,s:s}", "version_id", refs[k]->version_id, "vendor",
+				       refs[k]->vendor);
+		set_finite(mj, "auroc", est[k]);
+		set_finite(mj, "ci_low", lo[k]);
+		set_finite(mj, "ci_high", hi[k]);
+		json_array_append_new(models, mj);
 		if (k > 0 && kd > 0 &&
 		    fv_stats_meta(dy, dv, kd, kd >= 2 ? FV_META_REML : FV_META_FE, kd >= 2, Z95, &m,
 				  &d) == FV_OK) {
@@ -668,12 +678,14 @@ static json_t *head_to_head(const Fedval__ResultsReply *rr, struct site *sites, 
 		       nm > 2 ? ", Bonferroni over the pairs" : "");
 	for (size_t r = 0; r < nm; r++) {
 		size_t k = order[r];
-		json_array_append_new(
-		    board,
-		    json_pack("{s:I,s:I,s:I,s:s,s:s,s:f,s:f,s:f}", "rank", (json_int_t)(r + 1),
-			      "rank_low", (json_int_t)rlo[k], "rank_high", (json_int_t)rhi[k],
-			      "version_id", refs[k]->version_id, "vendor", refs[k]->vendor, "auroc",
-			      est[k], "ci_low", lo[k], "ci_high", hi[k]));
+		json_t *bj =
+		    json_pack("{s:I,s:I,s:I,s:s,s:s}", "rank", (json_int_t)(r + 1), "rank_low",
+			      (json_int_t)rlo[k], "rank_high", (json_int_t)rhi[k], "version_id",
+			      refs[k]->version_id, "vendor", refs[k]->vendor);
+		set_finite(bj, "auroc", est[k]);
+		set_finite(bj, "ci_low", lo[k]);
+		set_finite(bj, "ci_high", hi[k]);
+		json_array_append_new(board, bj);
 		if (print)
 			printf("  %zu. [rank %zu-%zu] %-16.16s %-16s AUROC %.3f (%.3f-%.3f)\n",
 			       r + 1, rlo[k], rhi[k], refs[k]->version_id, refs[k]->vendor, est[k],
@@ -760,8 +772,8 @@ static json_t *subgroups_report(struct site *sites, size_t n, const json_t *thre
 		for (size_t g = 0; g < r->n_subgroups; g++) {
 			const Fedval__SubgroupResult *s = r->subgroups[g];
 			size_t k = 0;
-			/* a site's merged (coarsened) categories differ from site to site: shown per
-			 * site, never pooled */
+			/* a site's merged (coarsened) categories differ from site to site: shown
+			 * per site, never pooled */
 			if (!strcmp(s->category, "(merged)"))
 				continue;
 			while (k < nc && (strcmp(c[k].subgroup, s->subgroup) ||
