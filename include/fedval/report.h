@@ -31,8 +31,9 @@ void fv_report_opts_init(struct fv_report_opts *o);
 /* Render `report` (opts NULL = defaults) into a fresh NUL-terminated buffer *html of *len
  * bytes, freed with fv_free. FV_EINVAL when the report does not follow the schema, with
  * d naming the field ("sites[1].n_pos: ..."); FV_ELIMIT beyond FV_MAX_REPORT_SITES sites,
- * or a site with more subgroup categories or data-summary variables than the renderer takes
- * (docs/report-format.md); FV_ENOMEM. On error *html is NULL. */
+ * a site with more subgroup categories, data-summary variables or operating points than the
+ * renderer takes, or a head-to-head part with more models (FV_MAX_COMPARE + 1) or site
+ * differences than that (docs/report-format.md); FV_ENOMEM. On error *html is NULL. */
 fv_err fv_report_html(const json_t *report, const struct fv_report_opts *opts, char **html,
 		      size_t *len, struct fv_diag *d);
 

@@ -1,7 +1,8 @@
 /* fv_report_html: the page. Sections in order: summary, discrimination (forest plot and
  * meta-analysis), operating points, calibration, prevalence, population and data quality,
- * per-site table, benchmark and model, provenance, methods, reporting checklist, limitations,
- * references. */
+ * head-to-head comparison, per-site table, benchmark and model, provenance, methods, reporting
+ * checklist, limitations, references. Every section is always there (the head-to-head one
+ * says so for a single-model run), so a section's number never depends on the report. */
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
@@ -306,6 +307,7 @@ static void header(struct rp_buf *b, const struct rp *r)
 		  "<li><a href=\"#calibration\">Calibration</a></li>"
 		  "<li><a href=\"#prevalence\">Prevalence</a></li>"
 		  "<li><a href=\"#population\">Population and data quality</a></li>"
+		  "<li><a href=\"#head-to-head\">Head-to-head comparison</a></li>"
 		  "<li><a href=\"#sites\">Per-site metrics</a></li>"
 		  "<li><a href=\"#benchmark\">Benchmark and model</a></li>"
 		  "<li><a href=\"#provenance\">Data and provenance</a></li>"
@@ -355,6 +357,12 @@ static void summary(struct rp_buf *b, const struct rp *r)
 		rp_ci(b, r->pprev.est, r->pprev.lo, r->pprev.hi, 3);
 		rp_put(b, "</td></tr>");
 	}
+	if (r->h2h.present)
+		rp_printf(
+		    b,
+		    "<tr><th>Models compared (head to head)</th><td>%zu on the same records; "
+		    "<a href=\"#head-to-head\">leaderboard and paired differences</a></td></tr>",
+		    r->h2h.nmodels);
 	if (r->manifest && (claim = json_object_get(r->manifest, "claimed_performance")) &&
 	    json_is_number(json_object_get(claim, "auroc"))) {
 		rp_put(b, "<tr><th>AUROC claimed in the vendor's manifest</th><td>");
@@ -542,6 +550,78 @@ static void subgroups(struct rp_buf *b, const struct rp *r)
 		  "JSON report (<code>subgroups[].disparity</code>).</p>");
 }
 
+/* "sensitivity &ge; 0.80", "vendor's declared threshold". */
+static void op_target(struct rp_buf *b, const struct rp_op *op)
+{
+	static const char *const what[] = {"sensitivity", "specificity", "positive rate"};
+
+	if (op->target == RP_OP_DECLARED) {
+		rp_put(b, "vendor's declared threshold");
+		return;
+	}
+	rp_printf(b, "%s &ge; ", what[op->target]);
+	if (fabs(op->value * 100 - round(op->value * 100)) < 1e-9)
+		rp_printf(b, "%.2f", op->value);
+	else
+		rp_printf(b, "%g", op->value);
+}
+
+/* Each site's operating points: its own threshold for each target, the declared one. */
+static void site_ops(struct rp_buf *b, const struct rp *r)
+{
+	size_t any = 0;
+
+	for (size_t i = 0; i < r->nsites; i++)
+		any += r->sites[i].ok ? r->sites[i].nops : 0;
+	rp_put(b, "<h3>Operating points per site</h3>");
+	if (!any) {
+		rp_put(b, "<p>No site reported operating points: the benchmark sets no target "
+			  "(such as sensitivity &ge; 0.80) and the vendor's manifest declares no "
+			  "decision threshold, or the results predate them.</p>");
+		return;
+	}
+	rp_put(b, "<table class=\"wide\" id=\"operating-points-table\"><tr><th>site</th>"
+		  "<th>target</th><th class=\"num\">threshold</th><th class=\"num\">TP</th>"
+		  "<th class=\"num\">FP</th><th class=\"num\">TN</th><th class=\"num\">FN</th>"
+		  "<th class=\"num\">sensitivity</th><th class=\"num\">specificity</th>"
+		  "<th class=\"num\">PPV</th><th class=\"num\">NPV</th></tr>");
+	for (size_t i = 0; i < r->nsites; i++) {
+		const struct rp_site *s = &r->sites[i];
+		for (size_t k = 0; s->ok && k < s->nops; k++) {
+			const struct rp_op *op = &s->ops[k];
+			rp_put(b, "<tr>");
+			td_text(b, s->node);
+			rp_put(b, "<td>");
+			op_target(b, op);
+			rp_printf(b, "</td><td class=\"num\">%g</td>", op->t.threshold);
+			if (op->t.suppressed) {
+				rp_put(b,
+				       "<td colspan=\"8\">withheld by the site (a cell below its "
+				       "minimum size)</td></tr>");
+				continue;
+			}
+			td_count(b, op->t.tp);
+			td_count(b, op->t.fp);
+			td_count(b, op->t.tn);
+			td_count(b, op->t.fn);
+			td_prop(b, &op->t.sens, 3);
+			td_prop(b, &op->t.spec, 3);
+			td_prop(b, &op->t.ppv, 3);
+			td_prop(b, &op->t.npv, 3);
+			rp_put(b, "</tr>");
+		}
+	}
+	rp_printf(b,
+		  "</table><p class=\"sub\">For a target of the benchmark each site found its "
+		  "own threshold on its own records: the largest threshold on a 0.01 grid at "
+		  "which they reach the target (for specificity the smallest), so thresholds "
+		  "differ between sites and no patient's exact score is released. The vendor's "
+		  "declared threshold is the decision threshold of the vendor's manifest, the same "
+		  "at every site. Counts at each threshold as the site reported them; Wilson "
+		  "%.0f%% intervals recomputed from the counts.</p>",
+		  100 * r->conf);
+}
+
 static void operating_points(struct rp_buf *b, const struct rp *r)
 {
 	rp_put(b, "<section id=\"operating-points\"><h2>3. Sensitivity and specificity at the "
@@ -568,6 +648,7 @@ static void operating_points(struct rp_buf *b, const struct rp *r)
 		for (size_t t = 0; r->sites[i].ok && t < r->sites[i].nthr; t++)
 			thr_row(b, r->sites[i].node, &r->sites[i].thr[t], false);
 	rp_put(b, "</table>");
+	site_ops(b, r);
 	decision(b, r);
 	rp_put(b, "</section>\n");
 }
@@ -1031,9 +1112,216 @@ static void population(struct rp_buf *b, const struct rp *r)
 	rp_put(b, "</section>\n");
 }
 
+/* ---- head to head ---- */
+
+/* The first bytes of s, at most max, cut on a character boundary. */
+static int cut_utf8(const char *s, size_t max)
+{
+	size_t n = strlen(s);
+	if (n > max) {
+		n = max;
+		while (n > 0 && ((unsigned char)s[n] & 0xC0) == 0x80)
+			n--;
+	}
+	return (int)n;
+}
+
+void rp_model_label(const struct rp *r, int model, char *out, size_t cap, size_t max)
+{
+	const struct rp_model *m = &r->h2h.models[model];
+	const char *who = m->vendor;
+
+	if (r->model_name && !strcmp(m->version_id, r->version_id))
+		who = r->model_name;
+	fv_fmt(out, cap, "%.*s [%.*s]", cut_utf8(who, max), who, cut_utf8(m->version_id, 8),
+	       m->version_id);
+}
+
+/* p = 0.0123, or p < 0.0001; an en dash when not finite. */
+static void pval(struct rp_buf *b, double p)
+{
+	if (isfinite(p) && p < 1e-4) {
+		rp_put(b, "&lt; 0.0001");
+		return;
+	}
+	rp_num(b, p, 4);
+}
+
+static void h2h_board(struct rp_buf *b, const struct rp *r)
+{
+	const struct rp_h2h *h = &r->h2h;
+
+	rp_put(b, "<table id=\"leaderboard-table\"><caption>Leaderboard by pooled AUROC"
+		  "</caption><tr><th class=\"num\">rank</th><th class=\"num\">rank interval</th>"
+		  "<th>model</th><th>vendor</th><th>version id</th><th class=\"num\">pooled "
+		  "AUROC (95% CI)</th></tr>");
+	for (size_t i = 0; i < h->nboard; i++) {
+		const struct rp_rank *k = &h->board[i];
+		const struct rp_model *m = &h->models[k->model];
+		bool run = !strcmp(m->version_id, r->version_id);
+		rp_printf(b,
+			  "<tr><td class=\"num\">%ld</td><td class=\"num\">%ld" DASH "%ld</td><td>",
+			  k->rank, k->lo, k->hi);
+		if (run) {
+			rp_esc(b, r->model_name ? r->model_name : "the run's model", 256);
+			if (r->model_version) {
+				rp_put(b, " ");
+				rp_esc(b, r->model_version, 256);
+			}
+			rp_put(b, " (the run's model)");
+		} else {
+			rp_put(b, "compared model");
+		}
+		rp_put(b, "</td>");
+		td_text(b, m->vendor);
+		rp_put(b, "<td>");
+		hex(b, m->version_id);
+		rp_put(b, "</td><td class=\"num\">");
+		rp_ci(b, k->auc, k->auc_lo, k->auc_hi, 3);
+		rp_put(b, "</td></tr>");
+	}
+	if (!h->nboard)
+		rp_put(b, "<tr><td colspan=\"6\">no leaderboard in the report</td></tr>");
+	rp_put(b,
+	       "</table><p class=\"sub\">Pooled AUROC: random-effects meta-analysis of each "
+	       "model's logit AUROC over the sites. Rank interval: the ranks the model can "
+	       "take given the pairwise comparisons of the pooled AUROCs (joint 95% over all "
+	       "pairs, Bonferroni for more than two models). An interval of one rank (1" DASH "1) "
+	       "means the comparisons separate the model from every other on these records; an "
+	       "interval over several ranks, that they do not separate it from the models "
+	       "there. Both as <code>fedval results</code> computed them "
+	       "(95%).</p>");
+}
+
+/* A signed estimate with its interval, "est (lo to hi)": an en dash between negative
+ * numbers would read as a minus. */
+static void ci_to(struct rp_buf *b, double est, double lo, double hi, int prec)
+{
+	rp_num(b, est, prec);
+	rp_put(b, " <span class=\"ci\">(");
+	rp_num(b, lo, prec);
+	rp_put(b, " to ");
+	rp_num(b, hi, prec);
+	rp_put(b, ")</span>");
+}
+
+/* Site and pooled differences, b - a, under a heading row per pair. */
+static void h2h_table(struct rp_buf *b, const struct rp *r)
+{
+	const struct rp_h2h *h = &r->h2h;
+	char la[96], lb[96];
+
+	rp_printf(b,
+		  "<table class=\"wide\" id=\"h2h-table\"><tr><th>site</th><th "
+		  "class=\"num\">difference in AUROC, B " DASH " A (%.0f%% CI)</th><th "
+		  "class=\"num\">p</th><th>how</th></tr>",
+		  100 * r->conf);
+	for (size_t q = 0; q < h->npairs; q++) {
+		const struct rp_pair *pr = &h->pairs[q];
+		rp_model_label(r, pr->b, lb, sizeof(lb), 40);
+		rp_model_label(r, pr->a, la, sizeof(la), 40);
+		rp_put(b, "<tr><th colspan=\"4\">B: ");
+		rp_esc(b, lb, 0);
+		rp_put(b, " " DASH " A: ");
+		rp_esc(b, la, 0);
+		rp_put(b, "</th></tr>");
+		for (size_t i = 0; i < h->nsd; i++) {
+			const struct rp_sdiff *sd = &h->sd[i];
+			if (sd->pair != (int)q)
+				continue;
+			rp_put(b, "<tr>");
+			td_text(b, sd->site);
+			rp_put(b, "<td class=\"num\">");
+			ci_to(b, sd->diff, sd->lo, sd->hi, 4);
+			rp_put(b, "</td><td class=\"num\">");
+			pval(b, sd->p);
+			rp_put(b, "</td><td>paired DeLong, same records</td></tr>");
+		}
+		rp_put(b, "<tr><th>pooled</th><td class=\"num\">");
+		if (pr->has_pool) {
+			ci_to(b, pr->mu, pr->lo, pr->hi, 4);
+			rp_put(b, "</td><td class=\"num\">");
+			pval(b, pr->p);
+			if (pr->k == 1)
+				rp_put(b, "</td><td>one site: its difference");
+			else
+				rp_printf(b,
+					  "</td><td>random effects over %zu sites (%s%s), "
+					  "&tau;&sup2; = %.2g",
+					  pr->k,
+					  pr->method == FV_META_REML ? "REML"
+								     : "DerSimonian" DASH "Laird",
+					  pr->hk ? ", Hartung" DASH "Knapp" : "",
+					  pr->tau2 < 1e-12 ? 0.0 : pr->tau2);
+		} else if (pr->has_json) {
+			ci_to(b, pr->j_diff, pr->j_lo, pr->j_hi, 4);
+			rp_put(b, "</td><td class=\"num\">");
+			pval(b, pr->j_p);
+			rp_put(b,
+			       "</td><td>as in the JSON report (95%; no site differences in it)");
+			if (pr->j_sites >= 0)
+				rp_printf(b, ", %ld sites", pr->j_sites);
+			if (pr->j_method) {
+				rp_put(b, ": ");
+				rp_esc(b, pr->j_method, 512);
+			}
+		} else {
+			rp_put(b, DASH "</td><td class=\"num\">" DASH "</td><td>not pooled");
+		}
+		rp_put(b, "</td></tr>");
+	}
+	if (!h->npairs)
+		rp_put(b, "<tr><td colspan=\"4\">no paired differences in the report</td></tr>");
+	rp_put(b, "</table>");
+}
+
+static void head_to_head(struct rp_buf *b, const struct rp *r)
+{
+	const struct rp_h2h *h = &r->h2h;
+	bool drawn = false;
+
+	rp_put(b, "<section id=\"head-to-head\"><h2>7. Head-to-head comparison</h2>");
+	if (!h->present) {
+		rp_put(b, "<p>This run evaluated one model, so there is no head-to-head comparison "
+			  "(a head-to-head run, <code>fedval run start --compare</code>, evaluates "
+			  "several models on the same records at each site).</p></section>\n");
+		return;
+	}
+	rp_printf(
+	    b,
+	    "<p>%zu models were evaluated on the same records at each site. The differences "
+	    "in AUROC below are <strong>paired</strong>: both models scored the same records, "
+	    "so the variance of a site's difference accounts for the correlation between "
+	    "them (paired DeLong). Ranks and rank intervals are measurements on this "
+	    "benchmark's records, not approvals, certifications or recommendations of a "
+	    "model.</p>",
+	    h->nmodels);
+	h2h_board(b, r);
+	for (size_t q = 0; q < h->npairs; q++)
+		drawn = drawn || h->pairs[q].nsites || h->pairs[q].has_pool || h->pairs[q].has_json;
+	if (drawn) {
+		rp_put(b, "<figure>");
+		rp_svg_h2h(b, r);
+		rp_printf(
+		    b,
+		    "<figcaption>Figure 6. Paired difference in AUROC, B " DASH " A, per site "
+		    "with %.0f%% intervals, and pooled over the sites (diamond: random effects, "
+		    "REML with the Hartung" DASH "Knapp interval); above 0: model B "
+		    "discriminates better on these records.</figcaption></figure>",
+		    100 * r->conf);
+	}
+	h2h_table(b, r);
+	rp_put(b, "<p class=\"sub\">Models are named by the run's manifest name or their vendor "
+		  "and the first 8 digits of their version id (whole in the leaderboard). "
+		  "Pairs as the report lists them (<code>fedval results</code> compares each "
+		  "model with the run's model); site intervals and p are "
+		  "recomputed from each site's difference and paired variance, the pooled "
+		  "difference from the site differences.</p></section>\n");
+}
+
 static void site_table(struct rp_buf *b, const struct rp *r)
 {
-	rp_put(b, "<section id=\"sites\"><h2>7. Per-site metrics</h2><table class=\"wide\" "
+	rp_put(b, "<section id=\"sites\"><h2>8. Per-site metrics</h2><table class=\"wide\" "
 		  "id=\"site-table\">"
 		  "<tr><th>site</th><th>status</th><th class=\"num\">records</th>"
 		  "<th class=\"num\">events</th><th class=\"num\">prevalence</th>"
@@ -1087,7 +1375,7 @@ static void site_table(struct rp_buf *b, const struct rp *r)
 
 static void benchmark(struct rp_buf *b, const struct rp *r)
 {
-	rp_put(b, "<section id=\"benchmark\"><h2>8. Benchmark and model</h2>"
+	rp_put(b, "<section id=\"benchmark\"><h2>9. Benchmark and model</h2>"
 		  "<h3>Benchmark specification (frozen before the run)</h3>");
 	if (r->spec)
 		json_html(b, r->spec, 0);
@@ -1107,7 +1395,7 @@ static void provenance(struct rp_buf *b, const struct rp *r)
 
 	if (r->manifest && json_is_string(json_object_get(r->manifest, "model_sha256")))
 		msha = json_string_value(json_object_get(r->manifest, "model_sha256"));
-	rp_put(b, "<section id=\"provenance\"><h2>9. Data and provenance</h2>"
+	rp_put(b, "<section id=\"provenance\"><h2>10. Data and provenance</h2>"
 		  "<table class=\"kv\" id=\"model-table\"><tr><th>Model</th><td>");
 	rp_esc(b, r->model_name ? r->model_name : DASH, 256);
 	rp_put(b, "</td></tr><tr><th>Model version</th><td>");
@@ -1163,7 +1451,7 @@ static void methods(struct rp_buf *b, const struct rp *r)
 {
 	rp_printf(
 	    b,
-	    "<section id=\"methods\"><h2>10. Methods</h2>"
+	    "<section id=\"methods\"><h2>11. Methods</h2>"
 	    "<p>Each site evaluated the frozen model on its own records and sent only sufficient "
 	    "statistics, signed with its key; no record left a site. All intervals are %.0f%% "
 	    "intervals (z = %.4f).</p><table class=\"kv\">"
@@ -1186,6 +1474,28 @@ static void methods(struct rp_buf *b, const struct rp *r)
 	    "add the counts of the sites that did not suppress the row, so pooled proportions are "
 	    "exact; they weight sites by size and do not model between-site "
 	    "heterogeneity.</td></tr>"
+	    "<tr><th>Operating points per site</th><td>For each target of the benchmark "
+	    "(sensitivity, specificity or positive rate &ge; a value) each site takes the "
+	    "threshold on its sorted scores that reaches the target and is most specific (for "
+	    "specificity: most sensitive), moved onto a 0.01 grid (down for sensitivity and "
+	    "positive rate, up for specificity) so that the target still holds and no exact "
+	    "score is released; the vendor's declared threshold is evaluated as it is. Measures "
+	    "and Wilson intervals from the counts there, as for the benchmark "
+	    "thresholds.</td></tr>"
+	    "<tr><th>Head to head</th><td>Every model scored the same records at each site. "
+	    "Per site the difference of AUROCs B " DASH " A with the paired DeLong variance "
+	    "Var<sub>A</sub> + Var<sub>B</sub> " DASH " 2Cov<sub>AB</sub> from the structural "
+	    "components (DeLong, DeLong &amp; Clarke-Pearson 1988; pROC's <code>roc.test(paired "
+	    "= TRUE)</code>), Wald interval and z test. Site differences pooled by random-effects "
+	    "meta-analysis, &tau;&sup2; by REML, Hartung" DASH "Knapp interval and t test with "
+	    "k " DASH " 1 df (one site: its difference). Each model's pooled AUROC: random "
+	    "effects on the logit scale. Rank intervals from the pairwise comparisons of pooled "
+	    "AUROCs: a model's best rank is 1 + the number of models significantly better, its "
+	    "worst the number of models minus those significantly worse, each pair tested at "
+	    "z<sub>1" DASH "0.05/(m(m" DASH "1))</sub> for m &gt; 2 models (Bonferroni over the "
+	    "m(m " DASH " 1)/2 pairs, so that all intervals hold jointly with 95%% probability; "
+	    "Klein, Wright &amp; Wieczorek 2020), z<sub>0.975</sub> for two; pairs without the "
+	    "run's model compared unpaired (variances added, conservative).</td></tr>"
 	    "<tr><th>Prevalence</th><td>Events/records with a Wilson interval.</td></tr>"
 	    "<tr><th>Brier score</th><td>Mean of (p " DASH " y)&sup2; over records; the pooled "
 	    "value is the record-weighted mean.</td></tr>"
@@ -1219,11 +1529,11 @@ static void methods(struct rp_buf *b, const struct rp *r)
 
 /* Items shaped after TRIPOD+AI (Collins et al. 2024) and STARD-AI; paraphrased topics, not
  * the checklists' wording or numbering. */
-enum { NEED_MIX = 1, NEED_SUMMARY = 2 };
+enum { NEED_MIX = 1, NEED_SUMMARY = 2, NEED_H2H = 4 };
 struct item {
 	const char *topic, *where, *anchor;
 	int covered;   /* 2 covered, 1 partly, 0 not in this report */
-	unsigned need; /* NEED_*: covered only when some site's result carries it */
+	unsigned need; /* NEED_*: covered only when some site's result (or the run) carries it */
 };
 
 static const struct item items[] = {
@@ -1249,8 +1559,10 @@ static const struct item items[] = {
      "sites", 2, 0},
     {"Model identity and specification (index test)",
      "model name, version, vendor, version id, ONNX SHA-256", "provenance", 2, 0},
-    {"Prespecified thresholds", "benchmark thresholds; operating-point tables", "operating-points",
-     2, 0},
+    {"Prespecified thresholds",
+     "benchmark thresholds; operating-point tables; each site's threshold for the benchmark's "
+     "targets beside the vendor's declared threshold, when the run has them",
+     "operating-points", 2, 0},
     {"Cross-tabulation of model output against the reference standard (2&times;2 per "
      "threshold)",
      "per-site and pooled TP/FP/TN/FN", "operating-points", 2, 0},
@@ -1275,6 +1587,10 @@ static const struct item items[] = {
      "AUROC per subgroup category pooled over sites (figure 1b); counts and disparities in the "
      "JSON report",
      "discrimination", 1, 0},
+    {"Comparison of models (index tests) on the same participants",
+     "head to head: paired per-site and pooled AUROC differences (figure 6), leaderboard with "
+     "rank intervals",
+     "head-to-head", 2, NEED_H2H},
     {"Clinical utility", "net benefit at the benchmark thresholds (decision curve, figure 2b)",
      "operating-points", 1, 0},
     {"Model updating or recalibration", "none performed; the frozen model was evaluated",
@@ -1290,14 +1606,14 @@ static const struct item items[] = {
 static void checklist(struct rp_buf *b, const struct rp *r)
 {
 	static const char *const mark[] = {"not in this report", "partly", "covered"};
-	unsigned have = r->ngroups ? NEED_MIX : 0;
+	unsigned have = (r->ngroups ? NEED_MIX : 0) | (r->h2h.present ? NEED_H2H : 0);
 
 	for (size_t i = 0; i < r->nsites; i++)
 		if (r->sites[i].ok && r->sites[i].data.has_summary)
 			have |= NEED_SUMMARY;
 
 	rp_put(b,
-	       "<section id=\"checklist\"><h2>11. Reporting checklist (shaped after "
+	       "<section id=\"checklist\"><h2>12. Reporting checklist (shaped after "
 	       "TRIPOD+AI and STARD-AI)</h2><p class=\"sub\">Topics paraphrased from the "
 	       "TRIPOD+AI statement (Collins et al. 2024) and the STARD 2015 / STARD-AI items for "
 	       "diagnostic accuracy; a reader preparing an HTA submission should check the "
@@ -1307,7 +1623,9 @@ static void checklist(struct rp_buf *b, const struct rp *r)
 		bool met = (items[i].need & have) == items[i].need;
 		rp_printf(b, "<tr><td>%s</td><td>%s</td><td><a href=\"#%s\">%s</a></td></tr>",
 			  items[i].topic, mark[met ? items[i].covered : 0], items[i].anchor,
-			  met ? items[i].where : "no site's result in this run carries it");
+			  met			     ? items[i].where
+			  : items[i].need & NEED_H2H ? "the run evaluated one model"
+						     : "no site's result in this run carries it");
 	}
 	rp_put(b, "</table></section>\n");
 }
@@ -1318,7 +1636,7 @@ static void limitations(struct rp_buf *b, const struct rp *r)
 
 	rp_put(
 	    b,
-	    "<section id=\"limitations\"><h2>12. Limitations</h2><ul>"
+	    "<section id=\"limitations\"><h2>13. Limitations</h2><ul>"
 	    "<li>Measurements on the records each site selected for this benchmark; they do "
 	    "not establish performance in other populations, settings or times.</li>"
 	    "<li>The AUROC interval is a Wald interval on the AUROC scale and can be too "
@@ -1331,6 +1649,12 @@ static void limitations(struct rp_buf *b, const struct rp *r)
 	    "from each site's data summary, which describes its registered dataset; the case "
 	    "mix only over the benchmark's subgroups, without what a site withheld for small "
 	    "counts.</li>");
+	if (r->h2h.present)
+		rp_put(b,
+		       "<li>Head to head: the models are compared on these sites' records only; "
+		       "a better rank is a measurement on them, not an approval. The rank "
+		       "intervals and the models' pooled AUROCs are 95% as the JSON report states "
+		       "them, whatever the level of this page.</li>");
 	if (bad)
 		rp_printf(b,
 			  "<li class=\"warn\">%zu site(s) did not contribute (failed or not "
@@ -1343,7 +1667,7 @@ static void references(struct rp_buf *b)
 {
 	rp_put(
 	    b,
-	    "<section id=\"references\"><h2>13. References</h2><ol>"
+	    "<section id=\"references\"><h2>14. References</h2><ol>"
 	    "<li>DeLong ER, DeLong DM, Clarke-Pearson DL. Comparing the areas under two or more "
 	    "correlated receiver operating characteristic curves: a nonparametric approach. "
 	    "Biometrics 1988;44:837-845.</li>"
@@ -1373,6 +1697,8 @@ static void references(struct rp_buf *b)
 	    "meta-analysis of prediction model performance. BMJ 2017;356:i6460.</li>"
 	    "<li>Robin X et al. pROC: an open-source package for R and S+ to analyze and compare "
 	    "ROC curves. BMC Bioinformatics 2011;12:77.</li>"
+	    "<li>Klein M, Wright T, Wieczorek J. A joint confidence region for an overall ranking "
+	    "of populations. J R Stat Soc C 2020;69(3).</li>"
 	    "<li>Collins GS, Moons KGM, Dhiman P, et al. TRIPOD+AI statement: updated guidance for "
 	    "reporting clinical prediction models that use regression or machine learning "
 	    "methods. BMJ 2024;385:e078378.</li>"
@@ -1430,6 +1756,7 @@ fv_err fv_report_html(const json_t *report, const struct fv_report_opts *opts, c
 	calibration(&b, &r);
 	prevalence(&b, &r);
 	population(&b, &r);
+	head_to_head(&b, &r);
 	site_table(&b, &r);
 	benchmark(&b, &r);
 	provenance(&b, &r);

@@ -203,6 +203,63 @@ static fv_err parse_thresholds(const json_t *arr, const char *path, bool pooled,
 	return FV_OK;
 }
 
+/* sites[i].operating_points (optional: older reports have none): per target of the benchmark
+ * the site's own threshold reaching it, then the vendor's declared threshold; each a threshold
+ * row with "target" and, but for "declared", "value". The counts add up to the site's n and
+ * n_pos like those of a threshold row. */
+static fv_err parse_ops(const json_t *s, const char *path, double conf, struct rp_site *o,
+			struct fv_diag *d)
+{
+	static const char *const names[] = {"sensitivity", "specificity", "positive_rate",
+					    "declared"};
+	const json_t *a = json_object_get(s, "operating_points"), *x;
+	const char *target;
+	char p[96];
+	size_t k;
+	fv_err e;
+
+	if (!a || json_is_null(a))
+		return FV_OK;
+	if (!json_is_array(a))
+		return bad(d, path, "operating_points", "must be an array");
+	if (json_array_size(a) > FV_MAX_OPERATING_POINTS)
+		return fv_diag_set(d, FV_ELIMIT, "%s.operating_points: more than %d", path,
+				   FV_MAX_OPERATING_POINTS);
+	if (!json_array_size(a))
+		return FV_OK;
+	if (!(o->ops = fv_calloc(json_array_size(a), sizeof(*o->ops))))
+		return fv_diag_set(d, FV_ENOMEM, "out of memory");
+	json_array_foreach(a, k, x)
+	{
+		struct rp_op *op = &o->ops[k];
+		size_t t;
+		fv_fmt(p, sizeof(p), "%s.operating_points[%zu]", path, k);
+		if ((e = parse_thr(x, p, false, conf, &op->t, d)) ||
+		    (e = need_str(x, "target", p, &target, d)))
+			return e;
+		for (t = 0; t < sizeof(names) / sizeof(names[0]) && strcmp(target, names[t]); t++)
+			;
+		if (t == sizeof(names) / sizeof(names[0]))
+			return bad(d, p, "target",
+				   "must be \"sensitivity\", \"specificity\", \"positive_rate\" "
+				   "or \"declared\"");
+		op->target = (enum rp_op_target)t;
+		op->value = NAN;
+		if (op->target != RP_OP_DECLARED) {
+			if ((e = opt_num(x, "value", p, 0, 1, &op->value, d)))
+				return e;
+			if (isnan(op->value))
+				return bad(d, p, "value", "missing (a number is required)");
+		}
+		if (!op->t.suppressed &&
+		    (op->t.tp + op->t.fn != o->n_pos || op->t.fp + op->t.tn != o->n - o->n_pos))
+			return fv_diag_set(d, FV_EINVAL,
+					   "%s: the counts do not add up to n and n_pos", p);
+		o->nops = k + 1;
+	}
+	return FV_OK;
+}
+
 /* sites[i].subgroups: [{subgroup, category, n, n_pos} or {subgroup, category, suppressed:
  * true}] (optional: older reports have none). A category listed twice is refused: it would be
  * counted twice in the case mix. A released count may exceed what the site's n leaves over
@@ -497,7 +554,7 @@ static fv_err parse_site(const json_t *s, size_t i, double conf, struct rp_site 
 					   "%s[%zu]: the counts do not add up to n and n_pos", tp,
 					   t);
 	}
-	if ((e = parse_mix(s, path, o, d)))
+	if ((e = parse_ops(s, path, conf, o, d)) || (e = parse_mix(s, path, o, d)))
 		return e;
 	return parse_data(s, path, &o->data, d);
 }
@@ -558,6 +615,346 @@ static fv_err parse_subgroups(const json_t *a, struct rp *r, struct fv_diag *d)
 			}
 		}
 	}
+	return FV_OK;
+}
+
+/* ---- head to head ---- */
+
+/* Required finite number in [lo, hi]. */
+static fv_err need_num(const json_t *o, const char *key, const char *path, double lo, double hi,
+		       double *out, struct fv_diag *d)
+{
+	fv_err e = opt_num(o, key, path, lo, hi, out, d);
+	if (!e && isnan(*out))
+		return bad(d, path, key, "missing (a number is required)");
+	return e;
+}
+
+/* A model named by its version id: its index in head_to_head.models. */
+static fv_err need_model(const json_t *o, const char *key, const char *path, const struct rp_h2h *h,
+			 int *out, struct fv_diag *d)
+{
+	const char *v;
+	fv_err e;
+
+	if ((e = need_str(o, key, path, &v, d)))
+		return e;
+	for (size_t k = 0; k < h->nmodels; k++)
+		if (!strcmp(h->models[k].version_id, v)) {
+			*out = (int)k;
+			return FV_OK;
+		}
+	return bad(d, path, key, "not a model of head_to_head.models");
+}
+
+/* The pair (a, b), added when new; -1 when there are RP_H2H_PAIRS already. */
+static int pair_of(struct rp_h2h *h, int a, int b)
+{
+	size_t k;
+	for (k = 0; k < h->npairs && !(h->pairs[k].a == a && h->pairs[k].b == b); k++)
+		;
+	if (k == h->npairs) {
+		if (k == RP_H2H_PAIRS)
+			return -1;
+		memset(&h->pairs[k], 0, sizeof(h->pairs[k]));
+		h->pairs[k].a = a;
+		h->pairs[k].b = b;
+		h->pairs[k].j_sites = -1;
+		h->npairs++;
+	}
+	return (int)k;
+}
+
+/* head_to_head.models: the run's model first, each version id once. */
+static fv_err parse_h2h_models(const json_t *h, struct rp *r, struct fv_diag *d)
+{
+	struct rp_h2h *o = &r->h2h;
+	const json_t *a = json_object_get(h, "models"), *x;
+	char p[48];
+	size_t k;
+	fv_err e;
+
+	if (!a)
+		return fv_diag_set(d, FV_EINVAL,
+				   "head_to_head.models: missing (an array is required)");
+	if (!json_is_array(a))
+		return fv_diag_set(d, FV_EINVAL, "head_to_head.models: must be an array");
+	if (json_array_size(a) > RP_H2H_MODELS)
+		return fv_diag_set(d, FV_ELIMIT, "head_to_head.models: more than %d",
+				   RP_H2H_MODELS);
+	if (json_array_size(a) < 2)
+		return fv_diag_set(d, FV_EINVAL, "head_to_head.models: fewer than two models");
+	json_array_foreach(a, k, x)
+	{
+		struct rp_model *m = &o->models[k];
+		fv_fmt(p, sizeof(p), "head_to_head.models[%zu]", k);
+		if (!json_is_object(x))
+			return fv_diag_set(d, FV_EINVAL, "%s: must be an object", p);
+		if ((e = need_str(x, "version_id", p, &m->version_id, d)) ||
+		    (e = need_str(x, "vendor", p, &m->vendor, d)) ||
+		    (e = opt_num(x, "auroc", p, 0, 1, &m->auc, d)) ||
+		    (e = opt_num(x, "ci_low", p, 0, 1, &m->lo, d)) ||
+		    (e = opt_num(x, "ci_high", p, 0, 1, &m->hi, d)))
+			return e;
+		if (k == 0 && strcmp(m->version_id, r->version_id) != 0)
+			return bad(d, p, "version_id", "not the run's model (model.version_id)");
+		for (size_t j = 0; j < k; j++)
+			if (!strcmp(o->models[j].version_id, m->version_id))
+				return fv_diag_set(
+				    d, FV_EINVAL, "%s.version_id: repeats head_to_head.models[%zu]",
+				    p, j);
+		o->nmodels = k + 1;
+	}
+	return FV_OK;
+}
+
+/* A rank in [1, n]. */
+static fv_err need_rank(const json_t *o, const char *key, const char *path, size_t n, long *out,
+			struct fv_diag *d)
+{
+	const json_t *v = json_object_get(o, key);
+	if (!v)
+		return bad(d, path, key, "missing (an integer is required)");
+	if (!json_is_integer(v) || json_integer_value(v) < 1 || (size_t)json_integer_value(v) > n)
+		return fv_diag_set(d, FV_EINVAL, "%s.%s: must be an integer between 1 and %zu",
+				   path, key, n);
+	*out = (long)json_integer_value(v);
+	return FV_OK;
+}
+
+/* head_to_head.leaderboard: each model at most once, its rank inside its rank interval. */
+static fv_err parse_h2h_board(const json_t *h, struct rp_h2h *o, struct fv_diag *d)
+{
+	const json_t *a = json_object_get(h, "leaderboard"), *x;
+	char p[48];
+	size_t k;
+	fv_err e;
+
+	if (!a)
+		return fv_diag_set(d, FV_EINVAL,
+				   "head_to_head.leaderboard: missing (an array is required)");
+	if (!json_is_array(a))
+		return fv_diag_set(d, FV_EINVAL, "head_to_head.leaderboard: must be an array");
+	if (json_array_size(a) > o->nmodels)
+		return fv_diag_set(d, FV_EINVAL,
+				   "head_to_head.leaderboard: more rows than head_to_head.models");
+	json_array_foreach(a, k, x)
+	{
+		struct rp_rank *b = &o->board[k];
+		size_t n = json_array_size(a);
+		fv_fmt(p, sizeof(p), "head_to_head.leaderboard[%zu]", k);
+		if (!json_is_object(x))
+			return fv_diag_set(d, FV_EINVAL, "%s: must be an object", p);
+		if ((e = need_model(x, "version_id", p, o, &b->model, d)) ||
+		    (e = need_rank(x, "rank", p, n, &b->rank, d)) ||
+		    (e = need_rank(x, "rank_low", p, n, &b->lo, d)) ||
+		    (e = need_rank(x, "rank_high", p, n, &b->hi, d)) ||
+		    (e = opt_num(x, "auroc", p, 0, 1, &b->auc, d)) ||
+		    (e = opt_num(x, "ci_low", p, 0, 1, &b->auc_lo, d)) ||
+		    (e = opt_num(x, "ci_high", p, 0, 1, &b->auc_hi, d)))
+			return e;
+		if (b->lo > b->rank || b->rank > b->hi)
+			return fv_diag_set(d, FV_EINVAL,
+					   "%s: rank %ld is outside its interval %ld to %ld", p,
+					   b->rank, b->lo, b->hi);
+		for (size_t j = 0; j < k; j++)
+			if (o->board[j].model == b->model)
+				return fv_diag_set(
+				    d, FV_EINVAL,
+				    "%s.version_id: repeats head_to_head.leaderboard[%zu]", p, j);
+		o->nboard = k + 1;
+	}
+	return FV_OK;
+}
+
+/* head_to_head.pooled_differences: each ordered pair of distinct models at most once. */
+static fv_err parse_h2h_pooled(const json_t *h, struct rp_h2h *o, struct fv_diag *d)
+{
+	const json_t *a = json_object_get(h, "pooled_differences"), *x, *v;
+	char p[64];
+	size_t k;
+	fv_err e;
+
+	if (!a)
+		return fv_diag_set(
+		    d, FV_EINVAL,
+		    "head_to_head.pooled_differences: missing (an array is required)");
+	if (!json_is_array(a))
+		return fv_diag_set(d, FV_EINVAL,
+				   "head_to_head.pooled_differences: must be an array");
+	if (json_array_size(a) > RP_H2H_PAIRS)
+		return fv_diag_set(d, FV_ELIMIT, "head_to_head.pooled_differences: more than %d",
+				   RP_H2H_PAIRS);
+	json_array_foreach(a, k, x)
+	{
+		struct rp_pair *q;
+		int ma, mb, at;
+		fv_fmt(p, sizeof(p), "head_to_head.pooled_differences[%zu]", k);
+		if (!json_is_object(x))
+			return fv_diag_set(d, FV_EINVAL, "%s: must be an object", p);
+		if ((e = need_model(x, "a", p, o, &ma, d)) ||
+		    (e = need_model(x, "b", p, o, &mb, d)))
+			return e;
+		if (ma == mb)
+			return bad(d, p, "b", "the same model as a");
+		/* the pairs so far are those of the entries before, in order */
+		if ((at = pair_of(o, ma, mb)) < 0 || (size_t)at < k)
+			return fv_diag_set(
+			    d, FV_EINVAL, "%s: repeats head_to_head.pooled_differences[%d]", p, at);
+		q = &o->pairs[at];
+		q->has_json = true;
+		if ((e = need_num(x, "difference", p, -1, 1, &q->j_diff, d)) ||
+		    (e = opt_num(x, "ci_low", p, -HUGE_VAL, HUGE_VAL, &q->j_lo, d)) ||
+		    (e = opt_num(x, "ci_high", p, -HUGE_VAL, HUGE_VAL, &q->j_hi, d)) ||
+		    (e = opt_num(x, "p", p, 0, 1, &q->j_p, d)) ||
+		    (e = opt_str(x, "method", p, &q->j_method, d)))
+			return e;
+		if ((v = json_object_get(x, "sites")) && !json_is_null(v)) {
+			if (!json_is_integer(v) || json_integer_value(v) < 0 ||
+			    json_integer_value(v) > FV_MAX_REPORT_SITES)
+				return bad(d, p, "sites", "must be a small non-negative integer");
+			q->j_sites = (long)json_integer_value(v);
+		}
+	}
+	return FV_OK;
+}
+
+/* head_to_head.site_differences (optional: older head-to-head reports have none): each names a
+ * site with results and an ordered pair of models, at most once per site and pair; the
+ * interval and p are recomputed from the difference and its paired variance. */
+static fv_err parse_h2h_sites(const json_t *h, struct rp *r, struct fv_diag *d)
+{
+	struct rp_h2h *o = &r->h2h;
+	const json_t *a = json_object_get(h, "site_differences"), *x;
+	uint16_t *seen = NULL; /* per pair and site: 1 + the entry naming it, 0 for none */
+	_Static_assert(FV_MAX_REPORT_SITE_DIFFS < UINT16_MAX, "entries numbered in a uint16_t");
+	char p[64];
+	size_t k;
+	fv_err e = FV_OK;
+
+	if (!a || json_is_null(a))
+		return FV_OK;
+	if (!json_is_array(a))
+		return fv_diag_set(d, FV_EINVAL, "head_to_head.site_differences: must be an array");
+	if (json_array_size(a) > FV_MAX_REPORT_SITE_DIFFS)
+		return fv_diag_set(d, FV_ELIMIT, "head_to_head.site_differences: more than %d",
+				   FV_MAX_REPORT_SITE_DIFFS);
+	if (!json_array_size(a))
+		return FV_OK;
+	if (!(o->sd = fv_calloc(json_array_size(a), sizeof(*o->sd))) ||
+	    !(seen = fv_calloc((size_t)RP_H2H_PAIRS * r->nsites + 1, sizeof(*seen)))) {
+		e = fv_diag_set(d, FV_ENOMEM, "out of memory");
+		goto out;
+	}
+	json_array_foreach(a, k, x)
+	{
+		struct rp_sdiff *s = &o->sd[k];
+		int ma, mb;
+		double num;
+		size_t i;
+		fv_fmt(p, sizeof(p), "head_to_head.site_differences[%zu]", k);
+		if (!json_is_object(x)) {
+			e = fv_diag_set(d, FV_EINVAL, "%s: must be an object", p);
+			goto out;
+		}
+		if ((e = need_str(x, "site", p, &s->site, d)) ||
+		    (e = need_model(x, "a", p, o, &ma, d)) ||
+		    (e = need_model(x, "b", p, o, &mb, d)) ||
+		    (e = need_num(x, "difference", p, -1, 1, &s->diff, d)) ||
+		    (e = need_num(x, "variance", p, 0, 1, &s->var, d)) ||
+		    (e = opt_num(x, "ci_low", p, -HUGE_VAL, HUGE_VAL, &num, d)) ||
+		    (e = opt_num(x, "ci_high", p, -HUGE_VAL, HUGE_VAL, &num, d)) ||
+		    (e = opt_num(x, "p", p, 0, 1, &num, d)))
+			goto out;
+		for (i = 0;
+		     i < r->nsites && !(r->sites[i].ok && !strcmp(r->sites[i].node, s->site)); i++)
+			;
+		if (i == r->nsites) {
+			e = bad(d, p, "site", "not a site with results in this report");
+			goto out;
+		}
+		if (ma == mb) {
+			e = bad(d, p, "b", "the same model as a");
+			goto out;
+		}
+		if (!(s->var > 0)) {
+			e = bad(d, p, "variance", "must be positive");
+			goto out;
+		}
+		if ((s->pair = pair_of(o, ma, mb)) < 0) {
+			e = fv_diag_set(d, FV_ELIMIT, "%s: more than %d pairs of models", p,
+					RP_H2H_PAIRS);
+			goto out;
+		}
+		s->node = i;
+		if (seen[(size_t)s->pair * r->nsites + i]) {
+			e = fv_diag_set(d, FV_EINVAL,
+					"%s: repeats head_to_head.site_differences[%u] (same site "
+					"and models)",
+					p, (unsigned)seen[(size_t)s->pair * r->nsites + i] - 1);
+			goto out;
+		}
+		seen[(size_t)s->pair * r->nsites + i] = (uint16_t)(k + 1);
+		s->lo = s->diff - r->z * sqrt(s->var);
+		s->hi = s->diff + r->z * sqrt(s->var);
+		s->p = 2 * fv_stats_pnorm(-fabs(s->diff) / sqrt(s->var));
+		o->pairs[s->pair].nsites++;
+		o->nsd = k + 1;
+	}
+out:
+	fv_free(seen);
+	return e;
+}
+
+/* Each pair's pooled difference from its site differences, as `fedval results` pools them:
+ * random effects by REML with the Hartung-Knapp interval (DerSimonian-Laird when REML does
+ * not converge), one site as it is. */
+static void h2h_pool(struct rp *r)
+{
+	double y[FV_MAX_REPORT_SITES], v[FV_MAX_REPORT_SITES];
+
+	for (size_t q = 0; q < r->h2h.npairs; q++) {
+		struct rp_pair *pr = &r->h2h.pairs[q];
+		struct fv_meta m;
+		size_t k = 0;
+		for (size_t i = 0; i < r->h2h.nsd && k < FV_MAX_REPORT_SITES; i++)
+			if (r->h2h.sd[i].pair == (int)q) {
+				y[k] = r->h2h.sd[i].diff;
+				v[k++] = r->h2h.sd[i].var;
+			}
+		if (!k)
+			continue;
+		pr->method = k >= 2 ? FV_META_REML : FV_META_FE;
+		pr->hk = k >= 2;
+		if (fv_stats_meta(y, v, k, pr->method, pr->hk, r->conf, &m, NULL) != FV_OK) {
+			pr->method = FV_META_DL;
+			if (fv_stats_meta(y, v, k, pr->method, pr->hk, r->conf, &m, NULL) != FV_OK)
+				continue;
+		}
+		pr->has_pool = true;
+		pr->k = k;
+		pr->mu = m.mu;
+		pr->lo = m.ci_lo;
+		pr->hi = m.ci_hi;
+		pr->p = m.p;
+		pr->tau2 = m.tau2;
+	}
+}
+
+/* "head_to_head" (optional; null for a single-model run). */
+static fv_err parse_h2h(const json_t *h, struct rp *r, struct fv_diag *d)
+{
+	fv_err e;
+
+	if (!h || json_is_null(h))
+		return FV_OK;
+	if (!json_is_object(h))
+		return fv_diag_set(d, FV_EINVAL, "head_to_head: must be an object or null");
+	if ((e = parse_h2h_models(h, r, d)) || (e = parse_h2h_board(h, &r->h2h, d)) ||
+	    (e = parse_h2h_pooled(h, &r->h2h, d)) || (e = parse_h2h_sites(h, r, d)))
+		return e;
+	h2h_pool(r);
+	r->h2h.present = true;
 	return FV_OK;
 }
 
@@ -795,7 +1192,8 @@ fv_err rp_parse(const json_t *j, const struct fv_report_opts *o, struct rp *r, s
 	if ((e = parse_pooled(json_object_get(j, "pooled"), r, d)))
 		return e;
 	if ((e = parse_subgroups(json_object_get(j, "subgroups"), r, d)) ||
-	    (e = parse_recal(json_object_get(j, "recalibration"), r, d)))
+	    (e = parse_recal(json_object_get(j, "recalibration"), r, d)) ||
+	    (e = parse_h2h(json_object_get(j, "head_to_head"), r, d)))
 		return e;
 	index_population(r);
 	meta(r, o->meta, o->hk);
@@ -806,11 +1204,13 @@ void rp_fini(struct rp *r)
 {
 	for (size_t i = 0; i < r->nsites && r->sites; i++) {
 		fv_free(r->sites[i].thr);
+		fv_free(r->sites[i].ops);
 		fv_free(r->sites[i].mix);
 		fv_free(r->sites[i].data.vars);
 	}
 	fv_free(r->sites);
 	fv_free(r->pthr);
 	fv_free(r->subs);
+	fv_free(r->h2h.sd);
 	memset(r, 0, sizeof(*r));
 }

@@ -33,6 +33,14 @@
 /* variables in one site's data summary: bounds the data-quality table */
 #define FV_MAX_REPORT_SUMMARY_VARS 512
 #endif
+#ifndef FV_MAX_REPORT_SITE_DIFFS
+/* entries of head_to_head.site_differences: one per compared model and site */
+#define FV_MAX_REPORT_SITE_DIFFS ((FV_MAX_COMPARE + 1) * FV_MAX_REPORT_SITES)
+#endif
+/* Models of a head-to-head run (the run's model and those compared with it) and the ordered
+ * pairs of distinct models a report may compare. */
+#define RP_H2H_MODELS (FV_MAX_COMPARE + 1)
+#define RP_H2H_PAIRS  (RP_H2H_MODELS * FV_MAX_COMPARE)
 /* Shown in the population section (the rest is counted, and is in the JSON): distinct subgroup
  * names, distinct categories over all subgroups, distinct summary variables. The tables there
  * have a column per site, so these keep the page's size in proportion to the sites, whatever
@@ -71,6 +79,15 @@ struct rp_thr {
 	uint64_t tp, fp, tn, fn;
 	long sites; /* pooled rows: sites pooled into the row; -1 if not stated */
 	struct rp_prop sens, spec, ppv, npv, acc;
+};
+
+/* One of a site's "operating_points": the site's own threshold (0.01 grid) reaching a target
+ * of the benchmark, or the vendor's declared threshold evaluated at the site. */
+enum rp_op_target { RP_OP_SENS, RP_OP_SPEC, RP_OP_POSRATE, RP_OP_DECLARED };
+struct rp_op {
+	enum rp_op_target target;
+	double value;	 /* the target, e.g. 0.8 for sensitivity >= 0.8; NaN for declared */
+	struct rp_thr t; /* threshold and confusion there, or suppressed */
 };
 
 /* One entry of a site's "subgroups": a released category of a benchmark subgroup with its
@@ -124,7 +141,9 @@ struct rp_site {
 	struct rp_thr *thr;
 	size_t nthr;
 	bool in_meta;
-	double weight;	    /* random-effects weight in percent, NaN if not in the meta-analysis */
+	double weight;	   /* random-effects weight in percent, NaN if not in the meta-analysis */
+	struct rp_op *ops; /* operating points, in report order */
+	size_t nops;
 	struct rp_mix *mix; /* case mix per benchmark subgroup, in report order */
 	size_t nmix;
 	struct rp_data data;
@@ -146,6 +165,60 @@ struct rp_sub {
 	long sites, withheld;
 	bool has_auc;
 	double auc, lo, hi;
+};
+
+/* Head to head (report "head_to_head"). Models are indices into rp_h2h.models. The models'
+ * pooled AUROCs and the rank intervals are shown as the report states them (95 %: `fedval
+ * results` computes them from values the report does not carry); the differences are
+ * recomputed at the requested level from each site's difference and paired variance. */
+struct rp_model {
+	const char *version_id, *vendor;
+	double auc, lo, hi; /* pooled AUROC (random effects); NaN when absent */
+};
+
+struct rp_rank {
+	long rank, lo, hi; /* place by pooled AUROC and its rank interval */
+	int model;
+	double auc, auc_lo, auc_hi;
+};
+
+/* Paired DeLong difference b - a on the same records at one site. */
+struct rp_sdiff {
+	const char *site;
+	size_t node; /* index into rp.sites */
+	int pair;    /* index into rp_h2h.pairs */
+	double diff, var, lo, hi, p;
+};
+
+/* An ordered pair of models: its pooled difference b - a, recomputed from the site
+ * differences (random effects, REML with Hartung-Knapp as `fedval results`; one site: that
+ * site's difference), or, when the report has no site differences for it, as stated in
+ * pooled_differences (95 %). */
+struct rp_pair {
+	int a, b;
+	size_t nsites; /* site differences in the report */
+	bool has_json; /* an entry in pooled_differences */
+	double j_diff, j_lo, j_hi, j_p;
+	long j_sites; /* -1 when absent */
+	const char *j_method;
+	bool has_pool; /* recomputed: mu, lo, hi, p over k sites by method (hk: HK interval) */
+	double mu, lo, hi, p, tau2;
+	size_t k;
+	enum fv_meta_method method;
+	int hk;
+};
+
+struct rp_h2h {
+	bool present;
+	struct rp_model models[RP_H2H_MODELS];
+	size_t nmodels;
+	struct rp_rank board[RP_H2H_MODELS];
+	size_t nboard;
+	struct rp_sdiff *sd; /* in report order */
+	size_t nsd;
+	struct rp_pair pairs[RP_H2H_PAIRS]; /* pooled_differences first, in order, then pairs
+					       only site_differences name */
+	size_t npairs;
 };
 
 struct rp {
@@ -183,6 +256,7 @@ struct rp {
 	size_t ngroups, groups_more;
 	const char *dvars[RP_DQ_VARS];
 	size_t ndvars, dvars_more;
+	struct rp_h2h h2h;
 };
 
 fv_err rp_parse(const json_t *j, const struct fv_report_opts *o, struct rp *r, struct fv_diag *d);
@@ -203,5 +277,12 @@ void rp_svg_casemix(struct rp_buf *b, const struct rp *r);
 /* Net benefit of the model, treat-all and treat-none at the benchmark's thresholds, from the
  * pooled counts. Nothing when no pooled row is released. */
 void rp_svg_decision(struct rp_buf *b, const struct rp *r);
+/* Head to head: per pair of models a heading, the paired difference b - a at each site and the
+ * pooled difference (diamond), with a line at 0. Nothing when no pair has a difference. */
+void rp_svg_h2h(struct rp_buf *b, const struct rp *r);
+/* A model of the head-to-head section in a few words: the manifest's name for the run's model,
+ * else the vendor, then "[" the first 8 digits of its version id "]"; vendor and name cut to
+ * max bytes on a character boundary. Not escaped. */
+void rp_model_label(const struct rp *r, int model, char *out, size_t cap, size_t max);
 
 #endif

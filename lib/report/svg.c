@@ -11,8 +11,11 @@
 #define ROW_H	  24
 #define NPAL	  8
 #define NSHAPE	  4
+#define HEAD_MAX  120
 
-enum row_kind { ROW_SITE = 0, ROW_SUMMARY, ROW_PI };
+/* ROW_HEAD: a heading over the rows below it, the label only, across the chart (up to
+ * HEAD_MAX bytes). */
+enum row_kind { ROW_SITE = 0, ROW_SUMMARY, ROW_PI, ROW_HEAD };
 
 struct row {
 	const char *label;
@@ -116,6 +119,8 @@ static void intervals(struct rp_buf *b, const char *id, const char *title, const
 	double lo = HUGE_VAL, hi = -HUGE_VAL, step, h, yaxis;
 	struct scale s = {0, 1, 230, 620};
 	bool any_weight = false;
+	/* an en dash between negative numbers would read as a minus */
+	const char *sep = ax->dlo < 0 ? " to " : "\xE2\x80\x93";
 
 	for (size_t i = 0; i < n; i++) {
 		double v[3] = {rows[i].est, rows[i].lo, rows[i].hi};
@@ -166,6 +171,12 @@ static void intervals(struct rp_buf *b, const char *id, const char *title, const
 		double xl = sx(&s, r->lo), xh = sx(&s, r->hi), xe = sx(&s, r->est);
 		bool ci = isfinite(r->lo) && isfinite(r->hi);
 
+		if (r->kind == ROW_HEAD) {
+			rp_printf(b, "<text x=\"8\" y=\"%.1f\" class=\"head\">", y + 4);
+			rp_esc(b, r->label, HEAD_MAX);
+			rp_put(b, "</text>\n");
+			continue;
+		}
 		label(b, 8, y + 4, "start", r->kind == ROW_SITE ? "lab" : "lab sum", r->label);
 		if (r->kind == ROW_PI) {
 			if (ci) {
@@ -211,7 +222,7 @@ static void intervals(struct rp_buf *b, const char *id, const char *title, const
 		if (r->kind == ROW_PI) {
 			rp_put(b, "(");
 			rp_num(b, r->lo, ax->prec);
-			rp_put(b, "\xE2\x80\x93");
+			rp_put(b, sep);
 			rp_num(b, r->hi, ax->prec);
 			rp_put(b, ")");
 		} else {
@@ -219,7 +230,7 @@ static void intervals(struct rp_buf *b, const char *id, const char *title, const
 			if (ci) {
 				rp_put(b, " (");
 				rp_num(b, r->lo, ax->prec);
-				rp_put(b, "\xE2\x80\x93");
+				rp_put(b, sep);
 				rp_num(b, r->hi, ax->prec);
 				rp_put(b, ")");
 			}
@@ -759,4 +770,68 @@ void rp_svg_casemix(struct rp_buf *b, const struct rp *r)
 		y = bottom + 34;
 	}
 	rp_put(b, "</svg>\n");
+}
+
+/* ---- head to head: paired differences per pair of models ---- */
+
+void rp_svg_h2h(struct rp_buf *b, const struct rp *r)
+{
+	const struct rp_h2h *h = &r->h2h;
+	struct row *rows = fv_calloc(h->nsd + 2 * h->npairs + 1, sizeof(*rows));
+	char(*heads)[2 * HEAD_MAX] = fv_calloc(h->npairs + 1, sizeof(*heads));
+	char(*sums)[64] = fv_calloc(h->npairs + 1, sizeof(*sums));
+	struct axis ax = {-1,
+			  1,
+			  0,
+			  "difference in AUROC, B \xE2\x88\x92 A (line: 0, no difference)",
+			  "difference (CI)",
+			  3,
+			  "comparison: site"};
+	char title[160];
+	size_t n = 0;
+
+	if (!rows || !heads || !sums) {
+		b->oom = true;
+		goto out;
+	}
+	for (size_t q = 0; q < h->npairs; q++) {
+		const struct rp_pair *pr = &h->pairs[q];
+		char la[96], lb[96];
+		if (!pr->nsites && !pr->has_pool && !pr->has_json)
+			continue;
+		rp_model_label(r, pr->b, lb, sizeof(lb), 40);
+		rp_model_label(r, pr->a, la, sizeof(la), 40);
+		fv_fmt(heads[q], sizeof(heads[q]), "B: %s \xE2\x88\x92 A: %s", lb, la);
+		rows[n++] = (struct row){heads[q], NAN, NAN, NAN, -1, ROW_HEAD, NAN};
+		for (size_t i = 0; i < h->nsd; i++) {
+			const struct rp_sdiff *sd = &h->sd[i];
+			if (sd->pair == (int)q)
+				rows[n++] = (struct row){sd->site, sd->diff, sd->lo, sd->hi,
+							 -1,	   ROW_SITE, NAN};
+		}
+		if (pr->has_pool)
+			fv_fmt(sums[q], sizeof(sums[q]), "%s",
+			       pr->k == 1 ? "Pooled (one site)" : "Pooled (random effects, HK)");
+		else
+			fv_fmt(sums[q], sizeof(sums[q]), "Pooled (JSON report, 95%%)");
+		if (pr->has_pool)
+			rows[n++] =
+			    (struct row){sums[q], pr->mu, pr->lo, pr->hi, -1, ROW_SUMMARY, NAN};
+		else if (pr->has_json)
+			rows[n++] = (struct row){sums[q], pr->j_diff,  pr->j_lo, pr->j_hi,
+						 -1,	  ROW_SUMMARY, NAN};
+	}
+	fv_fmt(title, sizeof(title),
+	       "Head to head: paired AUROC differences per site and pooled (%.0f%% intervals)",
+	       100 * r->conf);
+	intervals(b, "fig-h2h", title,
+		  "For each pair of models B and A, evaluated on the same records: dots, the "
+		  "difference of their AUROCs B - A at each site with its paired DeLong interval; "
+		  "diamond, the difference pooled over the sites by random effects; vertical line "
+		  "at 0, no difference.",
+		  rows, n, &ax);
+out:
+	fv_free(rows);
+	fv_free(heads);
+	fv_free(sums);
 }

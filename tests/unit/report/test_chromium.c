@@ -80,11 +80,17 @@ static void chromium(const char *page, const char *flags, const char *out, const
 
 /* The demo fixture plus what a current `fedval results --json` adds per site: the case mix
  * (one category withheld, a hostile category name), a data summary, and a site whose summary
- * could not be bound (the note), so that figure 5 and the data-quality tables are drawn. */
+ * could not be bound (the note), so that figure 5 and the data-quality tables are drawn;
+ * operating points (one withheld); and a head-to-head comparison of the run's model with two
+ * others (a hostile vendor name), so that figure 6 is drawn. */
 static json_t *load_report(void)
 {
 	json_t *j = load_fixture(), *sites = json_object_get(j, "sites");
 	json_t *a = json_array_get(sites, 0), *b = json_array_get(sites, 1);
+	const char *va =
+	    json_string_value(json_object_get(json_object_get(j, "model"), "version_id"));
+	const char *vb = "c0ffee0011223344556677889900aabbccddeeff00112233445566778899aabb";
+	const char *vc = "d00d00d0aabbccddeeff00112233445566778899aabbccddeeff001122334455";
 
 	json_object_set_new(
 	    a, "subgroups",
@@ -114,6 +120,36 @@ static json_t *load_report(void)
 	json_object_set_new(b, "data_summary_note",
 			    json_string("the site's registered summary differs from the one at "
 					"evaluation (its data changed since)"));
+	json_object_set_new(a, "operating_points",
+			    json_pack("[{s:s,s:f,s:f,s:i,s:i,s:i,s:i},{s:s,s:f,s:i,s:i,s:i,s:i}]",
+				      "target", "sensitivity", "value", 0.8, "threshold", 0.17,
+				      "tp", 6600, "fp", 12000, "tn", 19796, "fn", 1604, "target",
+				      "declared", "threshold", 0.25, "tp", 5000, "fp", 6000, "tn",
+				      25796, "fn", 3204));
+	json_object_set_new(b, "operating_points",
+			    json_pack("[{s:s,s:f,s:f,s:b}]", "target", "specificity", "value", 0.9,
+				      "threshold", 0.42, "suppressed", 1));
+	json_object_set_new(
+	    j, "head_to_head",
+	    json_pack("{s:[{s:s,s:s,s:f,s:f,s:f},{s:s,s:s,s:f,s:f,s:f},{s:s,s:s,s:f,s:f,s:f}],"
+		      "s:[{s:s,s:s,s:s,s:f,s:f},{s:s,s:s,s:s,s:f,s:f},{s:s,s:s,s:s,s:f,s:f},"
+		      "{s:s,s:s,s:s,s:f,s:f}],"
+		      "s:[{s:s,s:s,s:f,s:f,s:f,s:f,s:i}],"
+		      "s:[{s:i,s:i,s:i,s:s,s:s},{s:i,s:i,s:i,s:s,s:s},{s:i,s:i,s:i,s:s,s:s}]}",
+		      "models", "version_id", va, "vendor", "acme-ai", "auroc", 0.751, "ci_low",
+		      0.702, "ci_high", 0.795, "version_id", vb, "vendor",
+		      "<script>console.error(3)</script>", "auroc", 0.781, "ci_low", 0.733,
+		      "ci_high", 0.823, "version_id", vc, "vendor", "third-ai", "auroc", 0.736,
+		      "ci_low", 0.690, "ci_high", 0.779, "site_differences", "site", "hospital-a",
+		      "a", va, "b", vb, "difference", 0.01, "variance", 1e-4, "site", "hospital-b",
+		      "a", va, "b", vb, "difference", 0.02, "variance", 1e-4, "site", "hospital-c",
+		      "a", va, "b", vb, "difference", 0.06, "variance", 1e-4, "site", "hospital-b",
+		      "a", va, "b", vc, "difference", -0.015, "variance", 2.5e-5,
+		      "pooled_differences", "a", va, "b", vc, "difference", -0.015, "ci_low",
+		      -0.0248, "ci_high", -0.0052, "p", 0.0027, "sites", 1, "leaderboard", "rank",
+		      1, "rank_low", 1, "rank_high", 2, "version_id", vb, "vendor", "x", "rank", 2,
+		      "rank_low", 1, "rank_high", 3, "version_id", va, "vendor", "acme-ai", "rank",
+		      3, "rank_low", 2, "rank_high", 3, "version_id", vc, "vendor", "third-ai"));
 	return j;
 }
 
@@ -237,11 +273,14 @@ Test(report_chromium, dom_has_charts_and_no_errors)
 	dom = read_all(path, NULL);
 	cr_assert_eq(probe_errors(dom, &charts), 0, "errors in the page: %s",
 		     strstr(dom, "<pre id=\"fv-probe\">"));
-	cr_assert_eq(charts, 7);
+	cr_assert_eq(charts, 8);
 	cr_assert(strstr(dom, "id=\"fig-forest\"") && strstr(dom, "id=\"fig-roc\"") &&
 		  strstr(dom, "id=\"fig-oe\"") && strstr(dom, "id=\"fig-prev\"") &&
 		  strstr(dom, "id=\"fig-decision\"") && strstr(dom, "id=\"fig-subgroups\"") &&
-		  strstr(dom, "id=\"fig-casemix\""));
+		  strstr(dom, "id=\"fig-casemix\"") && strstr(dom, "id=\"fig-h2h\""));
+	cr_assert(strstr(dom, "id=\"leaderboard-table\"") && strstr(dom, "id=\"h2h-table\""),
+		  "head-to-head tables");
+	cr_assert(strstr(dom, "id=\"operating-points-table\""), "operating points per site");
 	cr_assert(strstr(dom, "<line class=\"hatch\""), "withheld part of the case mix drawn");
 	cr_assert(strstr(dom, "id=\"dq-variables-table\""), "data-quality table");
 	cr_assert(strstr(dom, "<polygon class=\"diamond\""), "pooled diamond drawn");

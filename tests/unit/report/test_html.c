@@ -476,12 +476,12 @@ Test(report_html, population_section)
 	cr_assert_null(bad, "%s", bad);
 	prev = strstr(h, "<section id=\"prevalence\"><h2>5. Prevalence");
 	pop = strstr(h, "<section id=\"population\"><h2>6. Population and data quality</h2>");
-	sites = strstr(h, "<section id=\"sites\"><h2>7. Per-site metrics");
+	sites = strstr(h, "<section id=\"sites\"><h2>8. Per-site metrics");
 	cr_assert(prev && pop && sites && prev < pop && pop < sites, "section order");
 	cr_assert(strstr(h, "<li><a href=\"#population\">Population and data quality</a></li>"));
 	for (const char *s =
-		 "8. Benchmark\0009. Data and provenance\00010. Methods\00011. Reporting "
-		 "checklist\00012. Limitations\00013. References\0";
+		 "7. Head-to-head comparison\0009. Benchmark\00010. Data and provenance\000"
+		 "11. Methods\00012. Reporting checklist\00013. Limitations\00014. References\0";
 	     *s; s += strlen(s) + 1)
 		cr_assert(strstr(h, s), "renumbered: %s", s);
 	cr_assert_eq(count(h, "<svg"), 7, "the case-mix figure is the seventh chart");
@@ -657,6 +657,442 @@ Test(report_html, population_invalid_fields_name_the_path)
 Test(report_html, population_allocation_failure)
 {
 	json_t *j = population_fixture();
+	struct fv_diag d = {{0}};
+	char *h = NULL;
+	size_t len;
+	fv_err e = FV_ENOMEM;
+
+	for (long n = 1; n < 500 && e == FV_ENOMEM; n++) {
+		fv_alloc_fail_after(n);
+		e = fv_report_html(j, NULL, &h, &len, &d);
+		fv_alloc_fail_after(0);
+		if (e == FV_ENOMEM)
+			cr_assert_null(h);
+	}
+	cr_assert_eq(e, FV_OK);
+	fv_free(h);
+	json_decref(j);
+}
+
+/* ---- head to head and operating points ---- */
+
+#define VID_B "c0ffee0011223344556677889900aabbccddeeff00112233445566778899aabb"
+#define VID_C "d00d00d0aabbccddeeff00112233445566778899aabbccddeeff001122334455"
+
+static json_t *sdiff(const char *site, const char *b, double diff, double var)
+{
+	const char *a = "b0608824df16924f9821fb85d7ab83fc9a78ad503092ff4cc5d4ec1be7acf77d";
+	double se = sqrt(var);
+	return json_pack("{s:s,s:s,s:s,s:f,s:f,s:f,s:f,s:f}", "site", site, "a", a, "b", b,
+			 "difference", diff, "variance", var, "ci_low", diff - 1.96 * se, "ci_high",
+			 diff + 1.96 * se, "p", 0.5);
+}
+
+/* The demo report as a head-to-head run of three models, A (the run's model, hf-readmit-lr
+ * b0608824...), B (VID_B, a hostile vendor name) and C (VID_C), with operating points.
+ *
+ * B - A, paired, variance 1e-4 (se 0.01) at each site; z = 1.959964:
+ *   hospital-a 0.01: 0.01 -+ 0.0196 = -0.0096 to 0.0296, p = 2 Phi(-1) = 0.3173
+ *   hospital-b 0.02: 0.0004 to 0.0396, p = 2 Phi(-2) = 0.0455
+ *   hospital-c 0.06: 0.0404 to 0.0796, p = 2 Phi(-6) = 2e-9, shown "< 0.0001"
+ *   pooled: with equal variances REML gives mu = the mean 0.03 and the Hartung-Knapp
+ *   se^2 = sum (y - mu)^2 / ((k - 1) k) = (0.0004 + 0.0001 + 0.0009) / 6, se = 0.0152753,
+ *   whatever tau^2; t(2, 0.975) = 4.302653: 0.03 -+ 0.0657 = -0.0357 to 0.0957; t = 1.96396,
+ *   p = 1 - t / sqrt(2 + t^2) (t with 2 df) = 0.1885.
+ * C - A at hospital-b only: -0.015, variance 2.5e-5 (se 0.005): -0.0248 to -0.0052,
+ *   p = 2 Phi(-3) = 0.0027; pooled over one site: the same.
+ * The JSON's own site intervals and p (1.96, p 0.5) are deliberately off: the page
+ * recomputes them.
+ *
+ * Operating points (Wilson 95 %, by hand with the score formula):
+ *   hospital-a (n 40000, n_pos 8204), sensitivity >= 0.8 at 0.17: TP 6600 FP 12000 TN 19796
+ *     FN 1604: sensitivity 6600/8204 = 0.804 (0.796-0.813), specificity 19796/31796 = 0.623
+ *     (0.617-0.628), PPV 6600/18600 = 0.355 (0.348-0.362), NPV 19796/21400 = 0.925
+ *     (0.921-0.928);
+ *   hospital-a declared 0.25: TP 5000 FP 6000 TN 25796 FN 3204: PPV 5000/11000 = 0.455
+ *     (0.445-0.464);
+ *   hospital-b (n 25000, n_pos 3005) positive rate >= 0.125 at 0.31: TP 1500 FP 1625 TN 20370
+ *     FN 1505: sensitivity 1500/3005 = 0.499 (0.481-0.517); specificity >= 0.9 withheld. */
+static json_t *h2h_fixture(void)
+{
+	json_t *j = load_fixture(), *sites = json_object_get(j, "sites");
+	const char *vid =
+	    json_string_value(json_object_get(json_object_get(j, "model"), "version_id"));
+
+	json_object_set_new(
+	    j, "head_to_head",
+	    json_pack(
+		"{s:[{s:s,s:s,s:f,s:f,s:f},{s:s,s:s,s:f,s:f,s:f},{s:s,s:s,s:f,s:f,s:f}],"
+		"s:[o,o,o,o],"
+		"s:[{s:s,s:s,s:f,s:f,s:f,s:f,s:i,s:s},{s:s,s:s,s:f,s:f,s:f,s:f,s:i,s:s}],"
+		"s:[{s:i,s:i,s:i,s:s,s:s,s:f,s:f,s:f},{s:i,s:i,s:i,s:s,s:s,s:f,s:f,s:f},"
+		"{s:i,s:i,s:i,s:s,s:s,s:f,s:f,s:f}]}",
+		"models", "version_id", vid, "vendor", "acme-ai", "auroc", 0.751, "ci_low", 0.702,
+		"ci_high", 0.795, "version_id", VID_B, "vendor", "<b>rival</b> & co", "auroc",
+		0.781, "ci_low", 0.733, "ci_high", 0.823, "version_id", VID_C, "vendor", "third-ai",
+		"auroc", 0.736, "ci_low", 0.690, "ci_high", 0.779, "site_differences",
+		sdiff("hospital-a", VID_B, 0.01, 1e-4), sdiff("hospital-b", VID_B, 0.02, 1e-4),
+		sdiff("hospital-c", VID_B, 0.06, 1e-4), sdiff("hospital-b", VID_C, -0.015, 2.5e-5),
+		"pooled_differences", "a", vid, "b", VID_B, "difference", 0.03, "ci_low", -0.0357,
+		"ci_high", 0.0957, "p", 0.1885, "sites", 3, "method",
+		"paired DeLong per site; random effects (REML, Hartung-Knapp) across sites", "a",
+		vid, "b", VID_C, "difference", -0.015, "ci_low", -0.0248, "ci_high", -0.0052, "p",
+		0.0027, "sites", 1, "method", "paired DeLong per site; random effects",
+		"leaderboard", "rank", 1, "rank_low", 1, "rank_high", 2, "version_id", VID_B,
+		"vendor", "<b>rival</b> & co", "auroc", 0.781, "ci_low", 0.733, "ci_high", 0.823,
+		"rank", 2, "rank_low", 1, "rank_high", 3, "version_id", vid, "vendor", "acme-ai",
+		"auroc", 0.751, "ci_low", 0.702, "ci_high", 0.795, "rank", 3, "rank_low", 2,
+		"rank_high", 3, "version_id", VID_C, "vendor", "third-ai", "auroc", 0.736, "ci_low",
+		0.690, "ci_high", 0.779));
+	json_object_set_new(json_array_get(sites, 0), "operating_points",
+			    json_pack("[{s:s,s:f,s:f,s:i,s:i,s:i,s:i},{s:s,s:f,s:i,s:i,s:i,s:i}]",
+				      "target", "sensitivity", "value", 0.8, "threshold", 0.17,
+				      "tp", 6600, "fp", 12000, "tn", 19796, "fn", 1604, "target",
+				      "declared", "threshold", 0.25, "tp", 5000, "fp", 6000, "tn",
+				      25796, "fn", 3204));
+	json_object_set_new(json_array_get(sites, 1), "operating_points",
+			    json_pack("[{s:s,s:f,s:f,s:i,s:i,s:i,s:i},{s:s,s:f,s:f,s:b}]", "target",
+				      "positive_rate", "value", 0.125, "threshold", 0.31, "tp",
+				      1500, "fp", 1625, "tn", 20370, "fn", 1505, "target",
+				      "specificity", "value", 0.9, "threshold", 0.42, "suppressed",
+				      1));
+	return j;
+}
+
+/* "est (lo–hi)" as rp_ci writes it. */
+static const char *ci(char *out, size_t cap, const char *est, const char *lo, const char *hi)
+{
+	snprintf(out, cap, "%s <span class=\"ci\">(%s\xE2\x80\x93%s)</span>", est, lo, hi);
+	return out;
+}
+
+/* A row of the head-to-head table: site (or "<th>pooled</th>"), the signed difference
+ * "est (lo to hi)", p. */
+static bool diff_row(const char *h, const char *site, const char *est, const char *lo,
+		     const char *hi, const char *p)
+{
+	char want[512];
+	snprintf(want, sizeof(want),
+		 "%s<td class=\"num\">%s <span class=\"ci\">(%s to %s)</span></td><td "
+		 "class=\"num\">%s</td>",
+		 site, est, lo, hi, p);
+	return strstr(h, want) != NULL;
+}
+
+Test(report_html, head_to_head_section)
+{
+	json_t *j = h2h_fixture();
+	char *h = render(j), why[160], c[128];
+	const char *bad = balanced(h, why, sizeof(why)), *pop, *h2h, *sites, *fig, *end;
+
+	cr_assert_null(bad, "%s", bad);
+	pop = strstr(h, "<section id=\"population\"><h2>6. Population and data quality</h2>");
+	h2h = strstr(h, "<section id=\"head-to-head\"><h2>7. Head-to-head comparison</h2>");
+	sites = strstr(h, "<section id=\"sites\"><h2>8. Per-site metrics");
+	cr_assert(pop && h2h && sites && pop < h2h && h2h < sites, "section order");
+	cr_assert(strstr(h, "<li><a href=\"#population\">Population and data quality</a></li>"
+			    "<li><a href=\"#head-to-head\">Head-to-head comparison</a></li>"
+			    "<li><a href=\"#sites\">"),
+		  "table of contents");
+	cr_assert_eq(count(h, "<svg"), 7, "the demo's six charts and fig-h2h");
+	fig = strstr(h, "<svg class=\"chart\" id=\"fig-h2h\"");
+	cr_assert(fig && fig > h2h && fig < sites);
+	end = strstr(fig, "</svg>");
+	cr_assert(strstr(h, "Figure 6."));
+	cr_assert(strstr(fig, "<line class=\"ref\"") < end, "the line at 0");
+	cr_assert_eq(count(fig, "<polygon class=\"diamond\"") -
+			 count(end, "<polygon class=\"diamond\""),
+		     2, "one pooled diamond per pair");
+	cr_assert(strstr(fig, ">B: third-ai [d00d00d0] \xE2\x88\x92 A: hf-readmit-lr "
+			      "[b0608824]</text>"));
+	cr_assert(strstr(fig, ">0.030 (-0.036 to 0.096)</text>"), "pooled B - A in the chart");
+	cr_assert(strstr(h, "differences in AUROC below are <strong>paired</strong>"));
+	cr_assert(strstr(h, "not approvals, certifications or recommendations"));
+	/* leaderboard as the report states it */
+	cr_assert(
+	    strstr(h, "<tr><td class=\"num\">1</td><td class=\"num\">1\xE2\x80\x93"
+		      "2</td><td>compared model</td><td>&lt;b&gt;rival&lt;/b&gt; &amp; co</td>"));
+	cr_assert(strstr(h, "<td class=\"num\">2</td><td class=\"num\">1\xE2\x80\x93"
+			    "3</td><td>hf-readmit-lr 1.0.0 (the run's model)</td>"));
+	cr_assert(strstr(h, ci(c, sizeof(c), "0.781", "0.733", "0.823")));
+	/* the differences, recomputed (by hand in h2h_fixture's comment) */
+	cr_assert(strstr(h, "<tr><th colspan=\"4\">B: &lt;b&gt;rival&lt;/b&gt; &amp; co "
+			    "[c0ffee00] \xE2\x80\x93 A: hf-readmit-lr [b0608824]</th></tr><tr><td>"
+			    "hospital-a</td>"),
+		  "pair named B - A over its site rows");
+	cr_assert(diff_row(h, "<td>hospital-a</td>", "0.0100", "-0.0096", "0.0296", "0.3173"));
+	cr_assert(diff_row(h, "<td>hospital-b</td>", "0.0200", "0.0004", "0.0396", "0.0455"));
+	cr_assert(diff_row(h, "<td>hospital-c</td>", "0.0600", "0.0404", "0.0796", "&lt; 0.0001"));
+	cr_assert(diff_row(h, "<th>pooled</th>", "0.0300", "-0.0357", "0.0957", "0.1885"));
+	cr_assert(strstr(h, "0.1885</td><td>random effects over 3 sites (REML, "
+			    "Hartung\xE2\x80\x93Knapp)"));
+	cr_assert(diff_row(h, "<td>hospital-b</td>", "-0.0150", "-0.0248", "-0.0052", "0.0027"));
+	cr_assert(diff_row(h, "<th>pooled</th>", "-0.0150", "-0.0248", "-0.0052", "0.0027"));
+	cr_assert(strstr(h, "0.0027</td><td>one site: its difference"));
+	/* summary, methods, checklist, references */
+	cr_assert(
+	    strstr(h, "<tr><th>Models compared (head to head)</th><td>3 on the same records"));
+	cr_assert(strstr(h, "<tr><th>Head to head</th><td>"));
+	cr_assert(strstr(h, "Bonferroni over the m(m \xE2\x80\x93 1)/2 pairs"));
+	cr_assert(strstr(h, "<tr><td>Comparison of models (index tests) on the same participants"
+			    "</td><td>covered</td><td><a href=\"#head-to-head\">"));
+	cr_assert(strstr(h, "Klein M, Wright T, Wieczorek J."));
+	fv_free(h);
+	json_decref(j);
+}
+
+Test(report_html, operating_points_per_site)
+{
+	json_t *j = h2h_fixture();
+	char *h = render(j), want[1024], a[64], b[64], c[64], d[64];
+	const char *t = strstr(h, "<table class=\"wide\" id=\"operating-points-table\">"), *sec;
+
+	sec = strstr(h, "<section id=\"calibration\">");
+	cr_assert(t && sec && strstr(h, "<section id=\"operating-points\">") < t && t < sec,
+		  "in section 3");
+	cr_assert(strstr(h, "<h3>Operating points per site</h3>"));
+	snprintf(want, sizeof(want),
+		 "<tr><td>hospital-a</td><td>sensitivity &ge; 0.80</td><td class=\"num\">0.17</td>"
+		 "<td class=\"num\">6600</td><td class=\"num\">12000</td><td class=\"num\">19796"
+		 "</td><td class=\"num\">1604</td><td class=\"num\">%s</td><td class=\"num\">%s"
+		 "</td><td class=\"num\">%s</td><td class=\"num\">%s</td></tr>",
+		 ci(a, sizeof(a), "0.804", "0.796", "0.813"),
+		 ci(b, sizeof(b), "0.623", "0.617", "0.628"),
+		 ci(c, sizeof(c), "0.355", "0.348", "0.362"),
+		 ci(d, sizeof(d), "0.925", "0.921", "0.928"));
+	cr_assert(strstr(t, want), "want %s", want);
+	cr_assert(strstr(t, "<tr><td>hospital-a</td><td>vendor's declared threshold</td><td "
+			    "class=\"num\">0.25</td>"));
+	cr_assert(strstr(t, ci(a, sizeof(a), "0.455", "0.445", "0.464")));
+	cr_assert(strstr(t, "<tr><td>hospital-b</td><td>positive rate &ge; 0.125</td><td "
+			    "class=\"num\">0.31</td><td class=\"num\">1500</td>"));
+	cr_assert(strstr(t, ci(a, sizeof(a), "0.499", "0.481", "0.517")));
+	cr_assert(strstr(t, "<tr><td>hospital-b</td><td>specificity &ge; 0.90</td><td "
+			    "class=\"num\">0.42</td><td colspan=\"8\">withheld by the site"));
+	cr_assert(strstr(t, "its own threshold on its own records: the largest threshold on a "
+			    "0.01 grid"));
+	cr_assert(strstr(t, "declared threshold is the decision threshold of the vendor's "
+			    "manifest"));
+	fv_free(h);
+	json_decref(j);
+}
+
+Test(report_html, head_to_head_strings_are_escaped)
+{
+	json_t *j = h2h_fixture(), *h2h = json_object_get(j, "head_to_head");
+	json_t *sites = json_object_get(j, "sites");
+	const char *evil = "<script>alert(8)</script>";
+	char *h, why[160];
+	const char *bad;
+
+	json_object_set_new(json_array_get(sites, 2), "node", json_string(evil));
+	json_object_set_new(json_array_get(json_object_get(h2h, "site_differences"), 2), "site",
+			    json_string(evil));
+	json_object_set_new(json_array_get(json_object_get(h2h, "models"), 2), "vendor",
+			    json_string("\"><svg onload=alert(9)>\xE2\x80\xAE"));
+	h = render(j);
+	bad = balanced(h, why, sizeof(why));
+	cr_assert_null(bad, "%s", bad);
+	cr_assert_null(strstr(h, "<script"));
+	cr_assert_null(strstr(h, "<svg onload"));
+	cr_assert_null(strstr(h, "<b>"));
+	cr_assert_null(strstr(h, "\xE2\x80\xAE"));
+	cr_assert(diff_row(h, "<td>&lt;script&gt;alert(8)&lt;/script&gt;</td>", "0.0600", "0.0404",
+			   "0.0796", "&lt; 0.0001"));
+	cr_assert(strstr(h, ">&lt;script&gt;alert(8)&lt;/script&gt;</text>"), "in the chart");
+	cr_assert(strstr(h, "&quot;&gt;&lt;svg onload=alert(9)&gt;\xEF\xBF\xBD [d00d00d0]"));
+	cr_assert(strstr(h, "&lt;b&gt;rival&lt;/b&gt; &amp; co [c0ffee00]"));
+	fv_free(h);
+	json_decref(j);
+}
+
+/* An older report (no head_to_head, no operating points), a single-model run (null) and a
+ * head-to-head report from before site_differences all render, the section numbered alike. */
+Test(report_html, head_to_head_absent_or_older)
+{
+	json_t *j = load_fixture();
+	char *h = render(j), *h2;
+
+	cr_assert(strstr(h, "<section id=\"head-to-head\"><h2>7. Head-to-head comparison</h2><p>"
+			    "This run evaluated one model"));
+	cr_assert(strstr(h, "<li><a href=\"#head-to-head\">Head-to-head comparison</a></li>"));
+	cr_assert_null(strstr(h, "fig-h2h"));
+	cr_assert_null(strstr(h, "Models compared"));
+	cr_assert(strstr(h, "No site reported operating points"));
+	cr_assert_null(strstr(h, "operating-points-table"));
+	cr_assert(strstr(h, "<tr><td>Comparison of models (index tests) on the same participants"
+			    "</td><td>not in this report</td><td><a href=\"#head-to-head\">the run "
+			    "evaluated one model</a>"));
+	json_object_set_new(j, "head_to_head", json_null());
+	h2 = render(j);
+	cr_assert_str_eq(h, h2, "null is a single-model run");
+	fv_free(h);
+	fv_free(h2);
+	json_decref(j);
+
+	j = h2h_fixture();
+	json_object_del(json_object_get(j, "head_to_head"), "site_differences");
+	json_object_set_new(
+	    json_array_get(
+		json_object_get(json_object_get(j, "head_to_head"), "pooled_differences"), 0),
+	    "method", json_string("<i>method</i>"));
+	h = render(j);
+	cr_assert(strstr(h, "id=\"fig-h2h\""));
+	cr_assert(diff_row(h, "<th>pooled</th>", "0.0300", "-0.0357", "0.0957", "0.1885"));
+	cr_assert(strstr(h, "0.1885</td><td>as in the JSON report (95%; no site differences in "
+			    "it), 3 sites: &lt;i&gt;method&lt;/i&gt;</td>"));
+	cr_assert(strstr(h, ">Pooled (JSON report, 95%)</text>"));
+	cr_assert(strstr(h, ">-0.015 (-0.025 to -0.005)</text>"), "signed intervals with \"to\"");
+	fv_free(h);
+	json_decref(j);
+}
+
+/* At another level the site and pooled intervals follow it: z(0.95) = 1.644854, so
+ * hospital-a's 0.01 -+ 0.0164 = -0.0064 to 0.0264; the leaderboard stays at 95 %. */
+Test(report_html, head_to_head_level_and_determinism)
+{
+	json_t *j = h2h_fixture();
+	struct fv_report_opts o;
+	struct fv_diag d = {{0}};
+	char *h = NULL, *h2;
+	size_t len;
+
+	fv_report_opts_init(&o);
+	o.conf = 0.9;
+	cr_assert_eq(fv_report_html(j, &o, &h, &len, &d), FV_OK, "%s", d.msg);
+	cr_assert(diff_row(h, "<td>hospital-a</td>", "0.0100", "-0.0064", "0.0264", "0.3173"));
+	cr_assert(strstr(h, "difference in AUROC, B \xE2\x80\x93 A (90% CI)"));
+	cr_assert(strstr(h, "pooled AUROC (95% CI)"));
+	fv_free(h);
+	h = render(j);
+	h2 = render(j);
+	cr_assert_str_eq(h, h2);
+	fv_free(h);
+	fv_free(h2);
+	json_decref(j);
+}
+
+/* sites[k].operating_points[o] */
+static json_t *op_at(json_t *j, size_t k, size_t o)
+{
+	json_t *s = json_array_get(json_object_get(j, "sites"), k);
+	return json_array_get(json_object_get(s, "operating_points"), o);
+}
+
+Test(report_html, head_to_head_invalid_fields_name_the_path)
+{
+	json_t *j;
+
+#define H2H	     json_object_get(j, "head_to_head")
+#define H2H_AT(f, k) json_array_get(json_object_get(H2H, f), (k))
+#define OPS(k, o)    op_at(j, (k), (o))
+	j = h2h_fixture();
+	json_object_set_new(j, "head_to_head", json_string("yes"));
+	expect_invalid(j, FV_EINVAL, "head_to_head: must be an object or null");
+	j = h2h_fixture();
+	json_object_del(H2H_AT("site_differences", 2), "difference");
+	expect_invalid(
+	    j, FV_EINVAL,
+	    "head_to_head.site_differences[2].difference: missing (a number is required)");
+	j = h2h_fixture();
+	json_object_set_new(H2H_AT("site_differences", 1), "variance", json_real(0.0));
+	expect_invalid(j, FV_EINVAL, "head_to_head.site_differences[1].variance: must be positive");
+	j = h2h_fixture();
+	json_object_set_new(H2H_AT("site_differences", 0), "difference", json_real(1.5));
+	expect_invalid(j, FV_EINVAL, "head_to_head.site_differences[0].difference: 1.5 is outside");
+	j = h2h_fixture();
+	json_object_set_new(H2H_AT("site_differences", 3), "site", json_string("hospital-z"));
+	expect_invalid(j, FV_EINVAL,
+		       "head_to_head.site_differences[3].site: not a site with results");
+	j = h2h_fixture();
+	json_object_set_new(H2H_AT("site_differences", 3), "b", json_string("feedface"));
+	expect_invalid(j, FV_EINVAL,
+		       "head_to_head.site_differences[3].b: not a model of head_to_head.models");
+	j = h2h_fixture();
+	json_object_set_new(H2H_AT("site_differences", 3), "site", json_string("hospital-a"));
+	json_object_set_new(H2H_AT("site_differences", 3), "b", json_string(VID_B));
+	expect_invalid(j, FV_EINVAL,
+		       "head_to_head.site_differences[3]: repeats "
+		       "head_to_head.site_differences[0]");
+	j = h2h_fixture();
+	json_object_set_new(
+	    H2H_AT("pooled_differences", 1), "b",
+	    json_string(json_string_value(json_object_get(H2H_AT("pooled_differences", 1), "a"))));
+	expect_invalid(j, FV_EINVAL, "head_to_head.pooled_differences[1].b: the same model as a");
+	j = h2h_fixture();
+	json_object_set_new(H2H_AT("pooled_differences", 1), "b", json_string(VID_B));
+	expect_invalid(
+	    j, FV_EINVAL,
+	    "head_to_head.pooled_differences[1]: repeats head_to_head.pooled_differences[0]");
+	j = h2h_fixture();
+	json_object_set_new(H2H_AT("pooled_differences", 0), "p", json_string("0.1"));
+	expect_invalid(j, FV_EINVAL, "head_to_head.pooled_differences[0].p: must be a number");
+	j = h2h_fixture();
+	json_object_set_new(H2H_AT("models", 0), "version_id", json_string(VID_C "0"));
+	expect_invalid(j, FV_EINVAL, "head_to_head.models[0].version_id: not the run's model");
+	j = h2h_fixture();
+	json_object_set_new(H2H_AT("models", 2), "version_id", json_string(VID_B));
+	expect_invalid(j, FV_EINVAL,
+		       "head_to_head.models[2].version_id: repeats head_to_head.models[1]");
+	j = h2h_fixture();
+	json_object_set_new(H2H_AT("models", 1), "auroc", json_real(1.2));
+	expect_invalid(j, FV_EINVAL, "head_to_head.models[1].auroc");
+	j = h2h_fixture();
+	for (int i = 0; i < 7; i++)
+		json_array_append_new(json_object_get(H2H, "models"),
+				      json_pack("{s:s,s:s}", "version_id", "x", "vendor", "v"));
+	expect_invalid(j, FV_ELIMIT, "head_to_head.models: more than 9");
+	j = h2h_fixture();
+	json_object_del(H2H, "leaderboard");
+	expect_invalid(j, FV_EINVAL, "head_to_head.leaderboard: missing");
+	j = h2h_fixture();
+	json_object_set_new(H2H_AT("leaderboard", 2), "rank_low", json_integer(4));
+	expect_invalid(j, FV_EINVAL,
+		       "head_to_head.leaderboard[2].rank_low: must be an integer between 1 and 3");
+	j = h2h_fixture();
+	json_object_set_new(H2H_AT("leaderboard", 0), "rank_high", json_integer(1));
+	json_object_set_new(H2H_AT("leaderboard", 0), "rank", json_integer(2));
+	expect_invalid(j, FV_EINVAL, "head_to_head.leaderboard[0]: rank 2 is outside its interval");
+	j = h2h_fixture();
+	json_object_set_new(H2H_AT("leaderboard", 1), "version_id", json_string(VID_B));
+	expect_invalid(
+	    j, FV_EINVAL,
+	    "head_to_head.leaderboard[1].version_id: repeats head_to_head.leaderboard[0]");
+	j = h2h_fixture();
+	json_object_del(OPS(0, 0), "value");
+	expect_invalid(j, FV_EINVAL, "sites[0].operating_points[0].value: missing");
+	j = h2h_fixture();
+	json_object_set_new(OPS(0, 1), "target", json_string("youden"));
+	expect_invalid(j, FV_EINVAL, "sites[0].operating_points[1].target: must be");
+	j = h2h_fixture();
+	json_object_set_new(OPS(0, 0), "tp", json_integer(6601));
+	expect_invalid(j, FV_EINVAL,
+		       "sites[0].operating_points[0]: the counts do not add up to n and n_pos");
+	j = h2h_fixture();
+	json_object_del(OPS(1, 0), "fn");
+	expect_invalid(j, FV_EINVAL, "sites[1].operating_points[0].fn: missing");
+	j = h2h_fixture();
+	json_object_del(OPS(1, 1), "threshold");
+	expect_invalid(j, FV_EINVAL, "sites[1].operating_points[1].threshold: missing");
+	j = h2h_fixture();
+	for (int i = 0; i < 4; i++)
+		json_array_append(json_object_get(json_array_get(json_object_get(j, "sites"), 1),
+						  "operating_points"),
+				  OPS(1, 1));
+	expect_invalid(j, FV_ELIMIT, "sites[1].operating_points: more than 5");
+	j = h2h_fixture();
+	json_object_set_new(json_array_get(json_object_get(j, "sites"), 2), "operating_points",
+			    json_object());
+	expect_invalid(j, FV_EINVAL, "sites[2].operating_points: must be an array");
+#undef H2H
+#undef H2H_AT
+#undef OPS
+}
+
+/* Every allocation of the head-to-head section and operating points fails cleanly. */
+Test(report_html, head_to_head_allocation_failure)
+{
+	json_t *j = h2h_fixture();
 	struct fv_diag d = {{0}};
 	char *h = NULL;
 	size_t len;
