@@ -613,6 +613,16 @@ static json_t *head_to_head(const Fedval__ResultsReply *rr, struct site *sites, 
 		}
 		json_t *mj = json_pack("{s:s,s:s}", "version_id", refs[k]->version_id, "vendor",
 				       refs[k]->vendor);
+		/* the vendor's name and version of the model, for readers of the report */
+		json_t *man =
+		    json_loads(refs[k]->manifest_json ? refs[k]->manifest_json : "", 0, NULL);
+		const char *mn = json_string_value(json_object_get(man, "name"));
+		const char *mv = json_string_value(json_object_get(man, "version"));
+		if (mn)
+			json_object_set_new(mj, "name", json_string(mn));
+		if (mv)
+			json_object_set_new(mj, "version", json_string(mv));
+		json_decref(man);
 		set_finite(mj, "auroc", est[k]);
 		set_finite(mj, "ci_low", lo[k]);
 		set_finite(mj, "ci_high", hi[k]);

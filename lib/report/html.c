@@ -1169,6 +1169,12 @@ static void h2h_board(struct rp_buf *b, const struct rp *r)
 				rp_esc(b, r->model_version, 256);
 			}
 			rp_put(b, " (the run's model)");
+		} else if (m->name) {
+			rp_esc(b, m->name, 256);
+			if (m->version) {
+				rp_put(b, " ");
+				rp_esc(b, m->version, 256);
+			}
 		} else {
 			rp_put(b, "compared model");
 		}

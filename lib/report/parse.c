@@ -692,6 +692,8 @@ static fv_err parse_h2h_models(const json_t *h, struct rp *r, struct fv_diag *d)
 			return fv_diag_set(d, FV_EINVAL, "%s: must be an object", p);
 		if ((e = need_str(x, "version_id", p, &m->version_id, d)) ||
 		    (e = need_str(x, "vendor", p, &m->vendor, d)) ||
+		    (e = opt_str(x, "name", p, &m->name, d)) ||
+		    (e = opt_str(x, "version", p, &m->version, d)) ||
 		    (e = opt_num(x, "auroc", p, 0, 1, &m->auc, d)) ||
 		    (e = opt_num(x, "ci_low", p, 0, 1, &m->lo, d)) ||
 		    (e = opt_num(x, "ci_high", p, 0, 1, &m->hi, d)))

@@ -173,7 +173,8 @@ struct rp_sub {
  * recomputed at the requested level from each site's difference and paired variance. */
 struct rp_model {
 	const char *version_id, *vendor;
-	double auc, lo, hi; /* pooled AUROC (random effects); NaN when absent */
+	const char *name, *version; /* the vendor's manifest name and version; NULL if absent */
+	double auc, lo, hi;	    /* pooled AUROC (random effects); NaN when absent */
 };
 
 struct rp_rank {

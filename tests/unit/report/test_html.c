@@ -744,6 +744,10 @@ static json_t *h2h_fixture(void)
 		"auroc", 0.751, "ci_low", 0.702, "ci_high", 0.795, "rank", 3, "rank_low", 2,
 		"rank_high", 3, "version_id", VID_C, "vendor", "third-ai", "auroc", 0.736, "ci_low",
 		0.690, "ci_high", 0.779));
+	json_t *third =
+	    json_array_get(json_object_get(json_object_get(j, "head_to_head"), "models"), 2);
+	json_object_set_new(third, "name", json_string("sepsis <net>"));
+	json_object_set_new(third, "version", json_string("3.1"));
 	json_object_set_new(json_array_get(sites, 0), "operating_points",
 			    json_pack("[{s:s,s:f,s:f,s:i,s:i,s:i,s:i},{s:s,s:f,s:i,s:i,s:i,s:i}]",
 				      "target", "sensitivity", "value", 0.8, "threshold", 0.17,
@@ -814,6 +818,9 @@ Test(report_html, head_to_head_section)
 		      "2</td><td>compared model</td><td>&lt;b&gt;rival&lt;/b&gt; &amp; co</td>"));
 	cr_assert(strstr(h, "<td class=\"num\">2</td><td class=\"num\">1\xE2\x80\x93"
 			    "3</td><td>hf-readmit-lr 1.0.0 (the run's model)</td>"));
+	/* a compared model with its manifest name and version (escaped) */
+	cr_assert(strstr(h, "3</td><td>sepsis &lt;net&gt; 3.1</td><td>third-ai</td>"), "%s",
+		  strstr(h, "leaderboard-table"));
 	cr_assert(strstr(h, ci(c, sizeof(c), "0.781", "0.733", "0.823")));
 	/* the differences, recomputed (by hand in h2h_fixture's comment) */
 	cr_assert(strstr(h, "<tr><th colspan=\"4\">B: &lt;b&gt;rival&lt;/b&gt; &amp; co "
