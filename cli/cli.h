@@ -84,6 +84,14 @@ void mon_inputs_print(const struct mon_inputs *m);
 json_t *mon_inputs_json(const struct mon_inputs *m, json_t *alerts); /* appends to alerts */
 int mon_inputs_alerts(const struct mon_inputs *m, FILE *f);	     /* ALERT lines */
 void mon_inputs_free(struct mon_inputs *m);
+/* ... and of each variable's summary (cli/monitor_vars.c): |SMD| >= limit and Holm p < alpha */
+struct mon_vars;
+fv_err mon_vars_analyse(json_t *const *reports, size_t np, double limit, double alpha,
+			struct mon_vars **out, struct fv_diag *d);
+void mon_vars_print(const struct mon_vars *m);
+json_t *mon_vars_json(const struct mon_vars *m, json_t *alerts);
+int mon_vars_alerts(const struct mon_vars *m, FILE *f);
+void mon_vars_free(struct mon_vars *m);
 int cmd_dashboard_token(int argc, char **argv);
 int cmd_report_html(int argc, char **argv);
 int cmd_principal_revoke(int argc, char **argv);

@@ -19,7 +19,7 @@
 
 static const char monitor_usage[] =
     "usage: fedval monitor check --baseline REPORT.json REPORT2.json [REPORT3.json ...]\n"
-    "                            [--k 0.5] [--h 4] [--psi 0.25] [--alpha 0.01]\n"
+    "                            [--k 0.5] [--h 4] [--psi 0.25] [--smd 0.2] [--alpha 0.01]\n"
     "                            [--metric auroc|oe|input|both|all] [--json]\n"
     "\n"
     "Check a model's monitoring periods for drift. Each REPORT is a JSON report written by\n"
@@ -31,12 +31,15 @@ static const char monitor_usage[] =
     "adjusted across sites by Holm's method. A CUSUM above h raises an alarm.\n"
     "Input drift: each site's case mix over the benchmark's subgroups (released category\n"
     "counts) against period 0, by PSI and a chi-square test of homogeneity (Holm across the\n"
-    "period's tests); PSI >= --psi with adjusted p < --alpha raises an alarm.\n"
+    "period's tests); PSI >= --psi with adjusted p < --alpha raises an alarm. And each\n"
+    "variable of the sites' dataset summaries bound to the results: standardized mean\n"
+    "difference and z test of the means; |SMD| >= --smd with adjusted p < --alpha alarms.\n"
     "\n"
     "  --baseline FILE   the report of the baseline period (period 0)\n"
     "  --k K             CUSUM reference value in standard errors (default 0.5)\n"
     "  --h H             CUSUM decision interval in standard errors (default 4)\n"
     "  --psi X           input drift: PSI at or above which a shift counts (default 0.25)\n"
+    "  --smd X           input drift: |standardized mean difference| that counts (default 0.2)\n"
     "  --alpha A         input drift: significance level of the adjusted test (default 0.01)\n"
     "  --metric M        auroc, oe, input, both (auroc and oe) or all (default all)\n"
     "  --json            print the result as JSON (schema fedval.monitor/1) instead of tables\n"
@@ -79,8 +82,9 @@ struct mon {
 	double k, h;
 	int want[MET_N];
 	int want_input;
-	double psi, alpha;
+	double psi, alpha, smd;
 	struct mon_inputs *in;
+	struct mon_vars *vars;
 };
 
 static double back(int m, double y)
@@ -414,6 +418,8 @@ static json_t *to_json(const struct mon *M)
 	json_object_set_new(j, "series", series);
 	if (M->in)
 		json_object_set_new(j, "inputs", mon_inputs_json(M->in, alerts));
+	if (M->vars)
+		json_object_set_new(j, "variables", mon_vars_json(M->vars, alerts));
 	json_object_set_new(j, "alerts", alerts);
 	return j;
 }
@@ -428,7 +434,7 @@ static bool parse_num(const char *s, double *out)
 
 int cmd_monitor_check(int argc, char **argv)
 {
-	enum { O_BASE = 256, O_K, O_H, O_METRIC, O_JSON, O_PSI, O_ALPHA };
+	enum { O_BASE = 256, O_K, O_H, O_METRIC, O_JSON, O_PSI, O_ALPHA, O_SMD };
 	static const struct option opts[] = {{"baseline", required_argument, NULL, O_BASE},
 					     {"k", required_argument, NULL, O_K},
 					     {"h", required_argument, NULL, O_H},
@@ -436,13 +442,15 @@ int cmd_monitor_check(int argc, char **argv)
 					     {"json", no_argument, NULL, O_JSON},
 					     {"psi", required_argument, NULL, O_PSI},
 					     {"alpha", required_argument, NULL, O_ALPHA},
+					     {"smd", required_argument, NULL, O_SMD},
 					     {NULL, 0, NULL, 0}};
 	struct mon M = {.k = FV_CUSUM_K,
 			.h = FV_CUSUM_H,
 			.want = {1, 1},
 			.want_input = 1,
 			.psi = FV_MIX_PSI,
-			.alpha = FV_MIX_ALPHA};
+			.alpha = FV_MIX_ALPHA,
+			.smd = 0.2};
 	const char *baseline = NULL, *metric = "all";
 	struct fv_diag d = {{0}};
 	bool json = false;
@@ -459,6 +467,8 @@ int cmd_monitor_check(int argc, char **argv)
 			return cli_usage(monitor_usage, "--h: not a number: %s", optarg);
 		else if (c == O_PSI && !parse_num(optarg, &M.psi))
 			return cli_usage(monitor_usage, "--psi: not a number: %s", optarg);
+		else if (c == O_SMD && !parse_num(optarg, &M.smd))
+			return cli_usage(monitor_usage, "--smd: not a number: %s", optarg);
 		else if (c == O_ALPHA && !parse_num(optarg, &M.alpha))
 			return cli_usage(monitor_usage, "--alpha: not a number: %s", optarg);
 		else if (c == O_METRIC)
@@ -477,8 +487,8 @@ int cmd_monitor_check(int argc, char **argv)
 		return cli_usage(monitor_usage, "at most %d reports", MON_MAX_PERIODS);
 	if (!(M.k >= 0) || !(M.h > 0))
 		return cli_usage(monitor_usage, "need --k >= 0 and --h > 0");
-	if (!(M.psi > 0) || !(M.alpha > 0 && M.alpha < 1))
-		return cli_usage(monitor_usage, "need --psi > 0 and 0 < --alpha < 1");
+	if (!(M.psi > 0) || !(M.smd > 0) || !(M.alpha > 0 && M.alpha < 1))
+		return cli_usage(monitor_usage, "need --psi > 0, --smd > 0 and 0 < --alpha < 1");
 	if (!strcmp(metric, "auroc") || !strcmp(metric, "oe") || !strcmp(metric, "input")) {
 		M.want[MET_AUC] = !strcmp(metric, "auroc");
 		M.want[MET_OE] = !strcmp(metric, "oe");
@@ -503,7 +513,8 @@ int cmd_monitor_check(int argc, char **argv)
 		if (cli_json_file(M.file[t], &M.rep[t], &d) != FV_OK)
 			goto out;
 	if (load(&M, &d) != FV_OK || analyse(&M, &d) != FV_OK ||
-	    (M.want_input && mon_inputs_analyse(M.rep, M.np, M.psi, M.alpha, &M.in, &d) != FV_OK))
+	    (M.want_input && mon_inputs_analyse(M.rep, M.np, M.psi, M.alpha, &M.in, &d) != FV_OK) ||
+	    (M.want_input && mon_vars_analyse(M.rep, M.np, M.smd, M.alpha, &M.vars, &d) != FV_OK))
 		goto out;
 	if (json) {
 		json_t *j = to_json(&M);
@@ -519,6 +530,8 @@ int cmd_monitor_check(int argc, char **argv)
 		print_tables(&M);
 		if (M.in)
 			mon_inputs_print(M.in);
+		if (M.vars)
+			mon_vars_print(M.vars);
 	}
 	for (int m = 0; m < MET_N; m++)
 		for (size_t s = 0; s < M.ns; s++) {
@@ -536,6 +549,8 @@ int cmd_monitor_check(int argc, char **argv)
 		}
 	if (M.in)
 		alarms += mon_inputs_alerts(M.in, json ? stderr : stdout);
+	if (M.vars)
+		alarms += mon_vars_alerts(M.vars, json ? stderr : stdout);
 	if (!json && !alarms)
 		printf("no drift: no CUSUM crossed h = %g%s\n", M.h,
 		       M.in ? ", no input shift" : "");
@@ -552,6 +567,7 @@ out:
 		}
 	fv_free(M.s);
 	mon_inputs_free(M.in);
+	mon_vars_free(M.vars);
 	for (size_t t = 0; M.rep && t < M.np; t++)
 		json_decref(M.rep[t]);
 	fv_free(M.rep);

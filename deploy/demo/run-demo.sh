@@ -176,7 +176,8 @@ if "$FEDVAL" monitor check --baseline "$OUT/report.json" "$OUT/report-period2.js
 	>"$OUT/monitoring.txt" 2>&1; then
 	echo "  no drift detected"
 else
-	grep ALERT "$OUT/monitoring.txt" | sed 's/^/  /'
+	grep ALERT "$OUT/monitoring.txt" | head -4 | sed 's/^/  /'
+	echo "  ... $(grep -c ALERT "$OUT/monitoring.txt") alerts in all (performance, case mix, variables)"
 fi
 
 step "stop the federation"
@@ -194,6 +195,6 @@ echo "demo finished in $(($(date +%s) - START)) s"
 echo "  report:  $OUT/report.html (self-contained HTML; print to PDF from a browser)"
 echo "  data:    $OUT/report.json (schema fedval.report/1, docs/report-format.md)"
 echo "  table:   $OUT/results.txt"
-echo "  monitor: $OUT/monitoring.txt (CUSUM on AUROC and O/E, case mix per subgroup)"
+echo "  monitor: $OUT/monitoring.txt (CUSUM on AUROC and O/E, case mix, variables)"
 echo "  logs:    $OUT/logs/"
 echo "  audit:   $OUT/coordinator/coordinator-audit.log, $OUT/hospital-*/state/node-audit.log"

@@ -387,6 +387,14 @@ fv_err fv_stats_mix_shift(const struct fv_mix_cell *base, size_t nbase, uint64_t
 			  const struct fv_mix_cell *cur, size_t ncur, uint64_t cur_total,
 			  double min_expected, struct fv_psi *out, size_t *kept, struct fv_diag *d);
 
+/* Shift of one input variable between two periods from their summaries (mean, sd, n of the
+ * valid values): the standardized mean difference smd = (m1 - m0) / sqrt((s0^2 + s1^2) / 2)
+ * (Austin, Stat Med 2009;28:3083-3107; |smd| > 0.1 is the usual mark of a notable imbalance)
+ * and the two-sample z test of the means, z = (m1 - m0) / sqrt(s0^2/n0 + s1^2/n1), p two-sided.
+ * FV_EINVAL unless n0, n1 >= 2, the sds are finite and >= 0, and not both 0. */
+fv_err fv_stats_smd(double m0, double s0, double n0, double m1, double s1, double n1, double *smd,
+		    double *p);
+
 /* The input-drift stop criterion over ns series (site x subgroup) and np periods (0 = the
  * baseline): r[q * np + t] is series q's comparison of period t with period 0, used when
  * ok[q * np + t]. The p-values of each period are Holm-adjusted across the series

@@ -333,3 +333,15 @@ fv_err fv_stats_mix_alarms(const struct fv_psi *r, const int *ok, size_t ns, siz
 	fv_free(a);
 	return e;
 }
+
+fv_err fv_stats_smd(double m0, double s0, double n0, double m1, double s1, double n1, double *smd,
+		    double *p)
+{
+	if (!smd || !p || !(n0 >= 2) || !(n1 >= 2) || !isfinite(m0) || !isfinite(m1) ||
+	    !(s0 >= 0) || !(s1 >= 0) || !isfinite(s0) || !isfinite(s1) || (s0 == 0 && s1 == 0))
+		return FV_EINVAL;
+	*smd = (m1 - m0) / sqrt((s0 * s0 + s1 * s1) / 2);
+	double z = (m1 - m0) / sqrt(s0 * s0 / n0 + s1 * s1 / n1);
+	*p = 2 * fv_stats_pnorm(-fabs(z));
+	return FV_OK;
+}

@@ -51,6 +51,21 @@ static json_t *case_mix(int s, int t)
 	return m;
 }
 
+/* The site's dataset summary (docs/data-summary.md), only what monitoring reads: age with
+ * mean 70 and sd 10 over 2000 valid values, wobbling by 0.1; with mix_shift site-c's mean
+ * rises to 75 from period 2: SMD = 5 / sqrt((100 + 100) / 2) = 0.5, z = 5 / sqrt(2 * 100 /
+ * 2000) = 15.8. A text column has no mean: never compared. */
+static json_t *summary(int s, int t)
+{
+	double mean = 70 + (s == 2 ? 0 : 10 * wobble[(t + s) % PERIODS]);
+	if (mix_shift && s == 2 && t >= 2)
+		mean = 75;
+	return json_pack("{s:s,s:i,s:[{s:s,s:i,s:f,s:f},{s:s,s:i,s:n,s:n}]}", "format",
+			 "fedval-data-summary/1", "rows", 2000, "variables", "name", "age",
+			 "n_valid", 2000, "mean", mean, "sd", 10.0, "name", "patient_id", "n_valid",
+			 2000, "mean", "sd");
+}
+
 /* Write period t's report to dir/pT.json; site-b drops by `drop` from period 3. */
 static void write_report(const char *dir, int t, double drop)
 {
@@ -67,6 +82,8 @@ static void write_report(const char *dir, int t, double drop)
 				     hanley_mcneil(a, 200, 1800), "method", "DeLong",
 				     "expected_events", expected_ev[t], "observed_expected",
 				     200 / expected_ev[t], "subgroups", case_mix(s, t)));
+		json_object_set_new(json_array_get(sites, (size_t)s), "data_summary",
+				    summary(s, t));
 	}
 	/* a failed site is ignored, not an error */
 	json_array_append_new(sites, json_pack("{s:s,s:b,s:s,s:s}", "node", "site-d", "verified", 1,
@@ -184,6 +201,11 @@ Test(monitor, case_mix_shift_raises_input_alert, .fini = cleanup)
 	cr_assert(!strstr(out, "ALERT: site-b"), "%s", out);
 	cr_assert(!strstr(out, "auroc drift"), "%s", out);
 	cr_assert(strstr(out, "input case mix per subgroup"), "%s", out);
+	/* the variable summaries: site-c's age moved by half an SD */
+	cr_assert(strstr(out, "ALERT: site-c variable:age drift at period 2 (shift: SMD 0.500"),
+		  "%s", out);
+	cr_assert(!strstr(out, "variable:patient_id"), "%s", out);
+	cr_assert(!strstr(out, "ALERT: site-a variable"), "%s", out);
 	free(out);
 
 	/* JSON: the input series and the alert */
@@ -194,9 +216,12 @@ Test(monitor, case_mix_shift_raises_input_alert, .fini = cleanup)
 	json_t *j = json_loads(out, 0, &err);
 	cr_assert(j, "not JSON: %s\n%s", err.text, out);
 	json_t *alerts = json_object_get(j, "alerts");
-	cr_assert_eq(json_array_size(alerts), 1, "%s", out);
+	cr_assert_eq(json_array_size(alerts), 2, "%s", out);
 	json_t *a = json_array_get(alerts, 0);
 	cr_assert_str_eq(json_string_value(json_object_get(a, "metric")), "input:age_band");
+	cr_assert_str_eq(json_string_value(json_object_get(json_array_get(alerts, 1), "metric")),
+			 "variable:age");
+	cr_assert_eq(json_array_size(json_object_get(j, "variables")), NSITES, "%s", out);
 	cr_assert_str_eq(json_string_value(json_object_get(a, "direction")), "shift");
 	cr_assert_eq(json_array_size(json_object_get(j, "inputs")), NSITES, "%s", out);
 	json_t *in = json_array_get(json_object_get(j, "inputs"), 2);
@@ -215,10 +240,11 @@ Test(monitor, case_mix_shift_raises_input_alert, .fini = cleanup)
 		   DIRS);
 	cr_assert_eq(rc, 0, "%s", out);
 	free(out);
-	rc = h_run(&out,
-		   H_BIN("fedval") " monitor check --metric input --psi 0.3 --baseline " FILES
-				   " 2>&1",
-		   DIRS);
+	rc = h_run(
+	    &out,
+	    H_BIN("fedval") " monitor check --metric input --psi 0.3 --smd 0.6 --baseline " FILES
+			    " 2>&1",
+	    DIRS);
 	cr_assert_eq(rc, 0, "PSI 0.287 is below 0.3:\n%s", out);
 	free(out);
 	cr_assert_eq(h_run(NULL,

@@ -299,3 +299,21 @@ Test(drift, mix_shift_rejects_bad_input)
 	cr_assert_eq(fv_stats_mix_shift(one, 1, 10, one, 1, 10, 5, &r, &kept, &d), FV_EINVAL);
 	cr_assert(strstr(d.msg, "fewer than two"), "%s", d.msg);
 }
+
+Test(drift, smd_by_hand)
+{
+	double smd, p;
+	/* means 50 and 53, sds 10 and 12, n 400 and 100: smd = 3 / sqrt((100 + 144) / 2) =
+	 * 3 / 11.0454 = 0.27161; z = 3 / sqrt(100/400 + 144/100) = 3 / 1.3 = 2.3077,
+	 * p = 2 (1 - Phi(2.3077)) = 0.02101 */
+	cr_assert_eq(fv_stats_smd(50, 10, 400, 53, 12, 100, &smd, &p), FV_OK);
+	cr_assert_float_eq(smd, 3 / sqrt(122.0), 1e-12);
+	cr_assert_float_eq(smd, 0.27161, 1e-5);
+	cr_assert_float_eq(p, 0.02101, 1e-5);
+	/* symmetric in the sign */
+	cr_assert_eq(fv_stats_smd(53, 12, 100, 50, 10, 400, &smd, &p), FV_OK);
+	cr_assert_float_eq(smd, -0.27161, 1e-5);
+	cr_assert_eq(fv_stats_smd(1, 0, 10, 1, 0, 10, &smd, &p), FV_EINVAL, "both sds 0");
+	cr_assert_eq(fv_stats_smd(1, 1, 1, 1, 1, 10, &smd, &p), FV_EINVAL, "n < 2");
+	cr_assert_eq(fv_stats_smd(NAN, 1, 10, 1, 1, 10, &smd, &p), FV_EINVAL);
+}
