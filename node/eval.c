@@ -320,10 +320,22 @@ static fv_err subgroups(struct pipeline *pl, const float *scores, size_t n, stru
 	}
 	for (uint32_t k = 0; k < in->n_sub; k++) {
 		const struct node_subgroup *sg = &in->sub[k];
-		uint32_t ncats = sg->nedges ? sg->nedges + 1 : pl->ncat[k];
+		uint32_t ncats = sg->nedges ? sg->nedges + 1 : pl->ncat[k], order[NODE_MAX_CATS];
 		if (out->sub_error[k][0])
 			continue;
-		for (uint32_t c = 0; c < ncats; c++) {
+		/* Distinct values were numbered as they appeared, which depends on which batch
+		 * finished first: release them in order of value, so the result does not. */
+		for (uint32_t c = 0; c < ncats && c < NODE_MAX_CATS; c++) {
+			uint32_t m = c;
+			while (!sg->nedges && m > 0 &&
+			       pl->cat_value[k][order[m - 1]] > pl->cat_value[k][c]) {
+				order[m] = order[m - 1];
+				m--;
+			}
+			order[m] = c;
+		}
+		for (uint32_t oc = 0; oc < ncats && oc < NODE_MAX_CATS; oc++) {
+			uint32_t c = order[oc];
 			struct sub_out *so;
 			size_t m = 0;
 			for (size_t i = 0; i < n; i++)

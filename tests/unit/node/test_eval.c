@@ -180,8 +180,23 @@ static void run(const struct fv_source_spec *spec, int threads, size_t batch, st
 			     .threads = threads,
 			     .batch_rows = batch};
 	memcpy(in.thr, THR, sizeof(THR));
+	/* a subgroup of distinct values (numbered as they appear, so by timing) and one of
+	 * bands, and two operating points: all must come out the same for any thread count */
+	for (size_t j = 0; j < np; j++) {
+		if (!strcmp(preds[j], "nyha_class"))
+			in.sub[0] = (struct node_subgroup){"nyha", j, 0, {0}};
+		if (!strcmp(preds[j], "age"))
+			in.sub[1] = (struct node_subgroup){"age_band", j, 2, {65, 80}};
+	}
+	in.n_sub = 2;
+	in.n_op = 2;
+	in.op_target[0] = NODE_OP_SENS;
+	in.op_value[0] = 0.8;
+	in.op_target[1] = NODE_OP_SPEC;
+	in.op_value[1] = 0.9;
 	node_eval_compute(&in, o);
 	cr_assert_eq(o->status, 0, "%s", o->error);
+	cr_assert(o->n_subres >= 4 && o->n_op == 2);
 	o->rows_per_s = 0; /* a timing, not a statistic */
 }
 
