@@ -57,7 +57,8 @@ enum slot_state { SLOT_FREE, SLOT_READY, SLOT_BUSY, SLOT_DONE };
 
 struct slot {
 	enum slot_state state;
-	uint64_t first; /* record index of the first row */
+	uint64_t first;	    /* record index of the first row */
+	uint32_t part, seq; /* parts mode: the part and the batch within it */
 	size_t rows;
 	float *x;  /* [batch][nvars]: every variable any model reads */
 	float *xg; /* gathered inputs of one model, when it reads a subset or another order */
@@ -87,6 +88,25 @@ struct pipeline {
 	double cat_value[NODE_MAX_SUB][NODE_MAX_CATS];
 	uint32_t ncat[NODE_MAX_SUB];
 	uint8_t *cats[NODE_MAX_SUB]; /* per record: category index, 255 = subgroup unusable */
+	/* parts mode (a large CSV file parsed by all threads, see parts_run) */
+	struct part *parts;
+	size_t nparts, next_part, running;
+};
+
+/* One part of a CSV file (fv_csv_split): its own source, and what the collector has of it, in
+ * record order: packed scores per model and the subgroup variables' values. */
+struct part {
+	struct fv_source *src;
+	uint64_t bytes;
+	uint32_t next_seq; /* the batch the collector takes next */
+	uint32_t seqs;	   /* batches read so far (worker) */
+	size_t n, cap;
+	float *scores[1 + NODE_MAX_CMP];
+	float *subv[NODE_MAX_SUB];
+	fv_err err; /* the part's first read error (FV_OK if none), msg saying why */
+	char msg[sizeof(((struct eval_out *)0)->error)];
+	uint64_t bad_record; /* 1-based within the part: a model output that is no probability */
+	bool bad_cmp;
 };
 
 #define CAT_BAD 255
@@ -379,6 +399,234 @@ done:
 	return e;
 }
 
+/* ---- parts mode: a large CSV file parsed by every thread ----
+ * Each worker takes the next part, reads its batches into free slots and scores them; the
+ * calling thread appends each part's scored batches in order to that part's arrays, and at the
+ * end joins the parts in file order. The records, their order and hence every statistic are
+ * those of the one-thread pipeline; so is the error reported (the first part's that failed,
+ * whose first error is the file's first). */
+static void *part_worker(void *arg)
+{
+	struct pipeline *pl = arg;
+
+	pthread_mutex_lock(&pl->mu);
+	while (!pl->quit && pl->next_part < pl->nparts) {
+		size_t p = pl->next_part++;
+		struct part *pt = &pl->parts[p];
+		for (;;) {
+			struct slot *sl = NULL;
+			while (!pl->quit) {
+				for (size_t i = 0; i < pl->nslots && !sl; i++)
+					if (pl->slots[i].state == SLOT_FREE)
+						sl = &pl->slots[i];
+				if (sl)
+					break;
+				pthread_cond_wait(&pl->cv, &pl->mu);
+			}
+			if (!sl)
+				break;
+			sl->state = SLOT_BUSY;
+			pthread_mutex_unlock(&pl->mu);
+			struct fv_diag d = {{0}};
+			size_t got = 0;
+			fv_err e = fv_source_read(pt->src, sl->x, sl->y, pl->batch, &got, &d);
+			if (e == FV_OK && got) {
+				sl->rows = got;
+				sl->err = predict_all(pl, sl, &d);
+				if (sl->err != FV_OK)
+					fv_strlcpy(sl->msg, d.msg, sizeof(sl->msg));
+			}
+			pthread_mutex_lock(&pl->mu);
+			if (e != FV_OK || got == 0) {
+				if (e != FV_OK) {
+					pt->err = e;
+					fv_strlcpy(pt->msg, d.msg, sizeof(pt->msg));
+				}
+				sl->state = SLOT_FREE;
+				pthread_cond_broadcast(&pl->cv);
+				break;
+			}
+			sl->part = (uint32_t)p;
+			sl->seq = pt->seqs++;
+			sl->state = SLOT_DONE;
+			pthread_cond_broadcast(&pl->cv);
+		}
+	}
+	pl->running--;
+	pthread_cond_broadcast(&pl->cv);
+	pthread_mutex_unlock(&pl->mu);
+	return NULL;
+}
+
+/* Append a scored batch to its part (calling thread). */
+static fv_err part_collect(struct pipeline *pl, struct slot *sl, size_t nmodels,
+			   struct eval_out *out)
+{
+	struct part *pt = &pl->parts[sl->part];
+	if (sl->err != FV_OK) {
+		char msg[300];
+		fv_fmt(msg, sizeof(msg), "model evaluation: %s", sl->msg);
+		fail(out, sl->err, msg);
+		out->run_error = true;
+		return sl->err;
+	}
+	if (pt->n + sl->rows > pt->cap) {
+		size_t ncap = pt->cap ? pt->cap * 2 : 1u << 14;
+		while (ncap < pt->n + sl->rows)
+			ncap *= 2;
+		for (size_t k = 0; k < nmodels; k++) {
+			float *ns = fv_realloc(pt->scores[k], ncap * sizeof(float));
+			if (!ns)
+				goto nomem;
+			pt->scores[k] = ns;
+		}
+		for (uint32_t k = 0; k < pl->in->n_sub; k++) {
+			float *nv = fv_realloc(pt->subv[k], ncap * sizeof(float));
+			if (!nv)
+				goto nomem;
+			pt->subv[k] = nv;
+		}
+		pt->cap = ncap;
+	}
+	for (uint32_t k = 0; k < pl->in->n_sub; k++)
+		for (size_t i = 0; i < sl->rows; i++)
+			pt->subv[k][pt->n + i] = sl->x[i * pl->nvars + pl->in->sub[k].var];
+	for (size_t k = 0; k < nmodels; k++)
+		for (size_t i = 0; i < sl->rows; i++) {
+			double p = sl->p[k][i];
+			if (!(p >= 0.0 && p <= 1.0) && !pt->bad_record) {
+				pt->bad_record = pt->n + i + 1;
+				pt->bad_cmp = k > 0;
+			}
+			pt->scores[k][pt->n + i] = node_pack(p, sl->y[i]);
+		}
+	pt->n += sl->rows;
+	pt->next_seq++;
+	return FV_OK;
+nomem:
+	fail(out, FV_ENOMEM, "out of memory for the scores");
+	return FV_ENOMEM;
+}
+
+/* Run the parts through the threads and join them: *records and the score and category arrays
+ * as the one-thread pipeline leaves them. FV_OK, or the failure already in out. */
+static fv_err parts_run(const struct eval_in *in, struct pipeline *pl, size_t nthreads,
+			size_t nmodels, float **scores, uint64_t *records, uint64_t *excluded,
+			struct eval_out *out)
+{
+	pthread_t tid[NODE_MAX_THREADS];
+	size_t started = 0;
+	int64_t t0 = fv_mono_ms(), last = t0;
+	fv_err e = FV_OK;
+	uint64_t rows = 0, total_bytes = 0;
+
+	for (size_t p = 0; p < pl->nparts; p++)
+		total_bytes += pl->parts[p].bytes;
+	pthread_mutex_lock(&pl->mu);
+	for (; started < nthreads; started++) {
+		if (pthread_create(&tid[started], NULL, part_worker, pl) != 0)
+			break;
+		pl->running++;
+	}
+	if (started == 0) {
+		pthread_mutex_unlock(&pl->mu);
+		fail(out, FV_EIO, "cannot start evaluation threads");
+		return FV_EIO;
+	}
+	for (;;) {
+		struct slot *sl = NULL;
+		for (size_t i = 0; i < pl->nslots && !sl; i++)
+			if (pl->slots[i].state == SLOT_DONE &&
+			    pl->slots[i].seq == pl->parts[pl->slots[i].part].next_seq)
+				sl = &pl->slots[i];
+		if (sl) {
+			pthread_mutex_unlock(&pl->mu);
+			e = part_collect(pl, sl, nmodels, out);
+			rows += sl->rows;
+			pthread_mutex_lock(&pl->mu);
+			sl->state = SLOT_FREE;
+			pthread_cond_broadcast(&pl->cv);
+			if (e != FV_OK)
+				break;
+			/* progress: the records so far, the fraction of the file's bytes read */
+			int64_t now = fv_mono_ms();
+			if (now - last >= 1000 && in->progress_fd > 0) {
+				double done = 0, secs = (double)(now - t0) / 1000.0;
+				for (size_t p = 0; p < pl->nparts; p++) {
+					double f = fv_source_progress(pl->parts[p].src);
+					done += f > 0 ? f * (double)pl->parts[p].bytes : 0;
+				}
+				struct eval_progress pr = {rows, secs > 0 ? rows / secs : 0,
+							   total_bytes ? done / (double)total_bytes
+								       : -1};
+				if (write(in->progress_fd, &pr, sizeof(pr)) < 0) {
+					/* dropped: the next report supersedes it */
+				}
+				last = now;
+			}
+			continue;
+		}
+		if (pl->running == 0)
+			break;
+		pthread_cond_wait(&pl->cv, &pl->mu);
+	}
+	pl->quit = true;
+	pthread_cond_broadcast(&pl->cv);
+	pthread_mutex_unlock(&pl->mu);
+	for (size_t i = 0; i < started; i++)
+		pthread_join(tid[i], NULL);
+	if (e != FV_OK)
+		return e;
+	/* The first part that failed holds the file's first error. */
+	uint64_t before = 0;
+	for (size_t p = 0; p < pl->nparts; p++) {
+		struct part *pt = &pl->parts[p];
+		if (pt->bad_record) {
+			char msg[160];
+			fv_fmt(msg, sizeof(msg),
+			       "%smodel output for data record %llu is not a probability",
+			       pt->bad_cmp ? "compared " : "",
+			       (unsigned long long)(before + pt->bad_record));
+			fail(out, FV_EINVAL, msg);
+			return FV_EINVAL;
+		}
+		if (pt->err != FV_OK) {
+			fail(out, pt->err, pt->msg);
+			return pt->err;
+		}
+		before += pt->n;
+	}
+	if (before > FV_MAX_ROWS) {
+		char msg[64];
+		fv_fmt(msg, sizeof(msg), "more than %u records", (unsigned)FV_MAX_ROWS);
+		fail(out, FV_ELIMIT, msg);
+		return FV_ELIMIT;
+	}
+	/* Join the parts in file order; categories numbered in record order. */
+	size_t n = (size_t)before, at = 0;
+	for (size_t k = 0; k < nmodels; k++)
+		if (!(scores[k] = fv_alloc(n * sizeof(float) + 1)))
+			goto nomem;
+	for (uint32_t k = 0; k < in->n_sub; k++)
+		if (!(pl->cats[k] = fv_alloc(n + 1)))
+			goto nomem;
+	for (size_t p = 0; p < pl->nparts; p++) {
+		struct part *pt = &pl->parts[p];
+		for (size_t k = 0; k < nmodels; k++)
+			memcpy(scores[k] + at, pt->scores[k], pt->n * sizeof(float));
+		for (uint32_t k = 0; k < in->n_sub; k++)
+			for (size_t i = 0; i < pt->n; i++)
+				pl->cats[k][at + i] = categorise(pl, k, pt->subv[k][i], out);
+		*excluded += fv_source_excluded(pt->src);
+		at += pt->n;
+	}
+	*records = n;
+	return FV_OK;
+nomem:
+	fail(out, FV_ENOMEM, "out of memory for the scores");
+	return FV_ENOMEM;
+}
+
 void node_eval_compute(const struct eval_in *in, struct eval_out *out)
 {
 	struct fv_model *mods[1 + NODE_MAX_CMP] = {0};
@@ -388,7 +636,7 @@ void node_eval_compute(const struct eval_in *in, struct eval_out *out)
 	struct pipeline pl = {.mu = PTHREAD_MUTEX_INITIALIZER, .cv = PTHREAD_COND_INITIALIZER};
 	pthread_t tid[NODE_MAX_THREADS];
 	size_t nthreads = in->threads > 0 ? (size_t)in->threads : 1, started = 0, cap = 0;
-	uint64_t records = 0, collected = 0;
+	uint64_t records = 0, collected = 0, excluded = 0;
 	float *scores[1 + NODE_MAX_CMP] = {0};
 	size_t nmodels = 1 + (in->n_cmp <= NODE_MAX_CMP ? in->n_cmp : 0), gather = 0;
 	bool eof = false, failed = false;
@@ -435,6 +683,37 @@ void node_eval_compute(const struct eval_in *in, struct eval_out *out)
 		fail(out, e, d.msg);
 		goto out;
 	}
+	/* A large CSV file: cut into parts that every thread parses (parts_run). Opened here,
+	 * before the sandbox. */
+	uint64_t part_min = in->part_min_bytes ? in->part_min_bytes : (uint64_t)8 << 20;
+	struct stat sb;
+	if (in->source->kind == FV_SOURCE_CSV && nthreads > 1 && !in->source->range_end &&
+	    stat(in->source->path, &sb) == 0 && (uint64_t)sb.st_size >= part_min) {
+		size_t want = nthreads * 4 > 64 ? 64 : nthreads * 4, got = 0;
+		uint64_t starts[64], lines[64];
+		if ((e = fv_csv_split(in->source->path, want, starts, lines, &got, &d)) != FV_OK) {
+			fail(out, e, d.msg);
+			goto out;
+		}
+		if (got >= 2 && !(pl.parts = fv_calloc(got, sizeof(*pl.parts)))) {
+			fail(out, FV_ENOMEM, "out of memory");
+			goto out;
+		}
+		for (size_t p = 0; got >= 2 && p < got; p++) {
+			struct fv_source_spec ps = *in->source;
+			ps.range_start = starts[p];
+			ps.range_end = p + 1 < got ? starts[p + 1] : (uint64_t)sb.st_size;
+			ps.range_line = lines[p];
+			pl.parts[p].bytes = ps.range_end - ps.range_start;
+			pl.nparts = p + 1;
+			if ((e = fv_source_open(&ps, &map, &pl.parts[p].src, &d)) != FV_OK ||
+			    (in->cohort && (e = fv_source_set_cohort(pl.parts[p].src, in->cohort,
+								     &d)) != FV_OK)) {
+				fail(out, e, d.msg);
+				goto out;
+			}
+		}
+	}
 	/* Inputs are open: from here on the worker may only compute (DESIGN.md §4). */
 	if (in->sandbox && (e = fv_sandbox_enter(in->sandbox, &d)) != FV_OK) {
 		fail(out, e, d.msg);
@@ -460,6 +739,12 @@ void node_eval_compute(const struct eval_in *in, struct eval_out *out)
 			fail(out, FV_ENOMEM, "out of memory for evaluation batches");
 			goto out;
 		}
+	}
+	if (pl.nparts) {
+		if (parts_run(in, &pl, nthreads, nmodels, scores, &records, &excluded, out) !=
+		    FV_OK)
+			goto out;
+		goto scored;
 	}
 	for (; started < nthreads; started++)
 		if (pthread_create(&tid[started], NULL, worker, &pl) != 0)
@@ -543,6 +828,8 @@ void node_eval_compute(const struct eval_in *in, struct eval_out *out)
 	started = 0;
 	if (failed)
 		goto out;
+	excluded = fv_source_excluded(src);
+scored:
 	if (records == 0) {
 		fail(out, FV_EINVAL, "the dataset has no records");
 		goto out;
@@ -559,9 +846,10 @@ void node_eval_compute(const struct eval_in *in, struct eval_out *out)
 	}
 	node_operating_points(scores[0], (size_t)records, in, out);
 	out->rows_per_s = (double)records * 1000.0 / (double)(fv_mono_ms() - t0 + 1);
-	out->excluded = fv_source_excluded(src);
-	fv_log(FV_LOG_INFO, "eval_done", "rows=%llu excluded=%llu threads=%zu rows_per_s=%.0f",
-	       (unsigned long long)records, (unsigned long long)out->excluded, nthreads,
+	out->excluded = excluded;
+	fv_log(FV_LOG_INFO, "eval_done",
+	       "rows=%llu excluded=%llu threads=%zu parts=%zu rows_per_s=%.0f",
+	       (unsigned long long)records, (unsigned long long)out->excluded, nthreads, pl.nparts,
 	       out->rows_per_s);
 out:
 	if (started) {
@@ -582,6 +870,14 @@ out:
 	fv_free(pl.slots);
 	for (uint32_t k = 0; k < NODE_MAX_SUB; k++)
 		fv_free(pl.cats[k]);
+	for (size_t p = 0; p < pl.nparts; p++) {
+		fv_source_close(pl.parts[p].src);
+		for (size_t k = 0; k <= NODE_MAX_CMP; k++)
+			fv_free(pl.parts[p].scores[k]);
+		for (uint32_t k = 0; k < NODE_MAX_SUB; k++)
+			fv_free(pl.parts[p].subv[k]);
+	}
+	fv_free(pl.parts);
 	for (size_t k = 0; k <= NODE_MAX_CMP; k++) {
 		fv_free(scores[k]);
 		fv_model_free(mods[k]);

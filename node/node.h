@@ -153,8 +153,11 @@ struct eval_in {
 	uint8_t op_target[NODE_MAX_OP + 1];
 	double op_value[NODE_MAX_OP + 1];
 	int timeout_s;
-	int threads;	      /* model worker threads */
-	size_t batch_rows;    /* records per batch */
+	int threads;	   /* model worker threads */
+	size_t batch_rows; /* records per batch */
+	/* A CSV file at least this large (0: 8 MiB) is cut into parts that the threads parse in
+	 * parallel (fv_csv_split); smaller files are parsed by one thread. */
+	uint64_t part_min_bytes;
 	volatile int *cancel; /* set by the node on SIGTERM: the worker is killed */
 	/* The first model reads vars[0..model_nvars); vars may hold more (the union of every
 	 * compared model's inputs). Compared model k reads vars[cmp_index[k][j]]. */

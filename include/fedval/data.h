@@ -32,6 +32,16 @@ long fv_csv_find(const struct fv_csv *c, const char *name);
 /* Fraction of the file consumed so far, in [0, 1]; -1 when the size is unknown (not a regular
  * file). */
 double fv_csv_progress(const struct fv_csv *c);
+/* Read only the records in bytes [start, end) of the file from now on, the first on physical
+ * line `line`: one part of an fv_csv_split, after fv_csv_open read the header. */
+fv_err fv_csv_set_range(struct fv_csv *c, uint64_t start, uint64_t end, uint64_t line,
+			struct fv_diag *d);
+/* Cut a CSV file's records (after the header line) into at most nparts parts of about equal
+ * size at record boundaries (line feeds outside quotes): part i starts at byte start[i], on
+ * physical line line[i], and ends where part i + 1 starts (the last at the end of the file).
+ * *got: parts found (0 for a file without records). One sequential read of the file. */
+fv_err fv_csv_split(const char *path, size_t nparts, uint64_t *start, uint64_t *line, size_t *got,
+		    struct fv_diag *d);
 /* Read the next record. On success *fields points at ncols NUL-terminated strings owned by c
  * (valid until the next call). *eof is set at the end of the file. A record with the wrong
  * number of fields is an error naming its line. */
@@ -94,6 +104,9 @@ struct fv_source_spec {
 	const char *image_column;
 	unsigned image_channels, image_height, image_width;
 	double image_scale;
+	/* CSV only, range_end > 0: read just the records in bytes [range_start, range_end),
+	 * the first on physical line range_line (a part of fv_csv_split). */
+	uint64_t range_start, range_end, range_line;
 };
 
 /* A source mapped to benchmark variables: records come out as float features and 0/1 labels

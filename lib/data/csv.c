@@ -92,6 +92,8 @@ struct fv_csv {
 	bool at_end;
 	uint64_t size;	  /* bytes in the file (a regular file), 0 if unknown */
 	uint64_t read_in; /* bytes read(2) so far */
+	uint64_t limit;	  /* fv_csv_set_range: no byte at or past this file offset is read */
+	uint64_t at;	  /* file offset of buf[len] */
 };
 
 /* ---- input buffer ---- */
@@ -111,8 +113,17 @@ static size_t csv_refill(struct fv_csv *c)
 	}
 	if (c->len == CSV_BUF_SIZE)
 		return 0;
+	size_t want = CSV_BUF_SIZE - c->len;
+	if (c->limit) {
+		if (c->at >= c->limit) {
+			c->in_eof = true;
+			return 0;
+		}
+		if (want > c->limit - c->at)
+			want = (size_t)(c->limit - c->at);
+	}
 	do {
-		r = read(c->fd, c->buf + c->len, CSV_BUF_SIZE - c->len);
+		r = read(c->fd, c->buf + c->len, want);
 	} while (r < 0 && errno == EINTR);
 	if (r < 0) {
 		c->in_errno = errno ? errno : EIO;
@@ -124,6 +135,7 @@ static size_t csv_refill(struct fv_csv *c)
 	}
 	c->len += (size_t)r;
 	c->read_in += (uint64_t)r;
+	c->at += (uint64_t)r;
 	return (size_t)r;
 }
 
@@ -879,4 +891,88 @@ double fv_csv_progress(const struct fv_csv *c)
 		return -1;
 	done = c->read_in - (c->len - c->pos);
 	return done >= c->size ? 1.0 : (double)done / (double)c->size;
+}
+
+fv_err fv_csv_set_range(struct fv_csv *c, uint64_t start, uint64_t end, uint64_t line,
+			struct fv_diag *d)
+{
+	if (!c || end <= start || line == 0)
+		return fv_diag_set(d, FV_EINVAL, "fv_csv_set_range: bad range");
+	if (lseek(c->fd, (off_t)start, SEEK_SET) != (off_t)start)
+		return fv_diag_set(d, FV_EIO, "cannot seek to byte %llu: %s",
+				   (unsigned long long)start, strerror(errno));
+	c->pos = c->len = 0;
+	c->in_eof = c->at_end = false;
+	c->in_errno = 0;
+	c->at = start;
+	c->limit = end;
+	c->line = c->rec_line = line;
+	c->read_in = 0;
+	c->size = end - start;
+	return FV_OK;
+}
+
+fv_err fv_csv_split(const char *path, size_t nparts, uint64_t *start, uint64_t *line, size_t *got,
+		    struct fv_diag *d)
+{
+	unsigned char *buf = NULL;
+	uint64_t size, off = 0, lines = 1, next_cut = 0, step;
+	bool quoted = false, header = true;
+	size_t k = 0;
+	struct stat st;
+	int fd;
+	fv_err e = FV_OK;
+
+	*got = 0;
+	if (!path || nparts == 0 || !start || !line)
+		return fv_diag_set(d, FV_EINVAL, "fv_csv_split: bad arguments");
+	if ((fd = open(path, O_RDONLY | O_CLOEXEC)) < 0)
+		return fv_diag_set(d, errno == ENOENT ? FV_ENOTFOUND : FV_EIO, "%s: %s", path,
+				   strerror(errno));
+	if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
+		e = fv_diag_set(d, FV_EINVAL, "%s: not a regular file", path);
+		goto out;
+	}
+	size = (uint64_t)st.st_size;
+	step = size / nparts + 1;
+	if (!(buf = fv_alloc(CSV_BUF_SIZE))) {
+		e = fv_diag_set(d, FV_ENOMEM, "out of memory");
+		goto out;
+	}
+	/* Record ends are the line feeds outside quotes ("" inside a quoted field toggles
+	 * twice, so the parity of the quotes seen says where we are). The first record is the
+	 * header: parts start after it. */
+	for (;;) {
+		ssize_t r;
+		do {
+			r = read(fd, buf, CSV_BUF_SIZE);
+		} while (r < 0 && errno == EINTR);
+		if (r < 0) {
+			e = fv_diag_set(d, FV_EIO, "%s: %s", path, strerror(errno));
+			goto out;
+		}
+		if (r == 0)
+			break;
+		for (ssize_t i = 0; i < r; i++) {
+			unsigned char ch = buf[i];
+			if (ch == '"') {
+				quoted = !quoted;
+			} else if (ch == '\n') {
+				lines++;
+				if (!quoted && (header || off + (uint64_t)i + 1 >= next_cut) &&
+				    off + (uint64_t)i + 1 < size && k < nparts) {
+					header = false;
+					start[k] = off + (uint64_t)i + 1;
+					line[k++] = lines;
+					next_cut = start[k - 1] + step;
+				}
+			}
+		}
+		off += (uint64_t)r;
+	}
+	*got = k;
+out:
+	fv_free(buf);
+	close(fd);
+	return e;
 }

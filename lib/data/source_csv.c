@@ -56,6 +56,9 @@ fv_err fv_rows_open_csv(const struct fv_source_spec *spec, struct fv_rows **out,
 	rc->base.ops = &csv_ops;
 	if ((e = fv_csv_open(spec->path, &spec->csv, &rc->c, d)) != FV_OK)
 		goto fail;
+	if (spec->range_end && (e = fv_csv_set_range(rc->c, spec->range_start, spec->range_end,
+						     spec->range_line, d)) != FV_OK)
+		goto fail;
 	rc->base.ncols = fv_csv_ncols(rc->c);
 	if (!(rc->base.colnames = fv_calloc(rc->base.ncols, sizeof(char *)))) {
 		e = fv_diag_set(d, FV_ENOMEM, "out of memory");

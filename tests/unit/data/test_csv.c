@@ -727,3 +727,50 @@ Test(csv, progress_through_the_file)
 	fv_csv_close(c);
 	unlink(path);
 }
+
+/* fv_csv_split + fv_csv_set_range: parts start at record boundaries (a line feed inside a
+ * quoted field is none), know their physical line, and together hold every record once. */
+Test(csv, split_into_parts_at_record_boundaries)
+{
+	char text[8192];
+	size_t len = 0;
+	len += (size_t)snprintf(text + len, sizeof(text) - len, "id,note\n");
+	for (int i = 0; i < 200; i++)
+		len += (size_t)snprintf(text + len, sizeof(text) - len,
+					i % 7 == 3 ? "%d,\"two\nlines \"\"q\"\"\"\n" : "%d,plain\n",
+					i);
+	char path[200];
+	fv_strlcpy(path, dt_write(text, len), sizeof(path));
+	uint64_t start[16], line[16];
+	size_t got = 0;
+	struct fv_diag d = {{0}};
+	cr_assert_eq(fv_csv_split(path, 16, start, line, &got, &d), FV_OK, "%s", d.msg);
+	cr_assert(got >= 8 && got <= 16, "%zu parts", got);
+	int next_id = 0;
+	for (size_t p = 0; p < got; p++) {
+		struct fv_csv *c = NULL;
+		uint64_t end = p + 1 < got ? start[p + 1] : (uint64_t)len;
+		cr_assert(start[p] > 0 && text[start[p] - 1] == '\n');
+		cr_assert_eq(fv_csv_open(path, NULL, &c, &d), FV_OK, "%s", d.msg);
+		cr_assert_eq(fv_csv_set_range(c, start[p], end, line[p], &d), FV_OK, "%s", d.msg);
+		for (;;) {
+			char **f = NULL;
+			bool eof = false;
+			cr_assert_eq(fv_csv_next(c, &f, &eof, &d), FV_OK, "part %zu: %s", p, d.msg);
+			if (eof)
+				break;
+			cr_assert_eq(atoi(f[0]), next_id, "part %zu", p);
+			/* physical line of the record: header, then one line per record and
+			 * one more for each earlier two-line record */
+			uint64_t want = 2 + (uint64_t)next_id + (uint64_t)((next_id + 3) / 7);
+			cr_assert_eq(fv_csv_line(c), want, "record %d", next_id);
+			next_id++;
+		}
+		fv_csv_close(c);
+	}
+	cr_assert_eq(next_id, 200, "every record once");
+	/* a file with a header only has no parts */
+	fv_strlcpy(path, dt_write_str("a,b\n"), sizeof(path));
+	cr_assert_eq(fv_csv_split(path, 4, start, line, &got, &d), FV_OK);
+	cr_assert_eq(got, 0);
+}

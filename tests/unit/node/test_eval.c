@@ -162,6 +162,9 @@ static void teardown(void)
 	cr_assert_eq(system(cmd), 0);
 }
 
+/* 1: cut even this small CSV file into parts (parts mode); 0: the default size limit */
+static uint64_t part_min;
+
 static void run(const struct fv_source_spec *spec, int threads, size_t batch, struct eval_out *o)
 {
 	const char *const *preds = fv_synth_hf_predictors();
@@ -178,7 +181,8 @@ static void run(const struct fv_source_spec *spec, int threads, size_t batch, st
 			     .n_thr = NTHR,
 			     .timeout_s = 60,
 			     .threads = threads,
-			     .batch_rows = batch};
+			     .batch_rows = batch,
+			     .part_min_bytes = part_min};
 	memcpy(in.thr, THR, sizeof(THR));
 	/* a subgroup of distinct values (numbered as they appear, so by timing) and one of
 	 * bands, and two operating points: all must come out the same for any thread count */
@@ -207,16 +211,23 @@ Test(pipeline, bit_identical_for_any_threads_and_batch, .init = setup, .fini = t
 	const int threads[] = {1, 2, 4, 7};
 	const size_t batches[] = {1, 7, 1000, 8192};
 
+	part_min = 0;
 	run(&spec, 1, 8192, ref);
 	cr_assert_eq(ref->n, 5003);
-	for (size_t t = 0; t < 4; t++) {
-		for (size_t b = 0; b < 4; b++) {
-			memset(o, 0xa5, sizeof(*o));
-			run(&spec, threads[t], batches[b], o);
-			cr_assert_eq(memcmp(ref, o, sizeof(*o)), 0, "threads %d batch %zu differ",
-				     threads[t], batches[b]);
+	/* the file parsed by one thread, and cut into parts parsed by all (part_min 1) */
+	for (int pm = 0; pm < 2; pm++) {
+		part_min = (uint64_t)pm;
+		for (size_t t = 0; t < 4; t++) {
+			for (size_t b = 0; b < 4; b++) {
+				memset(o, 0xa5, sizeof(*o));
+				run(&spec, threads[t], batches[b], o);
+				cr_assert_eq(memcmp(ref, o, sizeof(*o)), 0,
+					     "threads %d batch %zu parts %d differ", threads[t],
+					     batches[b], pm);
+			}
 		}
 	}
+	part_min = 0;
 	free(ref);
 	free(o);
 }
@@ -277,5 +288,17 @@ Test(pipeline, bad_value_names_record, .init = setup, .fini = teardown)
 	node_eval_compute(&in, o);
 	cr_assert_eq(o->status, FV_EINVAL);
 	cr_assert(strstr(o->error, "line 4000") && strstr(o->error, "'age'"), "%s", o->error);
+	/* Cut into parts parsed by both threads: the same, first, error and line, also with a
+	 * second bad value in a later part (the first in file order wins). */
+	snprintf(cmd, sizeof(cmd), "sed -i '4900s/^\\([^,]*\\),[^,]*,/\\1,xyz,/' %s", csv);
+	cr_assert_eq(system(cmd), 0);
+	in.part_min_bytes = 1;
+	for (int rep = 0; rep < 5; rep++) {
+		memset(o, 0, sizeof(*o));
+		node_eval_compute(&in, o);
+		cr_assert_eq(o->status, FV_EINVAL);
+		cr_assert(strstr(o->error, "line 4000") && strstr(o->error, "'age'"), "%s",
+			  o->error);
+	}
 	free(o);
 }
