@@ -619,6 +619,15 @@ static fv_err parts_run(const struct eval_in *in, struct pipeline *pl, size_t nt
 				pl->cats[k][at + i] = categorise(pl, k, pt->subv[k][i], out);
 		*excluded += fv_source_excluded(pt->src);
 		at += pt->n;
+		/* copied: give the memory back before the next part's copy */
+		for (size_t k = 0; k < nmodels; k++) {
+			fv_free(pt->scores[k]);
+			pt->scores[k] = NULL;
+		}
+		for (uint32_t k = 0; k < in->n_sub; k++) {
+			fv_free(pt->subv[k]);
+			pt->subv[k] = NULL;
+		}
 	}
 	*records = n;
 	return FV_OK;
