@@ -193,6 +193,16 @@ static void *worker(void *arg)
 	return NULL;
 }
 
+/* A batch the model failed on fails the evaluation (the runtime's detail stays in the log). */
+static fv_err slot_failed(const struct slot *sl, struct eval_out *out)
+{
+	char msg[300];
+	fv_fmt(msg, sizeof(msg), "model evaluation: %s", sl->msg);
+	fail(out, sl->err, msg);
+	out->run_error = true;
+	return sl->err;
+}
+
 /* Append a scored slot to the packed score array. */
 static fv_err collect(struct pipeline *pl, struct slot *sl, float **scores, size_t nmodels,
 		      struct eval_out *out)
@@ -201,13 +211,8 @@ static fv_err collect(struct pipeline *pl, struct slot *sl, float **scores, size
 		for (size_t i = 0; i < sl->rows; i++)
 			pl->cats[k][sl->first + i] =
 			    categorise(pl, k, sl->x[i * pl->nvars + pl->in->sub[k].var], out);
-	if (sl->err != FV_OK) {
-		char msg[300];
-		fv_fmt(msg, sizeof(msg), "model evaluation: %s", sl->msg);
-		fail(out, sl->err, msg);
-		out->run_error = true;
-		return sl->err;
-	}
+	if (sl->err != FV_OK)
+		return slot_failed(sl, out);
 	for (size_t k = 0; k < nmodels; k++) {
 		for (size_t i = 0; i < sl->rows; i++) {
 			double p = sl->p[k][i];
@@ -463,13 +468,8 @@ static fv_err part_collect(struct pipeline *pl, struct slot *sl, size_t nmodels,
 			   struct eval_out *out)
 {
 	struct part *pt = &pl->parts[sl->part];
-	if (sl->err != FV_OK) {
-		char msg[300];
-		fv_fmt(msg, sizeof(msg), "model evaluation: %s", sl->msg);
-		fail(out, sl->err, msg);
-		out->run_error = true;
-		return sl->err;
-	}
+	if (sl->err != FV_OK)
+		return slot_failed(sl, out);
 	if (pt->n + sl->rows > pt->cap) {
 		size_t ncap = pt->cap ? pt->cap * 2 : 1u << 14;
 		while (ncap < pt->n + sl->rows)
