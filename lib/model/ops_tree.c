@@ -29,7 +29,7 @@ struct tleaf {
  * both sides (feature 0), so a walk of the tree's depth in steps ends on it whatever the
  * path length. */
 struct fnode {
-	double value;
+	float value; /* nodes_values are float attributes: no precision lost */
 	int32_t feature;
 	int32_t child[2];
 };
@@ -43,6 +43,10 @@ struct trees {
 	 * every tree is at most FAST_MAX_DEPTH deep: the level-by-level walk; else T_LEAF. */
 	enum tmode fast_mode;
 	uint8_t *depth; /* per tree: the longest root-to-leaf path, in branches */
+	/* Sums and averages with at most one weight per (leaf, target) and few targets: each
+	 * node's weights laid out densely, dense[node * n_targets + target] (0 where none), so
+	 * a leaf is added without looking up its entries. NULL otherwise. */
+	double *dense;
 	int32_t *roots;
 	struct tleaf *leaves;
 	double *base; /* n_targets, zeros when absent */
@@ -59,6 +63,7 @@ static void trees_free(void *p)
 	fv_free(t->nodes);
 	fv_free(t->fast);
 	fv_free(t->depth);
+	fv_free(t->dense);
 	fv_free(t->roots);
 	fv_free(t->leaves);
 	fv_free(t->base);
@@ -355,6 +360,25 @@ static fv_err check_trees(struct fv_node *n, struct fv_diag *d)
 		t->leaves[k] = (struct tleaf){le[k].target, le[k].w};
 	}
 	t->n_leaves = nl;
+	if ((t->agg == A_SUM || t->agg == A_AVERAGE) && t->n_targets <= 8 &&
+	    (t->dense = fv_calloc(nn * t->n_targets + 1, sizeof(double)))) {
+		for (size_t i = 0; i < nn && t->dense; i++) {
+			const struct tnode *x = &t->nodes[i];
+			for (size_t l = 0; l < x->leaf_n; l++) {
+				const struct tleaf *lf = &t->leaves[x->leaf_first + l];
+				double *w = &t->dense[i * t->n_targets + lf->target];
+				bool twice = false;
+				for (size_t m = 0; m < l; m++)
+					twice |= t->leaves[x->leaf_first + m].target == lf->target;
+				if (twice) { /* summed in another order: keep the exact path */
+					fv_free(t->dense);
+					t->dense = NULL;
+					break;
+				}
+				*w = lf->w;
+			}
+		}
+	}
 	t->fast = fv_calloc(nn, sizeof(*t->fast));
 	if (!t->fast) {
 		e = fv_diag_set(d, FV_ENOMEM, "out of memory");
@@ -364,10 +388,10 @@ static fv_err check_trees(struct fv_node *n, struct fv_diag *d)
 	for (size_t i = 0; i < nn; i++) {
 		const struct tnode *x = &t->nodes[i];
 		bool leaf = x->mode == T_LEAF;
-		t->fast[i] =
-		    leaf
-			? (struct fnode){0, 0, {(int32_t)i, (int32_t)i}}
-			: (struct fnode){x->value, (int32_t)x->feature, {x->child[0], x->child[1]}};
+		t->fast[i] = leaf ? (struct fnode){0, 0, {(int32_t)i, (int32_t)i}}
+				  : (struct fnode){(float)x->value,
+						   (int32_t)x->feature,
+						   {x->child[0], x->child[1]}};
 		if (!leaf && t->fast_mode == T_LEAF)
 			t->fast_mode = x->mode;
 		if (!leaf && (x->mode != t->fast_mode || x->missing_true ||
@@ -463,26 +487,36 @@ static void finish_row(const struct trees *t, double *s, size_t r, struct fv_ten
 /* Tree k for nb rows at once, one level at a time: the rows' walks are independent, so the
  * loads of one level overlap instead of each row's walk waiting on its own branch. A leaf
  * points to itself, so depth[k] steps end every walk on its leaf; at[r] is row r's. */
-static void walk_levels(const struct trees *t, size_t k, const double *xb, size_t F, size_t nb,
-			int32_t *at)
-{
-	const struct fnode *f = t->fast;
-	for (size_t r = 0; r < nb; r++)
-		at[r] = t->roots[k];
-	if (t->fast_mode == T_LT) {
-		for (unsigned lv = 0; lv < t->depth[k]; lv++)
-			for (size_t r = 0; r < nb; r++) {
-				const struct fnode *x = &f[at[r]];
-				at[r] = x->child[!(xb[r * F + (size_t)x->feature] < x->value)];
-			}
-	} else {
-		for (unsigned lv = 0; lv < t->depth[k]; lv++)
-			for (size_t r = 0; r < nb; r++) {
-				const struct fnode *x = &f[at[r]];
-				at[r] = x->child[!(xb[r * F + (size_t)x->feature] <= x->value)];
-			}
+/* Tree k for nb rows at once, one level at a time: the rows' walks are independent, so the
+ * loads of one level overlap instead of each row's walk waiting on its own branch. A leaf
+ * points to itself, so depth[k] steps end every walk on its leaf; at[r] is row r's. The rows
+ * are float (read in place: a float against a float threshold compares as in double) or
+ * double. */
+#define WALK_LEVELS(NAME, TYPE)                                                                    \
+	static void NAME(const struct trees *t, size_t k, const TYPE *xb, size_t F, size_t nb,     \
+			 int32_t *at)                                                              \
+	{                                                                                          \
+		const struct fnode *f = t->fast;                                                   \
+		for (size_t r = 0; r < nb; r++)                                                    \
+			at[r] = t->roots[k];                                                       \
+		if (t->fast_mode == T_LT) {                                                        \
+			for (unsigned lv = 0; lv < t->depth[k]; lv++)                              \
+				for (size_t r = 0; r < nb; r++) {                                  \
+					const struct fnode *x = &f[at[r]];                         \
+					at[r] = x->child[!(xb[r * F + (size_t)x->feature] <        \
+							   x->value)];                             \
+				}                                                                  \
+		} else {                                                                           \
+			for (unsigned lv = 0; lv < t->depth[k]; lv++)                              \
+				for (size_t r = 0; r < nb; r++) {                                  \
+					const struct fnode *x = &f[at[r]];                         \
+					at[r] = x->child[!(xb[r * F + (size_t)x->feature] <=       \
+							   x->value)];                             \
+				}                                                                  \
+		}                                                                                  \
 	}
-}
+WALK_LEVELS(walk_levels_f, float)
+WALK_LEVELS(walk_levels_d, double)
 
 static fv_err run_trees(const struct fv_node *n, const struct fv_tensor *const *in, size_t n_in,
 			struct fv_tensor *out, size_t n_out, struct fv_diag *d)
@@ -518,12 +552,17 @@ static fv_err run_trees(const struct fv_node *n, const struct fv_tensor *const *
 		e = fv_diag_set(d, FV_ENOMEM, "out of memory");
 		goto out;
 	}
+	bool fast = t->fast_mode == T_LEQ || t->fast_mode == T_LT;
 	for (size_t r0 = 0; r0 < rows; r0 += TREE_BLOCK) {
 		size_t nb = rows - r0 < TREE_BLOCK ? rows - r0 : TREE_BLOCK;
+		const float *xf =
+		    X->dtype == FV_DTYPE_FLOAT ? (const float *)X->data + r0 * F : NULL;
 		/* float and the integer types convert to double exactly, as fv_tensor_getd
-		 * does; thresholds are compared in double like the generic walk. */
-		if (X->dtype == FV_DTYPE_FLOAT) {
-			const float *xf = (const float *)X->data + r0 * F;
+		 * does; thresholds are compared in double like the generic walk. The fast walk
+		 * reads float rows in place. */
+		if (xf && fast) {
+			/* nothing to convert */
+		} else if (xf) {
 			for (size_t i = 0; i < nb * F; i++)
 				xb[i] = xf[i];
 		} else {
@@ -534,15 +573,17 @@ static fv_err run_trees(const struct fv_node *n, const struct fv_tensor *const *
 		memset(seen, 0, nb * T * sizeof(bool));
 		for (size_t k = 0; k < t->n_trees; k++) {
 			int32_t at[TREE_BLOCK];
-			if (t->fast_mode == T_LEQ || t->fast_mode == T_LT)
-				walk_levels(t, k, xb, F, nb, at);
+			if (fast && xf)
+				walk_levels_f(t, k, xf, F, nb, at);
+			else if (fast)
+				walk_levels_d(t, k, xb, F, nb, at);
 			for (size_t r = 0; r < nb; r++) {
 				const double *xr = xb + r * F;
 				double *sr = s + r * T;
 				bool *seenr = seen + r * T;
 				int32_t i = t->roots[k];
 				const struct tnode *x;
-				if (t->fast_mode == T_LEQ || t->fast_mode == T_LT) {
+				if (fast) {
 					i = at[r];
 				} else {
 					while (t->nodes[i].mode != T_LEAF)
@@ -551,6 +592,12 @@ static fv_err run_trees(const struct fv_node *n, const struct fv_tensor *const *
 									 xr[t->nodes[i].feature])
 								   ? 0
 								   : 1];
+				}
+				if (t->dense) {
+					const double *w = t->dense + (size_t)i * T;
+					for (size_t j = 0; j < T; j++)
+						sr[j] += w[j];
+					continue;
 				}
 				x = &t->nodes[i];
 				for (size_t l = 0; l < x->leaf_n; l++) {
