@@ -917,7 +917,7 @@ fv_err fv_csv_split(const char *path, size_t nparts, uint64_t *start, uint64_t *
 {
 	unsigned char *buf = NULL;
 	uint64_t size, off = 0, lines = 1, next_cut = 0, step;
-	bool quoted = false, header = true;
+	bool quoted = false, header = true, content = false;
 	size_t k = 0;
 	struct stat st;
 	int fd;
@@ -955,11 +955,17 @@ fv_err fv_csv_split(const char *path, size_t nparts, uint64_t *start, uint64_t *
 			break;
 		for (ssize_t i = 0; i < r; i++) {
 			unsigned char ch = buf[i];
+			/* blank lines before the header are skipped, as is a byte order mark */
+			if (ch != '\n' && ch != '\r' &&
+			    !(off + (uint64_t)i < 3 && off == 0 && r >= 3 &&
+			      !memcmp(buf, "\xef\xbb\xbf", 3)))
+				content = true;
 			if (ch == '"') {
 				quoted = !quoted;
 			} else if (ch == '\n') {
 				lines++;
-				if (!quoted && (header || off + (uint64_t)i + 1 >= next_cut) &&
+				if (!quoted && content &&
+				    (header || off + (uint64_t)i + 1 >= next_cut) &&
 				    off + (uint64_t)i + 1 < size && k < nparts) {
 					header = false;
 					start[k] = off + (uint64_t)i + 1;
