@@ -77,7 +77,10 @@ static bool detect_sigmoid(const struct fv_model *m, int32_t out, size_t nf, str
 			return false;
 		f->has_bias = true;
 	}
-	if (!n || n->in[0] != x || !(W = init_float(m, n->in[1])) || W->rank != 2 || W->count != nf)
+	/* only a MatMul or Gemm (two inputs at least) is read further: another producer may
+	 * have a single input */
+	if (!n || !(is_op(n, "", "MatMul") || is_op(n, "", "Gemm")) || n->n_in < 2 ||
+	    n->in[0] != x || !(W = init_float(m, n->in[1])) || W->rank != 2 || W->count != nf)
 		return false;
 	f->alpha = 1;
 	if (is_op(n, "", "MatMul")) {
