@@ -199,6 +199,9 @@ float node_pack(double p, uint8_t y);
 /* Sort packed scores in place and compute n, n_pos, sums, AUROC with DeLong variance and the
  * confusion counts at thr[] (in the caller's order). FV_ENOMEM only. */
 fv_err node_summarise(float *s, size_t n, const double *thr, uint32_t n_thr, struct eval_out *o);
+/* Records up to which node_summarise sorts with a scratch array (default 16M); beyond, in
+ * place. A variable so that tests can take the in-place path on small inputs. */
+extern size_t node_sort_scratch_max;
 /* After node_summarise on the same (now sorted) scores: for each operating point of in, the
  * threshold on a 0.01 grid that reaches its target at this site — sensitivity or positive
  * rate >= value: the largest such grid threshold at or below the most specific observed one;

@@ -114,6 +114,57 @@ Test(summary, operating_points_on_the_grid)
 	free(s);
 }
 
+/* Beyond node_sort_scratch_max records the scores are sorted in place (MSD radix; the limit
+ * lowered here): the statistics still equal the stats module's, a shuffled copy of the same
+ * records gives the same bits, and so does the scratch-array sort. */
+Test(summary, large_input_sorted_in_place, .timeout = 120)
+{
+	size_t n = (size_t)1500 * 1000, saved = node_sort_scratch_max;
+	double *p = malloc(n * sizeof(double));
+	uint8_t *y = malloc(n);
+	float *s = malloc(n * sizeof(float)), *t = malloc(n * sizeof(float));
+	struct eval_out *o = calloc(1, sizeof(*o)), *o2 = calloc(1, sizeof(*o2));
+	double auc, var;
+
+	srand(5);
+	for (size_t i = 0; i < n; i++) {
+		y[i] = rand() % 5 == 0;
+		p[i] = (double)((rand() % 4096) + (y[i] ? 700 : 0)) / 8192.0; /* many ties */
+		s[i] = node_pack(p[i], y[i]);
+	}
+	for (size_t i = 0; i < n; i++) /* a fixed shuffle: reversed, odd/even interleaved */
+		t[i] = s[(i % 2) ? n - 1 - i / 2 : i / 2];
+	float *u = malloc(n * sizeof(float));
+	memcpy(u, t, n * sizeof(float));
+	node_sort_scratch_max = 1000;
+	cr_assert_eq(node_summarise(s, n, THR, NTHR, o), FV_OK);
+	cr_assert_eq(fv_stats_auc_delong(p, y, n, &auc, &var, NULL), FV_OK);
+	cr_assert_float_eq(o->auc, auc, 1e-12);
+	cr_assert_float_eq(o->auc_var, var, 1e-15);
+	for (size_t k = 0; k < NTHR; k++) {
+		struct fv_confusion c;
+		cr_assert_eq(fv_stats_confusion(p, y, n, THR[k], &c), FV_OK);
+		cr_assert(o->tp[k] == c.tp && o->fp[k] == c.fp && o->tn[k] == c.tn &&
+			  o->fn[k] == c.fn);
+	}
+	for (size_t i = 1; i < n; i++)
+		cr_assert(fabsf(s[i - 1]) <= fabsf(s[i]), "not sorted at %zu", i);
+	cr_assert_eq(node_summarise(t, n, THR, NTHR, o2), FV_OK);
+	cr_assert_eq(memcmp(o, o2, sizeof(*o)), 0, "record order changed the result");
+	node_sort_scratch_max = saved;
+	memset(o2, 0, sizeof(*o2));
+	cr_assert_eq(node_summarise(u, n, THR, NTHR, o2), FV_OK);
+	cr_assert_eq(memcmp(o, o2, sizeof(*o)), 0, "the two sorts differ");
+	cr_assert_eq(memcmp(t, u, n * sizeof(float)), 0, "the two sorts order differently");
+	free(u);
+	free(p);
+	free(y);
+	free(s);
+	free(t);
+	free(o);
+	free(o2);
+}
+
 Test(summary, one_class_gives_no_auc)
 {
 	float s[3] = {node_pack(0.2, 0), node_pack(0.4, 0), node_pack(0.9, 0)};
