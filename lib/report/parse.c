@@ -13,6 +13,29 @@ static fv_err bad(struct fv_diag *d, const char *path, const char *key, const ch
 	return fv_diag_set(d, FV_EINVAL, "%s%s%s: %s", path, *path ? "." : "", key, what);
 }
 
+/* An optional array member key of o at path: absent, null or empty leaves *out NULL; else at
+ * most max elements (unit names them in the error), and *out a zeroed allocation of that many
+ * elements of size bytes. *arr: the member. */
+static fv_err opt_array(const json_t *o, const char *key, const char *path, size_t max,
+			const char *unit, size_t size, const json_t **arr, void **out,
+			struct fv_diag *d)
+{
+	const json_t *a = json_object_get(o, key);
+
+	*arr = a;
+	*out = NULL;
+	if (!a || json_is_null(a))
+		return FV_OK;
+	if (!json_is_array(a))
+		return bad(d, path, key, "must be an array");
+	if (json_array_size(a) > max)
+		return fv_diag_set(d, FV_ELIMIT, "%s%s%s: more than %zu%s", path, *path ? "." : "",
+				   key, max, unit);
+	if (json_array_size(a) && !(*out = fv_calloc(json_array_size(a), size)))
+		return fv_diag_set(d, FV_ENOMEM, "out of memory");
+	return FV_OK;
+}
+
 /* Required string. */
 static fv_err need_str(const json_t *o, const char *key, const char *path, const char **out,
 		       struct fv_diag *d)
@@ -212,23 +235,18 @@ static fv_err parse_ops(const json_t *s, const char *path, double conf, struct r
 {
 	static const char *const names[] = {"sensitivity", "specificity", "positive_rate",
 					    "declared"};
-	const json_t *a = json_object_get(s, "operating_points"), *x;
+	const json_t *a, *x;
+	void *buf;
 	const char *target;
 	char p[96];
 	size_t k;
 	fv_err e;
 
-	if (!a || json_is_null(a))
+	if ((e = opt_array(s, "operating_points", path, FV_MAX_OPERATING_POINTS, "",
+			   sizeof(*o->ops), &a, &buf, d)) != FV_OK)
+		return e;
+	if (!(o->ops = buf))
 		return FV_OK;
-	if (!json_is_array(a))
-		return bad(d, path, "operating_points", "must be an array");
-	if (json_array_size(a) > FV_MAX_OPERATING_POINTS)
-		return fv_diag_set(d, FV_ELIMIT, "%s.operating_points: more than %d", path,
-				   FV_MAX_OPERATING_POINTS);
-	if (!json_array_size(a))
-		return FV_OK;
-	if (!(o->ops = fv_calloc(json_array_size(a), sizeof(*o->ops))))
-		return fv_diag_set(d, FV_ENOMEM, "out of memory");
 	json_array_foreach(a, k, x)
 	{
 		struct rp_op *op = &o->ops[k];
@@ -266,22 +284,17 @@ static fv_err parse_ops(const json_t *s, const char *path, double conf, struct r
  * for it (sites round released counts), so only each category's own bounds are checked. */
 static fv_err parse_mix(const json_t *s, const char *path, struct rp_site *o, struct fv_diag *d)
 {
-	const json_t *a = json_object_get(s, "subgroups"), *c, *v;
+	const json_t *a, *c, *v;
+	void *buf;
 	char p[96];
 	size_t k;
 	fv_err e;
 
-	if (!a || json_is_null(a))
+	if ((e = opt_array(s, "subgroups", path, FV_MAX_REPORT_SITE_CATEGORIES, " categories",
+			   sizeof(*o->mix), &a, &buf, d)) != FV_OK)
+		return e;
+	if (!(o->mix = buf))
 		return FV_OK;
-	if (!json_is_array(a))
-		return bad(d, path, "subgroups", "must be an array");
-	if (json_array_size(a) > FV_MAX_REPORT_SITE_CATEGORIES)
-		return fv_diag_set(d, FV_ELIMIT, "%s.subgroups: more than %d categories", path,
-				   FV_MAX_REPORT_SITE_CATEGORIES);
-	if (!json_array_size(a))
-		return FV_OK;
-	if (!(o->mix = fv_calloc(json_array_size(a), sizeof(*o->mix))))
-		return fv_diag_set(d, FV_ENOMEM, "out of memory");
 	json_array_foreach(a, k, c)
 	{
 		struct rp_mix *m = &o->mix[k];
@@ -827,24 +840,20 @@ static fv_err parse_h2h_pooled(const json_t *h, struct rp_h2h *o, struct fv_diag
 static fv_err parse_h2h_sites(const json_t *h, struct rp *r, struct fv_diag *d)
 {
 	struct rp_h2h *o = &r->h2h;
-	const json_t *a = json_object_get(h, "site_differences"), *x;
+	const json_t *a, *x;
+	void *buf;
 	uint16_t *seen = NULL; /* per pair and site: 1 + the entry naming it, 0 for none */
 	_Static_assert(FV_MAX_REPORT_SITE_DIFFS < UINT16_MAX, "entries numbered in a uint16_t");
 	char p[64];
 	size_t k;
 	fv_err e = FV_OK;
 
-	if (!a || json_is_null(a))
+	if ((e = opt_array(h, "site_differences", "head_to_head", FV_MAX_REPORT_SITE_DIFFS, "",
+			   sizeof(*o->sd), &a, &buf, d)) != FV_OK)
+		return e;
+	if (!(o->sd = buf))
 		return FV_OK;
-	if (!json_is_array(a))
-		return fv_diag_set(d, FV_EINVAL, "head_to_head.site_differences: must be an array");
-	if (json_array_size(a) > FV_MAX_REPORT_SITE_DIFFS)
-		return fv_diag_set(d, FV_ELIMIT, "head_to_head.site_differences: more than %d",
-				   FV_MAX_REPORT_SITE_DIFFS);
-	if (!json_array_size(a))
-		return FV_OK;
-	if (!(o->sd = fv_calloc(json_array_size(a), sizeof(*o->sd))) ||
-	    !(seen = fv_calloc((size_t)RP_H2H_PAIRS * r->nsites + 1, sizeof(*seen)))) {
+	if (!(seen = fv_calloc((size_t)RP_H2H_PAIRS * r->nsites + 1, sizeof(*seen)))) {
 		e = fv_diag_set(d, FV_ENOMEM, "out of memory");
 		goto out;
 	}
