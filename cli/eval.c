@@ -23,6 +23,9 @@ static const char eval_usage[] =
     "n, prevalence, AUROC with DeLong CI, Brier score, O/E and the confusion counts at the\n"
     "benchmark's thresholds. Variables come from the manifest's input.variables, the label\n"
     "from the benchmark; columns must carry those names. Nothing leaves this machine.\n"
+    "A regression, survival or multiclass benchmark (its \"task\") gives that task's metrics\n"
+    "instead (docs/statistics.md): the outcome and survival time columns carry the\n"
+    "benchmark's label and time names.\n"
     "\n"
     "  --source images      --data is the CSV index of a folder of PNG images\n"
     "                       (docs/data-sources.md, \"Image folder\"); its pixels are the\n"
@@ -51,6 +54,30 @@ static fv_err image_shape(const char *s, struct fv_source_spec *spec)
 	spec->image_height = (unsigned)v[1];
 	spec->image_width = (unsigned)v[2];
 	return FV_OK;
+}
+
+/* A regression, survival or multiclass evaluation as the CLI prints it: everything, since
+ * nothing leaves the machine in a dry run. */
+static void eval_task_stats(const struct eval_out *o, struct cli_task_stats *t)
+{
+	memset(t, 0, sizeof(*t));
+	t->n = o->n;
+	t->reg = o->reg;
+	t->events = o->n_pos;
+	t->comparable = o->surv_comparable;
+	t->conc2 = o->surv_conc2;
+	t->classes = o->n_classes;
+	t->has_micro = isfinite(o->micro_auc);
+	t->micro_auc = o->micro_auc;
+	for (uint32_t c = 0; c < o->n_classes && c < FV_MAX_CLASSES; c++) {
+		t->released[c] = t->has_row[c] = true;
+		t->class_n[c] = o->class_n[c];
+		t->has_auc[c] = isfinite(o->class_auc[c]) && isfinite(o->class_var[c]);
+		t->auc[c] = o->class_auc[c];
+		t->auc_var[c] = o->class_var[c];
+		for (uint32_t p = 0; p < o->n_classes; p++)
+			t->row[c][p] = o->confusion[c * o->n_classes + p];
+	}
 }
 
 int cmd_eval(int argc, char **argv)
@@ -179,6 +206,32 @@ int cmd_eval(int argc, char **argv)
 		fv_diag_set(&d, FV_EINVAL, "need manifest input.variables and benchmark label");
 		goto out;
 	}
+	/* Other tasks: the outcome variable read after the model's (as the node does). */
+	enum cli_task task = cli_task_parse(json_string_value(json_object_get(b, "task")));
+	if (task == CLI_TASK_UNKNOWN) {
+		fv_diag_set(&d, FV_EINVAL, "%s: unknown task", bench);
+		goto out;
+	}
+	if (task != CLI_TASK_BINARY) {
+		const char *outcome = task == CLI_TASK_REGRESSION
+					  ? in.label_column
+					  : json_string_value(json_object_get(b, "time"));
+		in.task = task == CLI_TASK_REGRESSION ? NODE_TASK_REGRESSION
+			  : task == CLI_TASK_SURVIVAL ? NODE_TASK_SURVIVAL
+						      : NODE_TASK_MULTICLASS;
+		in.n_classes = (uint32_t)json_integer_value(json_object_get(b, "classes"));
+		if (task != CLI_TASK_MULTICLASS) {
+			if (!outcome || in.nvars == FV_MAX_FEATURES) {
+				fv_diag_set(&d, FV_EINVAL, "%s: a survival benchmark names 'time'",
+					    bench);
+				goto out;
+			}
+			vars[in.nvars++] = outcome;
+			in.n_outcomes = 1;
+		}
+		if (task == CLI_TASK_REGRESSION)
+			in.label_column = NULL;
+	}
 	in.model = buf;
 	in.model_len = len;
 	in.vars = vars;
@@ -198,6 +251,21 @@ int cmd_eval(int argc, char **argv)
 		goto out;
 	}
 	double secs = (double)(fv_mono_ms() - t0) / 1000.0, lo = NAN, hi = NAN;
+	if (task != CLI_TASK_BINARY) {
+		struct cli_task_stats ts;
+		eval_task_stats(o, &ts);
+		if (as_json) {
+			json_t *j = cli_task_json(task, &ts);
+			json_object_set_new(j, "seconds", json_real(secs));
+			json_dumpf(j, stdout, JSON_INDENT(2) | JSON_REAL_PRECISION(12));
+			putchar('\n');
+			json_decref(j);
+		} else {
+			cli_task_print_site(task, "this file", &ts);
+		}
+		rc = CLI_OK;
+		goto out;
+	}
 	if (isfinite(o->auc))
 		fv_stats_auc_ci(o->auc, o->auc_var, 0.95, &lo, &hi);
 	if (as_json) {

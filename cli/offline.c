@@ -130,13 +130,25 @@ static json_t *population(const struct rows *r, const double *thr, size_t nthr)
 static const char stats_usage[] =
     "usage: fedval stats --csv FILE --score COL --label COL [--site COL] [--group COL]\n"
     "                    [--threshold T]... [--json]\n"
+    "       fedval stats --task regression|survival|multiclass --csv FILE --score COL[,COL...]\n"
+    "                    --label COL [--time COL] [--site COL] [--json]\n"
     "\n"
     "Compute from one local file what a federation of its sites would publish: per site\n"
     "(--site) and pooled: n, prevalence, AUROC with DeLong variance and 95% CI, average\n"
     "precision, Brier and scaled Brier, O/E, calibration-in-the-large, slope and intercept,\n"
     "ECE (10 equal bins), and at each threshold the confusion counts with sensitivity,\n"
     "specificity, PPV, NPV (Wilson CIs); per --group category too. Quantities that cannot be\n"
-    "estimated (e.g. AUROC without negatives) are null with a reason, never NaN.\n";
+    "estimated (e.g. AUROC without negatives) are null with a reason, never NaN.\n"
+    "\n"
+    "--task (default binary) evaluates another task, per site and pooled as the federation\n"
+    "does (docs/statistics.md \"Other tasks\"):\n"
+    "  regression  --score the prediction, --label the outcome: MAE, RMSE, R2, calibration\n"
+    "              intercept and slope (pooled exactly)\n"
+    "  survival    --score the risk, --label the event (0/1), --time the follow-up time:\n"
+    "              Harrell's C; pooled: the site-stratified C\n"
+    "  multiclass  --score one probability column per class (class 0 first), --label the\n"
+    "              class 0..K-1: one-vs-rest AUROC per class with DeLong CI, macro and micro\n"
+    "              AUROC, confusion rows; pooled: confusion sums, random-effects AUROCs\n";
 
 int cmd_stats(int argc, char **argv)
 {
@@ -144,8 +156,10 @@ int cmd_stats(int argc, char **argv)
 	    {"csv", required_argument, NULL, 'i'},   {"score", required_argument, NULL, 's'},
 	    {"label", required_argument, NULL, 'l'}, {"site", required_argument, NULL, 'S'},
 	    {"group", required_argument, NULL, 'g'}, {"threshold", required_argument, NULL, 't'},
-	    {"json", no_argument, NULL, 'j'},	     {NULL, 0, NULL, 0}};
+	    {"json", no_argument, NULL, 'j'},	     {"task", required_argument, NULL, 'T'},
+	    {"time", required_argument, NULL, 'm'},  {NULL, 0, NULL, 0}};
 	const char *path = NULL, *score = NULL, *label = NULL, *site = NULL, *group = NULL;
+	const char *task_name = NULL, *time = NULL;
 	double thr[OFF_MAX_THR];
 	size_t nthr = 0, nsites = 0, ngroups = 0;
 	char *site_names[OFF_MAX_GROUPS] = {0}, *group_names[OFF_MAX_GROUPS] = {0};
@@ -174,6 +188,10 @@ int cmd_stats(int argc, char **argv)
 			group = optarg;
 		else if (c == 'j')
 			as_json = true;
+		else if (c == 'T')
+			task_name = optarg;
+		else if (c == 'm')
+			time = optarg;
 		else if (c == 't') {
 			if (nthr == OFF_MAX_THR || fv_parse_double(optarg, &thr[nthr]) != FV_OK)
 				return cli_usage(stats_usage,
@@ -186,6 +204,19 @@ int cmd_stats(int argc, char **argv)
 		return CLI_USAGE;
 	if (!path || !score || !label || optind != argc)
 		return cli_usage(stats_usage, "stats needs --csv, --score and --label");
+	enum cli_task task = cli_task_parse(task_name);
+	if (task == CLI_TASK_UNKNOWN)
+		return cli_usage(stats_usage,
+				 "--task '%s': binary, regression, survival or multiclass",
+				 task_name);
+	if (task != CLI_TASK_BINARY) {
+		if (group || nthr)
+			return cli_usage(stats_usage,
+					 "--group and --threshold belong to the binary task");
+		return cli_stats_task(task, path, score, label, time, site, as_json);
+	}
+	if (time)
+		return cli_usage(stats_usage, "--time belongs to --task survival");
 	if (fv_csv_open(path, NULL, &csv, &d) != FV_OK)
 		goto out;
 	if ((cs = fv_csv_find(csv, score)) < 0 || (cl = fv_csv_find(csv, label)) < 0 ||

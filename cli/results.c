@@ -995,6 +995,36 @@ static void attach_datasets(struct cli_conn *conn, const struct site *sites, siz
 	fv_pb_free(rp);
 }
 
+/* A regression, survival or multiclass run: each verified site's metrics (set on its entry of
+ * site_arr as "metrics") and the pooled ones. */
+static json_t *task_report(enum cli_task task, struct site *sites, size_t n, json_t *site_arr)
+{
+	struct cli_task_stats *t = fv_calloc(n + 1, sizeof(*t));
+	size_t k = 0;
+	json_t *pooled;
+
+	if (!t)
+		return json_null();
+	printf("\n%-26s metrics\n", "site");
+	for (size_t i = 0; i < n; i++) {
+		const Fedval__SiteResult *r = sites[i].r;
+		if (!sites[i].verified || !r || r->status != 0 || !cli_task_from_result(r, &t[k])) {
+			printf("  %-24s %s\n", sites[i].node,
+			       !sites[i].verified ? "NOT VERIFIED"
+			       : r && r->status	  ? (r->reason ? r->reason : "failed")
+						  : "holds no statistics of this task");
+			continue;
+		}
+		cli_task_print_site(task, sites[i].node, &t[k]);
+		json_object_set_new(json_array_get(site_arr, i), "metrics",
+				    cli_task_json(task, &t[k]));
+		k++;
+	}
+	pooled = cli_task_pool(task, t, k, true);
+	fv_free(t);
+	return pooled;
+}
+
 int cmd_results(int argc, char **argv)
 {
 	static const struct option opts[] = {{"config", required_argument, NULL, 'c'},
@@ -1050,9 +1080,10 @@ int cmd_results(int argc, char **argv)
 	       json_string_value(json_object_get(manifest, "name")),
 	       json_string_value(json_object_get(manifest, "version")), rr->model->vendor,
 	       rr->model->version_id, rr->model->onnx_sha256);
+	enum cli_task task = cli_task_parse(json_string_value(json_object_get(bench, "task")));
 	if (rr->run->kind && !strcmp(rr->run->kind, "recalibration")) {
 		recal_json = recalibration(rr->run);
-	} else {
+	} else if (task == CLI_TASK_BINARY) {
 		print_sites(sites, nsites);
 		print_operating_points(sites, nsites);
 	}
@@ -1079,6 +1110,13 @@ int cmd_results(int argc, char **argv)
 		json_array_append_new(arr, site_json(&sites[i]));
 	attach_datasets(&conn, sites, nsites, arr);
 	json_object_set_new(report, "sites", arr);
+	if (task != CLI_TASK_BINARY) {
+		/* regression, survival, multiclass: the task's own metrics per site and pooled */
+		json_object_set_new(report, "task",
+				    json_string(json_string_value(json_object_get(bench, "task"))));
+		json_object_set_new(report, "pooled", task_report(task, sites, nsites, arr));
+		goto write;
+	}
 	json_object_set_new(report, "pooled",
 			    pool(sites, nsites, json_object_get(bench, "thresholds"), true));
 	if (recal_json)
@@ -1088,6 +1126,7 @@ int cmd_results(int argc, char **argv)
 	json_object_set_new(
 	    report, "subgroups",
 	    subgroups_report(sites, nsites, json_object_get(bench, "thresholds"), true));
+write:
 	json_object_set_new(json_object_get(report, "run"), "published",
 			    json_boolean(rr->run->has_published_us));
 	if (rr->run->has_published_us) {

@@ -2,6 +2,7 @@
  * manual). They act on the node's state directory, which only the node's service user can
  * read; the running node picks each decision up within one poll (node/job.c). */
 #include <dirent.h>
+#include <math.h>
 #include <stdio.h>
 #include <string.h>
 #include <time.h>
@@ -91,6 +92,26 @@ static void print_job(const char *dir, const char *id, const Fedval__Job *j, jso
 	printf("  model         %s %s by %s (version id %.16s…, ONNX %.16s…)\n", S(m, "name"),
 	       S(m, "version"), j->model->vendor, j->model->version_id, j->model->onnx_sha256);
 	printf("  intended use  %s\n", S(m, "intended_use"));
+	const char *task = json_string_value(json_object_get(b, "task"));
+	if (task && !strcmp(task, "regression"))
+		printf("  computed      regression of %s: n, the means of outcome and prediction, "
+		       "their sums of squares\n                and products, sums of absolute and "
+		       "squared errors\n",
+		       S(b, "label"));
+	else if (task && !strcmp(task, "survival"))
+		printf("  computed      survival (%s, time %s): n, events, comparable and "
+		       "concordant pairs (Harrell's C)\n",
+		       S(b, "label"), S(b, "time"));
+	else if (task && !strcmp(task, "multiclass"))
+		printf("  computed      multiclass %s: n; per class its count, one-vs-rest AUROC "
+		       "with DeLong variance\n                and confusion row; the micro "
+		       "AUROC\n",
+		       S(b, "label"));
+	if (task && strcmp(task, "binary") != 0) {
+		printf("                (counts below the site's minimum cell count are "
+		       "withheld; nothing per record)\n\n");
+		goto out;
+	}
 	printf("  computed      n, events, sum of predicted risks, sum of squared errors, AUROC "
 	       "with DeLong variance,\n                and at thresholds");
 	json_array_foreach(thr, i, v) printf(" %g", json_number_value(v));
@@ -283,6 +304,71 @@ int cmd_site_release(int argc, char **argv)
 	return decide(argc, argv, "site release", release_usage, ".released");
 }
 
+/* The released statistics of a regression, survival or multiclass result, as JSON; printed
+ * one per line to out as well when out is not NULL. */
+static json_t *task_fields(const Fedval__SiteResult *r, FILE *out)
+{
+	json_t *j = json_object();
+	if (r->regression) {
+		const Fedval__RegressionSums *g = r->regression;
+		const char *k[] = {"mean_y", "mean_p", "syy", "spp", "spy", "sae", "sse"};
+		const double v[] = {g->mean_y, g->mean_p, g->syy, g->spp, g->spy, g->sae, g->sse};
+		for (size_t i = 0; i < 7; i++) {
+			json_object_set_new(j, k[i], json_real(v[i]));
+			if (out)
+				fprintf(out, "  %-13s %.10g\n", k[i], v[i]);
+		}
+	} else if (r->survival) {
+		json_object_set_new(j, "events", json_integer((json_int_t)r->n_pos));
+		json_object_set_new(j, "comparable",
+				    json_integer((json_int_t)r->survival->comparable));
+		json_object_set_new(j, "concordant2",
+				    json_integer((json_int_t)r->survival->concordant2));
+		if (out)
+			fprintf(out,
+				"  events        %llu\n  comparable    %llu pairs\n  concordant2   "
+				"%llu (2 x concordant + tied)\n",
+				(unsigned long long)r->n_pos,
+				(unsigned long long)r->survival->comparable,
+				(unsigned long long)r->survival->concordant2);
+	} else if (r->multiclass) {
+		json_t *arr = json_array();
+		for (size_t c = 0; c < r->multiclass->n_per_class; c++) {
+			const Fedval__ClassResult *k = r->multiclass->per_class[c];
+			json_t *o = json_pack("{s:I,s:b}", "class", (json_int_t)k->index,
+					      "withheld", k->has_suppressed && k->suppressed);
+			json_t *row = json_array();
+			if (k->has_n)
+				json_object_set_new(o, "n", json_integer((json_int_t)k->n));
+			if (k->has_auc) {
+				json_object_set_new(o, "auc", json_real(k->auc));
+				json_object_set_new(o, "auc_var", json_real(k->auc_var));
+			}
+			for (size_t p = 0; p < k->n_predicted; p++)
+				json_array_append_new(row,
+						      json_integer((json_int_t)k->predicted[p]));
+			json_object_set_new(o, "predicted", row);
+			json_array_append_new(arr, o);
+			if (!out)
+				continue;
+			if (k->has_suppressed && k->suppressed) {
+				fprintf(out, "  class %-7u withheld\n", k->index);
+				continue;
+			}
+			fprintf(out, "  class %-7u n %llu, AUROC %.6f (variance %.3g), predicted",
+				k->index, (unsigned long long)k->n, k->has_auc ? k->auc : NAN,
+				k->has_auc ? k->auc_var : NAN);
+			for (size_t p = 0; p < k->n_predicted; p++)
+				fprintf(out, " %llu", (unsigned long long)k->predicted[p]);
+			fprintf(out, "%s\n", k->n_predicted ? "" : " (row withheld)");
+		}
+		json_object_set_new(j, "per_class", arr);
+		if (r->multiclass->has_micro_auc)
+			json_object_set_new(j, "micro_auc", json_real(r->multiclass->micro_auc));
+	}
+	return j;
+}
+
 static const char show_usage[] =
     "usage: fedval site results show --config NODE.ini JOB [--json]\n"
     "\n"
@@ -352,9 +438,24 @@ int cmd_site_results_show(int argc, char **argv)
 			      (json_int_t)r->n_pos, "auc", r->auc, "auc_var", r->auc_var,
 			      "brier_sum", r->brier_sum, "sum_p", r->sum_p, "thresholds", rows,
 			      "min_cell", (json_int_t)r->min_cell);
+		if (r->task) {
+			json_object_set_new(j, "task", json_string(r->task));
+			json_object_set_new(j, "task_statistics", task_fields(r, NULL));
+		}
 		json_dumpf(j, stdout, JSON_INDENT(2));
 		putchar('\n');
 		json_decref(j);
+	} else if (r->task) {
+		/* a regression, survival or multiclass result: exactly its released fields */
+		printf("job %s  [%s]\nbytes %zu, SHA-256 %s, signed by %s\n", r->job_id,
+		       job_state(dir, job), s->result.len, sha, r->node);
+		printf("  status        %s%s\n  task          %s\n", r->status ? "failed: " : "ok",
+		       r->status && r->reason ? r->reason : "", r->task);
+		if (!r->status) {
+			printf("  n             %llu\n", (unsigned long long)r->n);
+			json_decref(task_fields(r, stdout));
+			printf("  minimum cell  %u\n", r->min_cell);
+		}
 	} else {
 		printf("job %s  [%s]\nbytes %zu, SHA-256 %s, signed by %s\n", r->job_id,
 		       job_state(dir, job), s->result.len, sha, r->node);

@@ -315,6 +315,32 @@ static fv_err model_path(struct coord *co, const char *sha, const char *suffix, 
 
 /* ---- authority: benchmarks ---- */
 
+/* A regression, survival or multiclass benchmark (docs/statistics.md "Other tasks"): no
+ * thresholds, operating points or subgroups; survival names its follow-up time variable,
+ * multiclass its number of classes. */
+static fv_err task_check(json_t *j, const char *task, struct fv_diag *d)
+{
+	const json_t *k = json_object_get(j, "classes"), *t = json_object_get(j, "time");
+	const char *const binary_only[] = {"thresholds", "operating_points", "subgroups"};
+
+	for (size_t i = 0; i < 3; i++)
+		if (json_object_get(j, binary_only[i]))
+			return fv_diag_set(d, FV_EINVAL, "field '%s' belongs to a binary benchmark",
+					   binary_only[i]);
+	if (!strcmp(task, "survival") != (json_is_string(t) && json_string_length(t) > 0 &&
+					  json_string_length(t) <= FV_MAX_NAME))
+		return fv_diag_set(d, FV_EINVAL,
+				   "field 'time' (the follow-up time variable) is required for "
+				   "survival, and only there");
+	if (!strcmp(task, "multiclass") != (json_is_integer(k) && json_integer_value(k) >= 3 &&
+					    json_integer_value(k) <= FV_MAX_CLASSES))
+		return fv_diag_set(d, FV_EINVAL,
+				   "field 'classes' (3 to %d) is required for multiclass, and only "
+				   "there",
+				   FV_MAX_CLASSES);
+	return FV_OK;
+}
+
 /* Shape check of a benchmark spec: DESIGN.md §7, docs/protocol.md. */
 static fv_err benchmark_check(json_t *j, struct fv_diag *d)
 {
@@ -326,9 +352,10 @@ static fv_err benchmark_check(json_t *j, struct fv_diag *d)
 	if ((e = json_str(j, "name", &s, d)) != FV_OK || (e = json_str(j, "version", &s, d)) ||
 	    (e = json_str(j, "label", &s, d)) || (e = json_str(j, "task", &s, d)))
 		return e;
-	if (strcmp(s, "binary") != 0)
-		return fv_diag_set(d, FV_EUNSUPPORTED, "task '%s' is not supported yet (binary)",
-				   s);
+	bool binary = !strcmp(s, "binary");
+	if (!binary && strcmp(s, "regression") && strcmp(s, "survival") && strcmp(s, "multiclass"))
+		return fv_diag_set(d, FV_EUNSUPPORTED,
+				   "task '%.20s': binary, regression, survival or multiclass", s);
 	if (!fv_name_valid(json_string_value(json_object_get(j, "name"))))
 		return fv_diag_set(d, FV_EINVAL, "field 'name' may hold only [A-Za-z0-9._-]");
 	const char *key;
@@ -358,6 +385,8 @@ static fv_err benchmark_check(json_t *j, struct fv_diag *d)
 			return fv_diag_set(d, FV_EINVAL,
 					   "field '%s' must be \"required\" or \"none\"", modes[m]);
 	}
+	if (!binary)
+		return task_check(j, json_string_value(json_object_get(j, "task")), d);
 	thr = json_object_get(j, "thresholds");
 	if (!json_is_array(thr) || json_array_size(thr) == 0 ||
 	    json_array_size(thr) > FV_MAX_THRESHOLDS)
@@ -808,6 +837,20 @@ static fv_err benchmark_find(struct req *r, const char *ref, char **name, char *
 }
 
 /* Every variable the model reads must be one the benchmark defines. */
+/* The benchmark's task, "binary" when it names none (a static string). */
+static const char *spec_task(const char *spec)
+{
+	json_t *b = json_loads(spec, 0, NULL);
+	const char *t = json_string_value(json_object_get(b, "task"));
+	const char *const tasks[] = {"regression", "survival", "multiclass"};
+	const char *out = "binary";
+	for (size_t i = 0; t && i < 3; i++)
+		if (!strcmp(t, tasks[i]))
+			out = tasks[i];
+	json_decref(b);
+	return out;
+}
+
 static fv_err check_model_fits(const char *spec, const char *manifest, struct fv_diag *d)
 {
 	json_t *b = json_loads(spec, 0, NULL), *m = json_loads(manifest, 0, NULL), *v;
@@ -942,6 +985,14 @@ static fv_err run_start(struct req *r, const Fedval__StartRun *q, char *run_id,
 	if (strcmp(kind, "evaluation") != 0 && strcmp(kind, "recalibration") != 0)
 		return fv_diag_set(d, FV_EINVAL, "run kind '%.20s': evaluation or recalibration",
 				   kind);
+	const char *task = spec_task(spec);
+	if (strcmp(task, "binary") != 0 &&
+	    (q->n_compare_model_version_ids || strcmp(kind, "evaluation") != 0))
+		return fv_diag_set(
+		    d, FV_EINVAL,
+		    "a %s benchmark has evaluation runs of one model (no head-to-head "
+		    "or recalibration yet)",
+		    task);
 	if (!strcmp(kind, "recalibration")) {
 		struct fv_newton nw;
 		const double beta0[2] = {0.0, 1.0}; /* start at perfect calibration */

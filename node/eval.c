@@ -40,7 +40,8 @@ static void mapping_digest(const struct eval_in *in, char out[FV_SHA256_HEX])
 		fv_sha256_update(h, in->vars[i], strlen(in->vars[i]) + 1);
 		fv_sha256_update(h, in->columns[i], strlen(in->columns[i]) + 1);
 	}
-	fv_sha256_update(h, in->label_column, strlen(in->label_column) + 1);
+	if (in->label_column)
+		fv_sha256_update(h, in->label_column, strlen(in->label_column) + 1);
 	if (in->cohort)
 		fv_sha256_update(h, in->cohort, strlen(in->cohort) + 1);
 	fv_sha256_final(h, dg);
@@ -232,8 +233,8 @@ static fv_err collect(struct pipeline *pl, struct slot *sl, float **scores, size
 	return FV_OK;
 }
 
-static void progress(const struct eval_in *in, const struct fv_source *src, uint64_t rows,
-		     int64_t t0, int64_t *last)
+void node_progress(const struct eval_in *in, const struct fv_source *src, uint64_t rows, int64_t t0,
+		   int64_t *last)
 {
 	int64_t now = fv_mono_ms();
 	double frac = fv_source_progress(src), secs = (double)(now - t0) / 1000.0;
@@ -658,6 +659,10 @@ void node_eval_compute(const struct eval_in *in, struct eval_out *out)
 		node_byo_compute(in, out);
 		return;
 	}
+	if (in->task != NODE_TASK_BINARY) {
+		node_task_compute(in, out);
+		return;
+	}
 	if (nthreads > NODE_MAX_THREADS)
 		nthreads = NODE_MAX_THREADS;
 	for (size_t k = 0; k < nmodels; k++) {
@@ -824,7 +829,7 @@ void node_eval_compute(const struct eval_in *in, struct eval_out *out)
 			free_sl->state = SLOT_READY;
 			records += got;
 			pthread_cond_broadcast(&pl.cv);
-			progress(in, src, records, t0, &last);
+			node_progress(in, src, records, t0, &last);
 			continue;
 		}
 		pthread_cond_wait(&pl.cv, &pl.mu);

@@ -27,6 +27,9 @@ struct job_spec {
 	const char *cohort;		     /* the benchmark's cohort rule, if any */
 	char benchmark[2 * FV_MAX_NAME + 2]; /* name@version */
 	const char *label;
+	enum node_task task;
+	const char *time;   /* survival: the follow-up time variable */
+	uint32_t n_classes; /* multiclass */
 	uint32_t n_thr;
 	double thr[NODE_MAX_THR];
 	uint32_t n_op; /* operating points: the benchmark's, then the vendor's declared one */
@@ -59,8 +62,42 @@ static fv_err spec_parse(const Fedval__Job *job, struct job_spec *s, struct fv_d
 	s->cohort = json_string_value(json_object_get(s->bench, "cohort"));
 	if (!s->label)
 		return fv_diag_set(d, FV_EPROTO, "benchmark has no 'label'");
-	thr = json_object_get(s->bench, "thresholds");
-	if (!json_is_array(thr) || json_array_size(thr) > NODE_MAX_THR)
+	/* The task (docs/statistics.md): binary unless named. The others carry no thresholds,
+	 * operating points or subgroups. */
+	const char *task = json_string_value(json_object_get(s->bench, "task"));
+	s->task = !task || !strcmp(task, "binary") ? NODE_TASK_BINARY
+		  : !strcmp(task, "regression")	   ? NODE_TASK_REGRESSION
+		  : !strcmp(task, "survival")	   ? NODE_TASK_SURVIVAL
+		  : !strcmp(task, "multiclass")	   ? NODE_TASK_MULTICLASS
+						   : (enum node_task) - 1;
+	if ((int)s->task < 0)
+		return fv_diag_set(d, FV_EPROTO, "benchmark task '%.20s' is unknown", task);
+	if (s->task != NODE_TASK_BINARY) {
+		const json_t *k = json_object_get(s->bench, "classes");
+		if (json_object_get(s->bench, "thresholds") ||
+		    json_object_get(s->bench, "operating_points") ||
+		    json_object_get(s->bench, "subgroups"))
+			return fv_diag_set(d, FV_EPROTO,
+					   "a %s benchmark has no thresholds, operating points or "
+					   "subgroups",
+					   task);
+		s->time = json_string_value(json_object_get(s->bench, "time"));
+		if ((s->task == NODE_TASK_SURVIVAL) != (s->time != NULL))
+			return fv_diag_set(d, FV_EPROTO,
+					   "'time' names the follow-up variable of a survival "
+					   "benchmark, and of no other");
+		if ((s->task == NODE_TASK_MULTICLASS) != (k != NULL) ||
+		    (k && (!json_is_integer(k) || json_integer_value(k) < 3 ||
+			   json_integer_value(k) > FV_MAX_CLASSES)))
+			return fv_diag_set(d, FV_EPROTO,
+					   "'classes' (3 to %d) belongs to a multiclass benchmark, "
+					   "and to no other",
+					   FV_MAX_CLASSES);
+		s->n_classes = k ? (uint32_t)json_integer_value(k) : 0;
+	}
+	thr = json_object_get(s->bench, "thresholds"); /* NULL for the other tasks: none */
+	if (s->task == NODE_TASK_BINARY &&
+	    (!json_is_array(thr) || json_array_size(thr) > NODE_MAX_THR))
 		return fv_diag_set(d, FV_EPROTO,
 				   "benchmark 'thresholds' must be an array of at most %d",
 				   NODE_MAX_THR);
@@ -99,7 +136,7 @@ static fv_err spec_parse(const Fedval__Job *job, struct job_spec *s, struct fv_d
 	    (!json_is_number(dt) || !(json_number_value(dt) >= 0) || !(json_number_value(dt) <= 1)))
 		return fv_diag_set(d, FV_EPROTO,
 				   "manifest 'decision_threshold' must be a number in [0, 1]");
-	if (dt) {
+	if (dt && s->task == NODE_TASK_BINARY) {
 		s->op_target[s->n_op] = NODE_OP_DECLARED;
 		s->op_value[s->n_op++] = json_number_value(dt);
 	}
@@ -1018,6 +1055,135 @@ static fv_err release_stats(struct node *n, const Fedval__Job *job, const struct
 	return e;
 }
 
+/* Multiclass: the classes whose counts are released. A class is withheld when its count or
+ * its complement is a small cell; if then exactly one is withheld, or the withheld ones
+ * together are a small cell, the smallest released class goes too (the cohort minus the
+ * released classes gives the withheld ones' sum), as for subgroups. */
+static void classes_released(const struct fv_policy *p, const struct eval_out *o, bool rel[])
+{
+	uint64_t wsum = 0;
+	uint32_t nw = 0;
+
+	for (uint32_t c = 0; c < o->n_classes; c++) {
+		rel[c] = !small(p, o->class_n[c]) && !small(p, o->n - o->class_n[c]);
+		if (!rel[c]) {
+			nw++;
+			wsum += o->class_n[c];
+		}
+	}
+	while (nw > 0 && (nw == 1 || small(p, wsum))) {
+		uint32_t best = UINT32_MAX;
+		for (uint32_t c = 0; c < o->n_classes; c++)
+			if (rel[c] && (best == UINT32_MAX || o->class_n[c] < o->class_n[best]))
+				best = c;
+		if (best == UINT32_MAX)
+			break;
+		rel[best] = false;
+		nw++;
+		wsum += o->class_n[best];
+	}
+}
+
+/* A regression, survival or multiclass result under the site's disclosure control: the cohort
+ * and the counts each task releases obey the minimum cohort and cell rules, the cohort the
+ * differencing rule; sums and AUROCs are aggregates of at least the minimum cohort. */
+static fv_err release_task(struct node *n, const Fedval__Job *job, const struct job_spec *s,
+			   const struct eval_out *o, struct fv_diag *d)
+{
+	const struct fv_policy *p = &n->policy;
+	Fedval__SiteResult res;
+	Fedval__RegressionSums reg = FEDVAL__REGRESSION_SUMS__INIT;
+	Fedval__SurvivalCounts surv = FEDVAL__SURVIVAL_COUNTS__INIT;
+	Fedval__MulticlassResult mc = FEDVAL__MULTICLASS_RESULT__INIT;
+	Fedval__ClassResult cls[FV_MAX_CLASSES], *clsp[FV_MAX_CLASSES];
+	uint64_t pred[FV_MAX_CLASSES][FV_MAX_CLASSES];
+	bool rel[FV_MAX_CLASSES], keep[1];
+	char why[FV_MAX_TEXT];
+	fv_err e;
+
+	if (o->n < p->min_cohort || small(p, o->n))
+		return release_failure(n, job, s, "cohort below the site's minimum cohort size", d);
+	if (s->task == NODE_TASK_SURVIVAL && (small(p, o->n_pos) || small(p, o->n - o->n_pos)))
+		return release_failure(
+		    n, job, s, "events or non-events below the site's minimum cell count", d);
+	if (node_policy_difference(n, (struct eval_out *)o, keep, why, sizeof(why)) != FV_OK) {
+		fv_log(FV_LOG_WARN, "result_refused_by_policy", "job=%s reason=%s", job->job_id,
+		       FV_Q(why));
+		return release_failure(n, job, s, why, d);
+	}
+	result_init(n, job, s, &res);
+	res.task = (char *)node_task_name(s->task);
+	res.has_n = true;
+	res.n = o->n;
+	res.mapping_sha256 = (char *)o->mapping_sha256;
+	switch (s->task) {
+	case NODE_TASK_REGRESSION:
+		reg.mean_y = o->reg.mean_y;
+		reg.mean_p = o->reg.mean_p;
+		reg.syy = o->reg.syy;
+		reg.spp = o->reg.spp;
+		reg.spy = o->reg.spy;
+		reg.sae = o->reg.sae;
+		reg.sse = o->reg.sse;
+		res.regression = &reg;
+		break;
+	case NODE_TASK_SURVIVAL:
+		res.has_n_pos = true;
+		res.n_pos = o->n_pos;
+		surv.comparable = o->surv_comparable;
+		surv.concordant2 = o->surv_conc2;
+		res.survival = &surv;
+		break;
+	default:
+		classes_released(p, o, rel);
+		mc.classes = o->n_classes;
+		if (isfinite(o->micro_auc)) {
+			mc.has_micro_auc = true;
+			mc.micro_auc = o->micro_auc;
+		}
+		for (uint32_t c = 0; c < o->n_classes; c++) {
+			Fedval__ClassResult *r = &cls[c];
+			bool row_ok = true;
+			fedval__class_result__init(r);
+			r->index = c;
+			clsp[c] = r;
+			if (!rel[c]) {
+				r->has_suppressed = r->suppressed = true;
+				fv_log(FV_LOG_WARN, "class_withheld", "job=%s class=%u reason=%s",
+				       job->job_id, c, "small_cell");
+				continue;
+			}
+			r->has_n = true;
+			r->n = o->class_n[c];
+			if (isfinite(o->class_auc[c]) && isfinite(o->class_var[c])) {
+				r->has_auc = r->has_auc_var = true;
+				r->auc = o->class_auc[c];
+				r->auc_var = o->class_var[c];
+			}
+			for (uint32_t j = 0; j < o->n_classes; j++) {
+				pred[c][j] = o->confusion[c * o->n_classes + j];
+				row_ok = row_ok && !small(p, pred[c][j]);
+			}
+			if (row_ok) {
+				r->n_predicted = o->n_classes;
+				r->predicted = pred[c];
+			} else {
+				fv_log(FV_LOG_WARN, "row_suppressed",
+				       "job=%s class=%u reason=small_cell", job->job_id, c);
+			}
+		}
+		mc.n_per_class = o->n_classes;
+		mc.per_class = clsp;
+		res.multiclass = &mc;
+	}
+	fv_log(FV_LOG_INFO, "job_evaluated", "job=%s task=%s n=%llu", job->job_id, res.task,
+	       (unsigned long long)o->n);
+	/* Recorded before it can leave: a crash after sending must not forget the release. */
+	if ((e = node_policy_record(n, job->job_id, -1, 0, o, keep, NULL, d)) != FV_OK)
+		return e;
+	return release(n, &res, d);
+}
+
 const char *node_column(const struct node *n, const char *var)
 {
 	const char *c = fv_config_get(n->cfg, "mapping", var);
@@ -1245,6 +1411,18 @@ fv_err node_job(struct node *n, const Fedval__Job *job, struct fv_diag *d)
 				    d);
 		goto out;
 	}
+	if (s.task != NODE_TASK_BINARY &&
+	    (byo || n->dp.mechanism != FV_DP_NONE || job->n_compare_models || job->round)) {
+		fv_log(FV_LOG_WARN, "result_refused_by_policy", "job=%s reason=%s", job->job_id,
+		       FV_Q("a task other than binary with site-supplied predictions, differential "
+			    "privacy, head-to-head or rounds"));
+		e = release_failure(n, job, &s,
+				    "regression, survival and multiclass benchmarks are evaluated "
+				    "only with the model itself, without differential privacy, "
+				    "head-to-head comparison or rounds",
+				    d);
+		goto out;
+	}
 	if (byo && json_object_get(s.bench, "subgroups"))
 		fv_log(FV_LOG_WARN, "subgroups_not_computed", "job=%s reason=%s", job->job_id,
 		       FV_Q("site-supplied predictions carry no subgroup variables"));
@@ -1272,6 +1450,33 @@ fv_err node_job(struct node *n, const Fedval__Job *job, struct fv_diag *d)
 		e = release_failure(n, job, &s, why.msg, d);
 		goto out;
 	}
+	in.label_column = node_column(n, s.label);
+	if (s.task != NODE_TASK_BINARY) {
+		/* The outcome a regression predicts, or a survival time, is read after the
+		 * predictors; the model must not read it itself. */
+		const char *outcome = s.task == NODE_TASK_REGRESSION ? s.label
+				      : s.task == NODE_TASK_SURVIVAL ? s.time
+								     : NULL;
+		for (size_t i = 0; i < cmp.nvars; i++)
+			if ((outcome && !strcmp(cmp.vars[i], outcome)) ||
+			    !strcmp(cmp.vars[i], s.label)) {
+				fv_fmt(why.msg, sizeof(why.msg),
+				       "the model reads the benchmark's outcome variable '%.64s'",
+				       cmp.vars[i]);
+				fv_log(FV_LOG_ERROR, "model_refused", "job=%s reason=%s",
+				       job->job_id, FV_Q(why.msg));
+				e = release_failure(n, job, &s, why.msg, d);
+				goto out;
+			}
+		if (outcome && cmp.nvars < FV_MAX_FEATURES) {
+			cmp.vars[cmp.nvars++] = outcome;
+			in.n_outcomes = 1;
+		}
+		if (s.task == NODE_TASK_REGRESSION)
+			in.label_column = NULL;
+		in.task = s.task;
+		in.n_classes = s.n_classes;
+	}
 	for (size_t i = 0; i < cmp.nvars; i++)
 		columns[i] = node_column(n, cmp.vars[i]);
 	in.model = model;
@@ -1280,7 +1485,6 @@ fv_err node_job(struct node *n, const Fedval__Job *job, struct fv_diag *d)
 	in.nvars = cmp.nvars;
 	in.vars = cmp.vars;
 	in.columns = columns;
-	in.label_column = node_column(n, s.label);
 	in.cohort = s.cohort;
 	if (job->round) {
 		if (strcmp(job->round->kind, "recalibration") != 0 || job->round->n_beta != 2 ||
@@ -1354,7 +1558,9 @@ fv_err node_job(struct node *n, const Fedval__Job *job, struct fv_diag *d)
 		e = release_failure(n, job, &s, why.msg, d);
 		goto out;
 	}
-	e = job->round ? release_round(n, job, out, d) : release_stats(n, job, &s, &in, out, d);
+	e = job->round			 ? release_round(n, job, out, d)
+	    : s.task != NODE_TASK_BINARY ? release_task(n, job, &s, out, d)
+					 : release_stats(n, job, &s, &in, out, d);
 out:
 	fv_free(out);
 	fv_free(model);

@@ -15,6 +15,7 @@
 #include "fedval/limits.h"
 #include "fedval/privacy.h"
 #include "fedval/sandbox.h"
+#include "fedval/stats.h"
 #include "fedval/wire.h"
 
 /* Site-supplied predictions ([predictions] in the node config): a CSV of record key and score
@@ -93,6 +94,15 @@ struct node_subgroup {
 	double edges[NODE_MAX_EDGES];
 };
 
+/* The benchmark's task (docs/statistics.md): a binary classifier's score, or one of the other
+ * tasks, evaluated by node_task_compute (eval_task.c). */
+enum node_task {
+	NODE_TASK_BINARY = 0,
+	NODE_TASK_REGRESSION,
+	NODE_TASK_SURVIVAL,
+	NODE_TASK_MULTICLASS
+};
+
 /* One category of a subgroup, as computed (before disclosure control). */
 struct sub_out {
 	uint8_t sub;
@@ -133,6 +143,13 @@ struct eval_out {
 	/* Operating points: the last n_op of the n_thr threshold rows, in the order of
 	 * eval_in.op_target, each at the threshold the site's scores give for its target. */
 	uint32_t n_op;
+	/* Other tasks (eval_task.c); survival's events are n_pos. */
+	struct fv_reg_sums reg;
+	uint64_t surv_comparable, surv_conc2;
+	uint32_t n_classes;
+	uint64_t class_n[FV_MAX_CLASSES];
+	double class_auc[FV_MAX_CLASSES], class_var[FV_MAX_CLASSES], micro_auc;
+	uint64_t confusion[FV_MAX_CLASSES * FV_MAX_CLASSES]; /* [true][predicted] */
 };
 
 /* Evaluation inputs, resolved from the benchmark, manifest and local mapping. */
@@ -181,6 +198,11 @@ struct eval_in {
 	const struct node_byo *byo; /* non-NULL: join site-supplied predictions, no model */
 	const char *model_version;  /* the job's manifest version (byo.version_column) */
 	const char *job_id, *status_path, *cancel_path;
+	/* Other tasks: the last n_outcomes of vars are outcomes no model reads (a regression's
+	 * target, a survival time), and a multiclass label is a class 0..n_classes-1. */
+	enum node_task task;
+	uint32_t n_classes;
+	size_t n_outcomes;
 };
 
 /* What the worker reports while it runs (fixed size, written whole to a pipe). */
@@ -193,6 +215,16 @@ struct eval_progress {
 
 /* The site-supplied-predictions path of node_eval_compute (byo.c). */
 void node_byo_compute(const struct eval_in *in, struct eval_out *out);
+/* The path of node_eval_compute for regression, survival and multiclass (eval_task.c): one
+ * thread reads and scores, every record's outcome and score is kept, then the task's
+ * statistics are computed. */
+void node_task_compute(const struct eval_in *in, struct eval_out *out);
+/* Report the worker's progress (at most once a second): to the node through progress_fd, and
+ * to the log with rows/s and, when the source knows its size, the ETA. */
+void node_progress(const struct eval_in *in, const struct fv_source *src, uint64_t rows, int64_t t0,
+		   int64_t *last);
+/* Name of a task as in the benchmark and the result ("binary", "regression", ...). */
+const char *node_task_name(enum node_task t);
 
 /* A score and its label packed in one float (label in the sign bit). */
 float node_pack(double p, uint8_t y);

@@ -67,6 +67,19 @@ struct fv_mapping {
 	const char *label_column;   /* the local column (or expression) giving the 0/1 label */
 };
 
+/* What a mapping's label and last variables hold for a task other than binary
+ * (fv_source_open_task). */
+struct fv_labels {
+	/* 0 (or 2): the label is 0 or 1; K >= 3: a class 0..K-1 (multiclass, K <= 255); 1: no
+	 * label (label_column NULL; every record's label is 0: a regression's outcome is one of
+	 * the variables). */
+	uint32_t classes;
+	/* The last n_outcomes variables are outcomes (a regression's target, a survival time),
+	 * read with the record but by no model: like the label, no predictor may read their
+	 * columns. */
+	size_t n_outcomes;
+};
+
 struct fv_dataset {
 	size_t n, nvars;
 	float *x;   /* row-major [n][nvars] */
@@ -115,6 +128,10 @@ struct fv_source_spec {
 struct fv_source;
 fv_err fv_source_open(const struct fv_source_spec *spec, const struct fv_mapping *map,
 		      struct fv_source **out, struct fv_diag *d);
+/* fv_source_open for a task whose label is not 0/1 or whose outcomes are variables. */
+fv_err fv_source_open_task(const struct fv_source_spec *spec, const struct fv_mapping *map,
+			   const struct fv_labels *labels, struct fv_source **out,
+			   struct fv_diag *d);
 /* Restrict a mapped source to the benchmark's cohort: rule is a condition over the mapping's
  * variable names (their mapped values) and the source's columns (docs/mapping.md), e.g.
  *     age >= 18 and date(admitted) >= date("2022-01-01")

@@ -40,6 +40,8 @@
 /* ---- models ---- */
 /* Models compared head to head in one run (each is evaluated on every record at a site). */
 #define FV_MAX_COMPARE 8
+/* Classes of a multiclass benchmark (K x K confusion counts per site). */
+#define FV_MAX_CLASSES 16
 /* Largest ONNX artefact a vendor may submit / a node will load. */
 #define FV_MAX_MODEL_BYTES (512u * 1024 * 1024)
 /* Graph size limits for the ONNX loader. */

@@ -34,6 +34,11 @@ const char *fv_model_input_name(const struct fv_model *m);
  * probability output of an ai.onnx.ml classifier (column of class 1). */
 fv_err fv_model_predict(const struct fv_model *m, const float *x, size_t rows, double *p,
 			struct fv_diag *d);
+/* Run a classifier of k >= 2 classes on rows x[rows][F] and write the probabilities of every
+ * class, p[rows][k] row-major (class j in column j), from the same output fv_model_predict
+ * reads, which must have shape [N, k]. */
+fv_err fv_model_predict_classes(const struct fv_model *m, const float *x, size_t rows, size_t k,
+				double *p, struct fv_diag *d);
 
 /* Serialise a logistic-regression model as ONNX (MatMul + Add + Sigmoid, opset 13, input
  * `input_name` float [N, nf], output "probability" float [N, 1]) into a fresh buffer (fv_free).

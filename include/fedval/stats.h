@@ -278,6 +278,11 @@ fv_err fv_stats_operating_point(const double *score, const uint8_t *label, size_
  * FV_EINVAL for NaN input or no comparable pair. */
 fv_err fv_stats_cindex(const double *time, const uint8_t *event, const double *risk, size_t n,
 		       double *c, uint64_t *comparable, struct fv_diag *d);
+/* The counts behind it: *conc2 = 2 x concordant + risk-tied pairs, *comparable the comparable
+ * pairs (0 is no error here). C = conc2 / (2 comparable). Sites' counts add up to the
+ * site-stratified C-index, which compares patients within a site only (docs/statistics.md). */
+fv_err fv_stats_cindex_counts(const double *time, const uint8_t *event, const double *risk,
+			      size_t n, uint64_t *conc2, uint64_t *comparable, struct fv_diag *d);
 
 /* Regression: MAE, RMSE, R^2 = 1 - SSres/SStot (NaN if y is constant), and the calibration
  * intercept and slope of the least-squares line y = a + b * pred. */
@@ -286,6 +291,20 @@ struct fv_regression {
 };
 fv_err fv_stats_regression(const double *pred, const double *y, size_t n, struct fv_regression *out,
 			   struct fv_diag *d);
+/* The sufficient statistics of those metrics, as a site releases them: means of y and pred, sums
+ * of squares and cross-products around the means (syy, spp, spy), and sums of |y - pred| and
+ * (y - pred)^2. Two sites' sums merge exactly into those of their union (Chan, Golub & LeVeque
+ * 1979), in any order up to rounding. */
+struct fv_reg_sums {
+	uint64_t n;
+	double mean_y, mean_p, syy, spp, spy, sae, sse;
+};
+fv_err fv_stats_regression_sums(const double *pred, const double *y, size_t n,
+				struct fv_reg_sums *out, struct fv_diag *d);
+/* *a becomes the sums of a's records and b's. */
+void fv_stats_regression_merge(struct fv_reg_sums *a, const struct fv_reg_sums *b);
+/* The metrics from sums (n >= 1). */
+void fv_stats_regression_from_sums(const struct fv_reg_sums *s, struct fv_regression *out);
 
 /* Multiclass, K >= 2 classes: score row-major [n][K], label in 0..K-1. auc gets K one-vs-rest
  * AUCs (NaN for a class absent or present in every record), *macro their mean over estimable
@@ -294,6 +313,12 @@ fv_err fv_stats_regression(const double *pred, const double *y, size_t n, struct
 fv_err fv_stats_multiclass(const double *score, const uint8_t *label, size_t n, size_t K,
 			   double *auc, double *macro, double *micro, uint64_t *confusion,
 			   struct fv_diag *d);
+/* The same with each one-vs-rest AUC's DeLong variance (auc_var[K], NaN where the AUC is) and
+ * the micro average's (*micro_var; it treats the n*K pairs as independent, so it is only a
+ * rough guide). auc_var and micro_var may be NULL. */
+fv_err fv_stats_multiclass_var(const double *score, const uint8_t *label, size_t n, size_t K,
+			       double *auc, double *auc_var, double *macro, double *micro,
+			       double *micro_var, uint64_t *confusion, struct fv_diag *d);
 
 /* ======================================================================================
  * Drift monitoring (issue 8, docs/monitoring.md). A monitored quantity is a series of

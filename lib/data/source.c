@@ -9,7 +9,8 @@
  *     unmatched recode() or a failed operation is an error naming the variable, its column,
  *     the record ("line 12", "row 12") and at most 40 bytes of the value. Such messages are for
  *     the local operator: a node never sends them out.
- *   - The label must be equal to 0 or 1. No predictor may read a column the label reads.
+ *   - The label must be equal to 0 or 1 (or a class 0..K-1, or be absent: struct fv_labels).
+ *     No predictor may read a column the label or an outcome variable reads.
  *   - The cohort rule reads the benchmark's variables (after mapping) and the source's columns;
  *     a record where it is false is skipped and counted, and nothing else of it is evaluated.
  *     A variable it reads is evaluated only as far as the rule needs it (and / or / if stop
@@ -42,10 +43,11 @@ struct fv_source {
 	size_t nvars;
 	size_t *direct;	     /* per variable: index into the numeric columns, or SIZE_MAX */
 	struct fv_expr **vx; /* each variable's mapping */
-	struct fv_expr *lx;  /* the label's mapping */
-	struct fv_expr *cx;  /* the cohort rule, or NULL */
-	double *val;	     /* variables the cohort rule evaluated for this record ... */
-	uint8_t *cached;     /* ... where cached[i] is 1 */
+	struct fv_expr *lx;  /* the label's mapping (NULL: no label) */
+	struct fv_labels lab;
+	struct fv_expr *cx; /* the cohort rule, or NULL */
+	double *val;	    /* variables the cohort rule evaluated for this record ... */
+	uint8_t *cached;    /* ... where cached[i] is 1 */
 	struct fv_expr_env env;
 	const struct fv_mapping *map;
 	uint64_t records;  /* records handed out */
@@ -75,22 +77,31 @@ const char *fv_data_show_value(char *buf, size_t cap, const char *v)
 	return buf;
 }
 
-fv_err fv_data_check_mapping(const struct fv_mapping *map, struct fv_diag *d)
+static fv_err check_mapping(const struct fv_mapping *map, const struct fv_labels *lab,
+			    struct fv_diag *d)
 {
 	size_t i, j;
 
-	if (!map || !map->vars || !map->columns || !map->label_column)
+	bool no_label = lab->classes == 1;
+	if (!map || !map->vars || !map->columns || !map->label_column != no_label)
 		return fv_diag_set(d, FV_EINVAL,
-				   "mapping: variables, columns and label are required");
-	if (map->nvars == 0 || map->nvars > FV_MAX_FEATURES)
-		return fv_diag_set(d, FV_EINVAL, "mapping: %zu variables (1 to %u allowed)",
-				   map->nvars, (unsigned)FV_MAX_FEATURES);
+				   no_label ? "mapping: variables and columns are required, and no "
+					      "label"
+					    : "mapping: variables, columns and label are required");
+	if (lab->classes > 255)
+		return fv_diag_set(d, FV_EINVAL, "mapping: %u classes (at most 255)",
+				   (unsigned)lab->classes);
+	if (map->nvars == 0 || map->nvars > FV_MAX_FEATURES || lab->n_outcomes >= map->nvars)
+		return fv_diag_set(d, FV_EINVAL,
+				   "mapping: %zu variables (1 to %u allowed, %zu of them outcomes)",
+				   map->nvars, (unsigned)FV_MAX_FEATURES, lab->n_outcomes);
 	for (i = 0; i < map->nvars; i++) {
 		if (!map->vars[i] || !map->columns[i])
 			return fv_diag_set(d, FV_EINVAL,
 					   "mapping: variable %zu has no name or column", i + 1);
 		/* The label fed to the model as a predictor would make any model look perfect. */
-		if (strcmp(map->columns[i], map->label_column) == 0)
+		if (i < map->nvars - lab->n_outcomes && map->label_column &&
+		    strcmp(map->columns[i], map->label_column) == 0)
 			return fv_diag_set(d, FV_EINVAL,
 					   "mapping: variable '%s' reads column '%s', which is the "
 					   "label column",
@@ -104,6 +115,12 @@ fv_err fv_data_check_mapping(const struct fv_mapping *map, struct fv_diag *d)
 						   "mapping: variable '%s' appears twice",
 						   map->vars[i]);
 	return FV_OK;
+}
+
+fv_err fv_data_check_mapping(const struct fv_mapping *map, struct fv_diag *d)
+{
+	static const struct fv_labels binary = {0, 0};
+	return check_mapping(map, &binary, d);
 }
 
 fv_err fv_rows_parse_decimal(const char *field, double *out, struct fv_diag *d)
@@ -231,8 +248,12 @@ static fv_err check_leak(struct fv_source *s, struct fv_diag *d)
 		e = fv_diag_set(d, FV_ENOMEM, "out of memory");
 		goto out;
 	}
-	fv_expr_mark(s->lx, lab, NULL);
-	for (size_t i = 0; i < s->nvars; i++) {
+	size_t npred = s->nvars - s->lab.n_outcomes;
+	if (s->lx)
+		fv_expr_mark(s->lx, lab, NULL);
+	for (size_t i = npred; i < s->nvars; i++)
+		fv_expr_mark(s->vx[i], lab, NULL);
+	for (size_t i = 0; i < npred; i++) {
 		memset(use, 0, s->rows->ncols);
 		fv_expr_mark(s->vx[i], use, NULL);
 		for (size_t c = 0; c < s->rows->ncols; c++)
@@ -240,8 +261,9 @@ static fv_err check_leak(struct fv_source *s, struct fv_diag *d)
 				e = fv_diag_set(
 				    d, FV_EINVAL,
 				    "mapping: variable '%s' reads column '%s', which is "
-				    "the label column",
-				    s->map->vars[i], s->rows->colnames[c]);
+				    "the %s column",
+				    s->map->vars[i], s->rows->colnames[c],
+				    s->lab.n_outcomes ? "label or an outcome" : "label");
 				goto out;
 			}
 	}
@@ -254,6 +276,14 @@ out:
 fv_err fv_source_open(const struct fv_source_spec *spec, const struct fv_mapping *map,
 		      struct fv_source **out, struct fv_diag *d)
 {
+	static const struct fv_labels binary = {0, 0};
+	return fv_source_open_task(spec, map, &binary, out, d);
+}
+
+fv_err fv_source_open_task(const struct fv_source_spec *spec, const struct fv_mapping *map,
+			   const struct fv_labels *labels, struct fv_source **out,
+			   struct fv_diag *d)
+{
 	struct fv_source *s = fv_calloc(1, sizeof(*s));
 	char what[FV_EXPR_MAX_NAME + 16];
 	const char *where;
@@ -263,7 +293,8 @@ fv_err fv_source_open(const struct fv_source_spec *spec, const struct fv_mapping
 	*out = NULL;
 	if (!s)
 		return fv_diag_set(d, FV_ENOMEM, "out of memory");
-	if (map && (e = fv_data_check_mapping(map, d)) != FV_OK)
+	s->lab = *labels;
+	if (map && (e = check_mapping(map, labels, d)) != FV_OK)
 		goto fail;
 	switch (spec->kind) {
 	case FV_SOURCE_CSV:
@@ -306,7 +337,8 @@ fv_err fv_source_open(const struct fv_source_spec *spec, const struct fv_mapping
 			if (fv_expr_is_column(s->vx[i], &col) && fv_rows_is_num(s->rows, col))
 				s->direct[i] = col - (s->rows->ncols - s->rows->nnum);
 		}
-		if ((e = parse_mapping(s->rows, where, "label", map->label_column, NULL, &s->lx,
+		if (s->lab.classes != 1 &&
+		    (e = parse_mapping(s->rows, where, "label", map->label_column, NULL, &s->lx,
 				       d)) != FV_OK)
 			goto fail;
 		if ((e = check_leak(s, d)) != FV_OK)
@@ -514,26 +546,36 @@ fv_err fv_source_read(struct fv_source *s, float *x, uint8_t *y, size_t cap, siz
 			if ((e = to_float(s, i, v, &x[n * s->nvars + i], d)) != FV_OK)
 				goto fail;
 		}
+		if (!s->lx) {
+			y[n++] = 0;
+			s->records++;
+			continue;
+		}
 		if ((st = fv_expr_eval(s->lx, &s->env, &v, &f)) != FV_EXPR_OK) {
 			e = report(s, SUBJ_LABEL, 0, st, &f, d);
 			goto fail;
 		}
-		if (v != 0.0 && v != 1.0) {
-			char shown[SRC_VALUE_QUOTE + 8];
+		uint32_t k = s->lab.classes >= 3 ? s->lab.classes : 2;
+		if (!(v >= 0.0 && v < (double)k && v == floor(v))) {
+			char shown[SRC_VALUE_QUOTE + 8], what[48];
 			size_t col;
 			s->rows->ops->where(s->rows, where, sizeof(where));
+			if (k == 2)
+				fv_fmt(what, sizeof(what), "0 or 1");
+			else
+				fv_fmt(what, sizeof(what), "a class 0 to %u", (unsigned)k - 1);
 			if (fv_expr_is_column(s->lx, &col))
 				e = fv_diag_set(
-				    d, FV_EINVAL,
-				    "%s: label (column '%s'): value '%s' is not 0 or 1", where,
-				    s->rows->colnames[col],
-				    fv_data_show_value(shown, sizeof(shown), field_text(s, col)));
+				    d, FV_EINVAL, "%s: label (column '%s'): value '%s' is not %s",
+				    where, s->rows->colnames[col],
+				    fv_data_show_value(shown, sizeof(shown), field_text(s, col)),
+				    what);
 			else
-				e = fv_diag_set(d, FV_EINVAL,
-						"%s: label: result %.6g is not 0 or 1", where, v);
+				e = fv_diag_set(d, FV_EINVAL, "%s: label: result %.6g is not %s",
+						where, v, what);
 			goto fail;
 		}
-		y[n] = v == 1.0;
+		y[n] = (uint8_t)v;
 		n++;
 		s->records++;
 	}

@@ -227,8 +227,10 @@ int32_t fv_model_score_output(const struct fv_model *m)
 	return -1;
 }
 
-fv_err fv_model_predict(const struct fv_model *m, const float *x, size_t rows, double *p,
-			struct fv_diag *d)
+/* Scores of rows x: k == 0, the positive class of a binary classifier (one per row); k >= 2,
+ * all k class probabilities of a classifier (k per row). */
+static fv_err predict(const struct fv_model *m, const float *x, size_t rows, size_t k, double *p,
+		      struct fv_diag *d)
 {
 	size_t nf = fv_model_n_features(m), chunk = PREDICT_CHUNK;
 	const struct fv_decl *dc;
@@ -253,7 +255,7 @@ fv_err fv_model_predict(const struct fv_model *m, const float *x, size_t rows, d
 				   chunk);
 	in_name = m->values[m->inputs[0]].name;
 	out_name = m->values[m->outputs[oi]].name;
-	if (m->fast.kind != FV_FAST_NONE && m->fast.out == (int32_t)m->outputs[oi] &&
+	if (k == 0 && m->fast.kind != FV_FAST_NONE && m->fast.out == (int32_t)m->outputs[oi] &&
 	    m->fast.nf == nf) {
 		fv_fast_predict(m, x, rows, p);
 		return FV_OK;
@@ -279,7 +281,20 @@ fv_err fv_model_predict(const struct fv_model *m, const float *x, size_t rows, d
 					out_name, fv_dtype_name(ot.dtype));
 			goto out;
 		}
-		if (ot.rank == 1 && ot.dims[0] == (int64_t)nr) {
+		if (k >= 2) {
+			if (ot.rank != 2 || ot.dims[0] != (int64_t)nr || ot.dims[1] != (int64_t)k) {
+				e = fv_diag_set(d, FV_EUNSUPPORTED,
+						"output '%s' has shape %s; a classifier of %zu "
+						"classes gives [N,%zu]",
+						out_name, fv_shape_str(&ot, buf, sizeof(buf)), k,
+						k);
+				goto out;
+			}
+			for (size_t i = 0; i < nr * k; i++)
+				p[r0 * k + i] = fv_tensor_getd(&ot, i);
+			fv_tensor_fini(&ot);
+			continue;
+		} else if (ot.rank == 1 && ot.dims[0] == (int64_t)nr) {
 			col = 0;
 		} else if (ot.rank == 2 && ot.dims[0] == (int64_t)nr &&
 			   (ot.dims[1] == 1 || ot.dims[1] == 2)) {
@@ -300,4 +315,18 @@ fv_err fv_model_predict(const struct fv_model *m, const float *x, size_t rows, d
 out:
 	fv_tensor_fini(&ot);
 	return e;
+}
+
+fv_err fv_model_predict(const struct fv_model *m, const float *x, size_t rows, double *p,
+			struct fv_diag *d)
+{
+	return predict(m, x, rows, 0, p, d);
+}
+
+fv_err fv_model_predict_classes(const struct fv_model *m, const float *x, size_t rows, size_t k,
+				double *p, struct fv_diag *d)
+{
+	if (k < 2)
+		return fv_diag_set(d, FV_EINVAL, "a classifier has at least 2 classes, not %zu", k);
+	return predict(m, x, rows, k, p, d);
 }

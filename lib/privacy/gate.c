@@ -151,6 +151,119 @@ static bool digest_or_absent(const char *s)
 	return n == 64;
 }
 
+/* Multiclass: every released count under the cell rule, and the withheld classes at least two
+ * and together no small cell (the cohort minus the released classes gives their sum). */
+static fv_err classes_ok(const struct fv_policy *p, const Fedval__SiteResult *r, struct fv_diag *d)
+{
+	const Fedval__MulticlassResult *m = r->multiclass;
+	uint64_t released = 0, nwithheld = 0;
+
+	if (has_unknown(&m->base) || m->classes < 3 || m->classes > FV_MAX_CLASSES ||
+	    m->n_per_class != m->classes ||
+	    (m->has_micro_auc && !(m->micro_auc >= 0 && m->micro_auc <= 1)))
+		return fv_diag_set(d, FV_EREFUSED,
+				   "multiclass: 3 to %d classes, one entry each, micro AUROC in "
+				   "[0, 1]",
+				   FV_MAX_CLASSES);
+	for (size_t k = 0; k < m->n_per_class; k++) {
+		const Fedval__ClassResult *c = m->per_class[k];
+		uint64_t sum = 0;
+		if (has_unknown(&c->base) || c->index != k)
+			return fv_diag_set(d, FV_EREFUSED, "multiclass: class %zu is malformed", k);
+		if (c->has_suppressed && c->suppressed) {
+			if (c->has_n || c->has_auc || c->has_auc_var || c->n_predicted)
+				return fv_diag_set(d, FV_EREFUSED,
+						   "multiclass: withheld class %zu holds numbers",
+						   k);
+			nwithheld++;
+			continue;
+		}
+		if (!c->has_n || c->n > r->n - released || !fv_privacy_cell_ok(p, c->n) ||
+		    !fv_privacy_cell_ok(p, r->n - c->n))
+			return fv_diag_set(d, FV_EREFUSED,
+					   "multiclass: class %zu or its complement has a count "
+					   "below %u, or the classes exceed the cohort",
+					   k, p->min_cell);
+		released += c->n;
+		if (c->has_auc != c->has_auc_var ||
+		    (c->has_auc && (!(c->auc >= 0 && c->auc <= 1) || !isfinite(c->auc_var))))
+			return fv_diag_set(d, FV_EREFUSED,
+					   "multiclass: class %zu AUROC out of range", k);
+		if (c->n_predicted && c->n_predicted != m->classes)
+			return fv_diag_set(d, FV_EREFUSED,
+					   "multiclass: class %zu confusion row has %zu counts", k,
+					   c->n_predicted);
+		for (size_t j = 0; j < c->n_predicted; j++) {
+			if (!fv_privacy_cell_ok(p, c->predicted[j]) || c->predicted[j] > c->n - sum)
+				return fv_diag_set(d, FV_EREFUSED,
+						   "multiclass: class %zu confusion row has a "
+						   "count below %u or exceeds the class",
+						   k, p->min_cell);
+			sum += c->predicted[j];
+		}
+		if (c->n_predicted && sum != c->n)
+			return fv_diag_set(d, FV_EREFUSED,
+					   "multiclass: class %zu confusion row does not add up",
+					   k);
+	}
+	if (nwithheld == 1 || !fv_privacy_cell_ok(p, r->n - released) ||
+	    (nwithheld == 0 && released != r->n))
+		return fv_diag_set(d, FV_EREFUSED,
+				   "multiclass: the withheld classes could be recovered by "
+				   "subtraction");
+	return FV_OK;
+}
+
+/* A regression, survival or multiclass result (status 0): the task's statistics and nothing of
+ * the binary kind. */
+static fv_err task_ok(const struct fv_policy *p, const Fedval__SiteResult *r, struct fv_diag *d)
+{
+	const char *t = r->task;
+	bool reg = !strcmp(t, "regression"), surv = !strcmp(t, "survival"),
+	     multi = !strcmp(t, "multiclass");
+
+	if (!reg && !surv && !multi)
+		return fv_diag_set(d, FV_EREFUSED, "unknown task '%.20s'", t);
+	if (r->n_counts || r->has_auc || r->has_auc_var || r->has_brier_sum || r->has_sum_p ||
+	    r->n_comparisons || r->n_subgroups || r->n_operating_points ||
+	    r->has_site_supplied_predictions || r->has_unmatched_records || r->has_duplicate_keys ||
+	    r->has_unused_predictions || r->dp_mechanism || r->has_dp_epsilon || r->has_dp_delta ||
+	    !r->regression != !reg || !r->survival != !surv || !r->multiclass != !multi ||
+	    r->has_n_pos != surv)
+		return fv_diag_set(d, FV_EREFUSED,
+				   "a %s result carries another task's statistics or lacks its own",
+				   t);
+	if (!r->has_n || r->n < p->min_cohort || !fv_privacy_cell_ok(p, r->n))
+		return fv_diag_set(d, FV_EREFUSED,
+				   "cohort absent or below the minimum cohort size %llu",
+				   (unsigned long long)p->min_cohort);
+	if (reg) {
+		const Fedval__RegressionSums *g = r->regression;
+		if (has_unknown(&g->base) || !isfinite(g->mean_y) || !isfinite(g->mean_p) ||
+		    !isfinite(g->spy) || !(g->syy >= 0 && isfinite(g->syy)) ||
+		    !(g->spp >= 0 && isfinite(g->spp)) || !(g->sae >= 0 && isfinite(g->sae)) ||
+		    !(g->sse >= 0 && isfinite(g->sse)))
+			return fv_diag_set(d, FV_EREFUSED,
+					   "regression sums are negative or not finite");
+		return FV_OK;
+	}
+	if (surv) {
+		const Fedval__SurvivalCounts *s = r->survival;
+		/* comparable pairs are at most n (n - 1) / 2 */
+		uint64_t maxpairs = r->n <= UINT32_MAX ? r->n * (r->n - 1) / 2 : UINT64_MAX;
+		if (has_unknown(&s->base) || r->n_pos > r->n || !fv_privacy_cell_ok(p, r->n_pos) ||
+		    !fv_privacy_cell_ok(p, r->n - r->n_pos))
+			return fv_diag_set(d, FV_EREFUSED,
+					   "events or non-events below the minimum cell count %u",
+					   p->min_cell);
+		if (s->comparable > maxpairs || s->concordant2 / 2 > s->comparable ||
+		    (s->concordant2 / 2 == s->comparable && s->concordant2 % 2))
+			return fv_diag_set(d, FV_EREFUSED, "survival pair counts do not add up");
+		return FV_OK;
+	}
+	return classes_ok(p, r, d);
+}
+
 fv_err fv_privacy_gate(const struct fv_policy *p, const uint8_t *result, size_t len,
 		       struct fv_diag *d)
 {
@@ -196,17 +309,30 @@ fv_err fv_privacy_gate(const struct fv_policy *p, const uint8_t *result, size_t 
 			    FV_MAX_NAME);
 		goto out;
 	}
+	if (r->task && strcmp(r->task, "regression") && strcmp(r->task, "survival") &&
+	    strcmp(r->task, "multiclass")) {
+		fv_diag_set(d, e, "unknown task '%.20s'", r->task);
+		goto out;
+	}
 	if (r->status != 0) {
 		/* A failure says why, and nothing else about the data. */
 		if (r->has_n || r->has_n_pos || r->n_counts || r->has_auc || r->has_auc_var ||
 		    r->has_brier_sum || r->has_sum_p || r->n_comparisons || r->n_subgroups ||
 		    r->has_unmatched_records || r->has_duplicate_keys ||
 		    r->has_unused_predictions || r->has_site_supplied_predictions ||
-		    r->n_operating_points) {
+		    r->n_operating_points || r->regression || r->survival || r->multiclass) {
 			fv_diag_set(d, e, "a failed result may not carry statistics");
 			goto out;
 		}
 		e = FV_OK;
+		goto out;
+	}
+	if (r->task) {
+		e = task_ok(p, r, d);
+		goto out;
+	}
+	if (r->regression || r->survival || r->multiclass) {
+		fv_diag_set(d, e, "a binary result carries another task's statistics");
 		goto out;
 	}
 	if (!r->has_n || !r->has_n_pos || r->n_pos > r->n) {

@@ -1159,6 +1159,11 @@ fv_err rp_parse(const json_t *j, const struct fv_report_opts *o, struct rp *r, s
 		return e;
 	if (strcmp(schema, FV_REPORT_SCHEMA) != 0)
 		return fv_diag_set(d, FV_EUNSUPPORTED, "schema: not \"%s\"", FV_REPORT_SCHEMA);
+	if ((v = json_object_get(j, "task")) && json_is_string(v))
+		return fv_diag_set(d, FV_EUNSUPPORTED,
+				   "task: a %.20s run is not rendered as HTML (binary runs only); "
+				   "its metrics are in the JSON report (pooled, sites[].metrics)",
+				   json_string_value(v));
 	if ((v = json_object_get(j, "generated_us")) && json_is_integer(v) &&
 	    json_integer_value(v) >= 0)
 		r->generated_us = (long long)json_integer_value(v);

@@ -26,13 +26,33 @@ static int by_time(const void *a, const void *b)
 fv_err fv_stats_cindex(const double *time, const uint8_t *event, const double *risk, size_t n,
 		       double *c, uint64_t *comparable, struct fv_diag *d)
 {
+	uint64_t conc2 = 0, comp = 0;
+	fv_err e;
+
+	if (!c)
+		return fv_diag_set(d, FV_EINVAL, "cindex: NULL argument");
+	if ((e = fv_stats_cindex_counts(time, event, risk, n, &conc2, &comp, d)) != FV_OK)
+		return e;
+	if (comparable)
+		*comparable = comp;
+	if (comp == 0)
+		return fv_diag_set(d, FV_EINVAL,
+				   "cindex: no comparable pair (no event before a later time)");
+	*c = (double)conc2 / (2.0 * (double)comp);
+	return FV_OK;
+}
+
+fv_err fv_stats_cindex_counts(const double *time, const uint8_t *event, const double *risk,
+			      size_t n, uint64_t *conc2_out, uint64_t *comparable,
+			      struct fv_diag *d)
+{
 	struct surv *r = NULL;
 	double *u = NULL;
 	uint64_t *fen = NULL, conc2 = 0, comp = 0, inserted = 0;
 	size_t m = 0, bytes;
 	fv_err e = FV_OK;
 
-	if (!c || (n > 0 && (!time || !event || !risk)))
+	if (!conc2_out || !comparable || (n > 0 && (!time || !event || !risk)))
 		return fv_diag_set(d, FV_EINVAL, "cindex: NULL argument");
 	if (n >= UINT32_MAX)
 		return fv_diag_set(d, FV_ELIMIT, "cindex: %zu records exceed 2^32 - 1", n);
@@ -84,15 +104,8 @@ fv_err fv_stats_cindex(const double *time, const uint8_t *event, const double *r
 		}
 		hi = lo;
 	}
-	if (comparable)
-		*comparable = comp;
-	if (comp == 0) {
-		e = fv_diag_set(d, FV_EINVAL,
-				"cindex: no comparable pair (no event before a later "
-				"time)");
-		goto out;
-	}
-	*c = (double)conc2 / (2.0 * (double)comp);
+	*comparable = comp;
+	*conc2_out = conc2;
 out:
 	fv_free(r);
 	fv_free(u);
@@ -102,12 +115,11 @@ out:
 
 /* ---- regression ---- */
 
-fv_err fv_stats_regression(const double *pred, const double *y, size_t n, struct fv_regression *out,
-			   struct fv_diag *d)
+fv_err fv_stats_regression_sums(const double *pred, const double *y, size_t n,
+				struct fv_reg_sums *out, struct fv_diag *d)
 {
 	struct fv_ksum sy = {0, 0}, sp = {0, 0}, ae = {0, 0}, se = {0, 0}, syy = {0, 0},
 		       spp = {0, 0}, spy = {0, 0};
-	double my, mp, sst, spp_, spy_;
 
 	if (!out || n == 0 || !pred || !y)
 		return fv_diag_set(d, FV_EINVAL, "regression: no records or NULL argument");
@@ -118,25 +130,72 @@ fv_err fv_stats_regression(const double *pred, const double *y, size_t n, struct
 		fv_ksum_add(&sy, y[i]);
 		fv_ksum_add(&sp, pred[i]);
 	}
-	my = fv_ksum_get(&sy) / (double)n;
-	mp = fv_ksum_get(&sp) / (double)n;
+	out->n = n;
+	out->mean_y = fv_ksum_get(&sy) / (double)n;
+	out->mean_p = fv_ksum_get(&sp) / (double)n;
 	/* Second pass around the means: no cancellation in the sums of squares. */
 	for (size_t i = 0; i < n; i++) {
-		double r = y[i] - pred[i], dy = y[i] - my, dp = pred[i] - mp;
+		double r = y[i] - pred[i], dy = y[i] - out->mean_y, dp = pred[i] - out->mean_p;
 		fv_ksum_add(&ae, fabs(r));
 		fv_ksum_add(&se, r * r);
 		fv_ksum_add(&syy, dy * dy);
 		fv_ksum_add(&spp, dp * dp);
 		fv_ksum_add(&spy, dp * dy);
 	}
-	out->mae = fv_ksum_get(&ae) / (double)n;
-	out->rmse = sqrt(fv_ksum_get(&se) / (double)n);
-	sst = fv_ksum_get(&syy);
-	out->r2 = sst > 0.0 ? 1.0 - fv_ksum_get(&se) / sst : NAN;
-	spp_ = fv_ksum_get(&spp);
-	spy_ = fv_ksum_get(&spy);
-	out->slope = spp_ > 0.0 ? spy_ / spp_ : NAN;
-	out->intercept = spp_ > 0.0 ? my - out->slope * mp : NAN;
+	out->sae = fv_ksum_get(&ae);
+	out->sse = fv_ksum_get(&se);
+	out->syy = fv_ksum_get(&syy);
+	out->spp = fv_ksum_get(&spp);
+	out->spy = fv_ksum_get(&spy);
+	return FV_OK;
+}
+
+void fv_stats_regression_merge(struct fv_reg_sums *a, const struct fv_reg_sums *b)
+{
+	double na = (double)a->n, nb = (double)b->n, n = na + nb, dy, dp, w;
+
+	if (b->n == 0)
+		return;
+	if (a->n == 0) {
+		*a = *b;
+		return;
+	}
+	/* Chan, Golub & LeVeque: the sums of squares around the pooled means are the sites'
+	 * own plus the between-site term na nb / n (mean_a - mean_b)^2. */
+	dy = b->mean_y - a->mean_y;
+	dp = b->mean_p - a->mean_p;
+	w = na * nb / n;
+	a->syy += b->syy + w * dy * dy;
+	a->spp += b->spp + w * dp * dp;
+	a->spy += b->spy + w * dp * dy;
+	a->mean_y += dy * nb / n;
+	a->mean_p += dp * nb / n;
+	a->sae += b->sae;
+	a->sse += b->sse;
+	a->n += b->n;
+}
+
+void fv_stats_regression_from_sums(const struct fv_reg_sums *s, struct fv_regression *out)
+{
+	double n = (double)s->n;
+	out->mae = s->sae / n;
+	out->rmse = sqrt(s->sse / n);
+	out->r2 = s->syy > 0.0 ? 1.0 - s->sse / s->syy : NAN;
+	out->slope = s->spp > 0.0 ? s->spy / s->spp : NAN;
+	out->intercept = s->spp > 0.0 ? s->mean_y - out->slope * s->mean_p : NAN;
+}
+
+fv_err fv_stats_regression(const double *pred, const double *y, size_t n, struct fv_regression *out,
+			   struct fv_diag *d)
+{
+	struct fv_reg_sums s;
+	fv_err e;
+
+	if (!out)
+		return fv_diag_set(d, FV_EINVAL, "regression: NULL argument");
+	if ((e = fv_stats_regression_sums(pred, y, n, &s, d)) != FV_OK)
+		return e;
+	fv_stats_regression_from_sums(&s, out);
 	return FV_OK;
 }
 
@@ -145,6 +204,14 @@ fv_err fv_stats_regression(const double *pred, const double *y, size_t n, struct
 fv_err fv_stats_multiclass(const double *score, const uint8_t *label, size_t n, size_t K,
 			   double *auc, double *macro, double *micro, uint64_t *confusion,
 			   struct fv_diag *d)
+{
+	return fv_stats_multiclass_var(score, label, n, K, auc, NULL, macro, micro, NULL, confusion,
+				       d);
+}
+
+fv_err fv_stats_multiclass_var(const double *score, const uint8_t *label, size_t n, size_t K,
+			       double *auc, double *auc_var, double *macro, double *micro,
+			       double *micro_var, uint64_t *confusion, struct fv_diag *d)
 {
 	double *pos = NULL, *neg = NULL, sum = 0.0, var;
 	size_t nk, bytes, used = 0, *count = NULL;
@@ -174,6 +241,8 @@ fv_err fv_stats_multiclass(const double *score, const uint8_t *label, size_t n, 
 		count[label[i]]++;
 	for (size_t c = 0; c < K; c++) {
 		size_t n1 = 0, n0 = 0;
+		if (auc_var)
+			auc_var[c] = NAN;
 		if (count[c] == 0 || count[c] == n) {
 			auc[c] = NAN;
 			continue;
@@ -187,6 +256,8 @@ fv_err fv_stats_multiclass(const double *score, const uint8_t *label, size_t n, 
 		fv_stats_sort(pos, n1);
 		fv_stats_sort(neg, n0);
 		fv_stats_auc_sorted(pos, n1, neg, n0, &auc[c], &var);
+		if (auc_var)
+			auc_var[c] = var;
 		sum += auc[c];
 		used++;
 	}
@@ -194,6 +265,8 @@ fv_err fv_stats_multiclass(const double *score, const uint8_t *label, size_t n, 
 	/* Micro average: every (record, class) pair is one binary decision. */
 	if (n == 0) {
 		*micro = NAN;
+		if (micro_var)
+			*micro_var = NAN;
 	} else {
 		size_t n1 = 0, n0 = 0;
 		for (size_t i = 0; i < n; i++)
@@ -206,6 +279,8 @@ fv_err fv_stats_multiclass(const double *score, const uint8_t *label, size_t n, 
 		fv_stats_sort(pos, n1);
 		fv_stats_sort(neg, n0);
 		fv_stats_auc_sorted(pos, n1, neg, n0, micro, &var);
+		if (micro_var)
+			*micro_var = var;
 	}
 	if (confusion) {
 		memset(confusion, 0, K * K * sizeof(*confusion));

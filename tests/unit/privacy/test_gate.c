@@ -574,3 +574,121 @@ Test(gate, site_supplied_counts_obey_the_minimum_cell)
 	res.duplicate_keys = 2;
 	REFUSED("duplicate keys below min_cell");
 }
+
+/* ---- regression, survival and multiclass results ---- */
+
+/* The binary fields of the fixture cleared: what a task result starts from. */
+static void as_task(const char *task)
+{
+	res.task = (char *)task;
+	res.n_counts = 0;
+	res.has_auc = res.has_auc_var = res.has_brier_sum = res.has_sum_p = 0;
+	res.has_n_pos = 0;
+}
+
+Test(gate, regression_sums_are_bounded_aggregates)
+{
+	struct fv_diag d;
+	Fedval__RegressionSums g = FEDVAL__REGRESSION_SUMS__INIT;
+	g.mean_y = 7.5;
+	g.mean_p = 7.1;
+	g.syy = 400;
+	g.spp = 300;
+	g.spy = 250;
+	g.sae = 120;
+	g.sse = 210;
+	as_task("regression");
+	res.regression = &g;
+	cr_assert_eq(gate(&d), FV_OK, "%s", d.msg);
+	res.n = 49; /* below the minimum cohort */
+	REFUSED("regression cohort below the minimum");
+	res.n = 100;
+	g.sse = -1;
+	REFUSED("negative sum of squares");
+	g.sse = NAN;
+	REFUSED("NaN sum");
+	g.sse = 210;
+	res.has_n_pos = 1; /* a regression has no events */
+	REFUSED("n_pos on a regression");
+	res.has_n_pos = 0;
+	res.n_counts = 3; /* binary rows beside the task's sums */
+	REFUSED("threshold rows on a regression");
+	res.n_counts = 0;
+	res.task = "regression; DROP TABLE";
+	REFUSED("unknown task text");
+	res.task = NULL;
+	REFUSED("task sums without a task");
+}
+
+Test(gate, survival_counts_obey_the_cell_rules)
+{
+	struct fv_diag d;
+	Fedval__SurvivalCounts s = FEDVAL__SURVIVAL_COUNTS__INIT;
+	s.comparable = 2000;
+	s.concordant2 = 2900;
+	as_task("survival");
+	res.has_n_pos = 1;
+	res.n_pos = 30;
+	res.survival = &s;
+	cr_assert_eq(gate(&d), FV_OK, "%s", d.msg);
+	res.n_pos = 3; /* three events: a small cell */
+	REFUSED("events below the minimum cell");
+	res.n_pos = 97; /* three non-events */
+	REFUSED("non-events below the minimum cell");
+	res.n_pos = 30;
+	s.concordant2 = 4001; /* more than all pairs concordant */
+	REFUSED("concordant pairs exceed the comparable ones");
+	s.concordant2 = 2900;
+	s.comparable = 100 * 99 / 2 + 1; /* more pairs than n records have */
+	REFUSED("more comparable pairs than n (n - 1) / 2");
+}
+
+Test(gate, multiclass_counts_obey_the_cell_rules)
+{
+	struct fv_diag d;
+	Fedval__MulticlassResult m = FEDVAL__MULTICLASS_RESULT__INIT;
+	Fedval__ClassResult c[3], *cp[3];
+	uint64_t pred[3][3] = {{30, 5, 5}, {5, 25, 0}, {0, 10, 20}};
+	for (int k = 0; k < 3; k++) {
+		fedval__class_result__init(&c[k]);
+		c[k].index = (uint32_t)k;
+		c[k].has_n = 1;
+		c[k].n = pred[k][0] + pred[k][1] + pred[k][2];
+		c[k].has_auc = c[k].has_auc_var = 1;
+		c[k].auc = 0.8;
+		c[k].auc_var = 0.002;
+		c[k].n_predicted = 3;
+		c[k].predicted = pred[k];
+		cp[k] = &c[k];
+	}
+	m.classes = 3;
+	m.n_per_class = 3;
+	m.per_class = cp;
+	as_task("multiclass");
+	res.multiclass = &m;
+	cr_assert_eq(gate(&d), FV_OK, "%s", d.msg);
+	pred[0][1] = 4; /* a confusion cell of 4 records */
+	pred[0][0] = 31;
+	REFUSED("confusion cell below the minimum");
+	pred[0][1] = 5;
+	pred[0][0] = 29; /* the row no longer adds up to its class */
+	REFUSED("confusion row not adding up");
+	pred[0][0] = 30;
+	/* one class withheld alone: the cohort minus the others gives it back */
+	c[1].has_suppressed = c[1].suppressed = 1;
+	c[1].has_n = c[1].has_auc = c[1].has_auc_var = 0;
+	c[1].n_predicted = 0;
+	REFUSED("exactly one withheld class");
+	c[2].has_suppressed = c[2].suppressed = 1;
+	c[2].has_n = c[2].has_auc = c[2].has_auc_var = 0;
+	c[2].n_predicted = 0;
+	cr_assert_eq(gate(&d), FV_OK, "two withheld classes summing to 60: %s", d.msg);
+	c[2].has_n = 1; /* a withheld class that still carries its count */
+	REFUSED("withheld class with numbers");
+	c[2].has_n = 0;
+	c[1].index = 2; /* classes out of order */
+	REFUSED("class index out of order");
+	c[1].index = 1;
+	m.classes = 17;
+	REFUSED("too many classes");
+}

@@ -134,3 +134,64 @@ Test(cindex, large_input_is_n_log_n, .timeout = 120)
 	free(r);
 	free(e);
 }
+
+/* Sites' regression sums merge into the sums of all their records, whatever the split and the
+ * order (the federation's pooled regression metrics are the centralised ones). */
+Test(regression, merged_sums_equal_centralised)
+{
+	enum { n = 1000 };
+	static double pred[n], y[n];
+	struct fv_reg_sums all, part, pooled = {0}, rev = {0};
+	struct fv_regression a, b;
+	size_t cut[] = {0, 7, 300, 301, 777, n};
+	srand(5);
+	for (size_t i = 0; i < n; i++) {
+		pred[i] = 50.0 + 20.0 * rand() / RAND_MAX;
+		y[i] = pred[i] * 0.9 + 8.0 + 5.0 * rand() / RAND_MAX;
+	}
+	cr_assert_eq(fv_stats_regression_sums(pred, y, n, &all, NULL), FV_OK);
+	for (size_t k = 0; k + 1 < sizeof(cut) / sizeof(cut[0]); k++) {
+		cr_assert_eq(fv_stats_regression_sums(pred + cut[k], y + cut[k],
+						      cut[k + 1] - cut[k], &part, NULL),
+			     FV_OK);
+		fv_stats_regression_merge(&pooled, &part);
+	}
+	for (size_t k = sizeof(cut) / sizeof(cut[0]) - 1; k > 0; k--) {
+		cr_assert_eq(fv_stats_regression_sums(pred + cut[k - 1], y + cut[k - 1],
+						      cut[k] - cut[k - 1], &part, NULL),
+			     FV_OK);
+		fv_stats_regression_merge(&rev, &part);
+	}
+	cr_assert_eq(pooled.n, n);
+	fv_stats_regression_from_sums(&all, &a);
+	fv_stats_regression_from_sums(&pooled, &b);
+	cr_assert_float_eq(b.mae, a.mae, 1e-12 * a.mae);
+	cr_assert_float_eq(b.rmse, a.rmse, 1e-12 * a.rmse);
+	cr_assert_float_eq(b.r2, a.r2, 1e-12);
+	cr_assert_float_eq(b.slope, a.slope, 1e-12);
+	cr_assert_float_eq(b.intercept, a.intercept, 1e-10);
+	fv_stats_regression_from_sums(&rev, &b);
+	cr_assert_float_eq(b.slope, a.slope, 1e-12);
+	cr_assert_float_eq(b.r2, a.r2, 1e-12);
+}
+
+/* Site-stratified C: the sites' counts add up to the pairs within each site. */
+Test(cindex, counts_add_within_sites)
+{
+	double t[6] = {1, 2, 3, 1, 2, 3}, r[6] = {3, 2, 1, 1, 2, 3}, c;
+	uint8_t e[6] = {1, 1, 1, 1, 1, 1};
+	uint64_t c2a, ca, c2b, cb, comp;
+	cr_assert_eq(fv_stats_cindex_counts(t, e, r, 3, &c2a, &ca, NULL), FV_OK);
+	cr_assert_eq(fv_stats_cindex_counts(t + 3, e + 3, r + 3, 3, &c2b, &cb, NULL), FV_OK);
+	/* site A perfectly concordant (3 of 3), site B perfectly discordant (0 of 3) */
+	cr_assert_eq(ca, 3);
+	cr_assert_eq(c2a, 6);
+	cr_assert_eq(cb, 3);
+	cr_assert_eq(c2b, 0);
+	cr_assert_eq(fv_stats_cindex(t, e, r, 3, &c, &comp, NULL), FV_OK);
+	cr_assert_float_eq(c, (double)c2a / (2.0 * (double)ca), 1e-15);
+	/* no comparable pair is no error for the counts */
+	e[0] = e[1] = e[2] = 0;
+	cr_assert_eq(fv_stats_cindex_counts(t, e, r, 3, &c2a, &ca, NULL), FV_OK);
+	cr_assert_eq(ca, 0);
+}

@@ -1,0 +1,281 @@
+/* Regression, survival and multiclass results (docs/statistics.md "Other tasks"): one site's
+ * metrics and the pooled ones, shared by `fedval results` (from the sites' signed results) and
+ * `fedval stats --task` (from a local file), so both publish the same numbers.
+ *
+ * Pooling: regression sums merge exactly (the pooled metrics are those of all records);
+ * survival counts add up to the site-stratified C-index (pairs within a site only);
+ * multiclass confusion rows add up over the sites that released them, and each class's
+ * one-vs-rest AUROC is pooled by a random-effects meta-analysis on the logit scale. */
+#include <math.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "cli.h"
+#include "fedval/stats.h"
+#include "fedval/util.h"
+
+static json_t *num(double v)
+{
+	return isfinite(v) ? json_real(v) : json_null();
+}
+
+enum cli_task cli_task_parse(const char *name)
+{
+	if (!name || !strcmp(name, "binary"))
+		return CLI_TASK_BINARY;
+	if (!strcmp(name, "regression"))
+		return CLI_TASK_REGRESSION;
+	if (!strcmp(name, "survival"))
+		return CLI_TASK_SURVIVAL;
+	if (!strcmp(name, "multiclass"))
+		return CLI_TASK_MULTICLASS;
+	return CLI_TASK_UNKNOWN;
+}
+
+bool cli_task_from_result(const Fedval__SiteResult *r, struct cli_task_stats *t)
+{
+	memset(t, 0, sizeof(*t));
+	t->n = r->n;
+	if (r->regression) {
+		const Fedval__RegressionSums *g = r->regression;
+		t->reg = (struct fv_reg_sums){r->n,   g->mean_y, g->mean_p, g->syy,
+					      g->spp, g->spy,	 g->sae,    g->sse};
+		return true;
+	}
+	if (r->survival) {
+		t->events = r->n_pos;
+		t->comparable = r->survival->comparable;
+		t->conc2 = r->survival->concordant2;
+		return true;
+	}
+	if (r->multiclass && r->multiclass->classes <= FV_MAX_CLASSES &&
+	    r->multiclass->n_per_class == r->multiclass->classes) {
+		const Fedval__MulticlassResult *m = r->multiclass;
+		t->classes = m->classes;
+		t->has_micro = m->has_micro_auc;
+		t->micro_auc = m->micro_auc;
+		for (uint32_t c = 0; c < m->classes; c++) {
+			const Fedval__ClassResult *k = m->per_class[c];
+			t->released[c] = !(k->has_suppressed && k->suppressed) && k->has_n;
+			t->class_n[c] = k->n;
+			t->has_auc[c] = k->has_auc && k->has_auc_var;
+			t->auc[c] = k->auc;
+			t->auc_var[c] = k->auc_var;
+			t->has_row[c] = k->n_predicted == m->classes;
+			for (uint32_t j = 0; t->has_row[c] && j < m->classes; j++)
+				t->row[c][j] = k->predicted[j];
+		}
+		return true;
+	}
+	return false;
+}
+
+static json_t *auc_json(double a, double v)
+{
+	double lo = NAN, hi = NAN;
+	if (isfinite(a) && isfinite(v) && v >= 0)
+		fv_stats_auc_ci(a, v, 0.95, &lo, &hi);
+	return json_pack("{s:o,s:o,s:o,s:o}", "estimate", num(a), "variance", num(v), "ci_low",
+			 num(lo), "ci_high", num(hi));
+}
+
+static void regression_json(json_t *j, const struct fv_reg_sums *s)
+{
+	struct fv_regression m;
+	fv_stats_regression_from_sums(s, &m);
+	json_object_set_new(j, "mae", num(m.mae));
+	json_object_set_new(j, "rmse", num(m.rmse));
+	json_object_set_new(j, "r2", num(m.r2));
+	json_object_set_new(j, "calibration_intercept", num(m.intercept));
+	json_object_set_new(j, "calibration_slope", num(m.slope));
+	json_object_set_new(j, "mean_outcome", num(s->mean_y));
+	json_object_set_new(j, "mean_prediction", num(s->mean_p));
+}
+
+static void survival_json(json_t *j, uint64_t events, uint64_t comparable, uint64_t conc2)
+{
+	json_object_set_new(j, "events", json_integer((json_int_t)events));
+	json_object_set_new(j, "comparable_pairs", json_integer((json_int_t)comparable));
+	json_object_set_new(j, "c_index",
+			    comparable ? json_real((double)conc2 / (2.0 * (double)comparable))
+				       : json_null());
+	if (!comparable)
+		json_object_set_new(j, "c_index_reason",
+				    json_string("no comparable pair (no event before a later "
+						"time)"));
+}
+
+json_t *cli_task_json(enum cli_task task, const struct cli_task_stats *t)
+{
+	json_t *j = json_pack("{s:I}", "n", (json_int_t)t->n);
+
+	if (task == CLI_TASK_REGRESSION) {
+		regression_json(j, &t->reg);
+	} else if (task == CLI_TASK_SURVIVAL) {
+		survival_json(j, t->events, t->comparable, t->conc2);
+	} else if (task == CLI_TASK_MULTICLASS) {
+		json_t *arr = json_array();
+		double sum = 0;
+		size_t used = 0;
+		for (uint32_t c = 0; c < t->classes; c++) {
+			json_t *k = json_pack("{s:I,s:b}", "class", (json_int_t)c, "withheld",
+					      !t->released[c]);
+			if (t->released[c]) {
+				json_object_set_new(k, "n",
+						    json_integer((json_int_t)t->class_n[c]));
+				json_object_set_new(k, "auroc",
+						    t->has_auc[c]
+							? auc_json(t->auc[c], t->auc_var[c])
+							: json_null());
+				if (t->has_auc[c]) {
+					sum += t->auc[c];
+					used++;
+				}
+			}
+			if (t->has_row[c]) {
+				json_t *row = json_array();
+				for (uint32_t p = 0; p < t->classes; p++)
+					json_array_append_new(
+					    row, json_integer((json_int_t)t->row[c][p]));
+				json_object_set_new(k, "predicted", row);
+			}
+			json_array_append_new(arr, k);
+		}
+		json_object_set_new(j, "classes", json_integer(t->classes));
+		json_object_set_new(j, "per_class", arr);
+		json_object_set_new(j, "macro_auroc", used ? json_real(sum / used) : json_null());
+		json_object_set_new(j, "micro_auroc",
+				    t->has_micro ? num(t->micro_auc) : json_null());
+	}
+	return j;
+}
+
+json_t *cli_task_pool(enum cli_task task, const struct cli_task_stats *t, size_t k, bool print)
+{
+	json_t *j = json_object();
+	uint64_t n = 0;
+
+	for (size_t i = 0; i < k; i++)
+		n += t[i].n;
+	json_object_set_new(j, "n", json_integer((json_int_t)n));
+	json_object_set_new(j, "sites", json_integer((json_int_t)k));
+	if (k == 0)
+		return j;
+	if (task == CLI_TASK_REGRESSION) {
+		struct fv_reg_sums s = {0};
+		for (size_t i = 0; i < k; i++)
+			fv_stats_regression_merge(&s, &t[i].reg);
+		regression_json(j, &s);
+		if (print)
+			printf("pooled (%zu sites, n %llu): MAE %.4g, RMSE %.4g, R2 %.4f, "
+			       "calibration intercept %.4g, slope %.4f\n",
+			       k, (unsigned long long)n,
+			       json_number_value(json_object_get(j, "mae")),
+			       json_number_value(json_object_get(j, "rmse")),
+			       json_number_value(json_object_get(j, "r2")),
+			       json_number_value(json_object_get(j, "calibration_intercept")),
+			       json_number_value(json_object_get(j, "calibration_slope")));
+	} else if (task == CLI_TASK_SURVIVAL) {
+		uint64_t ev = 0, comp = 0, c2 = 0;
+		for (size_t i = 0; i < k; i++) {
+			ev += t[i].events;
+			comp += t[i].comparable;
+			c2 += t[i].conc2;
+		}
+		survival_json(j, ev, comp, c2);
+		json_object_set_new(j, "stratified_by_site", json_true());
+		if (print)
+			printf("pooled (%zu sites, n %llu, events %llu): site-stratified C-index "
+			       "%.4f over %llu comparable pairs\n",
+			       k, (unsigned long long)n, (unsigned long long)ev,
+			       comp ? (double)c2 / (2.0 * (double)comp) : NAN,
+			       (unsigned long long)comp);
+	} else if (task == CLI_TASK_MULTICLASS) {
+		uint32_t K = t[0].classes;
+		json_t *arr = json_array();
+		double sum = 0;
+		size_t used = 0;
+		for (uint32_t c = 0; c < K; c++) {
+			double y[64], v[64];
+			size_t ka = 0, rows = 0;
+			uint64_t row[FV_MAX_CLASSES] = {0}, cn = 0;
+			bool all_n = true;
+			for (size_t i = 0; i < k; i++) {
+				if (t[i].classes != K)
+					continue;
+				if (t[i].released[c])
+					cn += t[i].class_n[c];
+				else
+					all_n = false;
+				if (t[i].has_auc[c] && t[i].auc[c] > 0 && t[i].auc[c] < 1 &&
+				    t[i].auc_var[c] > 0 && ka < 64) {
+					fv_stats_logit_delta(t[i].auc[c], t[i].auc_var[c], &y[ka],
+							     &v[ka]);
+					ka++;
+				}
+				if (t[i].has_row[c]) {
+					rows++;
+					for (uint32_t p = 0; p < K; p++)
+						row[p] += t[i].row[c][p];
+				}
+			}
+			json_t *o = json_pack("{s:I,s:I,s:b,s:I}", "class", (json_int_t)c, "n",
+					      (json_int_t)cn, "n_complete", all_n, "row_sites",
+					      (json_int_t)rows);
+			json_t *m = ka == 1 ? NULL : cli_meta_json(y, v, ka, true, "AUROC", false);
+			if (ka == 1) {
+				/* one site: its own estimate */
+				for (size_t i = 0; i < k; i++)
+					if (t[i].has_auc[c])
+						m = json_pack("{s:f,s:I}", "estimate", t[i].auc[c],
+							      "k", (json_int_t)1);
+			}
+			json_object_set_new(o, "auroc_random_effects", m ? m : json_null());
+			const json_t *mu = json_object_get(m, "estimate");
+			if (json_is_number(mu)) {
+				sum += json_number_value(mu);
+				used++;
+			}
+			json_t *pr = json_array();
+			for (uint32_t p = 0; p < K; p++)
+				json_array_append_new(pr, json_integer((json_int_t)row[p]));
+			json_object_set_new(o, "predicted", pr);
+			json_array_append_new(arr, o);
+		}
+		json_object_set_new(j, "classes", json_integer(K));
+		json_object_set_new(j, "per_class", arr);
+		json_object_set_new(j, "macro_auroc", used ? json_real(sum / used) : json_null());
+		if (print) {
+			printf("pooled (%zu sites, n %llu): macro AUROC %s", k,
+			       (unsigned long long)n, used ? "" : "not estimable\n");
+			if (used)
+				printf("%.4f (mean of the classes' random-effects AUROCs)\n",
+				       sum / used);
+		}
+	}
+	return j;
+}
+
+void cli_task_print_site(enum cli_task task, const char *who, const struct cli_task_stats *t)
+{
+	if (task == CLI_TASK_REGRESSION) {
+		struct fv_regression m;
+		fv_stats_regression_from_sums(&t->reg, &m);
+		printf("  %-24s n %-8llu MAE %-10.4g RMSE %-10.4g R2 %-8.4f slope %.4f\n", who,
+		       (unsigned long long)t->n, m.mae, m.rmse, m.r2, m.slope);
+	} else if (task == CLI_TASK_SURVIVAL) {
+		printf("  %-24s n %-8llu events %-8llu C-index %.4f (%llu pairs)\n", who,
+		       (unsigned long long)t->n, (unsigned long long)t->events,
+		       t->comparable ? (double)t->conc2 / (2.0 * (double)t->comparable) : NAN,
+		       (unsigned long long)t->comparable);
+	} else if (task == CLI_TASK_MULTICLASS) {
+		printf("  %-24s n %-8llu AUROC by class:", who, (unsigned long long)t->n);
+		for (uint32_t c = 0; c < t->classes; c++) {
+			if (t->has_auc[c])
+				printf(" %.3f", t->auc[c]);
+			else
+				printf(" %s", t->released[c] ? "n/e" : "withheld");
+		}
+		printf("\n");
+	}
+}
