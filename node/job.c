@@ -1067,6 +1067,16 @@ static fv_err prepare_subgroups(const struct job_spec *s, struct compare_set *c,
 			return fv_diag_set(d, FV_EPROTO,
 					   "subgroups[%zu] needs a name and a variable", i);
 		fv_strlcpy(out->name, name, sizeof(out->name));
+		/* Two cuts of one variable (edges [700] and [701]) give categories that differ by
+		 * the records between the edges, however large each is: one record's label and
+		 * score by subtraction. One subgroup per variable. */
+		for (uint32_t k = 0; k < in->n_sub; k++)
+			if (!strcmp(c->vars[in->sub[k].var], var))
+				return fv_diag_set(d, FV_EREFUSED,
+						   "subgroups '%s' and '%s' both cut variable "
+						   "'%.64s': their categories could differ by "
+						   "single records",
+						   in->sub[k].name, name, var);
 		while (j < c->nvars && strcmp(c->vars[j], var) != 0)
 			j++;
 		if (j == c->nvars) {
@@ -1267,8 +1277,8 @@ fv_err node_job(struct node *n, const Fedval__Job *job, struct fv_diag *d)
 			fv_diag_set(d, e, "%s", why.msg);
 			goto out;
 		}
-		fv_log(FV_LOG_ERROR, "model_refused", "job=%s reason=%s", job->job_id,
-		       FV_Q(why.msg));
+		fv_log(FV_LOG_ERROR, e == FV_EREFUSED ? "job_refused_by_policy" : "model_refused",
+		       "job=%s reason=%s", job->job_id, FV_Q(why.msg));
 		e = release_failure(n, job, &s, why.msg, d);
 		goto out;
 	}
