@@ -579,7 +579,7 @@ static fv_err release_round_failure(struct node *n, const Fedval__Job *job, cons
 /* A round's sums leave only under the same cohort rules as a result, and with the same
  * differencing check against earlier releases; each round is recorded in the history. */
 static fv_err release_round(struct node *n, const Fedval__Job *job, const struct eval_out *o,
-			    struct fv_diag *d)
+			    bool resend, struct fv_diag *d)
 {
 	Fedval__RoundResult rr = FEDVAL__ROUND_RESULT__INIT;
 	const struct fv_policy *p = &n->policy;
@@ -602,8 +602,10 @@ static fv_err release_round(struct node *n, const Fedval__Job *job, const struct
 		       FV_Q(why));
 		return release_round_failure(n, job, why, d);
 	}
-	if ((e = node_policy_record(n, job->job_id, (int)job->round->step, 0, &cohort, keep, NULL,
-				    d)) != FV_OK)
+	/* A resent round (same step and coefficients) gives the same sums: recorded once. */
+	if (!resend &&
+	    (e = node_policy_record(n, job->job_id, (int)job->round->step, job->round->beta, 0,
+				    &cohort, keep, NULL, d)) != FV_OK)
 		return e;
 	memcpy(g, o->round_g, sizeof(g));
 	memcpy(h, o->round_h, sizeof(h));
@@ -1011,7 +1013,7 @@ static fv_err release_stats(struct node *n, const Fedval__Job *job, const struct
 	fv_log(FV_LOG_INFO, "job_evaluated", "job=%s n=%llu thresholds=%u suppressed=%u",
 	       job->job_id, (unsigned long long)o->n, o->n_thr, suppressed);
 	/* Recorded before it can leave: a crash after sending must not forget the release. */
-	if ((e = node_policy_record(n, job->job_id, -1, dp ? n->dp.epsilon : 0, o, keep, subs,
+	if ((e = node_policy_record(n, job->job_id, -1, NULL, dp ? n->dp.epsilon : 0, o, keep, subs,
 				    d)) == FV_OK)
 		e = release(n, &res, d);
 	fv_free(sr);
@@ -1175,6 +1177,7 @@ fv_err node_job(struct node *n, const Fedval__Job *job, struct fv_diag *d)
 	struct fv_diag why = {{0}};
 	struct compare_set cmp = {0};
 	char status_path[4096], cancel_path[4096];
+	bool resend = false;
 	fv_err e;
 
 	if (result_path(n, job->job_id, ".result", path, sizeof(path)) != FV_OK)
@@ -1313,6 +1316,16 @@ fv_err node_job(struct node *n, const Fedval__Job *job, struct fv_diag *d)
 						  d);
 			goto out;
 		}
+		/* A step already released, asked again with other coefficients, is one more
+		 * equation on the same records, and would let a fit run for ever. */
+		if (node_policy_round(n, job->job_id, job->round->step, job->round->beta, &resend,
+				      why.msg, sizeof(why.msg)) != FV_OK) {
+			fv_log(FV_LOG_WARN, "result_refused_by_policy",
+			       "job=%s reason=round_replayed step=%u a=%g b=%g", job->job_id,
+			       job->round->step, job->round->beta[0], job->round->beta[1]);
+			e = release_round_failure(n, job, why.msg, d);
+			goto out;
+		}
 		in.round = true;
 		memcpy(in.round_beta, job->round->beta, sizeof(in.round_beta));
 	}
@@ -1364,7 +1377,8 @@ fv_err node_job(struct node *n, const Fedval__Job *job, struct fv_diag *d)
 		e = release_failure(n, job, &s, why.msg, d);
 		goto out;
 	}
-	e = job->round ? release_round(n, job, out, d) : release_stats(n, job, &s, &in, out, d);
+	e = job->round ? release_round(n, job, out, resend, d)
+		       : release_stats(n, job, &s, &in, out, d);
 out:
 	fv_free(out);
 	fv_free(model);

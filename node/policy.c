@@ -341,9 +341,49 @@ bool node_policy_category_close(const struct node *n, const json_t *hist, const 
 	return false;
 }
 
-fv_err node_policy_record(const struct node *n, const char *job, int round, double dp_epsilon,
-			  const struct eval_out *o, const bool keep[], json_t *subs,
-			  struct fv_diag *d)
+fv_err node_policy_round(const struct node *n, const char *job, uint32_t step, const double beta[2],
+			 bool *resend, char *why, size_t cap)
+{
+	json_t *h = node_policy_history(n), *en;
+	size_t i, rounds = 0;
+	fv_err e = FV_OK;
+
+	*resend = false;
+	json_array_foreach(h, i, en)
+	{
+		json_t *r = json_object_get(en, "round"), *b = json_object_get(en, "beta");
+		if (!json_is_integer(r) ||
+		    strcmp(json_string_value(json_object_get(en, "job")) ?: "", job))
+			continue;
+		rounds++;
+		if (json_integer_value(r) < (json_int_t)step)
+			continue;
+		if (json_integer_value(r) == (json_int_t)step && json_array_size(b) == 2 &&
+		    json_number_value(json_array_get(b, 0)) == beta[0] &&
+		    json_number_value(json_array_get(b, 1)) == beta[1]) {
+			*resend = true;
+			continue;
+		}
+		fv_fmt(why, cap,
+		       "round refused: step %u replayed with other coefficients after step %lld "
+		       "(replay)",
+		       step, (long long)json_integer_value(r));
+		e = FV_EREFUSED;
+		goto out;
+	}
+	if (!*resend && rounds >= NODE_ROUND_MAX_STEPS) {
+		fv_fmt(why, cap, "round refused: job has had %zu rounds, the most the site allows",
+		       rounds);
+		e = FV_EREFUSED;
+	}
+out:
+	json_decref(h);
+	return e;
+}
+
+fv_err node_policy_record(const struct node *n, const char *job, int round, const double *beta,
+			  double dp_epsilon, const struct eval_out *o, const bool keep[],
+			  json_t *subs, struct fv_diag *d)
 {
 	char path[4096], *line;
 	json_t *rows = json_array(), *en;
@@ -360,6 +400,8 @@ fv_err node_policy_record(const struct node *n, const char *job, int round, doub
 		       (json_int_t)o->n_pos, "rows", rows);
 	if (round >= 0)
 		json_object_set_new(en, "round", json_integer(round));
+	if (round >= 0 && beta)
+		json_object_set_new(en, "beta", json_pack("[f,f]", beta[0], beta[1]));
 	if (dp_epsilon > 0)
 		json_object_set_new(en, "dp_epsilon", json_real(dp_epsilon));
 	if (subs && json_array_size(subs))
