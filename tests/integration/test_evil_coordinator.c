@@ -226,7 +226,7 @@ static void assert_failed(struct evil_outcome *o, const char *reason, const char
 	free(o->bytes);
 }
 
-static H_UNUSED void assert_vetoed(struct evil_outcome *o, const char *reason, const char *logged)
+static void assert_vetoed(struct evil_outcome *o, const char *reason, const char *logged)
 {
 	cr_assert_eq(o->kind, EVIL_DECISION, "expected a veto, got kind %d", o->kind);
 	cr_assert_str_eq(o->decision, "vetoed");
@@ -444,4 +444,267 @@ Test(evil_coordinator, isolating_jobs, .fini = teardown, .timeout = 240)
 		free(o.bytes);
 	}
 	free(ctl);
+}
+
+/* A job that never reaches evaluation leaves no outcome: the next (honest) job is answered,
+ * and this one was not. */
+static void assert_no_outcome(const char *job_id, const char *logged)
+{
+	control(job_id);
+	cr_assert_eq(evil_count(E, job_id), 0, "job %.40s was answered", job_id);
+	cr_assert_gt(h_count(LOG, logged), 0, "the node log does not say '%s':\n%s", logged,
+		     h_slurp(LOG));
+}
+
+/* A copy of M with other bytes (the ONNX file plus one byte), signed by the vendor. */
+static void model_variant(struct evil_model *m, const char *signer)
+{
+	char man[512], onnx[512], key[512], cert[512], ca[512], rel[64];
+	struct fv_diag d = {{0}};
+	cr_assert_eq(h_run(NULL,
+			   "cd %s && cp model/model.onnx model/v2.onnx && printf x >> "
+			   "model/v2.onnx",
+			   F.dir),
+		     0);
+	path(man, sizeof(man), "model/manifest.json");
+	path(onnx, sizeof(onnx), "model/v2.onnx");
+	snprintf(rel, sizeof(rel), "pki/%s.key", signer);
+	path(key, sizeof(key), rel);
+	snprintf(rel, sizeof(rel), "pki/%s.crt", signer);
+	path(cert, sizeof(cert), rel);
+	path(ca, sizeof(ca), "pki/ca/ca.crt");
+	cr_assert_eq(evil_model_load(m, man, onnx, key, cert, ca, &d), FV_OK, "%s", d.msg);
+}
+
+/* #39-#47: malformed, oversized and policy-setting specs, forged models, forged replies. */
+Test(evil_coordinator, forged_specs_models_and_replies, .fini = teardown, .timeout = 240)
+{
+	char job[FV_MAX_ID * 3], key[512], cert[512];
+	struct evil_outcome o;
+	struct fv_diag d = {{0}};
+
+	start(NULL, 1000);
+	char *ctl = bench("control", "{\"subgroups\": []}");
+	CONTROL_SPEC = ctl;
+	control("start");
+
+	/* #39 malformed JSON as the benchmark: the job fails, nothing computed. */
+	o = send_job(job, sizeof(job), "{\"name\": \"broken\", \"thresholds\": [0.2,");
+	assert_failed(&o, "not a JSON object", "not a JSON object");
+	control("malformed JSON");
+
+	/* #40 policy settings in the benchmark (min_cell_count, small_cells): a signed veto. */
+	char *lax = bench("lax", "{\"subgroups\": [], \"min_cell_count\": 1}");
+	o = send_job(job, sizeof(job), lax);
+	assert_vetoed(&o, "min_cell_count", "event=job_vetoed_by_policy");
+	free(lax);
+	char *coarse = bench("coarse", "{\"subgroups\": [], \"small_cells\": \"coarsen\"}");
+	o = send_job(job, sizeof(job), coarse);
+	assert_vetoed(&o, "small_cells", "event=job_vetoed_by_policy");
+	free(coarse);
+	control("policy fields");
+
+	/* #41 oversized strings: a job id beyond FV_MAX_ID (never a file name: not answered), a
+	 * 100 000-character label, a cohort rule nested 2 000 parentheses deep (within the 4 KiB a
+	 * rule may have). */
+	memset(job, 'j', FV_MAX_ID + 20);
+	job[FV_MAX_ID + 20] = '\0';
+	cr_assert_eq(evil_queue_job(E, job, "run-evil", ctl, &M, NULL), FV_OK);
+	assert_no_outcome(job, "is not a safe file name");
+	{
+		json_t *b = json_loads(ctl, 0, NULL);
+		char *big = malloc(100001);
+		memset(big, 'x', 100000);
+		big[100000] = '\0';
+		json_object_set_new(b, "label", json_string(big));
+		char *s = json_dumps(b, JSON_COMPACT);
+		o = send_job(job, sizeof(job), s);
+		assert_failed(&o, "evaluating on local data", "event=evaluation_failed");
+		free(s);
+		char *deep = malloc(4000 + 16);
+		size_t k = 0;
+		for (int i = 0; i < 2000; i++)
+			deep[k++] = '(';
+		k += (size_t)sprintf(deep + k, "age > 0");
+		for (int i = 0; i < 2000; i++)
+			deep[k++] = ')';
+		deep[k] = '\0';
+		json_object_set_new(b, "label", json_string("readmit_30d"));
+		json_object_set_new(b, "cohort", json_string(deep));
+		s = json_dumps(b, JSON_COMPACT);
+		o = send_job(job, sizeof(job), s);
+		assert_failed(&o, "evaluating on local data", "nested more than");
+		free(s);
+		free(deep);
+		free(big);
+		json_decref(b);
+	}
+	control("oversized strings");
+
+	/* #42 model chunks that do not match the SHA-256 the vendor signed. */
+	struct evil_model m2;
+	model_variant(&m2, "vendor");
+	m2.bytes[m2.len / 2] ^= 0x55;
+	cr_assert_eq(evil_serve_model(E, &m2), FV_OK);
+	snprintf(job, sizeof(job), "tampered.hospital-a");
+	o = send_job_as(job, ctl, &m2, NULL);
+	assert_failed(&o, "not the signed", "event=model_refused");
+	evil_model_fini(&m2);
+	control("tampered model bytes");
+
+	/* #43 a model signed by a federation member who is no vendor (the authority). */
+	model_variant(&m2, "authority");
+	cr_assert_eq(evil_serve_model(E, &m2), FV_OK);
+	snprintf(job, sizeof(job), "not-a-vendor.hospital-a");
+	o = send_job_as(job, ctl, &m2, NULL);
+	assert_failed(&o, "not by vendor", "event=model_refused");
+	evil_model_fini(&m2);
+
+	/* #44 a manifest edited after the vendor signed it (the coordinator's own claims). */
+	model_variant(&m2, "vendor");
+	char *edited = strstr(m2.manifest, "\"IIa\"");
+	cr_assert(edited);
+	edited[3] = 'b';
+	cr_assert_eq(evil_serve_model(E, &m2), FV_OK);
+	snprintf(job, sizeof(job), "edited-manifest.hospital-a");
+	o = send_job_as(job, ctl, &m2, NULL);
+	assert_failed(&o, "does not verify", "event=model_refused");
+	evil_model_fini(&m2);
+	control("forged models");
+
+	/* #45 replies the coordinator did not sign: sealed with the vendor's key, answering an
+	 * older request, an earlier reply replayed, bytes that are no envelope. The job each
+	 * carries is never evaluated; the node reconnects and serves the next one. */
+	path(key, sizeof(key), "pki/vendor.key");
+	path(cert, sizeof(cert), "pki/vendor.crt");
+	static const struct {
+		enum evil_forgery f;
+		const char *logged;
+	} forged[] = {{EVIL_WRONG_KEY, "not signed by the enrolled coordinator"},
+		      {EVIL_STALE_SEQ, "reply answers request"},
+		      {EVIL_REPLAY, "reply answers request"},
+		      {EVIL_GARBAGE_REPLY, "reply: Envelope: malformed"}};
+	for (size_t i = 0; i < sizeof(forged) / sizeof(forged[0]); i++) {
+		int before = h_count(LOG, forged[i].logged);
+		cr_assert_eq(evil_forge_next(E, forged[i].f, key, cert, &d), FV_OK, "%s", d.msg);
+		snprintf(job, sizeof(job), "forged-%zu.hospital-a", i);
+		cr_assert_eq(evil_queue_job(E, job, "run-evil", ctl, &M, NULL), FV_OK);
+		control(job);
+		cr_assert_eq(evil_count(E, job), 0, "a job in a forged reply was evaluated");
+		cr_assert_gt(h_count(LOG, forged[i].logged), before, "forgery %zu not logged:\n%s",
+			     i, h_slurp(LOG));
+	}
+	cr_assert_eq(evil_forged(E), 4);
+
+	/* #46 enrolment answered with another member's certificate and key: the node refuses
+	 * to take it for the coordinator and enrols once the real one answers. */
+	path(key, sizeof(key), "pki/authority.key");
+	path(cert, sizeof(cert), "pki/authority.crt");
+	cr_assert_eq(evil_forge_next(E, EVIL_FORGE_ENROL, key, cert, &d), FV_OK, "%s", d.msg);
+	cr_assert_eq(h_stop(F.nodes[0], 30000), 0);
+	h_node_start(&F, 0);
+	cr_assert_eq(evil_forged(E), 5);
+	cr_assert_gt(h_count(LOG, "role is authority, not coordinator"), 0, "%s", h_slurp(LOG));
+	control("a forged enrolment");
+
+	/* #47 every request of the node was signed by its key. */
+	int bad = 0;
+	cr_assert_gt(evil_requests(E, &bad), 20);
+	cr_assert_eq(bad, 0);
+	free(ctl);
+}
+
+static Fedval__RoundResult *round_result(const struct evil_outcome *o, struct fv_pb **pb)
+{
+	struct fv_diag d;
+	cr_assert_eq(o->kind, EVIL_ROUND, "expected a round, got kind %d", o->kind);
+	cr_assert_eq(fv_pb_unpack(&fedval__round_result__descriptor, o->bytes, o->len,
+				  FV_MAX_UNPACK_ALLOC, pb, &d),
+		     FV_OK, "%s", d.msg);
+	return (Fedval__RoundResult *)(*pb)->msg;
+}
+
+/* #48-#50: recalibration rounds beyond bounds or replayed, the same job until the budget
+ * is spent. */
+Test(evil_coordinator, rounds_and_budget, .fini = teardown, .timeout = 240)
+{
+	char job[64];
+	struct evil_outcome o;
+	double beta[2];
+	Fedval__RoundRequest rq = FEDVAL__ROUND_REQUEST__INIT;
+
+	start("[policy]\nbudget_results = 4\n", 1000);
+	char *ctl = bench("control", "{\"subgroups\": []}");
+	CONTROL_SPEC = ctl;
+	control("start");
+	rq.kind = "recalibration";
+	rq.beta = beta;
+	rq.n_beta = 2;
+
+	/* A round: the node's sums, or a failure with the reason (no numbers). */
+#define ROUND(id, st, a, b)                                                                        \
+	(rq.step = (st), beta[0] = (a), beta[1] = (b), send_job_as(id, ctl, &M, &rq))
+	struct fv_pb *pb;
+#define ROUND_RESULT(o) round_result(&(o), &pb)
+	Fedval__RoundResult *rr;
+
+	/* #48 a steep curve (a threshold in disguise), and a fit run beyond 50 steps. */
+	o = ROUND("steep.hospital-a", 0, 0.0, 50.0);
+	rr = ROUND_RESULT(o);
+	cr_assert(rr->status == 1 && strstr(rr->reason, "outside the site's bounds"));
+	cr_assert(!rr->has_n && rr->n_g == 0 && rr->n_h == 0 && !rr->has_ll);
+	fv_pb_free(pb);
+	free(o.bytes);
+	o = ROUND("long.hospital-a", 60, 0.0, 1.0);
+	rr = ROUND_RESULT(o);
+	cr_assert(rr->status == 1 && strstr(rr->reason, "outside the site's bounds"));
+	fv_pb_free(pb);
+	free(o.bytes);
+	cr_assert_eq(h_count(LOG, "reason=round_out_of_bounds"), 2);
+	control("rounds out of bounds");
+
+	/* #49 a step replayed with other coefficients: every new (a, b) at a step already
+	 * released is one more equation on the same records; refused. The same step with the
+	 * same coefficients (a resend) gives the same sums. */
+	o = ROUND("fit.hospital-a", 0, 0.0, 1.0);
+	rr = ROUND_RESULT(o);
+	cr_assert_eq(rr->status, 0, "%s", rr->reason);
+	cr_assert(rr->n >= MIN_COHORT && rr->n_g == 2 && rr->n_h == 4);
+	fv_pb_free(pb);
+	free(o.bytes);
+	o = ROUND("fit.hospital-a", 1, 0.1, 1.1);
+	rr = ROUND_RESULT(o);
+	cr_assert_eq(rr->status, 0, "%s", rr->reason);
+	double g0 = rr->g[0];
+	fv_pb_free(pb);
+	free(o.bytes);
+	o = ROUND("fit.hospital-a", 1, 0.1, 1.1);
+	rr = ROUND_RESULT(o);
+	cr_assert_eq(rr->status, 0, "a resent round refused: %s", rr->reason);
+	cr_assert_eq(rr->g[0], g0);
+	fv_pb_free(pb);
+	free(o.bytes);
+	for (int i = 0; i < 4; i++) {
+		o = i < 3 ? ROUND("fit.hospital-a", 1, 0.5 + i, 2.0 - i)
+			  : ROUND("fit.hospital-a", 0, 0.0, 1.0);
+		rr = ROUND_RESULT(o);
+		cr_assert_eq(rr->status, 1, "replayed step %u released", rr->step);
+		cr_assert(!rr->has_n && rr->n_g == 0);
+		cr_assert(strstr(rr->reason, "replay"), "%s", rr->reason);
+		fv_pb_free(pb);
+		free(o.bytes);
+	}
+	cr_assert_eq(h_count(LOG, "reason=round_replayed"), 4, "%s", h_slurp(LOG));
+	control("replayed rounds");
+
+	/* #50 the same job again and again under new ids: released until the site's query
+	 * budget (4 results: three controls and the fit) is spent, then vetoed. */
+	o = send_job(job, sizeof(job), ctl);
+	assert_vetoed(&o, "query budget", "event=job_vetoed_by_policy");
+	o = send_job(job, sizeof(job), ctl);
+	assert_vetoed(&o, "query budget", "event=job_vetoed_by_policy");
+	assert_alive();
+	free(ctl);
+#undef ROUND
+#undef ROUND_RESULT
 }
