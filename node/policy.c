@@ -246,11 +246,24 @@ fv_err node_policy_difference(const struct node *n, struct eval_out *o, bool kee
 {
 	uint32_t mc = n->policy.min_cell;
 	json_t *h = node_policy_history(n), *en;
-	/* Positive calls and true positives of every row released for the same cohort. */
-	uint64_t calls[NODE_MAX_THR * 64], tps[NODE_MAX_THR * 64];
-	size_t ncalls = 0, i;
+	/* Positive calls and true positives of every row released for the same cohort, and of
+	 * this result's rows: all of them, however long the history (a fixed array once let a
+	 * history of 64 full jobs switch the comparison off). */
+	uint64_t *calls = NULL, *tps = NULL;
+	size_t ncalls = 0, room = o->n_thr + 1, i;
 	fv_err e = FV_OK;
 
+	json_array_foreach(h, i, en)
+	{
+		room += json_array_size(json_object_get(en, "rows"));
+	}
+	calls = fv_calloc(room, sizeof(*calls));
+	tps = fv_calloc(room, sizeof(*tps));
+	if (!calls || !tps) {
+		fv_fmt(why, cap, "out of memory comparing with earlier releases (differencing)");
+		e = FV_EREFUSED;
+		goto out;
+	}
 	json_array_foreach(h, i, en)
 	{
 		uint64_t pn, pp;
@@ -273,12 +286,8 @@ fv_err node_policy_difference(const struct node *n, struct eval_out *o, bool kee
 		json_t *row;
 		json_array_foreach(json_object_get(en, "rows"), k, row)
 		{
-			if (ncalls < sizeof(calls) / sizeof(calls[0])) {
-				calls[ncalls] =
-				    (uint64_t)json_integer_value(json_array_get(row, 1));
-				tps[ncalls++] =
-				    (uint64_t)json_integer_value(json_array_get(row, 2));
-			}
+			calls[ncalls] = (uint64_t)json_integer_value(json_array_get(row, 1));
+			tps[ncalls++] = (uint64_t)json_integer_value(json_array_get(row, 2));
 		}
 	}
 	/* Rows of this result, in ascending threshold order, against every row kept so far: the
@@ -304,13 +313,15 @@ fv_err node_policy_difference(const struct node *n, struct eval_out *o, bool kee
 			for (size_t k = 0; k < ncalls && keep[t]; k++)
 				if (too_close(c, calls[k], mc) || too_close(o->tp[t], tps[k], mc))
 					keep[t] = false;
-			if (keep[t] && ncalls < sizeof(calls) / sizeof(calls[0])) {
+			if (keep[t]) {
 				calls[ncalls] = c;
 				tps[ncalls++] = o->tp[t];
 			}
 		}
 	}
 out:
+	fv_free(calls);
+	fv_free(tps);
 	json_decref(h);
 	return e;
 }
