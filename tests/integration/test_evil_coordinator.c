@@ -708,3 +708,57 @@ Test(evil_coordinator, rounds_and_budget, .fini = teardown, .timeout = 240)
 #undef ROUND
 #undef ROUND_RESULT
 }
+
+/* #51 a release history longer than the node once compared: after 64 jobs of 64 rows on the
+ * same cohort (written into the history here, as that many jobs would), a threshold sweep
+ * in one-record steps must still have its close rows withheld. */
+Test(evil_coordinator, sweep_after_a_long_history, .fini = teardown, .timeout = 240)
+{
+	char job[64], spec[64 * 24 + 64], hist[512];
+	struct evil_outcome o;
+	uint64_t calls[128];
+	size_t ncalls;
+
+	start(NULL, 1000);
+	char *ctl = bench("control", "{\"subgroups\": []}");
+	CONTROL_SPEC = ctl;
+	o = send_job(job, sizeof(job), ctl);
+	struct fv_pb *pb = site_result(&o);
+	const Fedval__SiteResult *r = (const Fedval__SiteResult *)pb->msg;
+	cr_assert_eq(r->status, 0);
+	ncalls = calls_of(r, calls, 128);
+	path(hist, sizeof(hist), "hospital-a.state/released.jsonl");
+	FILE *f = fopen(hist, "a");
+	cr_assert(f);
+	for (int k = 0; k < 64; k++) {
+		fprintf(f,
+			"{\"job\":\"old-%d\",\"dataset\":\"default\",\"ts_us\":0,\"n\":%llu,"
+			"\"n_pos\":%llu,\"rows\":[",
+			k, (unsigned long long)r->n, (unsigned long long)r->n_pos);
+		for (int t = 0; t < 64; t++)
+			fprintf(f, "%s[0.999,0,0]", t ? "," : "");
+		fprintf(f, "]}\n");
+	}
+	fclose(f);
+	fv_pb_free(pb);
+	free(o.bytes);
+
+	size_t len = (size_t)snprintf(spec, sizeof(spec), "{\"thresholds\": [");
+	for (int i = 0; i < 63; i++)
+		len += (size_t)snprintf(spec + len, sizeof(spec) - len, "%s%.4f", i ? ", " : "",
+					0.15 + 0.0005 * i);
+	snprintf(spec + len, sizeof(spec) - len, "], \"operating_points\": [], \"subgroups\": []}");
+	char *sweep = bench("sweep", spec);
+	o = send_job(job, sizeof(job), sweep);
+	pb = site_result(&o);
+	r = (const Fedval__SiteResult *)pb->msg;
+	cr_assert_eq(r->status, 0, "%s", r->reason);
+	assert_safe(r);
+	ncalls += calls_of(r, calls + ncalls, 128 - ncalls);
+	assert_no_close_rows(calls, ncalls);
+	fv_pb_free(pb);
+	free(o.bytes);
+	free(sweep);
+	control("a long history");
+	free(ctl);
+}
