@@ -397,7 +397,8 @@ Test(evil_coordinator, isolating_jobs, .fini = teardown, .timeout = 240)
 
 	/* #36 intersecting subgroups: two subgroups of the same variable whose categories
 	 * differ by one record (record 700): each category is large, but their difference
-	 * would give that record's label and score. */
+	 * would give that record's label and score. The node released both before; now a
+	 * benchmark cuts each variable once. */
 	char *inter =
 	    bench("inter", "{\"subgroups\": [{\"name\": \"lo\", \"variable\": \"rec\", "
 			   "\"edges\": [700]}, {\"name\": \"hi\", \"variable\": \"rec\", "
@@ -476,7 +477,7 @@ static void model_variant(struct evil_model *m, const char *signer)
 	cr_assert_eq(evil_model_load(m, man, onnx, key, cert, ca, &d), FV_OK, "%s", d.msg);
 }
 
-/* #39-#47: malformed, oversized and policy-setting specs, forged models, forged replies. */
+/* #39-#49: malformed, oversized and policy-setting specs, forged models, forged replies. */
 Test(evil_coordinator, forged_specs_models_and_replies, .fini = teardown, .timeout = 240)
 {
 	char job[FV_MAX_ID * 3], key[512], cert[512];
@@ -572,8 +573,9 @@ Test(evil_coordinator, forged_specs_models_and_replies, .fini = teardown, .timeo
 	evil_model_fini(&m2);
 	control("forged models");
 
-	/* #45 replies the coordinator did not sign: sealed with the vendor's key, answering an
-	 * older request, an earlier reply replayed, bytes that are no envelope. The job each
+	/* #45-#48 replies the coordinator did not sign: sealed with the vendor's key (#45),
+	 * answering an older request (#46), an earlier reply replayed (#47), bytes that are no
+	 * envelope (#48). The job each
 	 * carries is never evaluated; the node reconnects and serves the next one. */
 	path(key, sizeof(key), "pki/vendor.key");
 	path(cert, sizeof(cert), "pki/vendor.crt");
@@ -586,17 +588,20 @@ Test(evil_coordinator, forged_specs_models_and_replies, .fini = teardown, .timeo
 		      {EVIL_GARBAGE_REPLY, "reply: Envelope: malformed"}};
 	for (size_t i = 0; i < sizeof(forged) / sizeof(forged[0]); i++) {
 		int before = h_count(LOG, forged[i].logged);
+		char last[64]; /* the job of the last honest reply, which #47 replays */
+		snprintf(last, sizeof(last), "evil-%03d.hospital-a", JOBS);
 		cr_assert_eq(evil_forge_next(E, forged[i].f, key, cert, &d), FV_OK, "%s", d.msg);
 		snprintf(job, sizeof(job), "forged-%zu.hospital-a", i);
 		cr_assert_eq(evil_queue_job(E, job, "run-evil", ctl, &M, NULL), FV_OK);
 		control(job);
 		cr_assert_eq(evil_count(E, job), 0, "a job in a forged reply was evaluated");
+		cr_assert_eq(evil_count(E, last), 1, "a replayed job was answered again");
 		cr_assert_gt(h_count(LOG, forged[i].logged), before, "forgery %zu not logged:\n%s",
 			     i, h_slurp(LOG));
 	}
 	cr_assert_eq(evil_forged(E), 4);
 
-	/* #46 enrolment answered with another member's certificate and key: the node refuses
+	/* #49 enrolment answered with another member's certificate and key: the node refuses
 	 * to take it for the coordinator and enrols once the real one answers. */
 	path(key, sizeof(key), "pki/authority.key");
 	path(cert, sizeof(cert), "pki/authority.crt");
@@ -607,7 +612,7 @@ Test(evil_coordinator, forged_specs_models_and_replies, .fini = teardown, .timeo
 	cr_assert_gt(h_count(LOG, "role is authority, not coordinator"), 0, "%s", h_slurp(LOG));
 	control("a forged enrolment");
 
-	/* #47 every request of the node was signed by its key. */
+	/* and every request of the node was signed by its key */
 	int bad = 0;
 	cr_assert_gt(evil_requests(E, &bad), 20);
 	cr_assert_eq(bad, 0);
@@ -624,7 +629,7 @@ static Fedval__RoundResult *round_result(const struct evil_outcome *o, struct fv
 	return (Fedval__RoundResult *)(*pb)->msg;
 }
 
-/* #48-#50: recalibration rounds beyond bounds or replayed, the same job until the budget
+/* #50-#52: recalibration rounds beyond bounds or replayed, the same job until the budget
  * is spent. */
 Test(evil_coordinator, rounds_and_budget, .fini = teardown, .timeout = 240)
 {
@@ -648,7 +653,7 @@ Test(evil_coordinator, rounds_and_budget, .fini = teardown, .timeout = 240)
 #define ROUND_RESULT(o) round_result(&(o), &pb)
 	Fedval__RoundResult *rr;
 
-	/* #48 a steep curve (a threshold in disguise), and a fit run beyond 50 steps. */
+	/* #50 a steep curve (a threshold in disguise), and a fit run beyond 50 steps. */
 	o = ROUND("steep.hospital-a", 0, 0.0, 50.0);
 	rr = ROUND_RESULT(o);
 	cr_assert(rr->status == 1 && strstr(rr->reason, "outside the site's bounds"));
@@ -663,7 +668,7 @@ Test(evil_coordinator, rounds_and_budget, .fini = teardown, .timeout = 240)
 	cr_assert_eq(h_count(LOG, "reason=round_out_of_bounds"), 2);
 	control("rounds out of bounds");
 
-	/* #49 a step replayed with other coefficients: every new (a, b) at a step already
+	/* #51 a step replayed with other coefficients: every new (a, b) at a step already
 	 * released is one more equation on the same records; refused. The same step with the
 	 * same coefficients (a resend) gives the same sums. */
 	o = ROUND("fit.hospital-a", 0, 0.0, 1.0);
@@ -697,7 +702,7 @@ Test(evil_coordinator, rounds_and_budget, .fini = teardown, .timeout = 240)
 	cr_assert_eq(h_count(LOG, "reason=round_replayed"), 4, "%s", h_slurp(LOG));
 	control("replayed rounds");
 
-	/* #50 the same job again and again under new ids: released until the site's query
+	/* #52 the same job again and again under new ids: released until the site's query
 	 * budget (4 results: three controls and the fit) is spent, then vetoed. */
 	o = send_job(job, sizeof(job), ctl);
 	assert_vetoed(&o, "query budget", "event=job_vetoed_by_policy");
@@ -709,7 +714,7 @@ Test(evil_coordinator, rounds_and_budget, .fini = teardown, .timeout = 240)
 #undef ROUND_RESULT
 }
 
-/* #51 a release history longer than the node once compared: after 64 jobs of 64 rows on the
+/* #53 a release history longer than the node once compared: after 64 jobs of 64 rows on the
  * same cohort (written into the history here, as that many jobs would), a threshold sweep
  * in one-record steps must still have its close rows withheld. */
 Test(evil_coordinator, sweep_after_a_long_history, .fini = teardown, .timeout = 240)
