@@ -616,7 +616,7 @@ static fv_err release_round_failure(struct node *n, const Fedval__Job *job, cons
 /* A round's sums leave only under the same cohort rules as a result, and with the same
  * differencing check against earlier releases; each round is recorded in the history. */
 static fv_err release_round(struct node *n, const Fedval__Job *job, const struct eval_out *o,
-			    struct fv_diag *d)
+			    bool resend, struct fv_diag *d)
 {
 	Fedval__RoundResult rr = FEDVAL__ROUND_RESULT__INIT;
 	const struct fv_policy *p = &n->policy;
@@ -639,8 +639,10 @@ static fv_err release_round(struct node *n, const Fedval__Job *job, const struct
 		       FV_Q(why));
 		return release_round_failure(n, job, why, d);
 	}
-	if ((e = node_policy_record(n, job->job_id, (int)job->round->step, 0, &cohort, keep, NULL,
-				    d)) != FV_OK)
+	/* A resent round (same step and coefficients) gives the same sums: recorded once. */
+	if (!resend &&
+	    (e = node_policy_record(n, job->job_id, (int)job->round->step, job->round->beta, 0,
+				    &cohort, keep, NULL, d)) != FV_OK)
 		return e;
 	memcpy(g, o->round_g, sizeof(g));
 	memcpy(h, o->round_h, sizeof(h));
@@ -1048,7 +1050,7 @@ static fv_err release_stats(struct node *n, const Fedval__Job *job, const struct
 	fv_log(FV_LOG_INFO, "job_evaluated", "job=%s n=%llu thresholds=%u suppressed=%u",
 	       job->job_id, (unsigned long long)o->n, o->n_thr, suppressed);
 	/* Recorded before it can leave: a crash after sending must not forget the release. */
-	if ((e = node_policy_record(n, job->job_id, -1, dp ? n->dp.epsilon : 0, o, keep, subs,
+	if ((e = node_policy_record(n, job->job_id, -1, NULL, dp ? n->dp.epsilon : 0, o, keep, subs,
 				    d)) == FV_OK)
 		e = release(n, &res, d);
 	fv_free(sr);
@@ -1179,7 +1181,7 @@ static fv_err release_task(struct node *n, const Fedval__Job *job, const struct 
 	fv_log(FV_LOG_INFO, "job_evaluated", "job=%s task=%s n=%llu", job->job_id, res.task,
 	       (unsigned long long)o->n);
 	/* Recorded before it can leave: a crash after sending must not forget the release. */
-	if ((e = node_policy_record(n, job->job_id, -1, 0, o, keep, NULL, d)) != FV_OK)
+	if ((e = node_policy_record(n, job->job_id, -1, NULL, 0, o, keep, NULL, d)) != FV_OK)
 		return e;
 	return release(n, &res, d);
 }
@@ -1233,6 +1235,16 @@ static fv_err prepare_subgroups(const struct job_spec *s, struct compare_set *c,
 			return fv_diag_set(d, FV_EPROTO,
 					   "subgroups[%zu] needs a name and a variable", i);
 		fv_strlcpy(out->name, name, sizeof(out->name));
+		/* Two cuts of one variable (edges [700] and [701]) give categories that differ by
+		 * the records between the edges, however large each is: one record's label and
+		 * score by subtraction. One subgroup per variable. */
+		for (uint32_t k = 0; k < in->n_sub; k++)
+			if (!strcmp(c->vars[in->sub[k].var], var))
+				return fv_diag_set(d, FV_EREFUSED,
+						   "subgroups '%s' and '%s' both cut variable "
+						   "'%.64s': their categories could differ by "
+						   "single records",
+						   in->sub[k].name, name, var);
 		while (j < c->nvars && strcmp(c->vars[j], var) != 0)
 			j++;
 		if (j == c->nvars) {
@@ -1331,6 +1343,7 @@ fv_err node_job(struct node *n, const Fedval__Job *job, struct fv_diag *d)
 	struct fv_diag why = {{0}};
 	struct compare_set cmp = {0};
 	char status_path[4096], cancel_path[4096];
+	bool resend = false;
 	fv_err e;
 
 	if (result_path(n, job->job_id, ".result", path, sizeof(path)) != FV_OK)
@@ -1445,8 +1458,8 @@ fv_err node_job(struct node *n, const Fedval__Job *job, struct fv_diag *d)
 			fv_diag_set(d, e, "%s", why.msg);
 			goto out;
 		}
-		fv_log(FV_LOG_ERROR, "model_refused", "job=%s reason=%s", job->job_id,
-		       FV_Q(why.msg));
+		fv_log(FV_LOG_ERROR, e == FV_EREFUSED ? "job_refused_by_policy" : "model_refused",
+		       "job=%s reason=%s", job->job_id, FV_Q(why.msg));
 		e = release_failure(n, job, &s, why.msg, d);
 		goto out;
 	}
@@ -1507,6 +1520,16 @@ fv_err node_job(struct node *n, const Fedval__Job *job, struct fv_diag *d)
 						  d);
 			goto out;
 		}
+		/* A step already released, asked again with other coefficients, is one more
+		 * equation on the same records, and would let a fit run for ever. */
+		if (node_policy_round(n, job->job_id, job->round->step, job->round->beta, &resend,
+				      why.msg, sizeof(why.msg)) != FV_OK) {
+			fv_log(FV_LOG_WARN, "result_refused_by_policy",
+			       "job=%s reason=round_replayed step=%u a=%g b=%g", job->job_id,
+			       job->round->step, job->round->beta[0], job->round->beta[1]);
+			e = release_round_failure(n, job, why.msg, d);
+			goto out;
+		}
 		in.round = true;
 		memcpy(in.round_beta, job->round->beta, sizeof(in.round_beta));
 	}
@@ -1558,7 +1581,7 @@ fv_err node_job(struct node *n, const Fedval__Job *job, struct fv_diag *d)
 		e = release_failure(n, job, &s, why.msg, d);
 		goto out;
 	}
-	e = job->round			 ? release_round(n, job, out, d)
+	e = job->round			 ? release_round(n, job, out, resend, d)
 	    : s.task != NODE_TASK_BINARY ? release_task(n, job, &s, out, d)
 					 : release_stats(n, job, &s, &in, out, d);
 out:

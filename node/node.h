@@ -279,11 +279,19 @@ fv_err node_policy_check_job(const struct node *n, const char *job, const json_t
 fv_err node_policy_difference(const struct node *n, struct eval_out *o, bool keep[], char *why,
 			      size_t cap);
 /* Append a released result to the history; round >= 0: a round of a multi-round fit (its
- * sums, no threshold rows); dp_epsilon > 0: the privacy loss the release spent; subs (taken,
- * may be NULL): the released subgroup categories [[subgroup, category, n, n_pos], ...]. */
-fv_err node_policy_record(const struct node *n, const char *job, int round, double dp_epsilon,
-			  const struct eval_out *o, const bool keep[], json_t *subs,
-			  struct fv_diag *d);
+ * sums, no threshold rows) at coefficients beta (2 values); dp_epsilon > 0: the privacy loss
+ * the release spent; subs (taken, may be NULL): the released subgroup categories
+ * [[subgroup, category, n, n_pos], ...]. */
+fv_err node_policy_record(const struct node *n, const char *job, int round, const double *beta,
+			  double dp_epsilon, const struct eval_out *o, const bool keep[],
+			  json_t *subs, struct fv_diag *d);
+/* A round of multi-round job `job` at step and beta (2 values), against the rounds of that job
+ * released before: FV_EREFUSED (reason in why) for a step at or below a released one with
+ * other coefficients (each new beta is one more equation on the same records) or for more than
+ * NODE_ROUND_MAX_STEPS rounds; *resend = true when exactly this round was released before
+ * (the same sums again: nothing new, not recorded again). */
+fv_err node_policy_round(const struct node *n, const char *job, uint32_t step, const double beta[2],
+			 bool *resend, char *why, size_t cap);
 /* Differencing for a subgroup category: whether a release in hist (node_policy_history) had
  * the same subgroup and category with records, events or non-events differing from these by
  * more than 0 and less than the minimum cell count. */

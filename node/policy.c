@@ -246,11 +246,24 @@ fv_err node_policy_difference(const struct node *n, struct eval_out *o, bool kee
 {
 	uint32_t mc = n->policy.min_cell;
 	json_t *h = node_policy_history(n), *en;
-	/* Positive calls and true positives of every row released for the same cohort. */
-	uint64_t calls[NODE_MAX_THR * 64], tps[NODE_MAX_THR * 64];
-	size_t ncalls = 0, i;
+	/* Positive calls and true positives of every row released for the same cohort, and of
+	 * this result's rows: all of them, however long the history (a fixed array once let a
+	 * history of 64 full jobs switch the comparison off). */
+	uint64_t *calls = NULL, *tps = NULL;
+	size_t ncalls = 0, room = o->n_thr + 1, i;
 	fv_err e = FV_OK;
 
+	json_array_foreach(h, i, en)
+	{
+		room += json_array_size(json_object_get(en, "rows"));
+	}
+	calls = fv_calloc(room, sizeof(*calls));
+	tps = fv_calloc(room, sizeof(*tps));
+	if (!calls || !tps) {
+		fv_fmt(why, cap, "out of memory comparing with earlier releases (differencing)");
+		e = FV_EREFUSED;
+		goto out;
+	}
 	json_array_foreach(h, i, en)
 	{
 		uint64_t pn, pp;
@@ -273,12 +286,8 @@ fv_err node_policy_difference(const struct node *n, struct eval_out *o, bool kee
 		json_t *row;
 		json_array_foreach(json_object_get(en, "rows"), k, row)
 		{
-			if (ncalls < sizeof(calls) / sizeof(calls[0])) {
-				calls[ncalls] =
-				    (uint64_t)json_integer_value(json_array_get(row, 1));
-				tps[ncalls++] =
-				    (uint64_t)json_integer_value(json_array_get(row, 2));
-			}
+			calls[ncalls] = (uint64_t)json_integer_value(json_array_get(row, 1));
+			tps[ncalls++] = (uint64_t)json_integer_value(json_array_get(row, 2));
 		}
 	}
 	/* Rows of this result, in ascending threshold order, against every row kept so far: the
@@ -304,13 +313,15 @@ fv_err node_policy_difference(const struct node *n, struct eval_out *o, bool kee
 			for (size_t k = 0; k < ncalls && keep[t]; k++)
 				if (too_close(c, calls[k], mc) || too_close(o->tp[t], tps[k], mc))
 					keep[t] = false;
-			if (keep[t] && ncalls < sizeof(calls) / sizeof(calls[0])) {
+			if (keep[t]) {
 				calls[ncalls] = c;
 				tps[ncalls++] = o->tp[t];
 			}
 		}
 	}
 out:
+	fv_free(calls);
+	fv_free(tps);
 	json_decref(h);
 	return e;
 }
@@ -341,9 +352,49 @@ bool node_policy_category_close(const struct node *n, const json_t *hist, const 
 	return false;
 }
 
-fv_err node_policy_record(const struct node *n, const char *job, int round, double dp_epsilon,
-			  const struct eval_out *o, const bool keep[], json_t *subs,
-			  struct fv_diag *d)
+fv_err node_policy_round(const struct node *n, const char *job, uint32_t step, const double beta[2],
+			 bool *resend, char *why, size_t cap)
+{
+	json_t *h = node_policy_history(n), *en;
+	size_t i, rounds = 0;
+	fv_err e = FV_OK;
+
+	*resend = false;
+	json_array_foreach(h, i, en)
+	{
+		json_t *r = json_object_get(en, "round"), *b = json_object_get(en, "beta");
+		if (!json_is_integer(r) ||
+		    strcmp(json_string_value(json_object_get(en, "job")) ?: "", job))
+			continue;
+		rounds++;
+		if (json_integer_value(r) < (json_int_t)step)
+			continue;
+		if (json_integer_value(r) == (json_int_t)step && json_array_size(b) == 2 &&
+		    json_number_value(json_array_get(b, 0)) == beta[0] &&
+		    json_number_value(json_array_get(b, 1)) == beta[1]) {
+			*resend = true;
+			continue;
+		}
+		fv_fmt(why, cap,
+		       "round refused: step %u replayed with other coefficients after step %lld "
+		       "(replay)",
+		       step, (long long)json_integer_value(r));
+		e = FV_EREFUSED;
+		goto out;
+	}
+	if (!*resend && rounds >= NODE_ROUND_MAX_STEPS) {
+		fv_fmt(why, cap, "round refused: job has had %zu rounds, the most the site allows",
+		       rounds);
+		e = FV_EREFUSED;
+	}
+out:
+	json_decref(h);
+	return e;
+}
+
+fv_err node_policy_record(const struct node *n, const char *job, int round, const double *beta,
+			  double dp_epsilon, const struct eval_out *o, const bool keep[],
+			  json_t *subs, struct fv_diag *d)
 {
 	char path[4096], *line;
 	json_t *rows = json_array(), *en;
@@ -360,6 +411,8 @@ fv_err node_policy_record(const struct node *n, const char *job, int round, doub
 		       (json_int_t)o->n_pos, "rows", rows);
 	if (round >= 0)
 		json_object_set_new(en, "round", json_integer(round));
+	if (round >= 0 && beta)
+		json_object_set_new(en, "beta", json_pack("[f,f]", beta[0], beta[1]));
 	if (dp_epsilon > 0)
 		json_object_set_new(en, "dp_epsilon", json_real(dp_epsilon));
 	if (subs && json_array_size(subs))

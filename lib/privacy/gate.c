@@ -518,7 +518,8 @@ int fv_privacy_is_policy_key(const char *key)
 					   "dp_epsilon",
 					   "dp_delta",
 					   "dp_budget_epsilon",
-					   "coordinator_key"};
+					   "coordinator_key",
+					   "small_cells"};
 	for (size_t i = 0; i < sizeof(keys) / sizeof(keys[0]); i++)
 		if (!strcmp(key, keys[i]))
 			return 1;
