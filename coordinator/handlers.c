@@ -341,6 +341,63 @@ static fv_err task_check(json_t *j, const char *task, struct fv_diag *d)
 	return FV_OK;
 }
 
+/* The benchmark's subgroups, as nodes accept them (docs/protocol.md): at most 4, each a name
+ * and a benchmark variable with optional increasing band edges (at most 11), one subgroup per
+ * variable (two cutting the same variable differently would isolate the records between
+ * their edges; nodes refuse such jobs, so the benchmark is refused here already). */
+static fv_err subgroups_check(json_t *j, const json_t *vars, struct fv_diag *d)
+{
+	const json_t *subs = json_object_get(j, "subgroups"), *sg, *v, *e;
+	size_t i, k, m;
+
+	if (!subs)
+		return FV_OK;
+	if (!json_is_array(subs) || json_array_size(subs) > 4)
+		return fv_diag_set(d, FV_EINVAL, "field 'subgroups' must be an array of at most 4");
+	json_array_foreach(subs, i, sg)
+	{
+		const char *name = json_string_value(json_object_get(sg, "name"));
+		const char *var = json_string_value(json_object_get(sg, "variable"));
+		const json_t *edges = json_object_get(sg, "edges");
+		bool known = false;
+		if (!name || !fv_name_valid(name) || !var)
+			return fv_diag_set(d, FV_EINVAL,
+					   "subgroups[%zu] needs a name ([A-Za-z0-9._-]) and a "
+					   "variable",
+					   i);
+		json_array_foreach(vars, k, v)
+		{
+			known = known || json_equal(json_object_get(v, "name"),
+						    json_object_get(sg, "variable"));
+		}
+		if (!known)
+			return fv_diag_set(d, FV_EINVAL,
+					   "subgroups[%zu]: variable '%.64s' is not a benchmark "
+					   "variable",
+					   i, var);
+		for (m = 0; m < i; m++)
+			if (json_equal(json_object_get(json_array_get(subs, m), "variable"),
+				       json_object_get(sg, "variable")))
+				return fv_diag_set(d, FV_EINVAL,
+						   "subgroups[%zu] and [%zu] cut the same variable "
+						   "'%.64s': one subgroup per variable",
+						   m, i, var);
+		if (edges && (!json_is_array(edges) || json_array_size(edges) > 11))
+			return fv_diag_set(d, FV_EINVAL, "subgroups[%zu].edges: at most 11 numbers",
+					   i);
+		json_array_foreach(edges, k, e)
+		{
+			if (!json_is_number(e) ||
+			    (k > 0 && !(json_number_value(e) >
+					json_number_value(json_array_get(edges, k - 1)))))
+				return fv_diag_set(
+				    d, FV_EINVAL, "subgroups[%zu].edges must be increasing numbers",
+				    i);
+		}
+	}
+	return FV_OK;
+}
+
 /* Shape check of a benchmark spec: DESIGN.md §7, docs/protocol.md. */
 static fv_err benchmark_check(json_t *j, struct fv_diag *d)
 {
@@ -400,6 +457,8 @@ static fv_err benchmark_check(json_t *j, struct fv_diag *d)
 			return fv_diag_set(d, FV_EINVAL,
 					   "thresholds[%zu] must be a number in [0, 1]", i);
 	}
+	if ((e = subgroups_check(j, vars, d)) != FV_OK)
+		return e;
 	/* Operating points: targets each site's threshold is chosen for (docs/statistics.md).
 	 * With the vendor's declared threshold they add rows to each result. */
 	const json_t *ops = json_object_get(j, "operating_points");

@@ -110,10 +110,52 @@ static const json_t *site_expected(const char *node)
 #define REL(a, b, tol)                                                                             \
 	cr_assert(fabs((a) - (b)) <= (tol)*fmax(1.0, fabs(b)), "%s: %.12g vs %.12g", #a, (a), (b))
 
+/* A benchmark the coordinator must refuse, with the field named in the error. */
+static void bench_refused(const char *json, const char *field)
+{
+	char *out = NULL, path[512];
+	snprintf(path, sizeof(path), "%s/bad.bench.json", F.dir);
+	h_write(path, "%s", json);
+	cr_assert_neq(h_cli(&F, &out, "authority", "benchmark create bad.bench.json 2>&1"), 0,
+		      "accepted: %s", json);
+	cr_assert(strstr(out, field), "error does not name '%s': %s", field, out);
+	free(out);
+}
+
 Test(tasks, regression_survival_multiclass, .init = setup, .fini = cleanup, .timeout = 300)
 {
 	json_t *rep, *s;
 	size_t i;
+
+	/* specs the coordinator refuses at creation */
+	const char vars[] = "\"variables\":[{\"name\":\"x1\"},{\"name\":\"x2\"}]";
+	char buf[512];
+	snprintf(buf, sizeof(buf),
+		 "{\"name\":\"b\",\"version\":\"1\",\"task\":\"survival\",\"label\":"
+		 "\"event\",%s}",
+		 vars);
+	bench_refused(buf, "'time'");
+	snprintf(buf, sizeof(buf),
+		 "{\"name\":\"b\",\"version\":\"1\",\"task\":\"multiclass\",\"classes\":2,"
+		 "\"label\":\"s\",%s}",
+		 vars);
+	bench_refused(buf, "'classes'");
+	snprintf(buf, sizeof(buf),
+		 "{\"name\":\"b\",\"version\":\"1\",\"task\":\"regression\",\"label\":\"y\","
+		 "\"thresholds\":[0.5],%s}",
+		 vars);
+	bench_refused(buf, "'thresholds'");
+	snprintf(buf, sizeof(buf),
+		 "{\"name\":\"b\",\"version\":\"1\",\"task\":\"ordinal\",\"label\":\"y\",%s}",
+		 vars);
+	bench_refused(buf, "ordinal");
+	/* two subgroups cutting one variable (attack 36): refused at the coordinator too */
+	snprintf(buf, sizeof(buf),
+		 "{\"name\":\"b\",\"version\":\"1\",\"task\":\"binary\",\"label\":\"y\","
+		 "\"thresholds\":[0.5],\"subgroups\":[{\"name\":\"lo\",\"variable\":\"x1\","
+		 "\"edges\":[0.5]},{\"name\":\"hi\",\"variable\":\"x1\",\"edges\":[0.6]}],%s}",
+		 vars);
+	bench_refused(buf, "same variable");
 
 	/* ---- regression: per site and pooled (exact pooling of the sites' sums) ---- */
 	rep = run_task("reg", "los-regression");
