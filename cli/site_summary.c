@@ -57,50 +57,12 @@ static const char *column(const struct fv_config *cfg, const char *name)
 
 static fv_err data_settings(struct fv_config *cfg, struct plan *p, struct fv_diag *d)
 {
-	const char *src = fv_config_get(cfg, "data", "source"), *path;
-	const char *keys[2] = {"delimiter", "decimal"};
-	char *outc[2] = {&p->spec.csv.delimiter, &p->spec.csv.decimal};
 	long v;
 	fv_err e;
 
-	p->spec.kind = FV_SOURCE_CSV;
-	if (src && fv_source_kind_parse(src, &p->spec.kind) != FV_OK)
-		return fv_diag_set(d, FV_EINVAL,
-				   "%s: [data] source = '%s': use csv, sqlite, postgres or images",
-				   fv_config_path(cfg), src);
-	p->spec.table = fv_config_get(cfg, "data", "table");
-	p->spec.query = fv_config_get(cfg, "data", "query");
-	p->spec.conninfo = fv_config_get(cfg, "data", "conninfo");
-	path = fv_config_get(cfg, "data", "path");
-	if (p->spec.kind != FV_SOURCE_POSTGRES && !path)
-		return fv_diag_set(d, FV_EINVAL, "%s: [data] path is required for source %s",
-				   fv_config_path(cfg), fv_source_kind_name(p->spec.kind));
-	if (p->spec.kind == FV_SOURCE_POSTGRES && !p->spec.conninfo)
-		return fv_diag_set(d, FV_EINVAL,
-				   "%s: [data] conninfo is required for source postgres",
-				   fv_config_path(cfg));
-	if ((p->spec.kind == FV_SOURCE_SQLITE || p->spec.kind == FV_SOURCE_POSTGRES) &&
-	    !p->spec.table == !p->spec.query)
-		return fv_diag_set(d, FV_EINVAL,
-				   "%s: [data] needs exactly one of table or query for source %s",
-				   fv_config_path(cfg), fv_source_kind_name(p->spec.kind));
-	if ((e = node_image_settings(cfg, &p->spec, d)) != FV_OK)
+	if ((e = node_source_settings(cfg, "data", true, &p->spec, &p->path, d)) != FV_OK ||
+	    (e = node_image_settings(cfg, &p->spec, d)) != FV_OK)
 		return e;
-	if (path && !(p->spec.path = p->path = fv_config_resolve(cfg, path)))
-		return fv_diag_set(d, FV_ENOMEM, "out of memory");
-	for (int i = 0; i < 2; i++) {
-		const char *s = fv_config_get(cfg, "data", keys[i]);
-		if (!s)
-			continue;
-		if (!strcmp(s, "tab") || !strcmp(s, "\\t"))
-			*outc[i] = '\t';
-		else if (strlen(s) == 1)
-			*outc[i] = s[0];
-		else
-			return fv_diag_set(d, FV_EINVAL,
-					   "%s: [data] %s = '%s' must be one character (or 'tab')",
-					   fv_config_path(cfg), keys[i], s);
-	}
 	{
 		struct fv_policy pol;
 		fv_policy_default(&pol);

@@ -1,9 +1,14 @@
 /* Site-supplied predictions ("bring your own"): when a vendor's AI runs inside its own
- * appliance at the hospital, only its scores exist. The node then joins a predictions file
- * (record key, score) to its labelled data by key instead of running a model, and computes the
- * same statistics. Keys of the data without a prediction, and keys the predictions list twice
- * (left out: which score would be right?), are counted. Runs in the evaluation worker like the
- * model path, and enters the same sandbox once both files are open. */
+ * appliance at the hospital, only its scores exist. The node then joins the predictions
+ * (record key, score, optional model version) to its labelled data by key instead of running a
+ * model, and computes the same statistics. Both sides are fv_sources read unmapped, so each may
+ * be a CSV file, a SQLite table or read-only query, or a PostgreSQL read-only query streamed in
+ * a read-only transaction. Keys of the data without a prediction, keys the predictions list
+ * twice (left out: which score would be right?) and predictions without a record are counted.
+ * Runs in the evaluation worker like the model path: the predictions are read whole and their
+ * source closed, the data source opened, and then the same sandbox entered. Errors name the
+ * source, the record ("line 12", "row 12"), the column and at most 40 bytes of the value; they
+ * go to the node's log, never to the coordinator. */
 #include <math.h>
 #include <string.h>
 
@@ -68,45 +73,83 @@ static void keymap_free(struct keymap *m)
 	fv_free(m->used);
 }
 
-/* Read the predictions file into m; *dups counts keys listed more than once. */
+/* How messages name the predictions: their file, or the query of a PostgreSQL source. */
+static const char *pred_name(const struct node_byo *b)
+{
+	return b->spec.path ? b->spec.path : "predictions (postgres)";
+}
+
+/* A column of a source by name, or an error naming what it was for. */
+static fv_err column(struct fv_source *s, const char *src, const char *key, const char *name,
+		     long *out, struct fv_diag *d)
+{
+	if ((*out = fv_source_find(s, name)) >= 0)
+		return FV_OK;
+	return fv_diag_set(d, FV_EINVAL, "%s: no %s column '%s'", src, key, name);
+}
+
+/* Read the predictions (file, SQLite table or query, PostgreSQL query) into m; *dups counts
+ * keys listed more than once. The source is closed on return, before the sandbox. */
 static fv_err load_predictions(const struct eval_in *in, struct keymap *m, uint64_t *dups,
 			       struct eval_out *out)
 {
-	struct fv_csv *c = NULL;
+	const struct node_byo *b = in->byo;
+	const char *name = pred_name(b);
+	struct fv_source *s = NULL;
 	struct fv_diag d = {{0}};
 	long kc, sc, vc = -1;
 	bool eof = false;
 	uint64_t other = 0;
+	char where[64], shown[64];
 	fv_err e;
 
-	if ((e = fv_csv_open(in->byo->path, NULL, &c, &d)) != FV_OK)
-		goto fail;
-	if ((kc = fv_csv_find(c, in->byo->key)) < 0 || (sc = fv_csv_find(c, in->byo->score)) < 0) {
-		e = fv_diag_set(&d, FV_EINVAL, "%s: no column '%s' or '%s'", in->byo->path,
-				in->byo->key, in->byo->score);
+	if (b->spec.kind == FV_SOURCE_IMAGES) {
+		e = fv_diag_set(&d, FV_EINVAL,
+				"[predictions] source: use csv, sqlite or postgres, not images");
 		goto fail;
 	}
-	if (in->byo->version_column && (vc = fv_csv_find(c, in->byo->version_column)) < 0) {
-		e = fv_diag_set(&d, FV_EINVAL, "%s: no version column '%s'", in->byo->path,
-				in->byo->version_column);
+	if ((e = fv_source_open(&b->spec, NULL, &s, &d)) != FV_OK) {
+		fv_diag_prefix(&d, "predictions: ");
 		goto fail;
 	}
+	if ((e = column(s, name, "key", b->key, &kc, &d)) != FV_OK ||
+	    (e = column(s, name, "score", b->score, &sc, &d)) != FV_OK ||
+	    (b->version_column &&
+	     (e = column(s, name, "version", b->version_column, &vc, &d)) != FV_OK))
+		goto fail;
 	for (;;) {
 		char **f;
 		double v;
 		struct fv_diag why = {{0}};
-		if ((e = fv_csv_next(c, &f, &eof, &d)) != FV_OK)
+		if ((e = fv_source_next_fields(s, &f, &eof, &d)) != FV_OK) {
+			fv_diag_prefix(&d, "%s: ", name);
 			goto fail;
+		}
 		if (eof)
 			break;
+		fv_source_where(s, where, sizeof(where));
 		/* another version's score is not this model's */
-		if (vc >= 0 && strcmp(f[vc], in->model_version ? in->model_version : "") != 0) {
+		if (vc >= 0 &&
+		    strcmp(f[vc] ? f[vc] : "", in->model_version ? in->model_version : "") != 0) {
 			other++;
 			continue;
 		}
-		if (fv_csv_parse_double(c, f[sc], &v, &why) != FV_OK || !(v >= 0 && v <= 1)) {
-			e = fv_diag_set(&d, FV_EINVAL, "%s line %llu: score is not a probability",
-					in->byo->path, (unsigned long long)fv_csv_line(c));
+		if (fv_source_is_na(s, f[kc])) {
+			e = fv_diag_set(&d, FV_EINVAL, "%s %s: key (column '%s') is missing", name,
+					where, b->key);
+			goto fail;
+		}
+		if (fv_source_is_na(s, f[sc])) {
+			e = fv_diag_set(&d, FV_EINVAL, "%s %s: score (column '%s') is missing",
+					name, where, b->score);
+			goto fail;
+		}
+		if (fv_source_parse_number(s, f[sc], &v, &why) != FV_OK || !(v >= 0 && v <= 1)) {
+			e = fv_diag_set(&d, FV_EINVAL,
+					"%s %s: score (column '%s'): value '%s' is not a "
+					"probability (a number from 0 to 1)",
+					name, where, b->score,
+					fv_data_show_value(shown, sizeof(shown), f[sc]));
 			goto fail;
 		}
 		if ((m->n + 1) * 2 > m->cap && (e = grow(m)) != FV_OK) {
@@ -127,24 +170,22 @@ static fv_err load_predictions(const struct eval_in *in, struct keymap *m, uint6
 		m->score[i] = v;
 		m->n++;
 	}
-	fv_csv_close(c);
+	fv_source_close(s);
+	s = NULL;
 	if (vc >= 0) {
 		fv_log(FV_LOG_INFO, "predictions_version",
 		       "version=%s used=%zu other_versions=%llu", FV_Q(in->model_version), m->n,
 		       (unsigned long long)other);
 		if (m->n == 0) {
-			e = fv_diag_set(&d, FV_EINVAL,
-					"%s: no prediction of model version '%s' (column '%s')",
-					in->byo->path, in->model_version ? in->model_version : "",
-					in->byo->version_column);
-			goto fail_closed;
+			e = fv_diag_set(
+			    &d, FV_EINVAL, "%s: no prediction of model version '%s' (column '%s')",
+			    name, in->model_version ? in->model_version : "", b->version_column);
+			goto fail;
 		}
 	}
 	return FV_OK;
-fail_closed:
-	c = NULL;
 fail:
-	fv_csv_close(c);
+	fv_source_close(s);
 	out->status = (int)e;
 	fv_strlcpy(out->error, d.msg, sizeof(out->error));
 	return e;
@@ -153,47 +194,52 @@ fail:
 void node_byo_compute(const struct eval_in *in, struct eval_out *out)
 {
 	struct keymap m = {0};
-	struct fv_csv *c = NULL;
+	struct fv_source *src = NULL;
 	struct fv_diag d = {{0}};
 	float *scores = NULL;
 	size_t n = 0, cap = 0;
 	uint64_t dups = 0, unmatched = 0;
 	long kc, lc;
 	bool eof = false;
+	char where[64], shown[64];
 	fv_err e;
 
-	if (in->source->kind != FV_SOURCE_CSV) {
+	if (in->source->kind == FV_SOURCE_IMAGES) {
 		e = fv_diag_set(&d, FV_EUNSUPPORTED,
-				"site-supplied predictions need a CSV data source so far");
+				"site-supplied predictions need a csv, sqlite or postgres data "
+				"source");
 		goto fail;
 	}
 	if (load_predictions(in, &m, &dups, out) != FV_OK)
 		goto out;
-	if ((e = fv_csv_open(in->source->path, &in->source->csv, &c, &d)) != FV_OK)
+	if ((e = fv_source_open(in->source, NULL, &src, &d)) != FV_OK)
 		goto fail;
-	if ((kc = fv_csv_find(c, in->byo->data_key)) < 0 ||
-	    (lc = fv_csv_find(c, in->label_column)) < 0) {
-		e = fv_diag_set(&d, FV_EINVAL, "data: no key column '%s' or label column '%s'",
-				in->byo->data_key, in->label_column);
+	if ((e = column(src, "data", "key", in->byo->data_key, &kc, &d)) != FV_OK ||
+	    (e = column(src, "data", "label", in->label_column, &lc, &d)) != FV_OK)
 		goto fail;
-	}
 	if (in->sandbox && (e = fv_sandbox_enter(in->sandbox, &d)) != FV_OK)
 		goto fail;
 	for (;;) {
 		char **f;
 		double y;
 		struct fv_diag why = {{0}};
-		if ((e = fv_csv_next(c, &f, &eof, &d)) != FV_OK)
+		if ((e = fv_source_next_fields(src, &f, &eof, &d)) != FV_OK)
 			goto fail;
 		if (eof)
 			break;
-		if (fv_csv_parse_double(c, f[lc], &y, &why) != FV_OK || (y != 0 && y != 1)) {
-			e = fv_diag_set(&d, FV_EINVAL, "line %llu: label is not 0 or 1",
-					(unsigned long long)fv_csv_line(c));
+		if (fv_source_is_na(src, f[lc]) ||
+		    fv_source_parse_number(src, f[lc], &y, &why) != FV_OK || (y != 0 && y != 1)) {
+			fv_source_where(src, where, sizeof(where));
+			e = fv_diag_set(
+			    &d, FV_EINVAL, "%s: label (column '%s'): value '%s' is not 0 or 1",
+			    where, in->label_column,
+			    fv_data_show_value(shown, sizeof(shown), f[lc] ? f[lc] : ""));
 			goto fail;
 		}
-		size_t i = m.cap ? slot(&m, f[kc]) : 0;
-		if (!m.cap || !m.key[i] || isnan(m.score[i])) {
+		/* a record without a key cannot have a prediction */
+		bool keyed = m.cap && !fv_source_is_na(src, f[kc]);
+		size_t i = keyed ? slot(&m, f[kc]) : 0;
+		if (!keyed || !m.key[i] || isnan(m.score[i])) {
 			unmatched++;
 			continue;
 		}
@@ -242,6 +288,6 @@ fail:
 	fv_strlcpy(out->error, d.msg, sizeof(out->error));
 out:
 	fv_free(scores);
-	fv_csv_close(c);
+	fv_source_close(src);
 	keymap_free(&m);
 }

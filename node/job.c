@@ -1406,7 +1406,7 @@ fv_err node_job(struct node *n, const Fedval__Job *job, struct fv_diag *d)
 	node_dataset_refresh(n);
 	/* Site-supplied predictions stand in for this model: nothing to download or run. */
 	const char *mname = json_string_value(json_object_get(s.manifest, "name"));
-	bool byo = n->byo.path && mname && !strcmp(mname, n->byo.model);
+	bool byo = n->byo.model && mname && !strcmp(mname, n->byo.model);
 	if (byo && (job->n_compare_models || job->round || s.cohort)) {
 		e = release_failure(n, job, &s,
 				    "site-supplied predictions cannot serve head-to-head, "

@@ -84,6 +84,12 @@ static const char *const known_keys[] = {
     "predictions.score",
     "predictions.data_key",
     "predictions.version_column",
+    "predictions.source",
+    "predictions.table",
+    "predictions.query",
+    "predictions.conninfo",
+    "predictions.delimiter",
+    "predictions.decimal",
     NULL,
 };
 
@@ -119,30 +125,41 @@ static void *signal_thread(void *arg)
 	return NULL;
 }
 
-static fv_err char_setting(struct fv_config *cfg, const char *key, char def, char *out,
-			   struct fv_diag *d)
+/* [predictions]: site-supplied scores, from a source configured like [data]. */
+static fv_err byo_settings(struct node *n, struct fv_diag *d)
 {
-	const char *v = fv_config_get(cfg, "data", key);
-	if (!v) {
-		*out = def;
+	static const char *const keys[] = {"model",    "source", "path",  "table",   "query",
+					   "conninfo", "key",	 "score", "data_key"};
+	struct fv_config *cfg = n->cfg;
+	bool any = false;
+	fv_err e;
+
+	for (size_t i = 0; i < sizeof(keys) / sizeof(*keys); i++)
+		any = any || fv_config_get(cfg, "predictions", keys[i]);
+	if (!any)
 		return FV_OK;
-	}
-	if (!strcmp(v, "tab") || !strcmp(v, "\\t")) {
-		*out = '\t';
-		return FV_OK;
-	}
-	if (strlen(v) != 1)
-		return fv_diag_set(d, FV_EINVAL,
-				   "%s: [data] %s = '%s' must be one character (or 'tab')",
-				   fv_config_path(cfg), key, v);
-	*out = v[0];
+	if ((e = fv_config_require(cfg, "predictions", "model", &n->byo.model, d)) ||
+	    (e = fv_config_require(cfg, "predictions", "key", &n->byo.key, d)) ||
+	    (e = fv_config_require(cfg, "predictions", "score", &n->byo.score, d)) ||
+	    (e = fv_config_require(cfg, "predictions", "data_key", &n->byo.data_key, d)) ||
+	    (e = node_source_settings(cfg, "predictions", false, &n->byo.spec, &n->byo_path, d)))
+		return e;
+	if (n->source.kind == FV_SOURCE_IMAGES)
+		return fv_diag_set(
+		    d, FV_EINVAL,
+		    "%s: [predictions] need a csv, sqlite or postgres [data] source, "
+		    "not images",
+		    fv_config_path(cfg));
+	n->byo.version_column = fv_config_get(cfg, "predictions", "version_column");
+	if (n->byo.version_column && !*n->byo.version_column)
+		n->byo.version_column = NULL;
 	return FV_OK;
 }
 
 static fv_err settings_load(struct node *n, struct fv_diag *d)
 {
 	struct fv_config *cfg = n->cfg;
-	const char *url, *ca, *cert, *key, *cache, *state, *src, *path;
+	const char *url, *ca, *cert, *key, *cache, *state;
 	struct fv_source_spec *sp = &n->source;
 	long v;
 	fv_err e;
@@ -155,29 +172,8 @@ static fv_err settings_load(struct node *n, struct fv_diag *d)
 	    (e = fv_config_require(cfg, "node", "cache_dir", &cache, d)) ||
 	    (e = fv_config_require(cfg, "node", "state_dir", &state, d)))
 		return e;
-	src = fv_config_get(cfg, "data", "source");
-	sp->kind = FV_SOURCE_CSV;
-	if (src && fv_source_kind_parse(src, &sp->kind) != FV_OK)
-		return fv_diag_set(d, FV_EINVAL,
-				   "%s: [data] source = '%s': use csv, sqlite, postgres or images",
-				   fv_config_path(cfg), src);
-	sp->table = fv_config_get(cfg, "data", "table");
-	sp->query = fv_config_get(cfg, "data", "query");
-	sp->conninfo = fv_config_get(cfg, "data", "conninfo");
-	path = fv_config_get(cfg, "data", "path");
-	if (sp->kind != FV_SOURCE_POSTGRES && !path)
-		return fv_diag_set(d, FV_EINVAL, "%s: [data] path is required for source %s",
-				   fv_config_path(cfg), fv_source_kind_name(sp->kind));
-	if (sp->kind == FV_SOURCE_POSTGRES && !sp->conninfo)
-		return fv_diag_set(d, FV_EINVAL,
-				   "%s: [data] conninfo is required for source postgres",
-				   fv_config_path(cfg));
-	if ((sp->kind == FV_SOURCE_SQLITE || sp->kind == FV_SOURCE_POSTGRES) &&
-	    !sp->table == !sp->query)
-		return fv_diag_set(d, FV_EINVAL,
-				   "%s: [data] needs exactly one of table or query for "
-				   "source %s",
-				   fv_config_path(cfg), fv_source_kind_name(sp->kind));
+	if ((e = node_source_settings(cfg, "data", true, sp, &n->data_path, d)) != FV_OK)
+		return e;
 	if ((e = node_image_settings(cfg, sp, d)) != FV_OK)
 		return e;
 	n->copts.url = url;
@@ -185,19 +181,14 @@ static fv_err settings_load(struct node *n, struct fv_diag *d)
 	    !(n->cert_path = fv_config_resolve(cfg, cert)) ||
 	    !(n->key_path = fv_config_resolve(cfg, key)) ||
 	    !(n->cache_dir = fv_config_resolve(cfg, cache)) ||
-	    !(n->state_dir = fv_config_resolve(cfg, state)) ||
-	    !(n->data_path = fv_config_resolve(cfg, path ? path : "")))
+	    !(n->state_dir = fv_config_resolve(cfg, state)))
 		return fv_diag_set(d, FV_ENOMEM, "out of memory");
-	sp->path = path ? n->data_path : NULL;
 	n->copts.ca_file = n->ca_path;
 	n->copts.cert_file = n->cert_path;
 	n->copts.key_file = n->key_path;
 	n->copts.software = "fedval-node " FV_VERSION_STRING;
 	/* The site may pin the coordinator's key (its SHA-256, as the coordinator logs it). */
 	n->copts.coordinator_key_sha256 = fv_config_get(cfg, "policy", "coordinator_key");
-	if ((e = char_setting(cfg, "delimiter", ',', &sp->csv.delimiter, d)) ||
-	    (e = char_setting(cfg, "decimal", '.', &sp->csv.decimal, d)))
-		return e;
 	if ((e = fv_config_long(cfg, "node", "eval_threads", (long)sysconf(_SC_NPROCESSORS_ONLN), 1,
 				NODE_MAX_THREADS, &v, d)))
 		return e;
@@ -219,21 +210,8 @@ static fv_err settings_load(struct node *n, struct fv_diag *d)
 	n->policy.min_cohort = (uint64_t)v;
 	if ((e = node_policy_load(n, d)) != FV_OK)
 		return e;
-	if (fv_config_get(cfg, "predictions", "path")) {
-		const char *pp;
-		if ((e = fv_config_require(cfg, "predictions", "model", &n->byo.model, d)) ||
-		    (e = fv_config_require(cfg, "predictions", "path", &pp, d)) ||
-		    (e = fv_config_require(cfg, "predictions", "key", &n->byo.key, d)) ||
-		    (e = fv_config_require(cfg, "predictions", "score", &n->byo.score, d)) ||
-		    (e = fv_config_require(cfg, "predictions", "data_key", &n->byo.data_key, d)))
-			return e;
-		if (!(n->byo_path = fv_config_resolve(cfg, pp)))
-			return fv_diag_set(d, FV_ENOMEM, "out of memory");
-		n->byo.path = n->byo_path;
-		n->byo.version_column = fv_config_get(cfg, "predictions", "version_column");
-		if (n->byo.version_column && !*n->byo.version_column)
-			n->byo.version_column = NULL;
-	}
+	if ((e = byo_settings(n, d)) != FV_OK)
+		return e;
 	if ((e = fv_config_long(cfg, "node", "eval_timeout_s", 3600, 1, 7 * 86400, &v, d)))
 		return e;
 	n->eval_timeout_s = (int)v;
@@ -296,6 +274,36 @@ static int check_config(struct node *n)
 	}
 	printf("  (benchmark variables not listed map to the column of the same name)\n");
 	fv_source_close(src);
+	src = NULL;
+	if (n->byo.model) {
+		/* [predictions]: the source opens and has the columns named (no row is read) */
+		const char *cols[3] = {n->byo.key, n->byo.score, n->byo.version_column};
+		if (fv_source_open(&n->byo.spec, NULL, &src, &d) != FV_OK) {
+			fv_diag_prefix(&d, "[predictions]: ");
+			goto fail;
+		}
+		printf("predictions       %s %s (%zu columns) for model '%s'\n",
+		       fv_source_kind_name(n->byo.spec.kind),
+		       n->byo.spec.path ? n->byo.spec.path : "(conninfo)", fv_source_ncols(src),
+		       n->byo.model);
+		for (size_t i = 0; i < 3; i++) {
+			bool ok;
+			if (!cols[i])
+				continue;
+			ok = fv_source_find(src, cols[i]) >= 0;
+			printf("  %-24s %s\n", cols[i], ok ? "ok" : "ERROR");
+			if (!ok) {
+				fprintf(stderr, "%s: [predictions] %s: no column '%s'\n",
+					fv_config_path(n->cfg),
+					i == 0	 ? "key"
+					: i == 1 ? "score"
+						 : "version_column",
+					cols[i]);
+				bad++;
+			}
+		}
+		fv_source_close(src);
+	}
 	return bad ? 1 : 0;
 fail:
 	fv_free(cert);
@@ -620,7 +628,8 @@ int main(int argc, char **argv)
 	}
 	pthread_detach(sigthr);
 	fv_log(FV_LOG_INFO, "starting", "version=%s coordinator=%s data=%s min_cell=%u",
-	       FV_VERSION_STRING, n.copts.url, n.data_path, n.policy.min_cell);
+	       FV_VERSION_STRING, n.copts.url, n.data_path ? n.data_path : "(conninfo)",
+	       n.policy.min_cell);
 	rc = run(&n);
 	disconnect(&n);
 	fv_log(FV_LOG_INFO, "stopped", "status=%s", rc == 0 ? "clean" : "error");

@@ -18,14 +18,15 @@
 #include "fedval/stats.h"
 #include "fedval/wire.h"
 
-/* Site-supplied predictions ([predictions] in the node config): a CSV of record key and score
- * joined to the labelled data by key, used instead of running the model named `model`. */
+/* Site-supplied predictions ([predictions] in the node config): record key and score from a
+ * CSV file, a SQLite table or query or a PostgreSQL query, joined to the labelled data by key,
+ * used instead of running the model named `model`. */
 struct node_byo {
-	const char *model;    /* manifest name it stands for */
-	const char *path;     /* predictions CSV */
-	const char *key;      /* its key column */
-	const char *score;    /* its score column (probabilities) */
-	const char *data_key; /* key column of the [data] CSV */
+	const char *model;	    /* manifest name it stands for; NULL: not configured */
+	struct fv_source_spec spec; /* where the predictions are (never an image folder) */
+	const char *key;	    /* its key column */
+	const char *score;	    /* its score column (probabilities) */
+	const char *data_key;	    /* key column of the [data] source */
 	/* optional: a column naming the model version each score came from; only the rows of
 	 * the job's model version (manifest "version") are used */
 	const char *version_column;
@@ -37,7 +38,7 @@ struct node {
 	struct fv_client *client;
 	char *ca_path, *cert_path, *key_path, *cache_dir, *state_dir, *data_path;
 	struct fv_source_spec source;
-	struct node_byo byo; /* byo.path == NULL: not configured */
+	struct node_byo byo; /* byo.model == NULL: not configured */
 	char *byo_path;
 	int eval_threads;
 	size_t eval_batch_rows;

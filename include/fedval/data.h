@@ -158,6 +158,27 @@ void fv_source_close(struct fv_source *s);
 /* Column names of the source (for --check-config); valid while s lives. */
 size_t fv_source_ncols(const struct fv_source *s);
 const char *fv_source_colname(const struct fv_source *s, size_t i);
+/* Unmapped reading, for a caller that needs a record's text (a record key) rather than mapped
+ * numbers, such as site-supplied predictions joined to labels. On a source opened without a
+ * mapping: the next record's ncols fields, NUL-terminated text owned by s and valid until the
+ * next call, NULL for SQL NULL; *eof at the end. FV_ESTATE on a mapped source or an image
+ * folder; FV_ELIMIT after FV_MAX_ROWS records; the source's own codes otherwise. Records are
+ * counted by fv_source_records. */
+fv_err fv_source_next_fields(struct fv_source *s, char ***fields, bool *eof, struct fv_diag *d);
+/* Where the record last handed out came from, for messages: "line 12" (CSV), "row 12" (SQL). */
+void fv_source_where(struct fv_source *s, char *buf, size_t cap);
+/* Index of a named column, or -1. */
+long fv_source_find(const struct fv_source *s, const char *name);
+/* Whether a field is missing: NULL (SQL NULL) or one of a CSV source's NA tokens. */
+bool fv_source_is_na(struct fv_source *s, const char *field);
+/* A field as a number, the way the source reads mapped values (a CSV source's decimal mark;
+ * SQL text of numeric types, booleans as 1/0); no inf, nan or hex. FV_EINVAL with a short
+ * reason in d ("not a number", "empty") for the caller to put in context. */
+fv_err fv_source_parse_number(struct fv_source *s, const char *field, double *out,
+			      struct fv_diag *d);
+/* Copy at most 40 bytes of a record value into buf (cap >= 48) for a message to the local
+ * operator: cut on a UTF-8 boundary, control characters shown as '?', "..." when cut. */
+const char *fv_data_show_value(char *buf, size_t cap, const char *v);
 /* "csv", "sqlite", "postgres", "images"; and the reverse (FV_EINVAL for anything else). */
 const char *fv_source_kind_name(enum fv_source_kind k);
 fv_err fv_source_kind_parse(const char *s, enum fv_source_kind *out);

@@ -49,6 +49,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <float.h>
 #include <sys/stat.h>
 #include <stdlib.h>
 #include <string.h>
@@ -215,6 +216,48 @@ out:
 
 enum csv_state { ST_FIELD_START, ST_UNQUOTED, ST_QUOTED, ST_QUOTE_END };
 
+/* The common record, whole in the buffer: ends with LF or CRLF, holds no quote, CR or NUL,
+ * at most maxstore fields, not blank, not longer than FV_MAX_CSV_LINE. Its bytes are copied
+ * into rec in one pass with each delimiter turned into a NUL, the layout csv_read_record
+ * gives. Returns false, having consumed nothing, for any other record: the state machine
+ * then reads it (and reports any error). Needs offs for maxstore fields (after the header). */
+static bool csv_fast_record(struct fv_csv *c, size_t maxstore, size_t *nfields)
+{
+	const unsigned char *b = c->buf + c->pos, *nl;
+	size_t avail = c->len - c->pos, n, rn, nf = 0;
+	const unsigned char delim = (unsigned char)c->delim;
+	char *r;
+
+	if (!avail || !(nl = memchr(b, '\n', avail)))
+		return false;
+	n = rn = (size_t)(nl - b);
+	if (rn && b[rn - 1] == '\r')
+		rn--;
+	if (rn == 0 || rn > FV_MAX_CSV_LINE || maxstore == 0 || c->offs_cap < maxstore ||
+	    csv_rec_reserve(c, rn) != FV_OK)
+		return false;
+	r = c->rec;
+	c->offs[0] = 0;
+	for (size_t j = 0; j < rn; j++) {
+		unsigned char ch = b[j];
+		if (ch == delim) {
+			if (++nf >= maxstore)
+				return false;
+			r[j] = '\0';
+			c->offs[nf] = j + 1;
+			continue;
+		}
+		if (ch == '"' || ch == '\r' || ch == '\0')
+			return false;
+		r[j] = (char)ch;
+	}
+	r[rn] = '\0';
+	*nfields = nf + 1;
+	c->pos += n + 1;
+	c->rec_line = c->line++;
+	return true;
+}
+
 /* Read one record. Fields are stored for the first maxstore columns; *nfields receives the
  * number of fields the record really had. For the header (header == true) more than maxstore
  * fields is FV_ELIMIT. At a clean end of file *eof is set and *nfields is 0. */
@@ -229,6 +272,8 @@ static fv_err csv_read_record(struct fv_csv *c, size_t maxstore, bool header, si
 
 	*eof = false;
 	*nfields = 0;
+	if (!header && csv_fast_record(c, maxstore, nfields))
+		return FV_OK;
 	c->rec_line = c->line;
 	for (;;) {
 		ch = csv_getc(c);
@@ -774,44 +819,93 @@ static bool csv_is_nonfinite_word(const char *s, size_t n)
 	return false;
 }
 
-/* Clinger's fast path: a plain decimal of at most 15 significant digits and no exponent is
- * m / 10^k with m < 2^53 and 10^k (k <= 22) both exact doubles, so one IEEE division gives the
- * correctly rounded value — the same double strtod returns, several times faster. Returns
- * false (caller falls back to strtod) for anything else. s is already validated. */
+/* The exact fast paths of fv_csv_parse_double. s (n bytes) is [+-] digits [mark digits]
+ * [e|E [+-] digits] with at most 19 significant digits, so its value is m * 10^p with m < 2^64
+ * exact in integers. Returns false (the caller falls back to strtod) for anything else and
+ * whenever the result could differ from strtod's correctly rounded double:
+ *   - Clinger: m <= 2^53 and |p| <= 22. m and 10^|p| are exact doubles, so one IEEE
+ *     multiplication or division rounds once: the correctly rounded value.
+ *   - x87 extended precision (64-bit significand), m < 2^64 and |p| <= 27: m and 10^|p| (5^27 <
+ *     2^64) are exact long doubles, so L = m op 10^|p| is the exact value rounded once to 64
+ *     bits. Rounding L to 53 bits gives the correctly rounded double unless L lies exactly on
+ *     a midpoint between two doubles (its 11 extra bits are 100 0000 0000): every midpoint is a
+ *     64-bit value, the exact value is within half a 64-bit ulp of L, so a midpoint other than
+ *     L cannot lie between them. On a midpoint the second rounding may be wrong: strtod then.
+ *     The results lie between 1e-27 and 2e46, never subnormal, never overflowing.
+ * Both assume the default rounding mode (round to nearest even), as strtod's results do. */
 static bool fast_decimal(const char *s, size_t n, char decimal, double *out)
 {
 	static const double p10[] = {1e0,  1e1,	 1e2,  1e3,  1e4,  1e5,	 1e6,  1e7,
 				     1e8,  1e9,	 1e10, 1e11, 1e12, 1e13, 1e14, 1e15,
 				     1e16, 1e17, 1e18, 1e19, 1e20, 1e21, 1e22};
 	uint64_t m = 0;
-	size_t i = 0, digits = 0, frac = 0;
+	size_t i = 0, digits = 0;
+	int frac = 0, exp = 0, p;
 	bool neg = false, point = false, any = false;
+	double v;
 
 	if (s[0] == '+' || s[0] == '-') {
 		neg = s[0] == '-';
 		i++;
 	}
 	for (; i < n; i++) {
-		if (s[i] == decimal && !point) {
+		char ch = s[i];
+		if (ch == decimal && !point) {
 			point = true;
 			continue;
 		}
-		if (s[i] < '0' || s[i] > '9')
-			return false; /* exponent or anything unusual */
+		if (ch < '0' || ch > '9')
+			break;
 		any = true;
-		if (digits || s[i] != '0')
+		if (digits || ch != '0')
 			digits++;
-		if (digits > 15)
+		if (digits > 19)
 			return false;
-		m = m * 10 + (uint64_t)(s[i] - '0');
-		if (point)
-			frac++;
+		m = m * 10 + (uint64_t)(ch - '0');
+		frac += point;
 	}
-	if (frac > 22 || !any)
+	if (!any)
 		return false;
-	*out = frac ? (double)m / p10[frac] : (double)m;
-	if (neg)
-		*out = -*out;
+	if (i < n) {
+		bool eneg = false;
+		size_t e0;
+		if (s[i] != 'e' && s[i] != 'E')
+			return false;
+		if (++i < n && (s[i] == '+' || s[i] == '-'))
+			eneg = s[i++] == '-';
+		for (e0 = i; i < n && s[i] >= '0' && s[i] <= '9'; i++)
+			if (exp < 10000)
+				exp = exp * 10 + (s[i] - '0');
+		if (i == e0 || i != n)
+			return false;
+		if (eneg)
+			exp = -exp;
+	}
+	p = exp - frac;
+	if (m == 0) {
+		v = 0;
+	} else if (m <= (1ull << 53) && p >= -22 && p <= 22) {
+		v = p < 0 ? (double)m / p10[-p] : (double)m * p10[p];
+	} else {
+#if LDBL_MANT_DIG == 64 && (defined(__x86_64__) || defined(__i386__))
+		static const long double p10l[] = {1e0L,  1e1L,	 1e2L,	1e3L,  1e4L,  1e5L,  1e6L,
+						   1e7L,  1e8L,	 1e9L,	1e10L, 1e11L, 1e12L, 1e13L,
+						   1e14L, 1e15L, 1e16L, 1e17L, 1e18L, 1e19L, 1e20L,
+						   1e21L, 1e22L, 1e23L, 1e24L, 1e25L, 1e26L, 1e27L};
+		long double l;
+		uint64_t sig;
+		if (p < -27 || p > 27)
+			return false;
+		l = p < 0 ? (long double)m / p10l[-p] : (long double)m * p10l[p];
+		memcpy(&sig, &l, sizeof(sig)); /* x87: the 64-bit significand comes first */
+		if ((sig & 0x7ff) == 0x400)
+			return false;
+		v = (double)l;
+#else
+		return false;
+#endif
+	}
+	*out = neg ? -v : v;
 	return true;
 }
 
@@ -953,7 +1047,34 @@ fv_err fv_csv_split(const char *path, size_t nparts, uint64_t *start, uint64_t *
 		}
 		if (r == 0)
 			break;
-		for (ssize_t i = 0; i < r; i++) {
+		ssize_t i = 0;
+		if (!header) {
+			/* After the header: jump from line feed to line feed (memchr), toggling
+			 * the quote state for each quote in between; the same cuts as the byte
+			 * loop below, which reads the header and what precedes it. */
+			const unsigned char *q = memchr(buf, '"', (size_t)r);
+			while (i < r) {
+				const unsigned char *nl = memchr(buf + i, '\n', (size_t)(r - i));
+				ssize_t end = nl ? nl - buf : r;
+				while (q && q - buf < end) {
+					quoted = !quoted;
+					q = memchr(q + 1, '"', (size_t)(r - (q + 1 - buf)));
+				}
+				if (!nl)
+					break;
+				lines++;
+				if (!quoted && off + (uint64_t)end + 1 >= next_cut &&
+				    off + (uint64_t)end + 1 < size && k < nparts) {
+					start[k] = off + (uint64_t)end + 1;
+					line[k++] = lines;
+					next_cut = start[k - 1] + step;
+				}
+				i = end + 1;
+			}
+			off += (uint64_t)r;
+			continue;
+		}
+		for (; i < r; i++) {
 			unsigned char ch = buf[i];
 			/* blank lines before the header are skipped, as is a byte order mark */
 			if (ch != '\n' && ch != '\r' &&

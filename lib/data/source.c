@@ -586,6 +586,55 @@ fail:
 	return e;
 }
 
+fv_err fv_source_next_fields(struct fv_source *s, char ***fields, bool *eof, struct fv_diag *d)
+{
+	fv_err e;
+
+	*eof = false;
+	if (s->map || s->rows->nnum)
+		return fv_diag_set(d, FV_ESTATE,
+				   "unmapped reading needs a text source opened without a mapping");
+	if (s->failed)
+		return fv_diag_set(d, FV_ESTATE, "source failed earlier");
+	s->started = true;
+	if ((e = s->rows->ops->next(s->rows, fields, eof, d)) != FV_OK)
+		goto fail;
+	if (*eof)
+		return FV_OK;
+	if (s->records >= FV_MAX_ROWS) {
+		e = fv_diag_set(d, FV_ELIMIT, "more than %u records", (unsigned)FV_MAX_ROWS);
+		goto fail;
+	}
+	s->records++;
+	return FV_OK;
+fail:
+	s->failed = true;
+	return e;
+}
+
+void fv_source_where(struct fv_source *s, char *buf, size_t cap)
+{
+	s->rows->ops->where(s->rows, buf, cap);
+}
+
+long fv_source_find(const struct fv_source *s, const char *name)
+{
+	return find_col(s->rows, name);
+}
+
+bool fv_source_is_na(struct fv_source *s, const char *field)
+{
+	return !field || s->rows->ops->is_na(s->rows, field);
+}
+
+fv_err fv_source_parse_number(struct fv_source *s, const char *field, double *out,
+			      struct fv_diag *d)
+{
+	if (!field)
+		return fv_diag_set(d, FV_EINVAL, "missing");
+	return s->rows->ops->parse(s->rows, field, out, d);
+}
+
 uint64_t fv_source_records(const struct fv_source *s)
 {
 	return s->records;

@@ -66,9 +66,6 @@ static inline bool fv_rows_is_num(const struct fv_rows *r, size_t col)
 /* Shared by the SQL sources: a plain decimal number ("1", "-2.5", "1e-3"); no inf/nan/hex. */
 fv_err fv_rows_parse_decimal(const char *field, double *out, struct fv_diag *d);
 
-/* Copy at most 40 bytes of a record value into buf (cap >= 48) for a message: cut on a UTF-8
- * boundary, control characters shown as '?', "..." when cut. Returns buf. */
-const char *fv_data_show_value(char *buf, size_t cap, const char *v);
 /* A mapping is well formed: 1..FV_MAX_FEATURES distinct variables, none read from the label
  * column. */
 fv_err fv_data_check_mapping(const struct fv_mapping *map, struct fv_diag *d);

@@ -606,6 +606,89 @@ Test(site_control, site_supplied_predictions, .fini = teardown, .timeout = 120)
 	json_decref(rep);
 }
 
+/* Site-supplied predictions from a SQLite read-only query ([predictions] source = sqlite):
+ * the same result as the model run by the node on the same records, and --check-config shows
+ * the predictions source and names a column that is not there. */
+Test(site_control, site_supplied_predictions_from_sqlite, .fini = teardown, .timeout = 120)
+{
+	char run[128], *out = NULL, path[512];
+
+	start("[predictions]\nmodel = hf-readmit-lr\nsource = sqlite\npath = preds.db\n"
+	      "query = SELECT patient_id AS pid, probability FROM preds\nkey = pid\n"
+	      "score = probability\ndata_key = patient_id\n[policy]\nmin_cell_count = 1\n",
+	      800);
+	int b = h_node_add(&F, "hospital-b", "a.csv", NULL);
+	h_node_start(&F, b);
+	cr_assert_eq(
+	    h_run(
+		&out,
+		"cd %s && " H_BIN(
+		    "fedval") " model run model/model.onnx --csv a.csv --features "
+			      "$(/usr/bin/python3 -c \"import json; "
+			      "print(','.join(json.load(open('model/"
+			      "manifest.json'))['input']['variables']))\") --out scores.csv 2>&1 "
+			      "&& /usr/bin/python3 -c \"import csv,sqlite3; ids=[r['patient_id'] "
+			      "for r in csv.DictReader(open('a.csv'))]; s=[float(r['probability']) "
+			      "for r in csv.DictReader(open('scores.csv'))]; db=sqlite3.connect("
+			      "'preds.db'); db.execute('CREATE TABLE preds (patient_id TEXT, "
+			      "probability REAL)'); db.executemany('INSERT INTO preds VALUES "
+			      "(?,?)',"
+			      " zip(ids,s)); db.commit()\"",
+		F.dir),
+	    0, "%s", out);
+	free(out);
+	benchmark("byosq", "[0.2]", false);
+	run_start("byosq", run, sizeof(run));
+	free(run_wait(run));
+	snprintf(path, sizeof(path), "%s/byosq.json", F.dir);
+	cr_assert_eq(h_cli(&F, &out, "authority", "results %s --json %s 2>&1", run, path), 0, "%s",
+		     out);
+	free(out);
+	json_t *rep = json_load_file(path, 0, NULL);
+	json_t *sa = json_array_get(json_object_get(rep, "sites"), 0);
+	json_t *sb = json_array_get(json_object_get(rep, "sites"), 1);
+	cr_assert_str_eq(json_string_value(json_object_get(sa, "node")), "hospital-a");
+	cr_assert(json_is_true(json_object_get(sa, "site_supplied_predictions")));
+	cr_assert_eq(json_integer_value(json_object_get(sa, "n")), 800);
+	cr_assert_eq(json_integer_value(json_object_get(sa, "unmatched_records")), 0);
+	cr_assert_float_eq(
+	    json_real_value(json_object_get(json_object_get(sa, "auroc"), "estimate")),
+	    json_real_value(json_object_get(json_object_get(sb, "auroc"), "estimate")), 1e-6);
+	json_decref(rep);
+
+	cr_assert_eq(h_run(&out,
+			   "cd %s && " H_BIN("fedval-node") " --config hospital-a.node.ini "
+							    "--check-config 2>&1",
+			   F.dir),
+		     0, "%s", out);
+	cr_assert(strstr(out, "predictions       sqlite"), "%s", out);
+	free(out);
+	cr_assert_eq(h_run(NULL,
+			   "cd %s && sed -i 's/^score = probability/score = risk/' "
+			   "hospital-a.node.ini",
+			   F.dir),
+		     0);
+	cr_assert_eq(h_run(&out,
+			   "cd %s && " H_BIN("fedval-node") " --config hospital-a.node.ini "
+							    "--check-config 2>&1",
+			   F.dir),
+		     1, "%s", out);
+	cr_assert(strstr(out, "[predictions] score: no column 'risk'"), "%s", out);
+	free(out);
+	cr_assert_eq(h_run(NULL,
+			   "cd %s && sed -i 's/^source = sqlite/source = images/' "
+			   "hospital-a.node.ini",
+			   F.dir),
+		     0);
+	cr_assert_neq(h_run(&out,
+			    "cd %s && " H_BIN("fedval-node") " --config hospital-a.node.ini "
+							     "--check-config 2>&1",
+			    F.dir),
+		      0, "%s", out);
+	cr_assert(strstr(out, "[predictions] source = 'images'"), "%s", out);
+	free(out);
+}
+
 /* Site-supplied predictions of several appliance versions in one export: with
  * [predictions] version_column the node uses only the rows of the job's model version (the
  * manifest's "version"), so a key scored by two versions is not a duplicate and the other

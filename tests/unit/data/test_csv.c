@@ -1,6 +1,8 @@
 /* Tests of lib/data/csv.c: the grammar stated at the top of that file, its limits and errors,
  * NA tokens and fv_csv_parse_double. */
 #include <criterion/criterion.h>
+#include <math.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "fedval/data.h"
@@ -626,6 +628,100 @@ Test(csv_number, accepted)
 				   "'%s' -> %g", ok[i].s, v);
 	}
 	fv_csv_close(c);
+}
+
+/* Every decimal converts to exactly the double strtod gives (correct rounding): random
+ * decimals of 1 to 25 significant digits, with and without a point, leading zeros and an
+ * exponent, then values on and next to the midpoints between two doubles, where a conversion
+ * that rounds twice goes wrong (2^53 + 1 is halfway between 2^53 and 2^53 + 2). Both decimal
+ * marks. Bit for bit: -0.0 and 0.0 differ. */
+static uint64_t xs = 88172645463325252ull;
+static uint64_t xorshift(void)
+{
+	xs ^= xs << 13;
+	xs ^= xs >> 7;
+	xs ^= xs << 17;
+	return xs;
+}
+
+static void expect_strtod(struct fv_csv *c, char mark, const char *s)
+{
+	char local[160];
+	struct fv_diag d;
+	double v = -99, r = strtod(s, NULL);
+
+	fv_strlcpy(local, s, sizeof(local));
+	for (char *p = local; *p; p++)
+		if (*p == '.')
+			*p = mark;
+	cr_assert_eq(fv_csv_parse_double(c, local, &v, &d), FV_OK, "'%s': %s", local, d.msg);
+	cr_assert_eq(memcmp(&v, &r, sizeof(v)), 0, "'%s' -> %.17g, strtod %.17g", local, v, r);
+}
+
+Test(csv_number, equals_strtod_bit_for_bit, .timeout = 30)
+{
+	static const char *const hard[] = {
+	    "9007199254740993",
+	    "9007199254740995",
+	    "9007199254740992.5",
+	    "4503599627370496.5",
+	    "4503599627370497.5",
+	    "18446744073709551615",
+	    "1844674407370955161.5",
+	    "9223372036854775808",
+	    "0.30000000000000004",
+	    "0.1",
+	    "2.2250738585072014e-308",
+	    "4.9e-324",
+	    "1.7976931348623157e308",
+	    "123456789012345678e-27",
+	    "1e27",
+	    "1e28",
+	    "1e-27",
+	    "1.00000000000000011102230246251565404236316680908203125",
+	    "0.500000000000000166533453693773481063544750213623046875",
+	    "-0",
+	    "-0e5",
+	    "0.000000000000000000000000000001"};
+	struct fv_csv *dot = num_reader();
+	struct fv_csv *comma = open_str("a;b\n", &(struct fv_csv_opts){';', ',', NULL});
+	char s[96];
+
+	for (size_t i = 0; i < sizeof(hard) / sizeof(hard[0]); i++) {
+		expect_strtod(dot, '.', hard[i]);
+		expect_strtod(comma, ',', hard[i]);
+	}
+	/* decimals m * 2^-k + half an ulp, written exactly (up to 40 digits) */
+	for (int i = 0; i < 20000; i++) {
+		double a = (double)(xorshift() >> 11) / 9007199254740992.0 * 1000;
+		double b = nextafter(a, 2000);
+		long double mid = ((long double)a + (long double)b) / 2;
+		snprintf(s, sizeof(s), "%.30Lg", mid);
+		expect_strtod(dot, '.', s);
+	}
+	for (int i = 0; i < 400000; i++) {
+		uint64_t r = xorshift();
+		int digits = 1 + (int)(r % 25), point = (int)((r >> 8) % (unsigned)(digits + 1));
+		int lead = (int)((r >> 16) % 3), n = 0;
+		if ((r >> 20) & 1)
+			s[n++] = '-';
+		for (int k = 0; k < lead; k++)
+			s[n++] = '0';
+		for (int k = 0; k < digits; k++) {
+			if (k == point && (r >> 21) & 1)
+				s[n++] = '.';
+			s[n++] = (char)('0' + xorshift() % 10);
+		}
+		if ((r >> 22) % 4 == 0)
+			n += snprintf(s + n, sizeof(s) - (size_t)n, "e%d",
+				      (int)((r >> 24) % 81) - 40);
+		s[n] = '\0';
+		expect_strtod(dot, '.', s);
+		if (i % 8 == 0)
+			expect_strtod(comma, ',', s);
+	}
+	fv_csv_close(dot);
+	fv_csv_close(comma);
 }
 
 Test(csv_number, refused)
