@@ -51,9 +51,10 @@ static void mapping_digest(const struct eval_in *in, char out[FV_SHA256_HEX])
 /* ---- the streaming pipeline ----
  * The calling thread reads batches from the source into free slots and collects scored slots;
  * worker threads run the model on ready slots. Scores land in one packed array (node_pack) in
- * record order; statistics are computed from it at the end (summary.c), so they do not depend
- * on the thread count or batch size. Memory: the slots (2 x threads x batch x variables floats)
- * and 4 bytes per record. */
+ * record order, or, when nothing needs that order (one model, no subgroups, no round), in the
+ * compact store (node_store_*); statistics are computed from them at the end (summary.c), so
+ * they do not depend on the thread count or batch size. Memory: the slots (2 x threads x
+ * batch x variables floats) and 4 bytes per record (2 in the store). */
 enum slot_state { SLOT_FREE, SLOT_READY, SLOT_BUSY, SLOT_DONE };
 
 struct slot {
@@ -89,6 +90,9 @@ struct pipeline {
 	double cat_value[NODE_MAX_SUB][NODE_MAX_CATS];
 	uint32_t ncat[NODE_MAX_SUB];
 	uint8_t *cats[NODE_MAX_SUB]; /* per record: category index, 255 = subgroup unusable */
+	/* One model, no subgroups, no round: scores go to this compact store (2 bytes a record)
+	 * instead of the arrays in record order. */
+	struct node_store *store;
 	/* parts mode (a large CSV file parsed by all threads, see parts_run) */
 	struct part *parts;
 	size_t nparts, next_part, running;
@@ -227,7 +231,12 @@ static fv_err collect(struct pipeline *pl, struct slot *sl, float **scores, size
 				fail(out, FV_EINVAL, msg);
 				return FV_EINVAL;
 			}
-			scores[k][sl->first + i] = node_pack(p, sl->y[i]);
+			if (!pl->store) {
+				scores[k][sl->first + i] = node_pack(p, sl->y[i]);
+			} else if (node_store_add(pl->store, node_pack(p, sl->y[i])) != FV_OK) {
+				fail(out, FV_ENOMEM, "out of memory for the scores");
+				return FV_ENOMEM;
+			}
 		}
 	}
 	return FV_OK;
@@ -471,7 +480,9 @@ static fv_err part_collect(struct pipeline *pl, struct slot *sl, size_t nmodels,
 	struct part *pt = &pl->parts[sl->part];
 	if (sl->err != FV_OK)
 		return slot_failed(sl, out);
-	if (pt->n + sl->rows > pt->cap) {
+	if (pt->n + sl->rows > pt->cap && pl->store && !pl->in->n_sub) {
+		pt->cap = pt->n + sl->rows; /* nothing kept per record in the part */
+	} else if (pt->n + sl->rows > pt->cap) {
 		size_t ncap = pt->cap ? pt->cap * 2 : 1u << 14;
 		while (ncap < pt->n + sl->rows)
 			ncap *= 2;
@@ -499,7 +510,10 @@ static fv_err part_collect(struct pipeline *pl, struct slot *sl, size_t nmodels,
 				pt->bad_record = pt->n + i + 1;
 				pt->bad_cmp = k > 0;
 			}
-			pt->scores[k][pt->n + i] = node_pack(p, sl->y[i]);
+			if (!pl->store)
+				pt->scores[k][pt->n + i] = node_pack(p, sl->y[i]);
+			else if (node_store_add(pl->store, node_pack(p, sl->y[i])) != FV_OK)
+				goto nomem;
 		}
 	pt->n += sl->rows;
 	pt->next_seq++;
@@ -605,7 +619,7 @@ static fv_err parts_run(const struct eval_in *in, struct pipeline *pl, size_t nt
 	}
 	/* Join the parts in file order; categories numbered in record order. */
 	size_t n = (size_t)before, at = 0;
-	for (size_t k = 0; k < nmodels; k++)
+	for (size_t k = 0; k < nmodels && !pl->store; k++)
 		if (!(scores[k] = fv_alloc(n * sizeof(float) + 1)))
 			goto nomem;
 	for (uint32_t k = 0; k < in->n_sub; k++)
@@ -613,7 +627,7 @@ static fv_err parts_run(const struct eval_in *in, struct pipeline *pl, size_t nt
 			goto nomem;
 	for (size_t p = 0; p < pl->nparts; p++) {
 		struct part *pt = &pl->parts[p];
-		for (size_t k = 0; k < nmodels; k++)
+		for (size_t k = 0; k < nmodels && !pl->store; k++)
 			memcpy(scores[k] + at, pt->scores[k], pt->n * sizeof(float));
 		for (uint32_t k = 0; k < in->n_sub; k++)
 			for (size_t i = 0; i < pt->n; i++)
@@ -689,6 +703,10 @@ void node_eval_compute(const struct eval_in *in, struct eval_out *out)
 			gather = nv > gather ? nv : gather;
 	}
 	pl.nmodels = nmodels;
+	if (nmodels == 1 && !in->n_sub && !in->round && node_store_new(&pl.store) != FV_OK) {
+		fail(out, FV_ENOMEM, "out of memory");
+		goto out;
+	}
 	if ((e = fv_source_open(in->source, &map, &src, &d)) != FV_OK) {
 		fail(out, e, d.msg);
 		goto out;
@@ -790,7 +808,7 @@ void node_eval_compute(const struct eval_in *in, struct eval_out *out)
 			size_t got = 0;
 			pthread_mutex_unlock(&pl.mu);
 			e = fv_source_read(src, free_sl->x, free_sl->y, pl.batch, &got, &d);
-			if (e == FV_OK && records + got > cap) {
+			if (e == FV_OK && !pl.store && records + got > cap) {
 				/* Only this thread touches the score array: grow it freely. */
 				size_t ncap = cap ? cap + cap / 2 : 1u << 16;
 				while (ncap < records + got)
@@ -854,11 +872,16 @@ scored:
 		goto out;
 	if (in->round && recal_round(in, scores[0], (size_t)records, out) != FV_OK)
 		goto out;
-	if ((e = node_summarise(scores[0], (size_t)records, in->thr, in->n_thr, out)) != FV_OK) {
+	e = pl.store ? node_summarise_store(pl.store, in->thr, in->n_thr, out)
+		     : node_summarise(scores[0], (size_t)records, in->thr, in->n_thr, out);
+	if (e != FV_OK) {
 		fail(out, e, "out of memory summarising scores");
 		goto out;
 	}
-	node_operating_points(scores[0], (size_t)records, in, out);
+	if (pl.store)
+		node_operating_points_store(pl.store, in, out);
+	else
+		node_operating_points(scores[0], (size_t)records, in, out);
 	out->rows_per_s = (double)records * 1000.0 / (double)(fv_mono_ms() - t0 + 1);
 	out->excluded = excluded;
 	fv_log(FV_LOG_INFO, "eval_done",
@@ -892,6 +915,7 @@ out:
 			fv_free(pl.parts[p].subv[k]);
 	}
 	fv_free(pl.parts);
+	node_store_free(pl.store);
 	for (size_t k = 0; k <= NODE_MAX_CMP; k++) {
 		fv_free(scores[k]);
 		fv_model_free(mods[k]);

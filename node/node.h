@@ -245,6 +245,22 @@ extern size_t node_sort_scratch_max;
 void node_operating_points(const float *sorted, size_t n, const struct eval_in *in,
 			   struct eval_out *o);
 
+/* The scores of a run kept compactly when nothing needs them in record order (one model, no
+ * subgroups, no rounds): 2 bytes a record (a sort key's low half, in a bucket for its high
+ * half) instead of 4, so 50M records take 100 MB. node_summarise_store and
+ * node_operating_points_store give bit for bit what node_summarise and
+ * node_operating_points give on the same scores as an array. */
+struct node_store;
+fv_err node_store_new(struct node_store **out);
+void node_store_free(struct node_store *st);
+/* Add one packed score (node_pack). FV_ENOMEM only. */
+fv_err node_store_add(struct node_store *st, float packed);
+size_t node_store_count(const struct node_store *st);
+fv_err node_summarise_store(struct node_store *st, const double *thr, uint32_t n_thr,
+			    struct eval_out *o);
+void node_operating_points_store(const struct node_store *st, const struct eval_in *in,
+				 struct eval_out *o);
+
 /* Run the evaluation in a child process so that a crash or hang of the model runtime fails
  * the job, never the node. */
 fv_err node_eval(const struct eval_in *in, struct eval_out *out, struct fv_diag *d);

@@ -1,10 +1,12 @@
 /* Sufficient statistics from a site's scores, computed once all records are scored.
  *
  * Scores are kept as float32 with the label in the sign bit (a score is a probability, so
- * never negative): 4 bytes a record, 200 MB for 50 million records, sorted in place beyond
- * 16M records. The array is sorted by score and then label, and every statistic is computed in
- * that order, so the result depends only on the multiset of (score, label) pairs — bit for
- * bit the same whatever the thread count, batch size or record order. */
+ * never negative): 4 bytes a record in record order (200 MB for 50 million records, sorted in
+ * place beyond 16M records), or 2 bytes a record in the compact store when no statistic needs
+ * record order. Either is walked as groups of equal score in ascending order of score, then
+ * label, and every statistic is computed in that order, so the result depends only on the
+ * multiset of (score, label) pairs — bit for bit the same whatever the thread count, batch
+ * size, record order or way of keeping them. */
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
@@ -120,25 +122,197 @@ static fv_err sort_scores(float *s, size_t n)
 	return FV_OK;
 }
 
-fv_err node_summarise(float *s, size_t n, const double *thr, uint32_t n_thr, struct eval_out *o)
-{
-	uint64_t pos = 0, neg, below_pos = 0, below_neg = 0;
-	double auc_sum = 0, s10 = 0, s01 = 0, auc;
-	uint32_t order[NODE_MAX_THR], next = 0;
-	size_t i, j;
-	fv_err e;
+/* ---- the compact score store ---- */
 
-	if ((e = sort_scores(s, n)) != FV_OK)
-		return e;
+/* Every packed score of a run, bucketed by the top 16 bits of its sort key: a record keeps only
+ * the low 16 bits (2 bytes instead of 4). The buckets are sorted in place once all scores are
+ * in, and the groups of equal score come out in the same order as from the sorted array. */
+#define STORE_BUCKETS 65536
+
+struct node_store {
+	struct sbucket {
+		uint16_t *v;
+		uint32_t n, cap;
+	} b[STORE_BUCKETS];
+	size_t total;
+	bool sorted;
+};
+
+fv_err node_store_new(struct node_store **out)
+{
+	return (*out = fv_calloc(1, sizeof(**out))) ? FV_OK : FV_ENOMEM;
+}
+
+void node_store_free(struct node_store *st)
+{
+	for (size_t k = 0; st && k < STORE_BUCKETS; k++)
+		fv_free(st->b[k].v);
+	fv_free(st);
+}
+
+size_t node_store_count(const struct node_store *st)
+{
+	return st->total;
+}
+
+fv_err node_store_add(struct node_store *st, float packed)
+{
+	uint32_t k = skey(bits(packed));
+	struct sbucket *b = &st->b[k >> 16];
+
+	if (b->n == b->cap) {
+		/* grow by half: the untouched tail of a large block is never resident */
+		uint32_t ncap = b->cap ? b->cap + b->cap / 2 : 64;
+		uint16_t *nv;
+		if (ncap <= b->cap || !(nv = fv_realloc(b->v, (size_t)ncap * sizeof(uint16_t))))
+			return FV_ENOMEM;
+		b->v = nv;
+		b->cap = ncap;
+	}
+	b->v[b->n++] = (uint16_t)(k & 0xffffu);
+	st->total++;
+	st->sorted = false;
+	return FV_OK;
+}
+
+/* Sort every bucket (LSD radix, two 8-bit passes, through one scratch array as large as the
+ * largest bucket; insertion for small ones). */
+static fv_err store_sort(struct node_store *st)
+{
+	uint32_t most = 0;
+	uint16_t *tmp;
+
+	if (st->sorted)
+		return FV_OK;
+	for (size_t k = 0; k < STORE_BUCKETS; k++)
+		most = st->b[k].n > most ? st->b[k].n : most;
+	if (!(tmp = fv_alloc((size_t)most * sizeof(uint16_t) + 1)))
+		return FV_ENOMEM;
+	for (size_t k = 0; k < STORE_BUCKETS; k++) {
+		uint16_t *a = st->b[k].v;
+		uint32_t n = st->b[k].n;
+		if (n < 64) {
+			for (uint32_t i = 1; i < n; i++) {
+				uint16_t v = a[i];
+				uint32_t j = i;
+				for (; j > 0 && a[j - 1] > v; j--)
+					a[j] = a[j - 1];
+				a[j] = v;
+			}
+			continue;
+		}
+		for (int shift = 0; shift < 16; shift += 8) {
+			uint32_t count[256] = {0}, sum = 0;
+			uint16_t *src = shift ? tmp : a, *dst = shift ? a : tmp;
+			for (uint32_t i = 0; i < n; i++)
+				count[(src[i] >> shift) & 0xff]++;
+			for (int c = 0; c < 256; c++) {
+				uint32_t x = count[c];
+				count[c] = sum;
+				sum += x;
+			}
+			for (uint32_t i = 0; i < n; i++)
+				dst[count[(src[i] >> shift) & 0xff]++] = src[i];
+		}
+	}
+	fv_free(tmp);
+	st->sorted = true;
+	return FV_OK;
+}
+
+/* ---- groups of equal score, in ascending order ---- */
+
+/* A walk over the groups of records sharing a score: a sorted packed array, or a sorted
+ * store. */
+struct groups {
+	const float *s; /* array: the sorted scores */
+	size_t n, i;
+	const struct node_store *st; /* store: the bucket and position */
+	size_t bucket;
+	uint32_t at;
+};
+
+static void groups_array(struct groups *g, const float *s, size_t n)
+{
+	*g = (struct groups){.s = s, .n = n};
+}
+
+static void groups_store(struct groups *g, const struct node_store *st)
+{
+	*g = (struct groups){.st = st};
+}
+
+/* The next group: its score and how many positives (a) and negatives (b) share it. */
+static bool next_group(struct groups *g, double *score, uint64_t *a, uint64_t *b)
+{
+	*a = *b = 0;
+	if (!g->st) {
+		size_t j;
+		if (g->i >= g->n)
+			return false;
+		uint32_t key = bits(g->s[g->i]) & 0x7fffffffu;
+		for (j = g->i; j < g->n && (bits(g->s[j]) & 0x7fffffffu) == key; j++) {
+			if (signbit(g->s[j]))
+				(*a)++;
+			else
+				(*b)++;
+		}
+		*score = fabsf(g->s[g->i]);
+		g->i = j;
+		return true;
+	}
+	while (g->bucket < STORE_BUCKETS && g->at >= g->st->b[g->bucket].n) {
+		g->bucket++;
+		g->at = 0;
+	}
+	if (g->bucket == STORE_BUCKETS)
+		return false;
+	const struct sbucket *bk = &g->st->b[g->bucket];
+	uint32_t hi = (uint32_t)g->bucket << 16, k = hi | bk->v[g->at];
+	while (g->at < bk->n && ((hi | bk->v[g->at]) >> 1) == k >> 1) {
+		if (bk->v[g->at] & 1u)
+			(*a)++;
+		else
+			(*b)++;
+		g->at++;
+	}
+	uint32_t u = k >> 1; /* |score|'s bits */
+	float f;
+	memcpy(&f, &u, sizeof(f));
+	*score = f;
+	return true;
+}
+
+static void rewind_groups(struct groups *g)
+{
+	g->i = 0;
+	g->bucket = 0;
+	g->at = 0;
+}
+
+/* n, n_pos, sums, AUROC with DeLong variance and the confusion counts at thr[]. */
+static void summarise(struct groups *g, size_t n, const double *thr, uint32_t n_thr,
+		      struct eval_out *o)
+{
+	uint64_t pos = 0, neg, below_pos = 0, below_neg = 0, a, b;
+	double auc_sum = 0, s10 = 0, s01 = 0, auc, v;
+	uint32_t order[NODE_MAX_THR], next = 0;
+
 	o->n = n;
 	o->sum_p = 0;
 	o->brier_sum = 0;
-	for (i = 0; i < n; i++) {
-		double p = fabsf(s[i]);
-		int y = signbit(s[i]) ? 1 : 0;
-		pos += (uint64_t)y;
-		o->sum_p += p;
-		o->brier_sum += (p - y) * (p - y);
+	/* Record by record in sorted order (within a score, label 0 first), so that the sums
+	 * are the same bits however the scores are kept. */
+	while (next_group(g, &v, &a, &b)) {
+		for (uint64_t r = 0; r < b; r++) {
+			o->sum_p += v;
+			o->brier_sum += v * v;
+		}
+		for (uint64_t r = 0; r < a; r++) {
+			o->sum_p += v;
+			o->brier_sum += (v - 1) * (v - 1);
+		}
+		pos += a;
 	}
 	neg = n - pos;
 	o->n_pos = pos;
@@ -157,16 +331,8 @@ fv_err node_summarise(float *s, size_t n, const double *thr, uint32_t n_thr, str
 
 	/* Walk groups of equal score. V10 of a positive = (negatives below + ties/2) / neg;
 	 * V01 of a negative = (positives above + ties/2) / pos (DeLong et al. 1988). */
-	for (i = 0; i < n; i = j) {
-		uint32_t key = bits(s[i]) & 0x7fffffffu;
-		double v = fabsf(s[i]);
-		uint64_t a = 0, b = 0;
-		for (j = i; j < n && (bits(s[j]) & 0x7fffffffu) == key; j++) {
-			if (signbit(s[j]))
-				a++;
-			else
-				b++;
-		}
+	rewind_groups(g);
+	while (next_group(g, &v, &a, &b)) {
 		/* A record is positive at threshold t when score >= t: the first group at or
 		 * above t splits the counts. */
 		for (; next < n_thr && thr[order[next]] <= v; next++) {
@@ -191,19 +357,12 @@ fv_err node_summarise(float *s, size_t n, const double *thr, uint32_t n_thr, str
 	if (!pos || !neg) {
 		o->auc = NAN;
 		o->auc_var = NAN;
-		return FV_OK;
+		return;
 	}
 	auc = auc_sum / ((double)pos * (double)neg);
 	below_pos = below_neg = 0;
-	for (i = 0; i < n; i = j) {
-		uint32_t key = bits(s[i]) & 0x7fffffffu;
-		uint64_t a = 0, b = 0;
-		for (j = i; j < n && (bits(s[j]) & 0x7fffffffu) == key; j++) {
-			if (signbit(s[j]))
-				a++;
-			else
-				b++;
-		}
+	rewind_groups(g);
+	while (next_group(g, &v, &a, &b)) {
 		double v10 = ((double)below_neg + 0.5 * (double)b) / (double)neg;
 		double v01 = ((double)(pos - below_pos - a) + 0.5 * (double)a) / (double)pos;
 		s10 += (double)a * (v10 - auc) * (v10 - auc);
@@ -216,29 +375,51 @@ fv_err node_summarise(float *s, size_t n, const double *thr, uint32_t n_thr, str
 	 * pROC; NaN with a single case or control. */
 	o->auc_var = (pos > 1 ? s10 / (double)(pos - 1) : NAN) / (double)pos +
 		     (neg > 1 ? s01 / (double)(neg - 1) : NAN) / (double)neg;
+}
+
+fv_err node_summarise(float *s, size_t n, const double *thr, uint32_t n_thr, struct eval_out *o)
+{
+	struct groups g;
+	fv_err e;
+
+	if ((e = sort_scores(s, n)) != FV_OK)
+		return e;
+	groups_array(&g, s, n);
+	summarise(&g, n, thr, n_thr, o);
 	return FV_OK;
 }
 
-/* Counts at threshold t of the sorted scores: positive when score >= t. */
-static void counts_at(const float *s, size_t n, uint64_t pos, uint64_t neg, double t, uint64_t *tp,
-		      uint64_t *fp)
+fv_err node_summarise_store(struct node_store *st, const double *thr, uint32_t n_thr,
+			    struct eval_out *o)
 {
-	size_t lo = 0, hi = n;
-	while (lo < hi) { /* first index with score >= t */
-		size_t mid = lo + (hi - lo) / 2;
-		if ((double)fabsf(s[mid]) >= t)
-			hi = mid;
-		else
-			lo = mid + 1;
-	}
-	uint64_t bp = 0;
-	for (size_t i = 0; i < lo; i++)
-		bp += signbit(s[i]) ? 1 : 0;
-	*tp = pos - bp;
-	*fp = neg - ((uint64_t)lo - bp);
+	struct groups g;
+	fv_err e;
+
+	if ((e = store_sort(st)) != FV_OK)
+		return e;
+	groups_store(&g, st);
+	summarise(&g, st->total, thr, n_thr, o);
+	return FV_OK;
 }
 
-void node_operating_points(const float *s, size_t n, const struct eval_in *in, struct eval_out *o)
+/* Counts at threshold t: positive when score >= t. */
+static void counts_at(struct groups *g, uint64_t pos, uint64_t neg, double t, uint64_t *tp,
+		      uint64_t *fp)
+{
+	uint64_t bp = 0, bn = 0, a, b;
+	double v;
+
+	rewind_groups(g);
+	while (next_group(g, &v, &a, &b) && v < t) {
+		bp += a;
+		bn += b;
+	}
+	*tp = pos - bp;
+	*fp = neg - bn;
+}
+
+static void operating_points(struct groups *g, size_t n, const struct eval_in *in,
+			     struct eval_out *o)
 {
 	uint64_t pos = o->n_pos, neg = o->n - o->n_pos;
 
@@ -247,33 +428,30 @@ void node_operating_points(const float *s, size_t n, const struct eval_in *in, s
 		double v = in->op_value[k], t = v;
 		int target = in->op_target[k];
 		if (target != NODE_OP_DECLARED) {
-			/* Walk the distinct scores from the top: at each group's score, the records
-			 * at or above it are positive. */
-			uint64_t tp = 0, fp = 0;
-			double best = NAN;
-			for (size_t i = n; i > 0;) {
-				uint32_t key = bits(s[i - 1]) & 0x7fffffffu;
-				size_t j = i;
-				while (j > 0 && (bits(s[j - 1]) & 0x7fffffffu) == key) {
-					if (signbit(s[j - 1]))
-						tp++;
-					else
-						fp++;
-					j--;
-				}
-				double score = (double)fabsf(s[i - 1]);
+			/* At each group's score the records at or above it are positive: going up,
+			 * sensitivity and positive rate fall and specificity rises. The target is
+			 * reached at the largest score keeping sensitivity (rate) >= v, or at the
+			 * smallest score giving specificity >= v. */
+			uint64_t bp = 0, bn = 0, a, b;
+			double best = NAN, score;
+			rewind_groups(g);
+			while (next_group(g, &score, &a, &b)) {
+				uint64_t tp = pos - bp, fp = neg - bn;
 				double sens = pos ? (double)tp / (double)pos : NAN;
 				double spec = neg ? (double)(neg - fp) / (double)neg : NAN;
 				double rate = (double)(tp + fp) / (double)n;
 				if (target == NODE_OP_SPEC) {
-					if (spec >= v)
-						best =
-						    score; /* the smallest reaching: keep going */
+					if (spec >= v) {
+						best = score;
+						break;
+					}
 				} else if ((target == NODE_OP_SENS ? sens : rate) >= v) {
-					best = score; /* the largest reaching: stop */
+					best = score;
+				} else {
 					break;
 				}
-				i = j;
+				bp += a;
+				bn += b;
 			}
 			if (isnan(best))
 				/* Only "nobody positive" reaches a specificity target; nothing
@@ -285,7 +463,7 @@ void node_operating_points(const float *s, size_t n, const struct eval_in *in, s
 		}
 		uint32_t r = o->n_thr++;
 		o->thr[r] = t;
-		counts_at(s, n, pos, neg, t, &o->tp[r], &o->fp[r]);
+		counts_at(g, pos, neg, t, &o->tp[r], &o->fp[r]);
 		/* The tolerance above puts a score a rounding error off a grid point on it; if
 		 * that lost the target, the next grid point reaches it. */
 		bool missed =
@@ -295,10 +473,25 @@ void node_operating_points(const float *s, size_t n, const struct eval_in *in, s
 					      : false;
 		if (missed) {
 			o->thr[r] = t = target == NODE_OP_SPEC ? t + 0.01 : t - 0.01;
-			counts_at(s, n, pos, neg, t, &o->tp[r], &o->fp[r]);
+			counts_at(g, pos, neg, t, &o->tp[r], &o->fp[r]);
 		}
 		o->fn[r] = pos - o->tp[r];
 		o->tn[r] = neg - o->fp[r];
 		o->n_op++;
 	}
+}
+
+void node_operating_points(const float *s, size_t n, const struct eval_in *in, struct eval_out *o)
+{
+	struct groups g;
+	groups_array(&g, s, n);
+	operating_points(&g, n, in, o);
+}
+
+void node_operating_points_store(const struct node_store *st, const struct eval_in *in,
+				 struct eval_out *o)
+{
+	struct groups g;
+	groups_store(&g, st);
+	operating_points(&g, st->total, in, o);
 }

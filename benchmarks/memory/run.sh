@@ -1,8 +1,8 @@
 #!/bin/sh
 # Peak memory of the node's evaluation (`fedval eval`: CSV parse, mapping, LR model, AUROC +
-# DeLong, counts, two subgroups, operating points) for growing record counts: peak RSS from
-# /usr/bin/time, records/s, and bytes per record. Issue 5 asks that memory stay bounded while
-# rows stream (scores are kept, 4 bytes a record, plus sort scratch; see node/summary.c).
+# DeLong, threshold counts) for growing record counts: peak RSS from /usr/bin/time, records/s,
+# and bytes per record. Issue 5 asks that memory stay bounded while rows stream (scores are
+# kept: 2 bytes a record in the compact store of a one-model job; see node/summary.c).
 #
 # usage: benchmarks/memory/run.sh [BUILD_DIR] [ROWS ...]   (default build, 1000000 10000000)
 #   the CSV files (about 72 bytes a record) are written to ${TMPDIR:-/tmp}/fedval-bench-mem
