@@ -53,10 +53,15 @@ cens <- rexp(n, rate = 0.3)
 ev <- as.integer(time <= cens)
 tt <- pmin(time, cens)
 risk <- 0.7 * x + rnorm(n, sd = 0.5)
-write.csv(data.frame(time = sprintf("%.17g", tt), event = ev, risk = sprintf("%.17g", risk)),
+site <- rep(1:3, length.out = n)
+write.csv(data.frame(time = sprintf("%.17g", tt), event = ev, risk = sprintf("%.17g", risk),
+                     site = site),
           file.path(out, "surv.csv"), row.names = FALSE, quote = FALSE)
 cc <- concordance(Surv(tt, ev) ~ risk, reverse = TRUE)
 put("cindex", cc$concordance)
+# the federation's pooled survival C: pairs within a site only (strata)
+cs <- concordance(Surv(tt, ev) ~ risk + strata(site), reverse = TRUE)
+put("cindex_strata", cs$concordance)
 
 lines <- vapply(names(ref), function(k) sprintf("%s %.17g", k, ref[[k]]), "")
 writeLines(lines, file.path(out, "ref.txt"))

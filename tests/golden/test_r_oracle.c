@@ -66,7 +66,7 @@ static double ref(const char *k)
 	return NAN;
 }
 
-/* Rows of a numeric CSV with a header line: up to 3 columns into cols[c][i]. */
+/* Rows of a numeric CSV with a header line: the first ncol columns into cols[c][i]. */
 static size_t read_csv(const char *name, int ncol, double cols[][MAXN])
 {
 	char path[600], line[512];
@@ -172,4 +172,31 @@ Test(golden_r, survival_concordance_harrell_c)
 		ev[i] = (uint8_t)c[1][i];
 	cr_assert_eq(fv_stats_cindex(c[0], ev, c[2], n, &cidx, &comparable, NULL), FV_OK);
 	AGREE(cidx, "cindex", 1e-12);
+}
+
+/* What a federation publishes for a survival benchmark: each site's pair counts, summed, give
+ * the site-stratified C-index, which R survival computes with strata(site). */
+Test(golden_r, survival_concordance_stratified_by_site)
+{
+	static double c[4][MAXN], t[3][MAXN], r[3][MAXN];
+	uint8_t ev[3][MAXN];
+	size_t n = read_csv("surv.csv", 4, c), m[3] = {0};
+	uint64_t conc2 = 0, comp = 0;
+
+	cr_assert_eq(n, 400);
+	for (size_t i = 0; i < n; i++) {
+		int s = (int)c[3][i] - 1;
+		cr_assert(s >= 0 && s < 3);
+		t[s][m[s]] = c[0][i];
+		ev[s][m[s]] = (uint8_t)c[1][i];
+		r[s][m[s]++] = c[2][i];
+	}
+	for (int s = 0; s < 3; s++) {
+		uint64_t c2, cp;
+		cr_assert_eq(fv_stats_cindex_counts(t[s], ev[s], r[s], m[s], &c2, &cp, NULL),
+			     FV_OK);
+		conc2 += c2;
+		comp += cp;
+	}
+	AGREE((double)conc2 / (2.0 * (double)comp), "cindex_strata", 1e-12);
 }
