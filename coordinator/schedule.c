@@ -1083,16 +1083,29 @@ fv_err schedule_handle_add(struct req *r, struct fv_diag *d)
 		*at = '\0';
 	store_lock(s);
 	e = store_query(s, &st,
-			"SELECT version FROM benchmarks WHERE name = ? AND (? = '' OR version = ?) "
-			"ORDER BY created_us DESC LIMIT 1",
+			"SELECT version, spec_json FROM benchmarks WHERE name = ? AND (? = '' OR "
+			"version = ?) ORDER BY created_us DESC LIMIT 1",
 			"ttt", bname, at ? at + 1 : "", at ? at + 1 : "");
-	if (e == FV_OK && sqlite3_step(st) == SQLITE_ROW)
+	if (e == FV_OK && sqlite3_step(st) == SQLITE_ROW) {
 		fv_strlcpy(bver, (const char *)sqlite3_column_text(st, 0), sizeof(bver));
+		/* Drift is watched on AUROC, O/E and case mix: binary benchmarks only. */
+		json_t *spec = json_loads((const char *)sqlite3_column_text(st, 1), 0, NULL);
+		const char *task = json_string_value(json_object_get(spec, "task"));
+		if (task && strcmp(task, "binary") != 0)
+			e = fv_diag_set(
+			    d, FV_EUNSUPPORTED,
+			    "benchmark %s@%s is a %.20s benchmark: scheduled monitoring "
+			    "watches binary benchmarks only",
+			    bname, bver, task);
+		json_decref(spec);
+	}
 	sqlite3_finalize(st);
+	st = NULL; /* the checks below are skipped after an error: nothing to finalize twice */
 	if (e == FV_OK && store_query(s, &st, "SELECT 1 FROM models WHERE version_id = ?", "t",
 				      q->model_version_id) == FV_OK)
 		model_ok = sqlite3_step(st) == SQLITE_ROW;
 	sqlite3_finalize(st);
+	st = NULL;
 	if (e == FV_OK &&
 	    store_query(s, &st,
 			"SELECT count(*), sum(benchmark_name = ? AND benchmark_version "

@@ -178,6 +178,19 @@ Test(tasks, regression_survival_multiclass, .init = setup, .fini = cleanup, .tim
 	REL(num(pooled, "r2"), num(pe, "r2"), 1e-6);
 	REL(num(pooled, "calibration_slope"), num(pe, "calibration_slope"), 1e-6);
 	REL(num(pooled, "calibration_intercept"), num(pe, "calibration_intercept"), 1e-6);
+
+	/* scheduled monitoring watches AUROC, O/E and case mix: binary benchmarks only */
+	{
+		char *out = NULL;
+		const json_t *model = json_object_get(rep, "model");
+		cr_assert_neq(h_cli(&F, &out, "authority",
+				    "monitor schedule add --benchmark los-regression --model %s "
+				    "--cadence P30D 2>&1",
+				    json_string_value(json_object_get(model, "version_id"))),
+			      0, "a regression benchmark was scheduled: %s", out);
+		cr_assert(strstr(out, "binary benchmarks only"), "%s", out);
+		free(out);
+	}
 	json_decref(rep);
 
 	/* ---- survival: per-site Harrell's C; pooled = the site-stratified C ---- */
