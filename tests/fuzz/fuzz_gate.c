@@ -48,6 +48,54 @@ static void check_rows(const struct fv_policy *p, Fedval__ThresholdCounts *const
 }
 
 /* The policy, checked again on a result the gate accepted. */
+/* A released regression, survival or multiclass result: the task's statistics only, every
+ * count 0 or at least the minimum, withheld classes never recoverable by subtraction. */
+static void check_task(const struct fv_policy *p, const Fedval__SiteResult *r)
+{
+	FUZZ_CHECK(r->task && r->has_n && r->n >= p->min_cohort && cell_ok(p, r->n));
+	FUZZ_CHECK(!r->n_counts && !r->has_auc && !r->has_auc_var && !r->has_brier_sum &&
+		   !r->has_sum_p && !r->n_subgroups && !r->n_comparisons && !r->n_operating_points);
+	FUZZ_CHECK(!!r->regression + !!r->survival + !!r->multiclass == 1);
+	if (r->regression) {
+		const Fedval__RegressionSums *g = r->regression;
+		FUZZ_CHECK(!strcmp(r->task, "regression") && !r->has_n_pos);
+		FUZZ_CHECK(g->syy >= 0 && g->spp >= 0 && g->sae >= 0 && g->sse >= 0);
+		FUZZ_CHECK(
+		    isfinite(g->mean_y + g->mean_p + g->syy + g->spp + g->spy + g->sae + g->sse));
+	} else if (r->survival) {
+		FUZZ_CHECK(!strcmp(r->task, "survival") && r->has_n_pos && r->n_pos <= r->n);
+		FUZZ_CHECK(cell_ok(p, r->n_pos) && cell_ok(p, r->n - r->n_pos));
+		FUZZ_CHECK(r->survival->concordant2 <= 2 * r->survival->comparable);
+		FUZZ_CHECK(r->n > UINT32_MAX || r->survival->comparable <= r->n * (r->n - 1) / 2);
+	} else {
+		const Fedval__MulticlassResult *m = r->multiclass;
+		uint64_t rel = 0, withheld = 0;
+		FUZZ_CHECK(!strcmp(r->task, "multiclass") && !r->has_n_pos);
+		FUZZ_CHECK(m->classes >= 3 && m->classes <= FV_MAX_CLASSES &&
+			   m->n_per_class == m->classes);
+		for (size_t k = 0; k < m->n_per_class; k++) {
+			const Fedval__ClassResult *c = m->per_class[k];
+			uint64_t sum = 0;
+			if (c->has_suppressed && c->suppressed) {
+				FUZZ_CHECK(!c->has_n && !c->has_auc && !c->n_predicted);
+				withheld++;
+				continue;
+			}
+			FUZZ_CHECK(c->has_n && c->n <= r->n && cell_ok(p, c->n) &&
+				   cell_ok(p, r->n - c->n));
+			rel += c->n;
+			FUZZ_CHECK(!c->n_predicted || c->n_predicted == m->classes);
+			for (size_t j = 0; j < c->n_predicted; j++) {
+				FUZZ_CHECK(cell_ok(p, c->predicted[j]) &&
+					   c->predicted[j] <= c->n - sum);
+				sum += c->predicted[j];
+			}
+			FUZZ_CHECK(!c->n_predicted || sum == c->n);
+		}
+		FUZZ_CHECK(rel <= r->n && withheld != 1 && cell_ok(p, r->n - rel));
+	}
+}
+
 static void check_released(const struct fv_policy *p, const uint8_t *data, size_t size)
 {
 	struct fv_pb *pb = NULL;
@@ -61,7 +109,12 @@ static void check_released(const struct fv_policy *p, const uint8_t *data, size_
 	FUZZ_CHECK(!r->reason || strlen(r->reason) <= FV_MAX_TEXT);
 	if (r->status != 0) {
 		FUZZ_CHECK(!r->has_n && !r->has_n_pos && !r->n_counts && !r->has_auc &&
-			   !r->n_subgroups && !r->n_comparisons);
+			   !r->n_subgroups && !r->n_comparisons && !r->regression && !r->survival &&
+			   !r->multiclass);
+		goto out;
+	}
+	if (r->task || r->regression || r->survival || r->multiclass) {
+		check_task(p, r);
 		goto out;
 	}
 	FUZZ_CHECK(r->has_n && r->has_n_pos && r->n_pos <= r->n && r->n >= p->min_cohort);

@@ -561,18 +561,100 @@ static void audit_seeds(void)
 	rmdir(dir);
 }
 
+/* Regression, survival and multiclass results: accepted ones, and one broken in each way the
+ * gate must refuse. */
+static void task_seeds(void)
+{
+	static Fedval__RegressionSums g = FEDVAL__REGRESSION_SUMS__INIT;
+	static Fedval__SurvivalCounts sv = FEDVAL__SURVIVAL_COUNTS__INIT;
+	static Fedval__MulticlassResult mc = FEDVAL__MULTICLASS_RESULT__INIT;
+	static Fedval__ClassResult cl[3], *clp[3];
+	static uint64_t pred[3][3] = {{30, 5, 5}, {5, 25, 0}, {0, 10, 20}};
+
+	site_result();
+	res.n_counts = 0;
+	res.has_auc = res.has_auc_var = res.has_brier_sum = res.has_sum_p = res.has_n_pos = 0;
+	res.task = "regression";
+	g.mean_y = 7.5;
+	g.mean_p = 7.1;
+	g.syy = 400;
+	g.spp = 300;
+	g.spy = 250;
+	g.sae = 120;
+	g.sse = 210;
+	res.regression = &g;
+	put_msg("gate", "ok-regression", &res.base);
+	g.sse = -1;
+	put_msg("gate", "regression-negative-sum", &res.base);
+	g.sse = 210;
+	res.has_n_pos = 1; /* a regression has no events */
+	put_msg("gate", "regression-with-events", &res.base);
+
+	res.regression = NULL;
+	res.task = "survival";
+	res.n_pos = 30;
+	sv.comparable = 2000;
+	sv.concordant2 = 2900;
+	res.survival = &sv;
+	put_msg("gate", "ok-survival", &res.base);
+	res.n_pos = 3;
+	put_msg("gate", "survival-small-events", &res.base);
+	res.n_pos = 30;
+	sv.comparable = 5000; /* more pairs than 100 records have */
+	put_msg("gate", "survival-too-many-pairs", &res.base);
+
+	res.survival = NULL;
+	res.has_n_pos = 0;
+	res.task = "multiclass";
+	for (int k = 0; k < 3; k++) {
+		fedval__class_result__init(&cl[k]);
+		cl[k].index = (uint32_t)k;
+		cl[k].has_n = cl[k].has_auc = cl[k].has_auc_var = 1;
+		cl[k].n = pred[k][0] + pred[k][1] + pred[k][2];
+		cl[k].auc = 0.8;
+		cl[k].auc_var = 0.002;
+		cl[k].n_predicted = 3;
+		cl[k].predicted = pred[k];
+		clp[k] = &cl[k];
+	}
+	mc.classes = 3;
+	mc.n_per_class = 3;
+	mc.per_class = clp;
+	mc.has_micro_auc = 1;
+	mc.micro_auc = 0.81;
+	res.multiclass = &mc;
+	put_msg("gate", "ok-multiclass", &res.base);
+	pred[1][2] = 2; /* a small confusion cell */
+	pred[1][1] = 23;
+	put_msg("gate", "multiclass-small-cell", &res.base);
+	pred[1][2] = 0;
+	pred[1][1] = 25;
+	cl[2].has_suppressed = cl[2].suppressed = 1; /* one class withheld alone */
+	cl[2].has_n = cl[2].has_auc = cl[2].has_auc_var = 0;
+	cl[2].n_predicted = 0;
+	put_msg("gate", "multiclass-one-withheld", &res.base);
+	res.multiclass = NULL;
+	res.task = NULL;
+}
+
 int main(int argc, char **argv)
 {
 	struct fv_diag d;
 
+	if (argc == 3 && !strcmp(argv[2], "tasks")) { /* only these (no key needed) */
+		root = argv[1];
+		task_seeds();
+		return 0;
+	}
 	if (argc != 2) {
-		fprintf(stderr, "usage: make_seeds CORPUS_DIR\n");
+		fprintf(stderr, "usage: make_seeds CORPUS_DIR [tasks]\n");
 		return 2;
 	}
 	root = argv[1];
 	if (fv_key_load("tests/fuzz/fuzz-test-key.pem", &key, &d))
 		die("key", &d);
 	gate_seeds();
+	task_seeds();
 	job_seeds();
 	envelope_seeds();
 	chunk_seeds();
