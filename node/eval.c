@@ -1075,8 +1075,30 @@ fv_err node_eval(const struct eval_in *in, struct eval_out *out, struct fv_diag 
 	if (out->n_thr > NODE_MAX_THR ||
 	    (out->status == 0 && (out->n_op != in->n_op || out->n_thr != in->n_thr + in->n_op)) ||
 	    out->n_subres > NODE_MAX_SUB * NODE_MAX_CATS || out->n_cmp > in->n_cmp ||
-	    out->n_pos > out->n)
+	    out->n_pos > out->n ||
+	    (out->status == 0 && in->task == NODE_TASK_MULTICLASS &&
+	     out->n_classes != in->n_classes) ||
+	    out->n_classes > FV_MAX_CLASSES)
 		return fv_diag_set(d, FV_EPROTO, "evaluation worker returned a malformed summary");
+	/* multiclass: the class counts add up to the cohort, each row to its class */
+	uint64_t classes_total = 0;
+	for (uint32_t c = 0; c < out->n_classes; c++) {
+		uint64_t row = 0;
+		for (uint32_t p = 0; p < out->n_classes; p++) {
+			if (out->confusion[c * out->n_classes + p] > out->class_n[c] - row)
+				return fv_diag_set(
+				    d, FV_EPROTO,
+				    "evaluation worker returned a malformed class row");
+			row += out->confusion[c * out->n_classes + p];
+		}
+		if (row != out->class_n[c] || out->class_n[c] > out->n - classes_total)
+			return fv_diag_set(d, FV_EPROTO,
+					   "evaluation worker returned malformed class counts");
+		classes_total += out->class_n[c];
+	}
+	if (out->n_classes && classes_total != out->n)
+		return fv_diag_set(d, FV_EPROTO,
+				   "evaluation worker returned malformed class counts");
 	for (uint32_t i = 0; i < out->n_subres; i++) {
 		struct sub_out *so = &out->subres[i];
 		so->category[sizeof(so->category) - 1] = '\0';
