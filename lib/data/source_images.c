@@ -249,8 +249,9 @@ static fv_err read_whole(struct rows_images *ri, const unsigned char *sig, size_
 
 	if (size < nsig)
 		size = nsig;
-	if (size > ri->filecap) {
-		uint8_t *p = fv_realloc(ri->file, size);
+	if (size > ri->filecap || !ri->file) {
+		uint8_t *p =
+		    fv_realloc(ri->file, size ? size : 1); /* never NULL, even when empty */
 		if (!p) {
 			fv_fmt(why, cap, "out of memory");
 			return FV_ENOMEM;

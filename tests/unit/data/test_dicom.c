@@ -57,7 +57,7 @@ static void write_text(const char *name, const char *text)
 static fv_err read_one(unsigned ch, unsigned h, unsigned w, double scale, float *x,
 		       struct fv_diag *d)
 {
-	static char names[MAXV][16];
+	static char names[MAXV][24];
 	const char *vars[MAXV];
 	struct fv_source_spec sp = {.kind = FV_SOURCE_IMAGES,
 				    .image_column = "file",
