@@ -3,6 +3,7 @@
 pydicom (Debian's python3-pydicom), and the values fedval must read from them.
 
 Usage: /usr/bin/python3 make_dicom.py DIR
+       /usr/bin/python3 make_dicom.py --seeds tests/fuzz/corpus/dicom
 
 Writes into DIR the good files of GOOD and the bad files of BAD, and prints JSON:
   {"good": {file: {"rows": R, "cols": C, "samples": S, "bits": 8|16, "values": [...]}},
@@ -11,6 +12,9 @@ Writes into DIR the good files of GOOD and the bad files of BAD, and prints JSON
 division by image_scale: pydicom's pixel_array, for MONOCHROME1 inverted within the range of
 Bits Stored (lo + hi - v), then pydicom's apply_modality_lut (Rescale Slope and Intercept). The
 arithmetic is pydicom's and numpy's, not fedval's.
+
+With --seeds, the fuzz seed corpus instead (tests/fuzz/README.md): the good files as ok-*, the
+wrong-size one (a valid file) as ok-5x3, and a few refused ones under their own names.
 """
 import json
 import os
@@ -237,7 +241,27 @@ def bad(d):
     return out
 
 
+SEEDS_REFUSED = ["jpeg.dcm", "encapsulated.dcm", "deep.dcm", "big-endian.dcm", "cut-pixels.dcm",
+                 "long-element.dcm", "ybr.dcm", "highbit.dcm"]
+
+
+def seeds(corpus):
+    import shutil
+    import tempfile
+    with tempfile.TemporaryDirectory() as d:
+        g, b = good(d), bad(d)
+        for name in g:
+            shutil.copy(os.path.join(d, name), os.path.join(corpus, "ok-" + name.replace(".dcm", "")))
+        shutil.copy(os.path.join(d, "wrong-size.dcm"), os.path.join(corpus, "ok-5x3"))
+        for name in SEEDS_REFUSED:
+            assert name in b
+            shutil.copy(os.path.join(d, name), os.path.join(corpus, name.replace(".dcm", "")))
+
+
 def main():
+    if sys.argv[1] == "--seeds":
+        seeds(sys.argv[2])
+        return
     d = sys.argv[1]
     print(json.dumps({"good": good(d), "bad": bad(d)}))
 
