@@ -497,13 +497,12 @@ bool fv_dicom_is_dicom(const uint8_t *buf, size_t len)
 fv_err fv_dicom_parse(const uint8_t *buf, size_t len, struct fv_dicom_image *im, char *why,
 		      size_t cap)
 {
-	struct dcm_reader *r = NULL, rd;
+	struct dcm_reader rd, *r = &rd; /* about 1 KiB: on the stack, nothing allocated */
 	size_t pos = FV_DICOM_MAGIC_END;
 	fv_err e;
 
 	memset(im, 0, sizeof(*im));
 	memset(&rd, 0, sizeof(rd));
-	r = &rd;
 	r->buf = buf;
 	r->len = len;
 	r->why = why;

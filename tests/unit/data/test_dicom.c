@@ -291,7 +291,6 @@ Test(dicom, parser_un_sequence_and_nested_tags)
 				     0xdd, 0xe0, 0,    0,    0,	   0};
 	static const uint8_t pi[] = "\x28\x00\x04\x00"
 				    "CS\x0c\x00MONOCHROME2 ";
-	static const uint8_t px[] = {0x28, 0x00, 0x10, 0x00, 0x00, 0x00, 0x00, 0x00};
 	static const uint8_t pd[] = {0xe0, 0x7f, 0x10, 0x00, 'O', 'B', 0, 0, 2, 0, 0, 0, 5, 250};
 
 	at = put(b, at, "DICM", 4);
@@ -306,7 +305,6 @@ Test(dicom, parser_un_sequence_and_nested_tags)
 	at = us_el(b, at, 0x0028, 0x0102, 7);
 	at = us_el(b, at, 0x0028, 0x0103, 1);
 	at = put(b, at, pd, sizeof(pd));
-	(void)px;
 	cr_assert_eq(fv_dicom_parse(b, at, &im, why, sizeof(why)), FV_OK, "%s", why);
 	cr_assert_eq(im.rows, 1);
 	cr_assert_eq(im.cols, 2);
