@@ -18,6 +18,7 @@ libinih-dev
 libonnx-dev libonnx-testdata
 libcriterion-dev
 python3 python3-numpy python3-sklearn python3-pandas python3-onnx python3-xgboost
+python3-pydicom
 r-base-core r-cran-proc r-cran-metafor r-cran-survival
 chromium curl
 "

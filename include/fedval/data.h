@@ -110,10 +110,12 @@ struct fv_source_spec {
 	struct fv_csv_opts csv; /* CSV, and the index of an image folder */
 	/* Image folder (docs/data-sources.md, "Image folder"): the index column holding each
 	 * image's path relative to the index file's directory, and the model's input shape.
-	 * Every image must be a PNG of exactly image_height x image_width pixels; it becomes
-	 * image_channels (1: gray, 3: RGB) * height * width virtual columns pixel_0, pixel_1, ...
-	 * in channel-major, row-major order, each a stored sample divided by image_scale (8-bit)
-	 * or 257 * image_scale (16-bit); image_scale 0 means 255, so pixels lie in [0, 1]. */
+	 * Every image must be a PNG or an uncompressed DICOM file of exactly image_height x
+	 * image_width pixels; it becomes image_channels (1: gray, 3: RGB) * height * width
+	 * virtual columns pixel_0, pixel_1, ... in channel-major, row-major order, each a stored
+	 * sample (for DICOM: the rescaled value, MONOCHROME1 inverted) divided by image_scale
+	 * (8-bit) or 257 * image_scale (16-bit); image_scale 0 means 255, so PNG pixels lie in
+	 * [0, 1]. */
 	const char *image_column;
 	unsigned image_channels, image_height, image_width;
 	double image_scale;

@@ -62,6 +62,19 @@
 /* Memory libpng may allocate for one ancillary chunk (text, ICC profile, ...), compressed or
  * not: none is used, so a decompression bomb in one is refused, not expanded. */
 #define FV_MAX_PNG_CHUNK (1u * 1024 * 1024)
+/* DICOM files of an image-folder source (lib/data/dicom.c) are read whole into memory, so
+ * FV_MAX_IMAGE_BYTES bounds them too. Sequences nested deeper than this are refused: real
+ * images nest a few levels, and the depth bounds the reader's recursion. */
+#define FV_MAX_DICOM_DEPTH 16
+/* Rows x Columns x Samples per Pixel of a DICOM image: refused above this before any size
+ * arithmetic (a file under FV_MAX_IMAGE_BYTES holds at most that many 8-bit values). */
+#define FV_MAX_DICOM_PIXELS FV_MAX_IMAGE_BYTES
+/* Bytes of a DICOM text value the reader interprets (transfer syntax UID: 64, Photometric
+ * Interpretation: 16, Rescale Slope/Intercept: 16, Number of Frames: 12); longer is refused. */
+#define FV_MAX_DICOM_TEXT 64
+/* |Rescale Slope| and |Rescale Intercept|: keeps slope * sample + intercept, divided by the
+ * smallest image_scale, far inside a float. */
+#define FV_MAX_DICOM_RESCALE 1e9
 /* Rows a node evaluates in one job while data is held in memory (before streaming). */
 #define FV_MAX_ROWS (50u * 1000 * 1000)
 

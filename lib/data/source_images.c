@@ -1,5 +1,5 @@
-/* fedval data source: a folder of PNG images with a CSV index (docs/data-sources.md, "Image
- * folder").
+/* fedval data source: a folder of PNG and DICOM images with a CSV index (docs/data-sources.md,
+ * "Image folder").
  *
  * Contract
  *   - The index is read by the CSV reader (lib/data/csv.c) with the spec's CSV options; its
@@ -9,18 +9,23 @@
  *   - The cursor's last C*H*W columns are numeric (source_int.h), named pixel_0 ... in C,H,W
  *     order (channel-major, then row-major): pixel_k is channel k / (H*W), row (k % (H*W)) / W,
  *     column k % W. This is the memory layout of one sample of an NCHW tensor.
- *   - Every image must be a complete PNG of exactly H x W pixels, bit depth 8 or 16, gray or
- *     RGB (an alpha channel is dropped, not composited; palette images are refused). Stored
- *     sample values are used as they are: no gamma or colour-profile correction, no resizing.
- *     A value is sample / scale (8-bit) or sample / (257 * scale) (16-bit), so the brightest
- *     sample is 255 / scale at both depths; with the default scale 255 pixels lie in [0, 1].
+ *   - Every image must be exactly H x W pixels: a PNG (found by its signature) of bit depth 8
+ *     or 16, gray or RGB (an alpha channel is dropped, not composited; palette images are
+ *     refused), or a DICOM Part 10 file (found by "DICM" at byte 128; dicom.c says which).
+ *     Stored sample values are used as they are: no gamma or colour-profile correction, no
+ *     resizing. A value is v / scale (8-bit) or v / (257 * scale) (16-bit), so the brightest
+ *     PNG sample is 255 / scale at both depths; with the default scale 255 PNG pixels lie in
+ *     [0, 1]. v is a PNG's sample; for DICOM it is fv_dicom_value: the stored value (Bits
+ *     Stored, Pixel Representation), MONOCHROME1 inverted, times Rescale Slope plus Rescale
+ *     Intercept.
  *   - C = 1 of an RGB image is the ITU-R BT.601 luma 0.299 R + 0.587 G + 0.114 B (computed in
  *     double, then divided as above); C = 3 of a gray image repeats the gray value.
  *   - Any failure to read an image (missing, not a regular file, larger than
  *     FV_MAX_IMAGE_BYTES, not a PNG, truncated, corrupt, wrong size or format) is FV_EINVAL
  *     naming the index line and the image's path; pixel values are never shown.
  *   - Memory: one decoded image (H * W * 8 bytes at most) and its C*H*W floats, reused from
- *     record to record; the file is read through libpng's reader in small pieces.
+ *     record to record; a PNG is read through libpng's reader in small pieces, anything else
+ *     whole (at most FV_MAX_IMAGE_BYTES, the buffer kept for the next record).
  *   - Files are opened read-only with open(2) as records are read (the node's sandbox allows
  *     that for this source). */
 #include <errno.h>
@@ -32,9 +37,11 @@
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "dicom.h"
 #include "fedval/limits.h"
 #include "fedval/util.h"
 #include "source_int.h"
@@ -66,7 +73,9 @@ struct rows_images {
 	/* libpng's reader state: in the cursor, not on the stack, so that nothing setjmp
 	 * returns to lives in a register. */
 	int fd;
-	char why[128]; /* libpng's message on error */
+	char why[128];	/* libpng's message on error */
+	uint8_t *file;	/* a non-PNG file read whole */
+	size_t filecap; /* bytes allocated at file */
 };
 
 /* Copy s into buf for a message: at most IMG_SHOWN_PATH bytes, control characters as '?'. */
@@ -205,6 +214,102 @@ static fv_err read_png(struct rows_images *ri, png_structp png, png_infop info, 
 	return FV_OK;
 }
 
+/* Turn a parsed DICOM image of the spec's size into ch planes of floats. */
+static void dicom_to_floats(struct rows_images *ri, const struct fv_dicom_image *im)
+{
+	size_t plane = (size_t)ri->h * ri->w;
+	double div = im->bits_allocated == 16 ? 257.0 * ri->scale : ri->scale;
+
+	for (unsigned y = 0; y < ri->h; y++) {
+		for (unsigned x = 0; x < ri->w; x++) {
+			size_t o = (size_t)y * ri->w + x;
+			if (im->samples == 1) {
+				float v = (float)(fv_dicom_value(im, 0, y, x) / div);
+				for (size_t c = 0; c < ri->ch; c++)
+					ri->px[c * plane + o] = v;
+			} else if (ri->ch == 1) {
+				double r = fv_dicom_value(im, 0, y, x),
+				       g = fv_dicom_value(im, 1, y, x),
+				       b = fv_dicom_value(im, 2, y, x);
+				ri->px[o] = (float)((0.299 * r + 0.587 * g + 0.114 * b) / div);
+			} else {
+				for (unsigned c = 0; c < 3; c++)
+					ri->px[c * plane + o] =
+					    (float)(fv_dicom_value(im, c, y, x) / div);
+			}
+		}
+	}
+}
+
+/* Read the rest of ri->fd (size bytes in all, sig[0..nsig) already read) into ri->file. */
+static fv_err read_whole(struct rows_images *ri, const unsigned char *sig, size_t nsig, size_t size,
+			 size_t *len, char *why, size_t cap)
+{
+	size_t got = nsig;
+
+	if (size < nsig)
+		size = nsig;
+	if (size > ri->filecap || !ri->file) {
+		uint8_t *p =
+		    fv_realloc(ri->file, size ? size : 1); /* never NULL, even when empty */
+		if (!p) {
+			fv_fmt(why, cap, "out of memory");
+			return FV_ENOMEM;
+		}
+		ri->file = p;
+		ri->filecap = size;
+	}
+	memcpy(ri->file, sig, nsig);
+	while (got < size) {
+		ssize_t r = read(ri->fd, ri->file + got, size - got);
+		if (r < 0 && errno == EINTR)
+			continue;
+		if (r < 0) {
+			fv_fmt(why, cap, "read error: %s", strerror(errno));
+			return FV_EINVAL;
+		}
+		if (r == 0)
+			break; /* shrunk since fstat: what is there is the file */
+		got += (size_t)r;
+	}
+	*len = got;
+	return FV_OK;
+}
+
+/* Whether path ends in ext (ASCII, any case). */
+static bool has_ext(const char *path, const char *ext)
+{
+	size_t n = strlen(path), k = strlen(ext);
+
+	return n >= k && !strcasecmp(path + n - k, ext);
+}
+
+/* Read a file that is not a PNG: a DICOM file of the spec's size, or an error. */
+static fv_err read_dicom(struct rows_images *ri, const unsigned char *sig, size_t nsig, size_t size,
+			 char *why, size_t cap)
+{
+	struct fv_dicom_image im;
+	size_t len;
+	fv_err e;
+
+	if ((e = read_whole(ri, sig, nsig, size, &len, why, cap)) != FV_OK)
+		return e;
+	if (!fv_dicom_is_dicom(ri->file, len) && !has_ext(ri->path, ".dcm")) {
+		fv_fmt(why, cap, "%s",
+		       has_ext(ri->path, ".png") ? "not a PNG file"
+						 : "neither a PNG nor a DICOM file (no PNG "
+						   "signature, no 'DICM' at byte 128)");
+		return FV_EINVAL;
+	}
+	if ((e = fv_dicom_parse(ri->file, len, &im, why, cap)) != FV_OK)
+		return e;
+	if (im.rows != ri->h || im.cols != ri->w)
+		return refuse(why, cap, "is %ux%u pixels (width x height), expected %ux%u", im.cols,
+			      im.rows, ri->w, ri->h);
+	dicom_to_floats(ri, &im);
+	return FV_OK;
+}
+
 /* Decode ri->path into ri->px. On failure a reason without the path goes to why. */
 static fv_err decode(struct rows_images *ri, char *why, size_t cap)
 {
@@ -213,6 +318,7 @@ static fv_err decode(struct rows_images *ri, char *why, size_t cap)
 	unsigned char sig[8];
 	struct stat st;
 	ssize_t r;
+	size_t nsig = 0;
 	fv_err e = FV_EINVAL;
 
 	ri->why[0] = '\0';
@@ -228,11 +334,16 @@ static fv_err decode(struct rows_images *ri, char *why, size_t cap)
 		fv_fmt(why, cap, "larger than %u bytes", (unsigned)FV_MAX_IMAGE_BYTES);
 		goto out;
 	}
-	do {
-		r = read(ri->fd, sig, sizeof(sig));
-	} while (r < 0 && errno == EINTR);
-	if (r != (ssize_t)sizeof(sig) || png_sig_cmp(sig, 0, sizeof(sig)) != 0) {
-		fv_fmt(why, cap, "not a PNG file");
+	while (nsig < sizeof(sig)) {
+		r = read(ri->fd, sig + nsig, sizeof(sig) - nsig);
+		if (r < 0 && errno == EINTR)
+			continue;
+		if (r <= 0)
+			break;
+		nsig += (size_t)r;
+	}
+	if (nsig != sizeof(sig) || png_sig_cmp(sig, 0, sizeof(sig)) != 0) {
+		e = read_dicom(ri, sig, nsig, (size_t)st.st_size, why, cap);
 		goto out;
 	}
 	png = png_create_read_struct(PNG_LIBPNG_VER_STRING, ri, png_on_error, png_on_warning);
@@ -274,7 +385,7 @@ static const char *bad_relpath(const char *p)
 static fv_err img_next(struct fv_rows *r, char ***fields, bool *eof, struct fv_diag *d)
 {
 	struct rows_images *ri = (struct rows_images *)r;
-	char shown[IMG_SHOWN_PATH + 8], why[160];
+	char shown[IMG_SHOWN_PATH + 8], why[256];
 	const char *rel, *bad;
 	fv_err e;
 
@@ -339,6 +450,7 @@ static void img_close(struct fv_rows *r)
 	fv_free(ri->px);
 	fv_free(ri->raw);
 	fv_free(ri->rowp);
+	fv_free(ri->file);
 	fv_free(ri);
 }
 

@@ -61,6 +61,8 @@ echo "== building the targets in $W" >&2
 		-linih -lm -lpthread
 	build summary $PG tests/fuzz/fuzz_summary.c $D $C $U -lsqlite3 -lpq -lpng -ljansson \
 		-lcrypto -linih -lm -lpthread
+	build dicom $PG tests/fuzz/fuzz_dicom.c $D $C $U -lsqlite3 -lpq -lpng -ljansson \
+		-lcrypto -linih -lm -lpthread
 }
 
 maxlen() {
@@ -91,7 +93,7 @@ echo "== running each target for $SECS s, $JOBS at a time" >&2
 echo "| target | seconds | runs | coverage (edges) | new corpus files | crashes |"
 echo "|---|---:|---:|---:|---:|---:|"
 n=0
-ALL="csv envelope pb chunk gate model config audit_log audit_extract expr summary"
+ALL="csv envelope pb chunk gate model config audit_log audit_extract expr summary dicom"
 TARGETS=${FV_FUZZ_TARGETS:-$ALL}
 for t in $TARGETS; do
 	[ -x "$W/fuzz_$t" ] || continue

@@ -2,6 +2,7 @@
 """The model and the reference numbers of tests/integration/test_eval_images.c.
 
 Usage: /usr/bin/python3 eval_images.py DIR
+       /usr/bin/python3 eval_images.py --dicom DIR
 
 DIR holds index.csv (columns file,y) and the 8x8 8-bit gray, non-interlaced PNG files it
 lists, written by the test with libpng. This script writes DIR/model.onnx, a small CNN over
@@ -12,6 +13,12 @@ weights), then computes independently of fedval, in float64 with numpy:
   - the model's score for each image;
   - AUROC as the Mann-Whitney statistic (ties count one half) and the Brier score;
 and prints them as JSON: {"n": ..., "auc": ..., "brier": ..., "scores": [...]}.
+
+With --dicom, DIR starts empty: the script first writes a folder of 8x8 DICOM files with pydicom
+(the same kind of images, in turn 8-bit MONOCHROME2 Explicit VR, 8-bit MONOCHROME1 Implicit VR
+stored inverted, and 16-bit with Rescale Slope 257/128) and index.csv, then reads the pixels
+back with pydicom (pixel_array, MONOCHROME1 inverted, rescale applied) divided by 255 (8-bit)
+or 257 * 255 (16-bit) as docs/data-sources.md says.
 """
 import csv
 import json
@@ -75,6 +82,58 @@ def decode_png_gray8(path):
     return out
 
 
+def write_dicom_folder(d):
+    """NIMG 8x8 images as in test_eval_images.c's PNG folder (noise, a bright square for most
+    positives), written as DICOM files of three kinds, and index.csv."""
+    from pydicom.dataset import FileDataset, FileMetaDataset
+    from pydicom.uid import ExplicitVRLittleEndian, ImplicitVRLittleEndian
+    rng = np.random.default_rng(12345)
+    rows = ["file,y"]
+    for i in range(40):
+        y = i % 2
+        blob = (i % 7 != 1) if y else (i % 9 == 0)
+        s = rng.integers(0, 128, size=(H, W))
+        if blob:
+            s[:4, :4] += 120
+        kind = i % 3
+        meta = FileMetaDataset()
+        meta.MediaStorageSOPClassUID = "1.2.840.10008.5.1.4.1.1.7"
+        meta.MediaStorageSOPInstanceUID = "1.2.826.0.1.3680043.8.498.%d" % (i + 10)
+        meta.TransferSyntaxUID = ImplicitVRLittleEndian if kind == 1 else ExplicitVRLittleEndian
+        meta.ImplementationClassUID = "1.2.826.0.1.3680043.8.498.2"
+        ds = FileDataset("x", {}, file_meta=meta, preamble=b"\0" * 128)
+        ds.is_little_endian, ds.is_implicit_VR = True, kind == 1
+        ds.SOPClassUID, ds.SOPInstanceUID = meta.MediaStorageSOPClassUID, \
+            meta.MediaStorageSOPInstanceUID
+        ds.Rows, ds.Columns, ds.SamplesPerPixel, ds.PixelRepresentation = H, W, 1, 0
+        if kind == 2:
+            ds.PhotometricInterpretation = "MONOCHROME2"
+            ds.BitsAllocated, ds.BitsStored, ds.HighBit = 16, 16, 15
+            ds.RescaleSlope, ds.RescaleIntercept = "2.0078125", "0"
+            ds.PixelData = (s * 128).astype("<u2").tobytes()
+        else:
+            ds.PhotometricInterpretation = "MONOCHROME1" if kind == 1 else "MONOCHROME2"
+            ds.BitsAllocated, ds.BitsStored, ds.HighBit = 8, 8, 7
+            ds.PixelData = (255 - s if kind == 1 else s).astype("u1").tobytes()
+        name = "img%02d.dcm" % i
+        ds.save_as(os.path.join(d, name), write_like_original=False)
+        rows.append("%s,%d" % (name, y))
+    with open(os.path.join(d, "index.csv"), "w") as f:
+        f.write("\n".join(rows) + "\n")
+
+
+def decode_dicom(path):
+    """Pixels of a DICOM file as docs/data-sources.md defines them, computed by pydicom."""
+    from pydicom import dcmread
+    from pydicom.pixel_data_handlers.util import apply_modality_lut
+    ds = dcmread(path)
+    arr = ds.pixel_array.astype(np.int64)
+    if ds.PhotometricInterpretation == "MONOCHROME1":
+        arr = (2 ** ds.BitsStored - 1) - arr
+    arr = apply_modality_lut(arr, ds).astype(np.float64)
+    return arr / (255.0 if ds.BitsAllocated == 8 else 257.0 * 255.0)
+
+
 def model(out_path, rng):
     wc = rng.normal(0, 0.7, (2, 1, 3, 3))
     wc[0] = np.abs(wc[0])  # channel 0 responds to brightness: the model is not trivial
@@ -121,13 +180,17 @@ def score(x, params):
 
 
 def main():
-    d = sys.argv[1]
+    dicom = sys.argv[1] == "--dicom"
+    d = sys.argv[-1]
+    if dicom:
+        write_dicom_folder(d)
     params = model(os.path.join(d, "model.onnx"), np.random.default_rng(7))
     scores, labels = [], []
     with open(os.path.join(d, "index.csv"), newline="") as f:
         for row in csv.DictReader(f):
             # The pixels fedval is fed are float32: the reference starts from the same.
-            x = (decode_png_gray8(os.path.join(d, row["file"])) / 255.0)
+            path = os.path.join(d, row["file"])
+            x = decode_dicom(path) if dicom else decode_png_gray8(path) / 255.0
             x = x.astype(np.float32).astype(np.float64)
             scores.append(score(x, params))
             labels.append(int(row["y"]))

@@ -189,3 +189,63 @@ Test(eval_images, cnn_on_a_png_folder_matches_an_independent_computation, .timeo
 	json_decref(ref);
 	json_decref(got);
 }
+
+/* The same network on a folder of DICOM files (8-bit MONOCHROME2 Explicit VR, 8-bit
+ * MONOCHROME1 Implicit VR, 16-bit with a rescale), written by eval_images.py --dicom with
+ * pydicom, whose pixel values (pydicom's pixel_array, inverted for MONOCHROME1, rescaled) are
+ * the reference's. */
+Test(eval_images, cnn_on_a_dicom_folder_matches_pydicom, .timeout = 300)
+{
+	char cmd[1024];
+	json_t *ref, *got;
+
+	snprintf(dir, sizeof(dir), "/tmp/fv-eval-dicom-XXXXXX");
+	cr_assert(mkdtemp(dir));
+	atexit(rm_dir);
+	write_specs();
+	snprintf(cmd, sizeof(cmd),
+		 "/usr/bin/python3 '%s/tests/integration/eval_images.py' --dicom '%s'",
+		 FV_SOURCE_DIR, dir);
+	ref = run_json(cmd);
+	snprintf(cmd, sizeof(cmd),
+		 BIN " eval --model %s/model.onnx --benchmark %s/benchmark.json --manifest "
+		     "%s/manifest.json --data %s/index.csv --source images --image-column file "
+		     "--image-shape 1,%d,%d --threads 2 --batch 7 --json",
+		 dir, dir, dir, dir, SIDE, SIDE);
+	got = run_json(cmd);
+	cr_assert_eq(json_integer_value(json_object_get(got, "n")), NIMG);
+	cr_assert_eq(json_integer_value(json_object_get(ref, "n")), NIMG);
+	cr_assert(json_number_value(json_object_get(ref, "auc")) > 0.75, "a trivial model: %g",
+		  json_number_value(json_object_get(ref, "auc")));
+	cr_assert_float_eq(json_number_value(json_object_get(got, "auc")),
+			   json_number_value(json_object_get(ref, "auc")), 1e-12);
+	cr_assert_float_eq(json_number_value(json_object_get(got, "brier")),
+			   json_number_value(json_object_get(ref, "brier")), 1e-6);
+
+	/* A compressed file stops the evaluation with a message naming it and its transfer
+	 * syntax. */
+	snprintf(
+	    cmd, sizeof(cmd),
+	    "/usr/bin/python3 -c \"import sys; p=sys.argv[1]; d=open(p,'rb').read(); "
+	    "open(p,'wb').write(d.replace(b'1.2.840.10008.1.2.1\\0', b'1.2.840.10008.1.2.5\\0', "
+	    "1))\" %s/img03.dcm",
+	    dir);
+	cr_assert_eq(system(cmd), 0);
+	snprintf(cmd, sizeof(cmd),
+		 BIN " eval --model %s/model.onnx --benchmark %s/benchmark.json --manifest "
+		     "%s/manifest.json --data %s/index.csv --source images --image-column file "
+		     "--image-shape 1,%d,%d 2>&1",
+		 dir, dir, dir, dir, SIDE, SIDE);
+	{
+		FILE *pp = popen(cmd, "r");
+		char out[2048] = "";
+		size_t r = fread(out, 1, sizeof(out) - 1, pp);
+		out[r] = '\0';
+		cr_assert_eq(WEXITSTATUS(pclose(pp)), 1, "%s", out);
+		cr_assert(strstr(out, "line 5") && strstr(out, "img03.dcm") &&
+			      strstr(out, "1.2.840.10008.1.2.5 (0002,0010) is compressed"),
+			  "%s", out);
+	}
+	json_decref(ref);
+	json_decref(got);
+}
