@@ -9,6 +9,7 @@
 #include "fedval/config.h"
 #include "fedval/err.h"
 #include "fedval/limits.h"
+#include "fedval/report.h"
 #include "fedval/stats.h"
 #include "fedval/wire.h"
 
@@ -115,36 +116,12 @@ int cmd_audit_export(int argc, char **argv);
 json_t *cli_meta_json(const double *y, const double *v, size_t k, bool logit, const char *what,
 		      bool print);
 
-/* ---- regression, survival and multiclass results (tasks.c) ---- */
-enum cli_task {
-	CLI_TASK_BINARY = 0,
-	CLI_TASK_REGRESSION,
-	CLI_TASK_SURVIVAL,
-	CLI_TASK_MULTICLASS,
-	CLI_TASK_UNKNOWN
-};
-/* What one site released (or a local file gives) for a task other than binary. */
-struct cli_task_stats {
-	uint64_t n;
-	struct fv_reg_sums reg;
-	uint64_t events, comparable, conc2;
-	uint32_t classes;
-	bool released[FV_MAX_CLASSES], has_auc[FV_MAX_CLASSES], has_row[FV_MAX_CLASSES];
-	uint64_t class_n[FV_MAX_CLASSES], row[FV_MAX_CLASSES][FV_MAX_CLASSES];
-	double auc[FV_MAX_CLASSES], auc_var[FV_MAX_CLASSES], micro_auc;
-	bool has_micro;
-};
-/* The task a benchmark names ("binary" when absent), CLI_TASK_UNKNOWN for anything else. */
-enum cli_task cli_task_parse(const char *name);
-/* A site's released statistics; false when the result holds none of a task. */
-bool cli_task_from_result(const Fedval__SiteResult *r, struct cli_task_stats *t);
-/* One site's metrics (docs/statistics.md "Other tasks"). */
-json_t *cli_task_json(enum cli_task task, const struct cli_task_stats *t);
-/* The pooled metrics of k sites; printed when print. */
-json_t *cli_task_pool(enum cli_task task, const struct cli_task_stats *t, size_t k, bool print);
+/* ---- regression, survival and multiclass results (lib/report/tasks.c, task_print.c) ---- */
+/* fv_task_pool, printed when print. */
+json_t *cli_task_pool(enum fv_task task, const struct fv_task_stats *t, size_t k, bool print);
 /* fedval stats --task (offline_task.c). */
-int cli_stats_task(enum cli_task task, const char *path, const char *score, const char *label,
+int cli_stats_task(enum fv_task task, const char *path, const char *score, const char *label,
 		   const char *time, const char *site, bool as_json);
-void cli_task_print_site(enum cli_task task, const char *who, const struct cli_task_stats *t);
+void cli_task_print_site(enum fv_task task, const char *who, const struct fv_task_stats *t);
 
 #endif

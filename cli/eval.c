@@ -58,7 +58,7 @@ static fv_err image_shape(const char *s, struct fv_source_spec *spec)
 
 /* A regression, survival or multiclass evaluation as the CLI prints it: everything, since
  * nothing leaves the machine in a dry run. */
-static void eval_task_stats(const struct eval_out *o, struct cli_task_stats *t)
+static void eval_task_stats(const struct eval_out *o, struct fv_task_stats *t)
 {
 	memset(t, 0, sizeof(*t));
 	t->n = o->n;
@@ -207,20 +207,20 @@ int cmd_eval(int argc, char **argv)
 		goto out;
 	}
 	/* Other tasks: the outcome variable read after the model's (as the node does). */
-	enum cli_task task = cli_task_parse(json_string_value(json_object_get(b, "task")));
-	if (task == CLI_TASK_UNKNOWN) {
+	enum fv_task task = fv_task_parse(json_string_value(json_object_get(b, "task")));
+	if (task == FV_TASK_UNKNOWN) {
 		fv_diag_set(&d, FV_EINVAL, "%s: unknown task", bench);
 		goto out;
 	}
-	if (task != CLI_TASK_BINARY) {
-		const char *outcome = task == CLI_TASK_REGRESSION
+	if (task != FV_TASK_BINARY) {
+		const char *outcome = task == FV_TASK_REGRESSION
 					  ? in.label_column
 					  : json_string_value(json_object_get(b, "time"));
-		in.task = task == CLI_TASK_REGRESSION ? NODE_TASK_REGRESSION
-			  : task == CLI_TASK_SURVIVAL ? NODE_TASK_SURVIVAL
-						      : NODE_TASK_MULTICLASS;
+		in.task = task == FV_TASK_REGRESSION ? NODE_TASK_REGRESSION
+			  : task == FV_TASK_SURVIVAL ? NODE_TASK_SURVIVAL
+						     : NODE_TASK_MULTICLASS;
 		in.n_classes = (uint32_t)json_integer_value(json_object_get(b, "classes"));
-		if (task != CLI_TASK_MULTICLASS) {
+		if (task != FV_TASK_MULTICLASS) {
 			if (!outcome || in.nvars == FV_MAX_FEATURES) {
 				fv_diag_set(&d, FV_EINVAL, "%s: a survival benchmark names 'time'",
 					    bench);
@@ -229,7 +229,7 @@ int cmd_eval(int argc, char **argv)
 			vars[in.nvars++] = outcome;
 			in.n_outcomes = 1;
 		}
-		if (task == CLI_TASK_REGRESSION)
+		if (task == FV_TASK_REGRESSION)
 			in.label_column = NULL;
 	}
 	in.model = buf;
@@ -251,11 +251,11 @@ int cmd_eval(int argc, char **argv)
 		goto out;
 	}
 	double secs = (double)(fv_mono_ms() - t0) / 1000.0, lo = NAN, hi = NAN;
-	if (task != CLI_TASK_BINARY) {
-		struct cli_task_stats ts;
+	if (task != FV_TASK_BINARY) {
+		struct fv_task_stats ts;
 		eval_task_stats(o, &ts);
 		if (as_json) {
-			json_t *j = cli_task_json(task, &ts);
+			json_t *j = fv_task_json(task, &ts);
 			json_object_set_new(j, "seconds", json_real(secs));
 			json_dumpf(j, stdout, JSON_INDENT(2) | JSON_REAL_PRECISION(12));
 			putchar('\n');

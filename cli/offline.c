@@ -204,12 +204,12 @@ int cmd_stats(int argc, char **argv)
 		return CLI_USAGE;
 	if (!path || !score || !label || optind != argc)
 		return cli_usage(stats_usage, "stats needs --csv, --score and --label");
-	enum cli_task task = cli_task_parse(task_name);
-	if (task == CLI_TASK_UNKNOWN)
+	enum fv_task task = fv_task_parse(task_name);
+	if (task == FV_TASK_UNKNOWN)
 		return cli_usage(stats_usage,
 				 "--task '%s': binary, regression, survival or multiclass",
 				 task_name);
-	if (task != CLI_TASK_BINARY) {
+	if (task != FV_TASK_BINARY) {
 		if (group || nthr)
 			return cli_usage(stats_usage,
 					 "--group and --threshold belong to the binary task");

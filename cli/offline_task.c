@@ -46,8 +46,8 @@ static fv_err trows_add(struct trows *r, size_t k, const double *score, double o
 }
 
 /* The statistics a node computes (node/eval_task.c), unsuppressed: no site policy here. */
-static fv_err site_stats(enum cli_task task, size_t k, const struct trows *r,
-			 struct cli_task_stats *t, struct fv_diag *d)
+static fv_err site_stats(enum fv_task task, size_t k, const struct trows *r,
+			 struct fv_task_stats *t, struct fv_diag *d)
 {
 	double auc[FV_MAX_CLASSES], var[FV_MAX_CLASSES], macro, micro;
 	uint64_t cm[FV_MAX_CLASSES * FV_MAX_CLASSES];
@@ -55,9 +55,9 @@ static fv_err site_stats(enum cli_task task, size_t k, const struct trows *r,
 
 	memset(t, 0, sizeof(*t));
 	t->n = r->n;
-	if (task == CLI_TASK_REGRESSION)
+	if (task == FV_TASK_REGRESSION)
 		return fv_stats_regression_sums(r->score, r->outcome, r->n, &t->reg, d);
-	if (task == CLI_TASK_SURVIVAL) {
+	if (task == FV_TASK_SURVIVAL) {
 		for (size_t i = 0; i < r->n; i++)
 			t->events += r->label[i];
 		return fv_stats_cindex_counts(r->outcome, r->label, r->score, r->n, &t->conc2,
@@ -82,13 +82,13 @@ static fv_err site_stats(enum cli_task task, size_t k, const struct trows *r,
 	return FV_OK;
 }
 
-int cli_stats_task(enum cli_task task, const char *path, const char *score, const char *label,
+int cli_stats_task(enum fv_task task, const char *path, const char *score, const char *label,
 		   const char *time, const char *site, bool as_json)
 {
 	struct fv_csv *csv = NULL;
 	struct fv_diag d = {{0}};
 	struct trows all = {0}, *by = NULL;
-	struct cli_task_stats *st = NULL, whole;
+	struct fv_task_stats *st = NULL, whole;
 	char *names[TASK_MAX_SITES] = {0}, *list = NULL, *save = NULL;
 	long cs[FV_MAX_CLASSES], cl, ct = -1, csite = -1;
 	size_t k = 0, nsites = 0;
@@ -96,7 +96,7 @@ int cli_stats_task(enum cli_task task, const char *path, const char *score, cons
 	int rc = CLI_FAIL;
 	json_t *out = NULL;
 
-	if ((task == CLI_TASK_SURVIVAL) != (time != NULL)) {
+	if ((task == FV_TASK_SURVIVAL) != (time != NULL)) {
 		fv_diag_set(&d, FV_EINVAL,
 			    "--time names the follow-up time column of a survival task, and of no "
 			    "other");
@@ -119,7 +119,7 @@ int cli_stats_task(enum cli_task task, const char *path, const char *score, cons
 		}
 		k++;
 	}
-	if ((task == CLI_TASK_MULTICLASS) != (k >= 3) || (task != CLI_TASK_MULTICLASS && k != 1)) {
+	if ((task == FV_TASK_MULTICLASS) != (k >= 3) || (task != FV_TASK_MULTICLASS && k != 1)) {
 		fv_diag_set(&d, FV_EINVAL,
 			    "--score: one column, or for multiclass 3 to %d (one per class)",
 			    FV_MAX_CLASSES);
@@ -154,21 +154,21 @@ int cli_stats_task(enum cli_task task, const char *path, const char *score, cons
 				    (unsigned long long)fv_csv_line(csv), time ? " or time" : "");
 			goto out;
 		}
-		if ((task == CLI_TASK_SURVIVAL && yv != 0 && yv != 1) ||
-		    (task == CLI_TASK_MULTICLASS &&
+		if ((task == FV_TASK_SURVIVAL && yv != 0 && yv != 1) ||
+		    (task == FV_TASK_MULTICLASS &&
 		     (yv < 0 || yv >= (double)k || yv != floor(yv)))) {
 			fv_diag_set(&d, FV_EINVAL, "%s line %llu: label %g is not %s", path,
 				    (unsigned long long)fv_csv_line(csv), yv,
-				    task == CLI_TASK_SURVIVAL
+				    task == FV_TASK_SURVIVAL
 					? "an event 0 or 1"
 					: "a class 0..K-1 (K = --score columns)");
 			goto out;
 		}
 		/* the node's float32 outcome */
-		double outcome = task == CLI_TASK_REGRESSION ? (double)(float)yv
-				 : task == CLI_TASK_SURVIVAL ? (double)(float)tv
-							     : 0.0;
-		uint8_t lab = task == CLI_TASK_REGRESSION ? 0 : (uint8_t)yv;
+		double outcome = task == FV_TASK_REGRESSION ? (double)(float)yv
+				 : task == FV_TASK_SURVIVAL ? (double)(float)tv
+							    : 0.0;
+		uint8_t lab = task == FV_TASK_REGRESSION ? 0 : (uint8_t)yv;
 		if (trows_add(&all, k, sv, outcome, lab) != FV_OK)
 			goto oom;
 		if (csite < 0)
@@ -194,10 +194,10 @@ int cli_stats_task(enum cli_task task, const char *path, const char *score, cons
 	if (site_stats(task, k, &all, &whole, &d) != FV_OK)
 		goto out;
 	out = json_pack("{s:s,s:s,s:o}", "schema", "fedval.stats/1", "task",
-			task == CLI_TASK_REGRESSION ? "regression"
-			: task == CLI_TASK_SURVIVAL ? "survival"
-						    : "multiclass",
-			"all_records", cli_task_json(task, &whole));
+			task == FV_TASK_REGRESSION ? "regression"
+			: task == FV_TASK_SURVIVAL ? "survival"
+						   : "multiclass",
+			"all_records", fv_task_json(task, &whole));
 	if (!as_json)
 		cli_task_print_site(task, "all records", &whole);
 	if (site) {
@@ -207,7 +207,7 @@ int cli_stats_task(enum cli_task task, const char *path, const char *score, cons
 				fv_diag_prefix(&d, "site %s: ", names[s]);
 				goto out;
 			}
-			json_t *j = cli_task_json(task, &st[s]);
+			json_t *j = fv_task_json(task, &st[s]);
 			json_object_set_new(j, "site", json_string(names[s]));
 			json_array_append_new(arr, j);
 			if (!as_json)

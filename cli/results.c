@@ -997,9 +997,9 @@ static void attach_datasets(struct cli_conn *conn, const struct site *sites, siz
 
 /* A regression, survival or multiclass run: each verified site's metrics (set on its entry of
  * site_arr as "metrics") and the pooled ones. */
-static json_t *task_report(enum cli_task task, struct site *sites, size_t n, json_t *site_arr)
+static json_t *task_report(enum fv_task task, struct site *sites, size_t n, json_t *site_arr)
 {
-	struct cli_task_stats *t = fv_calloc(n + 1, sizeof(*t));
+	struct fv_task_stats *t = fv_calloc(n + 1, sizeof(*t));
 	size_t k = 0;
 	json_t *pooled;
 
@@ -1008,7 +1008,7 @@ static json_t *task_report(enum cli_task task, struct site *sites, size_t n, jso
 	printf("\n%-26s metrics\n", "site");
 	for (size_t i = 0; i < n; i++) {
 		const Fedval__SiteResult *r = sites[i].r;
-		if (!sites[i].verified || !r || r->status != 0 || !cli_task_from_result(r, &t[k])) {
+		if (!sites[i].verified || !r || r->status != 0 || !fv_task_from_result(r, &t[k])) {
 			printf("  %-24s %s\n", sites[i].node,
 			       !sites[i].verified ? "NOT VERIFIED"
 			       : r && r->status	  ? (r->reason ? r->reason : "failed")
@@ -1017,7 +1017,7 @@ static json_t *task_report(enum cli_task task, struct site *sites, size_t n, jso
 		}
 		cli_task_print_site(task, sites[i].node, &t[k]);
 		json_object_set_new(json_array_get(site_arr, i), "metrics",
-				    cli_task_json(task, &t[k]));
+				    fv_task_json(task, &t[k]));
 		k++;
 	}
 	pooled = cli_task_pool(task, t, k, true);
@@ -1080,10 +1080,10 @@ int cmd_results(int argc, char **argv)
 	       json_string_value(json_object_get(manifest, "name")),
 	       json_string_value(json_object_get(manifest, "version")), rr->model->vendor,
 	       rr->model->version_id, rr->model->onnx_sha256);
-	enum cli_task task = cli_task_parse(json_string_value(json_object_get(bench, "task")));
+	enum fv_task task = fv_task_parse(json_string_value(json_object_get(bench, "task")));
 	if (rr->run->kind && !strcmp(rr->run->kind, "recalibration")) {
 		recal_json = recalibration(rr->run);
-	} else if (task == CLI_TASK_BINARY) {
+	} else if (task == FV_TASK_BINARY) {
 		print_sites(sites, nsites);
 		print_operating_points(sites, nsites);
 	}
@@ -1110,7 +1110,7 @@ int cmd_results(int argc, char **argv)
 		json_array_append_new(arr, site_json(&sites[i]));
 	attach_datasets(&conn, sites, nsites, arr);
 	json_object_set_new(report, "sites", arr);
-	if (task != CLI_TASK_BINARY) {
+	if (task != FV_TASK_BINARY) {
 		/* regression, survival, multiclass: the task's own metrics per site and pooled */
 		json_object_set_new(report, "task",
 				    json_string(json_string_value(json_object_get(bench, "task"))));

@@ -20,6 +20,7 @@
 
 #include "fedval/crypto.h"
 #include "fedval/limits.h"
+#include "fedval/report.h"
 #include "fedval/stats.h"
 #include "fedval/util.h"
 #include "fedval/wire.h"
@@ -880,7 +881,26 @@ static void api_run(struct ctx *c, const char *run_id, struct resp *rp)
 	for (size_t i = 0; i < n; i++)
 		json_array_append_new(arr, site_json(&sites[i]));
 	json_object_set_new(r, "sites", arr);
-	json_object_set_new(r, "pooled", pool_json(sites, n, json_object_get(spec, "thresholds")));
+	enum fv_task task = fv_task_parse(json_string_value(json_object_get(spec, "task")));
+	if (task != FV_TASK_BINARY && task != FV_TASK_UNKNOWN) {
+		/* regression, survival, multiclass: each site's metrics and the pooled ones, as
+		 * `fedval results` gives them (lib/report/tasks.c) */
+		struct fv_task_stats *ts = fv_calloc(n + 1, sizeof(*ts));
+		size_t k = 0;
+		for (size_t i = 0; ts && i < n; i++)
+			if (sites[i].verified && !sites[i].r->status &&
+			    fv_task_from_result(sites[i].r, &ts[k])) {
+				json_object_set_new(json_array_get(arr, i), "metrics",
+						    fv_task_json(task, &ts[k]));
+				k++;
+			}
+		json_object_set_new(r, "task", json_incref(json_object_get(spec, "task")));
+		json_object_set_new(r, "pooled", ts ? fv_task_pool(task, ts, k) : json_null());
+		fv_free(ts);
+	} else {
+		json_object_set_new(r, "pooled",
+				    pool_json(sites, n, json_object_get(spec, "thresholds")));
+	}
 	json_object_set_new(r, "note",
 			    json_string("Measurements on each site's data; not an approval or "
 					"certification. Results of unpublished runs: authority "
@@ -1166,6 +1186,12 @@ static const char page_script[] =
     "(m.version||''),m.vendor,ci(m.auroc),m.sites,m.runs],[0,4,5]));});"
     "if(!(r.body.models||[]).length)tb.appendChild(row(['no results yet','','','','','']));"
     "d.appendChild(t);box.appendChild(d);});}));}\n"
+    "function taskm(t,m){m=m||{};if(t==='regression')return 'MAE '+f3(m.mae)+', RMSE '+"
+    "f3(m.rmse)+', R2 '+f3(m.r2)+', calibration slope '+f3(m.calibration_slope);"
+    "if(t==='survival')return 'events '+m.events+', C-index '+f3(m.c_index)+"
+    "(m.stratified_by_site?' (site-stratified)':'');if(t==='multiclass')return "
+    "'macro AUROC '+f3(m.macro_auroc)+(m.micro_auroc!==undefined?', micro AUROC '+"
+    "f3(m.micro_auroc):'');return '';}\n"
     "function showRun(){var m=/^#run=(.+)$/.exec(location.hash);var box=$('result');"
     "if(!m){box.hidden=true;return;}var id=decodeURIComponent(m[1]);"
     "api('/api/v1/runs/'+encodeURIComponent(id)).then(function(r){box.hidden=false;"
@@ -1175,9 +1201,13 @@ static const char page_script[] =
     "fill('result-body',(b.sites||[]).map(function(s){if(!s.verified)return row([s.node,"
     "'','','','','','',el('span',s.error,'bad')]);if(s.status!=='ok')return row([s.node,"
     "'','','','','','',el('span','failed: '+(s.reason||''),'bad')]);"
+    "if(b.task)return row([s.node,s.n,'','',taskm(b.task,s.metrics),'','',"
+    "el('span','ok, signature verified','ok')],[1]);"
     "return row([s.node,s.n,s.n_pos,pct(s.prevalence),ci(s.auroc),f3(s.brier),"
     "f3(s.observed_expected),el('span','ok, signature verified','ok')],[1,2,3,5,6]);}),"
-    "'no results yet',8);var p=b.pooled||{};$('result-pooled').textContent="
+    "'no results yet',8);var p=b.pooled||{};if(b.task){$('result-pooled').textContent="
+    "'Pooled ('+(p.sites||0)+' sites, '+b.task+'): n '+(p.n||0)+', '+taskm(b.task,p);"
+    "return;}$('result-pooled').textContent="
     "'Pooled ('+(p.sites||0)+' sites): n '+(p.n||0)+', events '+(p.n_pos||0)+"
     "', AUROC random effects '+ci(p.auroc_random_effects)+', fixed effect '+"
     "ci(p.auroc_fixed_effect)+', Brier '+f3(p.brier)+', O/E '+f3(p.observed_expected);});}\n"

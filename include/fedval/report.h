@@ -11,10 +11,14 @@
 #define FEDVAL_REPORT_H
 
 #include <jansson.h>
+#include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 
 #include "fedval/err.h"
+#include "fedval/limits.h"
 #include "fedval/stats.h"
+#include "proto/fedval.pb-c.h"
 
 #define FV_REPORT_SCHEMA "fedval.report/1"
 
@@ -36,5 +40,35 @@ void fv_report_opts_init(struct fv_report_opts *o);
  * differences than that (docs/report-format.md); FV_ENOMEM. On error *html is NULL. */
 fv_err fv_report_html(const json_t *report, const struct fv_report_opts *opts, char **html,
 		      size_t *len, struct fv_diag *d);
+
+/* ---- regression, survival and multiclass results (lib/report/tasks.c) ---- */
+
+enum fv_task {
+	FV_TASK_BINARY = 0,
+	FV_TASK_REGRESSION,
+	FV_TASK_SURVIVAL,
+	FV_TASK_MULTICLASS,
+	FV_TASK_UNKNOWN
+};
+/* What one site released (or a local file gives) for a task other than binary. */
+struct fv_task_stats {
+	uint64_t n;
+	struct fv_reg_sums reg;
+	uint64_t events, comparable, conc2;
+	uint32_t classes;
+	bool released[FV_MAX_CLASSES], has_auc[FV_MAX_CLASSES], has_row[FV_MAX_CLASSES];
+	uint64_t class_n[FV_MAX_CLASSES], row[FV_MAX_CLASSES][FV_MAX_CLASSES];
+	double auc[FV_MAX_CLASSES], auc_var[FV_MAX_CLASSES], micro_auc;
+	bool has_micro;
+};
+/* The task a benchmark names ("binary" when name is NULL), FV_TASK_UNKNOWN for another name. */
+enum fv_task fv_task_parse(const char *name);
+/* A site's released statistics (a decoded SiteResult); false when it holds none of a task. */
+bool fv_task_from_result(const Fedval__SiteResult *r, struct fv_task_stats *t);
+/* One site's metrics as JSON (docs/statistics.md, "Offline commands for auditors"). */
+json_t *fv_task_json(enum fv_task task, const struct fv_task_stats *t);
+/* The pooled metrics of k sites: regression exactly from merged sums, survival the
+ * site-stratified C, multiclass confusion rows summed and per-class random-effects AUROCs. */
+json_t *fv_task_pool(enum fv_task task, const struct fv_task_stats *t, size_t k);
 
 #endif

@@ -6,7 +6,7 @@
 #include <jansson.h>
 #include <math.h>
 
-#include "harness.h"
+#include "dash_harness.h"
 
 static struct fed F;
 
@@ -26,6 +26,7 @@ static void setup(void)
 	json_error_t jerr;
 
 	h_fed_init(&F);
+	dh_enable(&F);
 	cr_assert_eq(h_run(&out,
 			   "/usr/bin/python3 " FV_SOURCE_DIR
 			   "/tests/integration/make_tasks.py %s 2>&1",
@@ -179,6 +180,24 @@ Test(tasks, regression_survival_multiclass, .init = setup, .fini = cleanup, .tim
 	REL(num(pooled, "calibration_slope"), num(pe, "calibration_slope"), 1e-6);
 	REL(num(pooled, "calibration_intercept"), num(pe, "calibration_intercept"), 1e-6);
 
+	/* the dashboard gives the authority the same metrics (lib/report/tasks.c) */
+	{
+		char tok[2048], hdr[2200], path[256];
+		json_t *j = NULL;
+		int port = dh_port(&F);
+		dh_token_cli(&F, "authority", tok, sizeof(tok));
+		snprintf(hdr, sizeof(hdr), "-H 'Authorization: Bearer %s'", tok);
+		snprintf(path, sizeof(path), "/api/v1/runs/%s",
+			 json_string_value(json_object_get(json_object_get(rep, "run"), "run_id")));
+		cr_assert_eq(dh_fetch(&F, port, path, hdr, NULL, &j), 200);
+		cr_assert_str_eq(json_string_value(json_object_get(j, "task")), "regression");
+		const json_t *dp = json_object_get(j, "pooled");
+		REL(num(dp, "r2"), num(json_object_get(rep, "pooled"), "r2"), 1e-9);
+		REL(num(dp, "mae"), num(json_object_get(rep, "pooled"), "mae"), 1e-9);
+		cr_assert(json_is_object(
+		    json_object_get(json_array_get(json_object_get(j, "sites"), 0), "metrics")));
+		json_decref(j);
+	}
 	/* scheduled monitoring watches AUROC, O/E and case mix: binary benchmarks only */
 	{
 		char *out = NULL;

@@ -1,6 +1,7 @@
 /* Regression, survival and multiclass results (docs/statistics.md "Other tasks"): one site's
- * metrics and the pooled ones, shared by `fedval results` (from the sites' signed results) and
- * `fedval stats --task` (from a local file), so both publish the same numbers.
+ * metrics and the pooled ones, shared by `fedval results` (from the sites' signed results),
+ * `fedval stats --task` (from a local file) and the coordinator's dashboard, so all publish the
+ * same numbers.
  *
  * Pooling: regression sums merge exactly (the pooled metrics are those of all records);
  * survival counts add up to the site-stratified C-index (pairs within a site only);
@@ -10,7 +11,7 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "cli.h"
+#include "fedval/report.h"
 #include "fedval/stats.h"
 #include "fedval/util.h"
 
@@ -19,20 +20,20 @@ static json_t *num(double v)
 	return isfinite(v) ? json_real(v) : json_null();
 }
 
-enum cli_task cli_task_parse(const char *name)
+enum fv_task fv_task_parse(const char *name)
 {
 	if (!name || !strcmp(name, "binary"))
-		return CLI_TASK_BINARY;
+		return FV_TASK_BINARY;
 	if (!strcmp(name, "regression"))
-		return CLI_TASK_REGRESSION;
+		return FV_TASK_REGRESSION;
 	if (!strcmp(name, "survival"))
-		return CLI_TASK_SURVIVAL;
+		return FV_TASK_SURVIVAL;
 	if (!strcmp(name, "multiclass"))
-		return CLI_TASK_MULTICLASS;
-	return CLI_TASK_UNKNOWN;
+		return FV_TASK_MULTICLASS;
+	return FV_TASK_UNKNOWN;
 }
 
-bool cli_task_from_result(const Fedval__SiteResult *r, struct cli_task_stats *t)
+bool fv_task_from_result(const Fedval__SiteResult *r, struct fv_task_stats *t)
 {
 	memset(t, 0, sizeof(*t));
 	t->n = r->n;
@@ -105,15 +106,15 @@ static void survival_json(json_t *j, uint64_t events, uint64_t comparable, uint6
 						"time)"));
 }
 
-json_t *cli_task_json(enum cli_task task, const struct cli_task_stats *t)
+json_t *fv_task_json(enum fv_task task, const struct fv_task_stats *t)
 {
 	json_t *j = json_pack("{s:I}", "n", (json_int_t)t->n);
 
-	if (task == CLI_TASK_REGRESSION) {
+	if (task == FV_TASK_REGRESSION) {
 		regression_json(j, &t->reg);
-	} else if (task == CLI_TASK_SURVIVAL) {
+	} else if (task == FV_TASK_SURVIVAL) {
 		survival_json(j, t->events, t->comparable, t->conc2);
-	} else if (task == CLI_TASK_MULTICLASS) {
+	} else if (task == FV_TASK_MULTICLASS) {
 		json_t *arr = json_array();
 		double sum = 0;
 		size_t used = 0;
@@ -150,7 +151,27 @@ json_t *cli_task_json(enum cli_task task, const struct cli_task_stats *t)
 	return j;
 }
 
-json_t *cli_task_pool(enum cli_task task, const struct cli_task_stats *t, size_t k, bool print)
+/* Random-effects meta-analysis (REML, Hartung-Knapp) of logit AUROCs, back-transformed; the
+ * keys of `fedval results`' meta-analyses. NULL for fewer than 2 estimates. */
+static json_t *meta_logit(const double *y, const double *v, size_t k)
+{
+	struct fv_meta m;
+	json_t *j;
+
+	if (k < 2 || fv_stats_meta(y, v, k, FV_META_REML, 1, 0.95, &m, NULL) != FV_OK)
+		return NULL;
+	j = json_pack("{s:f,s:f,s:f,s:f,s:f,s:f,s:f,s:I,s:s}", "estimate", fv_stats_expit(m.mu),
+		      "ci_low", fv_stats_expit(m.ci_lo), "ci_high", fv_stats_expit(m.ci_hi), "tau2",
+		      m.tau2, "i2_percent", m.i2, "q", m.q, "q_p", m.q_p, "sites", (json_int_t)k,
+		      "method", "random effects (REML, Hartung-Knapp) on logit scale");
+	if (!isnan(m.pi_lo)) {
+		json_object_set_new(j, "pi_low", json_real(fv_stats_expit(m.pi_lo)));
+		json_object_set_new(j, "pi_high", json_real(fv_stats_expit(m.pi_hi)));
+	}
+	return j;
+}
+
+json_t *fv_task_pool(enum fv_task task, const struct fv_task_stats *t, size_t k)
 {
 	json_t *j = json_object();
 	uint64_t n = 0;
@@ -161,21 +182,12 @@ json_t *cli_task_pool(enum cli_task task, const struct cli_task_stats *t, size_t
 	json_object_set_new(j, "sites", json_integer((json_int_t)k));
 	if (k == 0)
 		return j;
-	if (task == CLI_TASK_REGRESSION) {
+	if (task == FV_TASK_REGRESSION) {
 		struct fv_reg_sums s = {0};
 		for (size_t i = 0; i < k; i++)
 			fv_stats_regression_merge(&s, &t[i].reg);
 		regression_json(j, &s);
-		if (print)
-			printf("pooled (%zu sites, n %llu): MAE %.4g, RMSE %.4g, R2 %.4f, "
-			       "calibration intercept %.4g, slope %.4f\n",
-			       k, (unsigned long long)n,
-			       json_number_value(json_object_get(j, "mae")),
-			       json_number_value(json_object_get(j, "rmse")),
-			       json_number_value(json_object_get(j, "r2")),
-			       json_number_value(json_object_get(j, "calibration_intercept")),
-			       json_number_value(json_object_get(j, "calibration_slope")));
-	} else if (task == CLI_TASK_SURVIVAL) {
+	} else if (task == FV_TASK_SURVIVAL) {
 		uint64_t ev = 0, comp = 0, c2 = 0;
 		for (size_t i = 0; i < k; i++) {
 			ev += t[i].events;
@@ -184,19 +196,13 @@ json_t *cli_task_pool(enum cli_task task, const struct cli_task_stats *t, size_t
 		}
 		survival_json(j, ev, comp, c2);
 		json_object_set_new(j, "stratified_by_site", json_true());
-		if (print)
-			printf("pooled (%zu sites, n %llu, events %llu): site-stratified C-index "
-			       "%.4f over %llu comparable pairs\n",
-			       k, (unsigned long long)n, (unsigned long long)ev,
-			       comp ? (double)c2 / (2.0 * (double)comp) : NAN,
-			       (unsigned long long)comp);
-	} else if (task == CLI_TASK_MULTICLASS) {
+	} else if (task == FV_TASK_MULTICLASS) {
 		uint32_t K = t[0].classes;
 		json_t *arr = json_array();
 		double sum = 0;
 		size_t used = 0;
 		for (uint32_t c = 0; c < K; c++) {
-			double y[64], v[64];
+			double y[64], v[64], one = NAN;
 			size_t ka = 0, rows = 0;
 			uint64_t row[FV_MAX_CLASSES] = {0}, cn = 0;
 			bool all_n = true;
@@ -211,6 +217,7 @@ json_t *cli_task_pool(enum cli_task task, const struct cli_task_stats *t, size_t
 				    t[i].auc_var[c] > 0 && ka < 64) {
 					fv_stats_logit_delta(t[i].auc[c], t[i].auc_var[c], &y[ka],
 							     &v[ka]);
+					one = t[i].auc[c];
 					ka++;
 				}
 				if (t[i].has_row[c]) {
@@ -222,14 +229,10 @@ json_t *cli_task_pool(enum cli_task task, const struct cli_task_stats *t, size_t
 			json_t *o = json_pack("{s:I,s:I,s:b,s:I}", "class", (json_int_t)c, "n",
 					      (json_int_t)cn, "n_complete", all_n, "row_sites",
 					      (json_int_t)rows);
-			json_t *m = ka == 1 ? NULL : cli_meta_json(y, v, ka, true, "AUROC", false);
-			if (ka == 1) {
-				/* one site: its own estimate */
-				for (size_t i = 0; i < k; i++)
-					if (t[i].has_auc[c])
-						m = json_pack("{s:f,s:I}", "estimate", t[i].auc[c],
-							      "k", (json_int_t)1);
-			}
+			/* one site: its own estimate */
+			json_t *m = ka == 1 ? json_pack("{s:f,s:I}", "estimate", one, "sites",
+							(json_int_t)1)
+					    : meta_logit(y, v, ka);
 			json_object_set_new(o, "auroc_random_effects", m ? m : json_null());
 			const json_t *mu = json_object_get(m, "estimate");
 			if (json_is_number(mu)) {
@@ -245,37 +248,6 @@ json_t *cli_task_pool(enum cli_task task, const struct cli_task_stats *t, size_t
 		json_object_set_new(j, "classes", json_integer(K));
 		json_object_set_new(j, "per_class", arr);
 		json_object_set_new(j, "macro_auroc", used ? json_real(sum / used) : json_null());
-		if (print) {
-			printf("pooled (%zu sites, n %llu): macro AUROC %s", k,
-			       (unsigned long long)n, used ? "" : "not estimable\n");
-			if (used)
-				printf("%.4f (mean of the classes' random-effects AUROCs)\n",
-				       sum / used);
-		}
 	}
 	return j;
-}
-
-void cli_task_print_site(enum cli_task task, const char *who, const struct cli_task_stats *t)
-{
-	if (task == CLI_TASK_REGRESSION) {
-		struct fv_regression m;
-		fv_stats_regression_from_sums(&t->reg, &m);
-		printf("  %-24s n %-8llu MAE %-10.4g RMSE %-10.4g R2 %-8.4f slope %.4f\n", who,
-		       (unsigned long long)t->n, m.mae, m.rmse, m.r2, m.slope);
-	} else if (task == CLI_TASK_SURVIVAL) {
-		printf("  %-24s n %-8llu events %-8llu C-index %.4f (%llu pairs)\n", who,
-		       (unsigned long long)t->n, (unsigned long long)t->events,
-		       t->comparable ? (double)t->conc2 / (2.0 * (double)t->comparable) : NAN,
-		       (unsigned long long)t->comparable);
-	} else if (task == CLI_TASK_MULTICLASS) {
-		printf("  %-24s n %-8llu AUROC by class:", who, (unsigned long long)t->n);
-		for (uint32_t c = 0; c < t->classes; c++) {
-			if (t->has_auc[c])
-				printf(" %.3f", t->auc[c]);
-			else
-				printf(" %s", t->released[c] ? "n/e" : "withheld");
-		}
-		printf("\n");
-	}
 }
