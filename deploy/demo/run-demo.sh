@@ -5,6 +5,7 @@
 #   - a vendor's frozen logistic-regression model, trained on its own development cohort
 #   - the coordinator and three nodes as separate processes on loopback, over mutual TLS
 #   - a benchmark, a run, the per-site and pooled table and a JSON report
+#   - a second, regression benchmark (length of stay) with the vendor's linear model
 # Everything is written under OUT (default ./demo-out), which is recreated on each run.
 #
 # usage: deploy/demo/run-demo.sh [BUILD_DIR] [OUT_DIR]
@@ -70,6 +71,10 @@ step "two vendors train and freeze their models"
 "$FEDVAL" demo train --data "$OUT/vendor-beta/development.csv" --out-dir "$OUT/vendor-beta" \
 	--name hf-risk-10 --version 2.1.0 \
 	--variables age,ejection_fraction,nyha_class,sodium,creatinine,bnp,prior_admissions_12m,length_of_stay,ckd,diabetes
+
+# acme-ai's second product: a linear regression of the length of stay (a regression task).
+"$FEDVAL" demo train --data "$OUT/vendor/development.csv" --out-dir "$OUT/vendor/los" \
+	--name hf-los-linear --version 1.0.0 --target length_of_stay
 
 step "configuration files"
 cat >"$OUT/coordinator/coordinator.ini" <<INI
@@ -165,6 +170,14 @@ step "results: verified per-site and pooled"
 step "re-verify the report offline (signatures, certificates, digests)"
 "$FEDVAL" verify "$OUT/report.json" --ca "$OUT/pki/ca/ca.crt" --model "$OUT/vendor/model.onnx" | tail -1
 
+step "a regression benchmark: length of stay (MAE, RMSE, R2 pooled exactly from site sums)"
+VID3=$("$FEDVAL" model submit --config "$OUT/vendor/client.ini" \
+	--model "$OUT/vendor/los/model.onnx" --manifest "$OUT/vendor/los/manifest.json")
+"$FEDVAL" benchmark create "$ROOT/deploy/demo/los-benchmark.json"
+RUN3=$("$FEDVAL" run start --benchmark hf-length-of-stay --model "$VID3")
+"$FEDVAL" run status "$RUN3" --wait 300 >/dev/null
+"$FEDVAL" results "$RUN3" --json "$OUT/report-los.json" | tee "$OUT/results-los.txt" | tail -5
+
 step "monitoring: a second period in which hospital B's population has shifted"
 # Hospital B's new export comes from a population like the tertiary centre's (a different
 # risk relationship); the same model is evaluated again and the periods are compared.
@@ -195,6 +208,7 @@ echo "demo finished in $(($(date +%s) - START)) s"
 echo "  report:  $OUT/report.html (self-contained HTML; print to PDF from a browser)"
 echo "  data:    $OUT/report.json (schema fedval.report/1, docs/report-format.md)"
 echo "  table:   $OUT/results.txt"
+echo "  length of stay (regression): $OUT/results-los.txt, $OUT/report-los.json"
 echo "  monitor: $OUT/monitoring.txt (CUSUM on AUROC and O/E, case mix, variables)"
 echo "  logs:    $OUT/logs/"
 echo "  audit:   $OUT/coordinator/coordinator-audit.log, $OUT/hospital-*/state/node-audit.log"

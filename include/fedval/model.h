@@ -45,6 +45,9 @@ fv_err fv_model_predict_classes(const struct fv_model *m, const float *x, size_t
  * Used by the demo vendor and by tests that need a model without Python. */
 fv_err fv_model_write_logreg(const char *input_name, size_t nf, const double *coef,
 			     double intercept, uint8_t **buf, size_t *len, struct fv_diag *d);
+/* The same without the Sigmoid: a linear regression, output "prediction" float [N, 1]. */
+fv_err fv_model_write_linear(const char *input_name, size_t nf, const double *coef,
+			     double intercept, uint8_t **buf, size_t *len, struct fv_diag *d);
 
 /* ---- general tensor API (any supported graph, not only tabular classifiers) ---- */
 

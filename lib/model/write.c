@@ -60,10 +60,12 @@ static void node_init(Onnx__NodeProto *n, const char *op, char **in, size_t n_in
 	n->n_output = 1;
 }
 
-fv_err fv_model_write_logreg(const char *input_name, size_t nf, const double *coef,
-			     double intercept, uint8_t **buf, size_t *len, struct fv_diag *d)
+/* MatMul + Add, then Sigmoid when sigmoid (output "probability"), else output "prediction". */
+static fv_err write_linear(const char *input_name, size_t nf, const double *coef, double intercept,
+			   bool sigmoid, uint8_t **buf, size_t *len, struct fv_diag *d)
 {
-	static const char *const reserved[] = {"W", "B", "logit_raw", "logit", "probability"};
+	static const char *const reserved[] = {"W",	"B",	       "logit_raw",
+					       "logit", "probability", "prediction"};
 	Onnx__ModelProto mp;
 	Onnx__OperatorSetIdProto opset, *opsetp = &opset;
 	Onnx__GraphProto g;
@@ -72,7 +74,8 @@ fv_err fv_model_write_logreg(const char *input_name, size_t nf, const double *co
 	struct vinfo vin, vout;
 	Onnx__ValueInfoProto *vinp = &vin.vi, *voutp = &vout.vi;
 	char *mm_in[2] = {(char *)input_name, (char *)"W"}, *mm_out[1] = {(char *)"logit_raw"};
-	char *add_in[2] = {(char *)"logit_raw", (char *)"B"}, *add_out[1] = {(char *)"logit"};
+	char *add_in[2] = {(char *)"logit_raw", (char *)"B"},
+	     *add_out[1] = {(char *)(sigmoid ? "logit" : "prediction")};
 	char *sig_in[1] = {(char *)"logit"}, *sig_out[1] = {(char *)"probability"};
 	int64_t wdims[2] = {(int64_t)nf, 1}, bdims[1] = {1};
 	float *w = NULL, b = (float)intercept;
@@ -120,11 +123,11 @@ fv_err fv_model_write_logreg(const char *input_name, size_t nf, const double *co
 	node_init(&nodes[1], "Add", add_in, 2, add_out);
 	node_init(&nodes[2], "Sigmoid", sig_in, 1, sig_out);
 	vinfo_init(&vin, input_name, (int64_t)nf);
-	vinfo_init(&vout, "probability", 1);
+	vinfo_init(&vout, sigmoid ? "probability" : "prediction", 1);
 
 	onnx__graph_proto__init(&g);
-	g.name = (char *)"fedval_logreg";
-	g.n_node = 3;
+	g.name = (char *)(sigmoid ? "fedval_logreg" : "fedval_linear");
+	g.n_node = sigmoid ? 3 : 2;
 	g.node = nodep;
 	g.n_initializer = 2;
 	g.initializer = inits;
@@ -163,4 +166,16 @@ fv_err fv_model_write_logreg(const char *input_name, size_t nf, const double *co
 out:
 	fv_free(w);
 	return e;
+}
+
+fv_err fv_model_write_logreg(const char *input_name, size_t nf, const double *coef,
+			     double intercept, uint8_t **buf, size_t *len, struct fv_diag *d)
+{
+	return write_linear(input_name, nf, coef, intercept, true, buf, len, d);
+}
+
+fv_err fv_model_write_linear(const char *input_name, size_t nf, const double *coef,
+			     double intercept, uint8_t **buf, size_t *len, struct fv_diag *d)
+{
+	return write_linear(input_name, nf, coef, intercept, false, buf, len, d);
 }
