@@ -204,3 +204,31 @@ Test(logreg, allocation_failures)
 	cr_assert(done, "never succeeded");
 	fv_free(buf);
 }
+
+/* fv_model_write_linear: the same graph without the Sigmoid (the demo's regression model);
+ * its output is x . w + b, named "prediction". */
+Test(logreg, linear_model_predicts_the_linear_score)
+{
+	uint8_t *buf;
+	size_t len = 0;
+	struct fv_model *m = NULL;
+	struct fv_diag d = {{0}};
+	float x[3][3] = {{1, 2, 3}, {-4, 0.5f, 8}, {0, 0, 0}};
+	double p[3];
+
+	cr_assert_eq(fv_model_write_linear("features", 3, coef, intercept, &buf, &len, &d), FV_OK,
+		     "%s", d.msg);
+	cr_assert_eq(fv_model_load(buf, len, &m, &d), FV_OK, "%s", d.msg);
+	fv_free(buf);
+	cr_assert_str_eq(fv_model_output_name_at(m, 0), "prediction");
+	cr_assert_eq(fv_model_predict(m, &x[0][0], 3, p, &d), FV_OK, "%s", d.msg);
+	for (int i = 0; i < 3; i++) {
+		double z = intercept;
+		for (int j = 0; j < 3; j++)
+			z += coef[j] * x[i][j];
+		cr_assert_float_eq(p[i], z, 1e-6, "row %d: %g vs %g", i, p[i], z);
+	}
+	fv_model_free(m);
+	cr_assert_eq(fv_model_write_linear("prediction", 3, coef, intercept, &buf, &len, &d),
+		     FV_EINVAL, "an input named like the output must be refused");
+}
