@@ -90,6 +90,9 @@ def cindex_counts(t, e, r):
 expected = {"sites": {}}
 all_y = []
 all_p = []
+# every site's records with the models' outputs, for `fedval stats --task` (offline)
+offline = open(os.path.join(out, "all.csv"), "w")
+offline.write("site,pred,los,risk,fu,event,p0,p1,p2,sev\n")
 for s, (n, shift) in enumerate([(700, 0.0), (900, 0.6), (500, -0.4)]):
     site = "hospital-" + "abc"[s]
     x = rng.normal(shift, 1.0, size=(n, 3)).astype(np.float32)
@@ -115,6 +118,10 @@ for s, (n, shift) in enumerate([(700, 0.0), (900, 0.6), (500, -0.4)]):
                                                 float(follow[i]), event[i], sev[i]))
     pred = ((x @ W_REG)[:, 0] + B_REG[0]).astype(np.float32).astype(float)
     y = los.astype(float)
+    for i in range(n):
+        offline.write("%s,%r,%r,%r,%r,%d,%r,%r,%r,%d\n" % (
+            site, pred[i], float(los[i]), float(risk[i]), float(follow[i]), event[i],
+            float(pr[i, 0]), float(pr[i, 1]), float(pr[i, 2]), sev[i]))
     comp, conc2 = cindex_counts(follow.astype(float), event, risk.astype(float))
     cm = confusion_matrix(sev, pr.argmax(1), labels=list(range(K)))
     expected["sites"][site] = {
@@ -128,6 +135,7 @@ for s, (n, shift) in enumerate([(700, 0.0), (900, 0.6), (500, -0.4)]):
     }
     all_y.append(y)
     all_p.append(pred)
+offline.close()
 y = np.concatenate(all_y)
 p = np.concatenate(all_p)
 slope, intercept = np.polyfit(p, y, 1)

@@ -111,6 +111,78 @@ static const json_t *site_expected(const char *node)
 #define REL(a, b, tol)                                                                             \
 	cr_assert(fabs((a) - (b)) <= (tol)*fmax(1.0, fabs(b)), "%s: %.12g vs %.12g", #a, (a), (b))
 
+/* `fedval stats --task` on every site's records with the models' outputs (all.csv) publishes
+ * what the federation published: each site's metrics and the pooled ones, key by key. */
+static void same_numbers(const json_t *a, const json_t *b, const char *where)
+{
+	const char *key;
+	const json_t *v;
+	size_t i;
+	json_t *x;
+
+	if (json_is_number(a)) {
+		cr_assert(json_is_number(b), "%s: a number offline, not in the federation", where);
+		double p = json_number_value(a), q = json_number_value(b);
+		cr_assert(fabs(p - q) <= 1e-6 * fmax(1.0, fabs(q)),
+			  "%s: offline %.12g, federated %.12g", where, p, q);
+	} else if (json_is_object(a)) {
+		json_object_foreach((json_t *)a, key, v)
+		{
+			char w[256];
+			snprintf(w, sizeof(w), "%s.%s", where, key);
+			/* a one-site class AUROC has "sites" 1 either way; tau2 etc. need k >= 2 */
+			if (!json_object_get(b, key))
+				cr_assert_fail("%s: only offline", w);
+			same_numbers(v, json_object_get(b, key), w);
+		}
+	} else if (json_is_array(a)) {
+		cr_assert_eq(json_array_size(a), json_array_size(b), "%s: lengths", where);
+		json_array_foreach((json_t *)a, i, x)
+		{
+			char w[256];
+			snprintf(w, sizeof(w), "%s[%zu]", where, i);
+			same_numbers(x, json_array_get(b, i), w);
+		}
+	}
+}
+
+static void offline_equals(const json_t *rep, const char *task, const char *cols)
+{
+	char *out = NULL;
+	json_error_t jerr;
+	size_t i;
+	json_t *s;
+
+	cr_assert_eq(h_run(&out,
+			   "cd %s && " H_BIN("fedval") " stats --task %s --csv all.csv %s --site "
+						       "site --json",
+			   F.dir, task, cols),
+		     0, "fedval stats --task %s: %s", task, out);
+	json_t *off = json_loads(out, 0, &jerr);
+	cr_assert(off, "%s: %s", jerr.text, out);
+	free(out);
+	same_numbers(json_object_get(off, "pooled"), json_object_get(rep, "pooled"), "pooled");
+	json_array_foreach(json_object_get(off, "sites"), i, s)
+	{
+		const char *site = json_string_value(json_object_get(s, "site"));
+		size_t k;
+		json_t *fs;
+		bool found = false;
+		json_array_foreach(json_object_get(rep, "sites"), k, fs)
+		{
+			if (strcmp(json_string_value(json_object_get(fs, "node")), site))
+				continue;
+			found = true;
+			json_t *m = json_deep_copy(s);
+			json_object_del(m, "site");
+			same_numbers(m, json_object_get(fs, "metrics"), site);
+			json_decref(m);
+		}
+		cr_assert(found, "no federated result for %s", site);
+	}
+	json_decref(off);
+}
+
 /* A benchmark the coordinator must refuse, with the field named in the error. */
 static void bench_refused(const char *json, const char *field)
 {
@@ -179,6 +251,7 @@ Test(tasks, regression_survival_multiclass, .init = setup, .fini = cleanup, .tim
 	REL(num(pooled, "r2"), num(pe, "r2"), 1e-6);
 	REL(num(pooled, "calibration_slope"), num(pe, "calibration_slope"), 1e-6);
 	REL(num(pooled, "calibration_intercept"), num(pe, "calibration_intercept"), 1e-6);
+	offline_equals(rep, "regression", "--score pred --label los");
 
 	/* the dashboard gives the authority the same metrics (lib/report/tasks.c) */
 	{
@@ -228,6 +301,7 @@ Test(tasks, regression_survival_multiclass, .init = setup, .fini = cleanup, .tim
 		conc2 += (uint64_t)num(e, "concordant2");
 	}
 	pooled = json_object_get(rep, "pooled");
+	offline_equals(rep, "survival", "--score risk --label event --time fu");
 	cr_assert_eq((uint64_t)num(pooled, "comparable_pairs"), comp);
 	REL(num(pooled, "c_index"), (double)conc2 / (2.0 * (double)comp), 1e-9);
 	json_decref(rep);
@@ -254,6 +328,7 @@ Test(tasks, regression_survival_multiclass, .init = setup, .fini = cleanup, .tim
 	}
 	pooled = json_object_get(rep, "pooled");
 	cr_assert_eq((uint64_t)num(pooled, "n"), 2100);
+	offline_equals(rep, "multiclass", "--score p0,p1,p2 --label sev");
 	double macro = num(pooled, "macro_auroc");
 	cr_assert(macro > 0.7 && macro < 0.95, "macro AUROC %g", macro);
 	/* pooled confusion rows are the sums of the sites' rows */
