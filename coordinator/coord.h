@@ -66,6 +66,10 @@ void coord_handle(struct coord *co, const uint8_t *buf, size_t len, struct req *
 bool coord_poll_again(struct coord *co, struct req *r, bool final);
 void coord_req_fini(struct req *r);
 
+/* At start: drop uploads left unfinished for FV_UPLOAD_STALE_S and every partial model file
+ * (models_dir/<sha256>.part) no unfinished upload owns. Returns the files removed. */
+size_t coord_sweep_uploads(struct coord *co);
+
 /* Serve until *stop becomes non-zero. */
 fv_err coord_serve(struct coord *co, const char *url, int parallel, volatile int *stop,
 		   struct fv_diag *d);

@@ -1,12 +1,13 @@
 /* Request handlers: authentication (signature, sequence, registry), authorisation by role,
  * and one function per request type. Every reply is signed by the coordinator. */
+#include <dirent.h>
 #include <errno.h>
-#include <stdlib.h>
 #include <fcntl.h>
 #include <jansson.h>
 #include <math.h>
 #include <pthread.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -654,6 +655,7 @@ static fv_err handle_upload_chunk(struct req *r, struct fv_diag *d)
 			e = fv_diag_set(d, FV_EIO, "cannot store model: %s", strerror(errno));
 			goto out;
 		}
+		fv_file_sync_dir(final); /* the model survives a crash once acknowledged */
 	}
 	fv_log(FV_LOG_INFO, "model_uploaded", "sha256=%s size=%llu by=%s", q->sha256,
 	       (unsigned long long)q->size, r->who.name);
@@ -664,6 +666,43 @@ out:
 	store_unlock(co->store);
 	fv_free(raw);
 	return e;
+}
+
+size_t coord_sweep_uploads(struct coord *co)
+{
+	DIR *dir = opendir(co->models_dir);
+	struct dirent *de;
+	sqlite3_stmt *st = NULL;
+	size_t removed = 0;
+	int64_t cutoff = fv_now_us() - (int64_t)FV_UPLOAD_STALE_S * 1000000;
+
+	if (!dir)
+		return 0;
+	store_lock(co->store);
+	store_exec(co->store, NULL, "DELETE FROM uploads WHERE updated_us < ?", "i", cutoff);
+	while ((de = readdir(dir))) {
+		char sha[FV_SHA256_HEX], path[4096];
+		size_t len = strlen(de->d_name);
+		bool owned = false;
+		if (len != FV_SHA256_HEX - 1 + 5 || strcmp(de->d_name + FV_SHA256_HEX - 1, ".part"))
+			continue;
+		fv_strlcpy(sha, de->d_name, sizeof(sha));
+		if (store_query(co->store, &st, "SELECT 1 FROM uploads WHERE sha256 = ?", "t",
+				sha) == FV_OK)
+			owned = sqlite3_step(st) == SQLITE_ROW;
+		sqlite3_finalize(st);
+		st = NULL;
+		if (owned || model_path(co, sha, ".part", path, sizeof(path)))
+			continue;
+		if (unlink(path) == 0) {
+			removed++;
+			fv_log(FV_LOG_INFO, "upload_swept", "sha256=%s reason=%s", sha,
+			       "partial model file without an unfinished upload");
+		}
+	}
+	store_unlock(co->store);
+	closedir(dir);
+	return removed;
 }
 
 /* Checks of a manifest the coordinator can make: fields, vendor, bytes present and loadable,

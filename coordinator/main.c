@@ -195,6 +195,7 @@ int main(int argc, char **argv)
 		goto fail;
 	if ((e = store_open(store, &co.store, &d)) != FV_OK)
 		goto fail;
+	coord_sweep_uploads(&co);
 	{
 		/* Every change is recorded in a hash chain beside the store. */
 		const char *al = fv_config_get(cfg, "coordinator", "audit_log");

@@ -40,6 +40,8 @@
 /* ---- models ---- */
 /* Models compared head to head in one run (each is evaluated on every record at a site). */
 #define FV_MAX_COMPARE 8
+/* A model upload untouched this long is abandoned: the coordinator drops it at start. */
+#define FV_UPLOAD_STALE_S (7 * 24 * 3600)
 /* Classes of a multiclass benchmark (K x K confusion counts per site). */
 #define FV_MAX_CLASSES 16
 /* Largest ONNX artefact a vendor may submit / a node will load. */

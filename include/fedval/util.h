@@ -51,6 +51,8 @@ const char *fv_log_quote(char *buf, size_t cap, const char *s);
 /* Read a whole file of at most max bytes into a fresh buffer (NUL-terminated, *len excludes
  * the NUL). */
 fv_err fv_file_read(const char *path, size_t max, uint8_t **buf, size_t *len, struct fv_diag *d);
+/* Make a rename of path durable: fsync the directory holding it (best effort). */
+void fv_file_sync_dir(const char *path);
 /* Write atomically: tmp file in the same directory, fsync, rename. mode e.g. 0600 / 0644. */
 fv_err fv_file_write_atomic(const char *path, const void *buf, size_t len, unsigned mode,
 			    struct fv_diag *d);

@@ -67,8 +67,7 @@ fail:
 	return e;
 }
 
-/* Make a rename durable: fsync the directory holding path (best effort). */
-static void sync_dir(const char *path)
+void fv_file_sync_dir(const char *path)
 {
 	char dir[4096];
 	const char *slash = strrchr(path, '/');
@@ -131,7 +130,7 @@ fv_err fv_file_write_atomic(const char *path, const void *buf, size_t len, unsig
 		e = fv_diag_set(d, FV_EIO, "%s: rename: %s", path, strerror(errno));
 		goto fail;
 	}
-	sync_dir(path);
+	fv_file_sync_dir(path);
 	return FV_OK;
 fail:
 	if (fd >= 0)

@@ -367,6 +367,38 @@ Test(bad_input, manifest_digest_mismatch_refused_by_node, .init = setup, .fini =
 	free(out);
 }
 
+/* An upload abandoned mid-way (a vendor's client died after a chunk) and a stray partial
+ * file: at its next start the coordinator drops the stale upload and every partial model
+ * file no unfinished upload owns, and keeps the ones still in progress. */
+Test(bad_input, abandoned_uploads_swept_at_start, .init = setup, .fini = teardown, .timeout = 120)
+{
+	char *out = NULL, stale[600], live[600], stray[600];
+	const char *a = "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa",
+		   *b = "bbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbb",
+		   *c = "cccccccccccccccccccccccccccccccccccccccccccccccccccccccccccccccc";
+	cr_assert_eq(h_stop(F.coord, 10000), 0);
+	F.coord = 0;
+	snprintf(stale, sizeof(stale), "%s/models/%s.part", F.dir, a);
+	snprintf(live, sizeof(live), "%s/models/%s.part", F.dir, b);
+	snprintf(stray, sizeof(stray), "%s/models/%s.part", F.dir, c);
+	h_write(stale, "half a model");
+	h_write(live, "half a model");
+	h_write(stray, "half a model");
+	cr_assert_eq(
+	    h_run(&out,
+		  "sqlite3 %s/coordinator.db \"INSERT INTO uploads VALUES('%s', 100, 2, 1, "
+		  "'vendor', 1000); INSERT INTO uploads VALUES('%s', 100, 2, 1, 'vendor', "
+		  "strftime('%%s','now') * 1000000)\" 2>&1",
+		  F.dir, a, b),
+	    0, "%s", out);
+	free(out);
+	h_coord_start(&F);
+	cr_assert(access(stale, F_OK) != 0, "the stale upload's file is still there");
+	cr_assert(access(stray, F_OK) != 0, "the stray partial file is still there");
+	cr_assert(access(live, F_OK) == 0, "an upload in progress lost its file");
+	cr_assert_eq(h_count(coord_log(), "event=upload_swept"), 2);
+}
+
 /* A bad value in the middle of the hospital's data: the job fails with the kind of failure
  * (the coordinator never sees the value or the record), the node log names the line, and the
  * node keeps serving: once the file is fixed the next run completes. */
