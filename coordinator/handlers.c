@@ -2380,6 +2380,16 @@ static fv_err handle_revoke(struct req *r, struct fv_diag *d)
 		}
 		store_unlock(s);
 	}
+	/* The monitoring schedules a revoked authority added end too: nothing runs in its name
+	 * any more (their runs and drift state stay in the store). */
+	int ended = 0;
+	if (store_exec(r->co->store, &ended,
+		       "UPDATE schedules SET removed_us = ? WHERE created_by = ? AND removed_us IS "
+		       "NULL",
+		       "it", fv_now_us(), q->name) == FV_OK &&
+	    ended > 0)
+		fv_log(FV_LOG_WARN, "schedule_removed", "count=%d by=%s reason=%s", ended,
+		       r->who.name, FV_Q("the authority that added them was revoked"));
 	fv_log(FV_LOG_WARN, "principal_revoked", "name=%s by=%s", q->name, r->who.name);
 	return reply_ack(r, q->name, "revoked");
 }

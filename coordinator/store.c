@@ -133,7 +133,10 @@ static fv_err bindv(sqlite3_stmt *st, const char *types, va_list ap)
 			rc = sqlite3_bind_blob64(st, i, p ? p : "", n, SQLITE_TRANSIENT);
 			break;
 		}
-		case 'n':
+		case 'n': /* takes (and ignores) an argument like the others: callers pass the
+			   * NULL they would otherwise bind, so the arguments after it stay aligned
+			   */
+			(void)va_arg(ap, const void *);
 			rc = sqlite3_bind_null(st, i);
 			break;
 		default:

@@ -19,7 +19,8 @@ sqlite3 *store_db(struct store *s);
 int store_schema_version(struct store *s);
 
 /* Run one statement with bound parameters. types: one char per parameter:
- * 't' const char *, 'i' int64_t, 'b' (const void *, size_t), 'd' double, 'n' NULL.
+ * 't' const char *, 'i' int64_t, 'b' (const void *, size_t), 'd' double, 'n' NULL (an
+ * argument is still passed, a pointer, and ignored).
  * FV_EEXIST on a uniqueness violation, FV_EDB otherwise. *changes (optional) gets the number
  * of rows changed. */
 fv_err store_exec(struct store *s, int *changes, const char *sql, const char *types, ...);

@@ -259,4 +259,26 @@ Test(schedule, runs_by_itself_detects_drift_survives_restart, .fini = teardown, 
 	cr_assert_eq(h_cli(&F, &out, "authority", "monitor schedule list --check"), 0, "%s", out);
 	cr_assert(strstr(out, "no schedules"), "%s", out);
 	free(out);
+
+	/* A schedule added by an authority that is later revoked ends with it: nothing runs in
+	 * a revoked principal's name. */
+	h_issue(&F, FV_ROLE_AUTHORITY, "authority2");
+	h_profile(&F, "authority2");
+	cr_assert_eq(h_cli(&F, &out, "authority2",
+			   "monitor schedule add --benchmark hf-readmission-30d --model %s "
+			   "--cadence P1M 2>&1",
+			   vid),
+		     0, "schedule add: %s", out);
+	free(out);
+	cr_assert_eq(h_cli(&F, &out, "authority", "monitor schedule list"), 0);
+	cr_assert(!strstr(out, "no schedules"), "%s", out);
+	free(out);
+	cr_assert_eq(h_cli(&F, &out, "authority",
+			   "principal revoke authority2 --reason 'left the agency' 2>&1"),
+		     0, "%s", out);
+	free(out);
+	cr_assert_eq(h_cli(&F, &out, "authority", "monitor schedule list"), 0);
+	cr_assert(strstr(out, "no schedules"), "the revoked authority's schedule stays: %s", out);
+	free(out);
+	cr_assert_eq(h_count(log, "event=schedule_removed count=1"), 1);
 }
