@@ -186,10 +186,11 @@ static bool blas_ok(size_t v)
 
 /* ---- im2col ---- */
 
-/* col[(c*K + kk) * P + p] = x[c, p*s - pb + kk*dil] or 0 outside; Cg channels of one image.
- * A 2-D fast path; the general case walks multi-indices. */
+/* col[(c*K + kk) * ld + p] = x[c, p*s - pb + kk*dil] or 0 outside, p < P; Cg channels of one
+ * image; ld >= P lets several images share one column matrix side by side. A 2-D fast path;
+ * the general case walks multi-indices. */
 #define DEFINE_IM2COL(T, NAME)                                                                     \
-	static void NAME(const T *x, size_t Cg, const struct geom *g, T *col)                      \
+	static void NAME(const T *x, size_t Cg, const struct geom *g, T *col, size_t ld)           \
 	{                                                                                          \
 		size_t P = g->out_size, K = g->k_size, nsp = g->nsp;                               \
 		if (nsp == 2) {                                                                    \
@@ -201,7 +202,7 @@ static bool blas_ok(size_t v)
 						    col + ((c * (size_t)g->k[0] + (size_t)kh) *    \
 							       (size_t)g->k[1] +                   \
 							   (size_t)kw) *                           \
-							      P;                                   \
+							      ld;                                  \
 						const T *xc = x + c * (size_t)(H * W);             \
 						for (int64_t oh = 0; oh < OH; oh++) {              \
 							int64_t ih = oh * g->s[0] - g->pb[0] +     \
@@ -213,18 +214,30 @@ static bool blas_ok(size_t v)
 								continue;                          \
 							}                                          \
 							const T *xr = xc + ih * W;                 \
-							int64_t iw = -g->pb[1] + kw * g->dil[1];   \
-							if (g->s[1] == 1 && iw >= 0 &&             \
-							    iw + OW <= W) {                        \
-								memcpy(r, xr + iw,                 \
-								       (size_t)OW * sizeof(T));    \
-								continue;                          \
+							int64_t iw = -g->pb[1] + kw * g->dil[1],   \
+								s1 = g->s[1], lo = 0, hi = 0;      \
+							/* columns ow in [lo, hi) read inside the  \
+							 * row: 0 <= iw + ow*s1 < W */             \
+							if (iw < 0)                                \
+								lo = (-iw + s1 - 1) / s1;          \
+							if (W - 1 - iw >= 0)                       \
+								hi = (W - 1 - iw) / s1 + 1;        \
+							lo = lo < OW ? lo : OW;                    \
+							hi = hi < OW ? hi : OW;                    \
+							hi = hi > lo ? hi : lo;                    \
+							memset(r, 0, (size_t)lo * sizeof(T));      \
+							if (s1 == 1 && hi > lo) {                  \
+								memcpy(r + lo, xr + (iw + lo),     \
+								       (size_t)(hi - lo) *         \
+									   sizeof(T));             \
+							} else if (hi > lo) {                      \
+								const T *xs = xr + (iw + lo * s1); \
+								for (int64_t ow = lo; ow < hi;     \
+								     ow++, xs += s1)               \
+									r[ow] = *xs;               \
 							}                                          \
-							for (int64_t ow = 0; ow < OW;              \
-							     ow++, iw += g->s[1])                  \
-								r[ow] = (iw >= 0 && iw < W)        \
-									    ? xr[iw]               \
-									    : 0;                   \
+							memset(r + hi, 0,                          \
+							       (size_t)(OW - hi) * sizeof(T));     \
 						}                                                  \
 					}                                                          \
 			return;                                                                    \
@@ -246,7 +259,7 @@ static bool blas_ok(size_t v)
 						inside = false;                                    \
 					off = off * (size_t)g->in[i] + (size_t)ii;                 \
 				}                                                                  \
-				col[r * P + p] = inside ? x[c * g->in_size + off] : 0;             \
+				col[r * ld + p] = inside ? x[c * g->in_size + off] : 0;            \
 				for (size_t i = nsp; i-- > 0;) {                                   \
 					if (++oo[i] < (size_t)g->out[i])                           \
 						break;                                             \
@@ -339,14 +352,17 @@ static fv_err add_bias(struct fv_tensor *Y, const struct fv_tensor *B, int64_t M
 	return FV_OK;
 }
 
+/* Columns of one convolution GEMM up to which images are batched (see run_conv). */
+#define CONV_BATCH_COLS 4096
+
 static fv_err run_conv(const struct fv_node *n, const struct fv_tensor *const *in, size_t n_in,
 		       struct fv_tensor *out, size_t n_out, struct fv_diag *d)
 {
 	const struct fv_tensor *X = in[0], *W = in[1], *B = n_in > 2 ? in[2] : NULL;
 	int64_t group = fv_attr_int(n, "group", 1), C, M, dims[FV_MAX_TENSOR_RANK];
-	size_t Cg, Mg, K, P, es;
+	size_t Cg, Mg, K, P, es, N = (size_t)X->dims[0], G = 1;
 	struct geom g;
-	void *col = NULL;
+	void *col = NULL, *prod = NULL;
 	bool direct;
 	fv_err e;
 
@@ -381,22 +397,50 @@ static fv_err run_conv(const struct fv_node *n, const struct fv_tensor *const *i
 	direct = g.k_size == 1;
 	for (size_t i = 0; i < g.nsp && direct; i++)
 		direct = g.s[i] == 1 && g.pb[i] == 0 && g.pe[i] == 0 && g.out[i] == g.in[i];
+	/* Thin products (small output planes, the late stages of a CNN) spend much of their time
+	 * packing W, once per GEMM call: float convolutions of one group put G images side by
+	 * side in one column matrix [K, G*P], multiply once, and copy each image's columns out. */
+	if (!direct && group == 1 && X->dtype == FV_DTYPE_FLOAT && P < CONV_BATCH_COLS) {
+		G = CONV_BATCH_COLS / P;
+		G = G < N ? G : N;
+		while (G > 1 && (K * G * P > FV_MAX_TENSOR_ELEMS ||
+				 (size_t)M * G * P > FV_MAX_TENSOR_ELEMS || !blas_ok(G * P)))
+			G--;
+	}
 	if (!direct) {
 		size_t cells;
 		if (fv_mul_overflow(K, P, &cells) || cells > FV_MAX_TENSOR_ELEMS)
 			return fv_diag_set(d, FV_ELIMIT, "im2col buffer over %u elements",
 					   FV_MAX_TENSOR_ELEMS);
-		if (!(col = fv_alloc(cells * es)))
+		if (!(col = fv_alloc(cells * G * es)))
 			return fv_diag_set(d, FV_ENOMEM, "out of memory for im2col");
+		if (G > 1 && !(prod = fv_alloc((size_t)M * G * P * es))) {
+			fv_free(col);
+			return fv_diag_set(d, FV_ENOMEM, "out of memory for a convolution");
+		}
 	}
-	for (size_t nn = 0; nn < (size_t)X->dims[0]; nn++)
+	for (size_t n0 = 0; n0 < N && G > 1; n0 += G) {
+		size_t gn = N - n0 < G ? N - n0 : G;
+		float *y = (float *)out->data + n0 * (size_t)M * P;
+		for (size_t i = 0; i < gn; i++)
+			im2col_f((const float *)X->data + (n0 + i) * (size_t)C * g.in_size, Cg, &g,
+				 (float *)col + i * P, gn * P);
+		cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, (int)M, (int)(gn * P),
+			    (int)K, 1.0f, (const float *)W->data, (int)K, col, (int)(gn * P), 0.0f,
+			    prod, (int)(gn * P));
+		for (size_t i = 0; i < gn; i++)
+			for (size_t m = 0; m < (size_t)M; m++)
+				memcpy(y + (i * (size_t)M + m) * P,
+				       (const float *)prod + m * gn * P + i * P, P * sizeof(float));
+	}
+	for (size_t nn = 0; nn < (size_t)X->dims[0] && G == 1; nn++)
 		for (size_t gi = 0; gi < (size_t)group; gi++) {
 			size_t xo = (nn * (size_t)C + gi * Cg) * g.in_size,
 			       yo = (nn * (size_t)M + gi * Mg) * P, wo = gi * Mg * K;
 			if (X->dtype == FV_DTYPE_FLOAT) {
 				const float *xp = (const float *)X->data + xo;
 				if (!direct)
-					im2col_f(xp, Cg, &g, col);
+					im2col_f(xp, Cg, &g, col, P);
 				cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, (int)Mg,
 					    (int)P, (int)K, 1.0f, (const float *)W->data + wo,
 					    (int)K, direct ? xp : col, (int)P, 0.0f,
@@ -404,13 +448,14 @@ static fv_err run_conv(const struct fv_node *n, const struct fv_tensor *const *i
 			} else {
 				const double *xp = (const double *)X->data + xo;
 				if (!direct)
-					im2col_d(xp, Cg, &g, col);
+					im2col_d(xp, Cg, &g, col, P);
 				cblas_dgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, (int)Mg,
 					    (int)P, (int)K, 1.0, (const double *)W->data + wo,
 					    (int)K, direct ? xp : col, (int)P, 0.0,
 					    (double *)out->data + yo, (int)P);
 			}
 		}
+	fv_free(prod);
 	fv_free(col);
 	return add_bias(out, B, M, P, d);
 }
@@ -609,6 +654,74 @@ static void pool_planes(const struct fv_tensor *X, struct fv_tensor *Y, struct f
 	}
 }
 
+/* pool_planes for the common case, float [N, C, H, W] without MaxPool's indices: the window's
+ * rows and columns inside the input are found once per output instead of testing every tap,
+ * and values are read as floats. Same results as pool_planes: the maximum is the first inside
+ * value unless a later one is greater (a NaN first stays), an average is summed and divided
+ * in double and rounded once. */
+static void pool_planes_2d_f(const struct fv_tensor *X, struct fv_tensor *Y, const struct geom *g,
+			     bool is_max, bool count_pad)
+{
+	size_t planes = (size_t)X->dims[0] * (size_t)X->dims[1];
+	int64_t H = g->in[0], W = g->in[1], OH = g->out[0], OW = g->out[1];
+
+	for (size_t pl = 0; pl < planes; pl++) {
+		const float *x = (const float *)X->data + pl * g->in_size;
+		float *y = (float *)Y->data + pl * g->out_size;
+		for (int64_t oh = 0; oh < OH; oh++) {
+			int64_t h0 = oh * g->s[0] - g->pb[0], kh_lo = 0, kh_hi = g->k[0], hspan = 0;
+			/* taps inside the input: h0 + k*dil in [0, H) */
+			if (h0 < 0)
+				kh_lo = (-h0 + g->dil[0] - 1) / g->dil[0];
+			if (h0 + (kh_hi - 1) * g->dil[0] >= H)
+				kh_hi = H - 1 - h0 < 0 ? 0 : (H - 1 - h0) / g->dil[0] + 1;
+			if (count_pad)
+				for (int64_t k = 0; k < g->k[0]; k++) {
+					int64_t c = h0 + k * g->dil[0];
+					hspan += c >= -g->pb[0] && c < H + g->pe[0];
+				}
+			for (int64_t ow = 0; ow < OW; ow++) {
+				int64_t w0 = ow * g->s[1] - g->pb[1], kw_lo = 0, kw_hi = g->k[1],
+					wspan = 0;
+				double acc = is_max ? -INFINITY : 0;
+				bool any = false;
+				if (w0 < 0)
+					kw_lo = (-w0 + g->dil[1] - 1) / g->dil[1];
+				if (w0 + (kw_hi - 1) * g->dil[1] >= W)
+					kw_hi = W - 1 - w0 < 0 ? 0 : (W - 1 - w0) / g->dil[1] + 1;
+				for (int64_t kh = kh_lo; kh < kh_hi; kh++) {
+					const float *xr = x + (h0 + kh * g->dil[0]) * W + w0;
+					for (int64_t kw = kw_lo; kw < kw_hi; kw++) {
+						double v = xr[kw * g->dil[1]];
+						if (!is_max)
+							acc += v;
+						else if (!any || v > acc)
+							acc = v;
+						any = true;
+					}
+				}
+				if (!is_max) {
+					size_t cnt;
+					if (count_pad) {
+						for (int64_t k = 0; k < g->k[1]; k++) {
+							int64_t c = w0 + k * g->dil[1];
+							wspan += c >= -g->pb[1] && c < W + g->pe[1];
+						}
+						cnt = (size_t)(hspan * wspan);
+					} else {
+						cnt = kh_hi > kh_lo && kw_hi > kw_lo
+							  ? (size_t)((kh_hi - kh_lo) *
+								     (kw_hi - kw_lo))
+							  : 0;
+					}
+					acc = cnt ? acc / (double)cnt : 0;
+				}
+				y[oh * OW + ow] = (float)acc;
+			}
+		}
+	}
+}
+
 static fv_err run_pool(const struct fv_node *n, const struct fv_tensor *const *in, size_t n_in,
 		       struct fv_tensor *out, size_t n_out, struct fv_diag *d)
 {
@@ -633,7 +746,11 @@ static fv_err run_pool(const struct fv_node *n, const struct fv_tensor *const *i
 		return e;
 	if (n_out > 1 && (e = fv_tensor_alloc(&out[1], FV_DTYPE_INT64, X->rank, dims, d)) != FV_OK)
 		return e;
-	pool_planes(X, &out[0], n_out > 1 ? &out[1] : NULL, &g, is_max, count_pad, col_major);
+	if (X->dtype == FV_DTYPE_FLOAT && g.nsp == 2 && n_out == 1)
+		pool_planes_2d_f(X, &out[0], &g, is_max, count_pad);
+	else
+		pool_planes(X, &out[0], n_out > 1 ? &out[1] : NULL, &g, is_max, count_pad,
+			    col_major);
 	return FV_OK;
 }
 
