@@ -662,7 +662,8 @@ static fv_err run_unary(const struct fv_node *n, const struct fv_tensor *const *
 	if (X->dtype == FV_DTYPE_BOOL || (fv_dtype_is_int(X->dtype) && !int_ok(op)))
 		return fv_diag_set(d, FV_EUNSUPPORTED, "%s of %s is not supported", n->op->name,
 				   fv_dtype_name(X->dtype));
-	if ((e = fv_tensor_alloc(out, X->dtype, X->rank, X->dims, d)) != FV_OK)
+	/* every path below writes every element */
+	if ((e = fv_tensor_alloc_uninit(out, X->dtype, X->rank, X->dims, d)) != FV_OK)
 		return e;
 	if (X->dtype != FV_DTYPE_FLOAT && X->dtype != FV_DTYPE_DOUBLE &&
 	    X->dtype != FV_DTYPE_INT64) {

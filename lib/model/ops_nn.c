@@ -388,11 +388,16 @@ static fv_err run_conv(const struct fv_node *n, const struct fv_tensor *const *i
 	dims[0] = X->dims[0];
 	dims[1] = M;
 	memcpy(dims + 2, g.out, g.nsp * sizeof(int64_t));
-	if ((e = fv_tensor_alloc(out, X->dtype, X->rank, dims, d)) != FV_OK)
+	/* every element is written by the GEMMs below (beta 0) or, for K = 0, here */
+	if ((e = fv_tensor_alloc_uninit(out, X->dtype, X->rank, dims, d)) != FV_OK)
 		return e;
 	if (!out->count)
 		return FV_OK;
 	es = fv_dtype_size(X->dtype);
+	if (K == 0) {
+		memset(out->data, 0, out->count * es);
+		return add_bias(out, B, M, P, d);
+	}
 	/* A 1x1 kernel with stride 1 and no padding reads the input as its own column matrix. */
 	direct = g.k_size == 1;
 	for (size_t i = 0; i < g.nsp && direct; i++)
@@ -742,9 +747,11 @@ static fv_err run_pool(const struct fv_node *n, const struct fv_tensor *const *i
 	dims[0] = X->dims[0];
 	dims[1] = X->dims[1];
 	memcpy(dims + 2, g.out, g.nsp * sizeof(int64_t));
-	if ((e = fv_tensor_alloc(&out[0], X->dtype, X->rank, dims, d)) != FV_OK)
+	/* pool_planes and pool_planes_2d_f write every output element */
+	if ((e = fv_tensor_alloc_uninit(&out[0], X->dtype, X->rank, dims, d)) != FV_OK)
 		return e;
-	if (n_out > 1 && (e = fv_tensor_alloc(&out[1], FV_DTYPE_INT64, X->rank, dims, d)) != FV_OK)
+	if (n_out > 1 &&
+	    (e = fv_tensor_alloc_uninit(&out[1], FV_DTYPE_INT64, X->rank, dims, d)) != FV_OK)
 		return e;
 	if (X->dtype == FV_DTYPE_FLOAT && g.nsp == 2 && n_out == 1)
 		pool_planes_2d_f(X, &out[0], &g, is_max, count_pad);
@@ -845,7 +852,8 @@ static fv_err run_bn(const struct fv_node *n, const struct fv_tensor *const *in,
 	for (size_t k = 1; k < 5; k++)
 		if (in[k]->count != C || !fv_dtype_is_float(in[k]->dtype))
 			return fv_diag_set(d, FV_EINVAL, "input %zu must hold %zu floats", k, C);
-	if ((e = fv_tensor_alloc(&out[0], X->dtype, X->rank, X->dims, d)) != FV_OK)
+	/* the loop over channels below writes every element of Y */
+	if ((e = fv_tensor_alloc_uninit(&out[0], X->dtype, X->rank, X->dims, d)) != FV_OK)
 		return e;
 	for (size_t k = 1; k < n_out; k++)
 		if ((e = fv_tensor_alloc(&out[k], in[3 + k - 1]->dtype, 1, (int64_t[]){(int64_t)C},
