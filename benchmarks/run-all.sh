@@ -4,7 +4,7 @@
 # compare with the issues' goals are the ratios; see benchmarks/RESULTS.md.
 #
 # usage: benchmarks/run-all.sh [--quick] [--only NAME,...] [--skip NAME,...]
-#   NAME is model, stats, eval, ingest or load (benchmarks/<NAME>/run.sh)
+#   NAME is model, stats, eval, ingest, ort or load (benchmarks/<NAME>/run.sh)
 #   --quick   smaller sizes (about 10x fewer rows; minutes instead of a quarter of an hour):
 #             a smoke test of the scripts, not numbers for RESULTS.md
 # environment (optional):
@@ -82,6 +82,8 @@ if [ "$QUICK" = 1 ]; then
 	run stats FV_BENCH_SCORES=1000000 "$SRC/benchmarks/stats/run.sh"
 	run eval "$SRC/benchmarks/eval/run.sh" "$FV_BENCH_BUILD" 200000
 	run ingest "$SRC/benchmarks/ingest/run.sh" 250000
+	run ort FV_BENCH_ROWS=100000 FV_BENCH_BATCH=2 FV_BENCH_REPEATS=3 \
+		"$SRC/benchmarks/ort/run.sh"
 	[ -x "$SRC/benchmarks/load/run.sh" ] &&
 		run load FV_LOAD_BUILD="$FV_BENCH_BUILD" FV_LOAD_DIR="$FV_BENCH_DIR/load" \
 			FV_LOAD_NODES=100 FV_LOAD_IDLE_S=3 FV_LOAD_STORM_S=3 \
@@ -91,6 +93,7 @@ else
 	run stats "$SRC/benchmarks/stats/run.sh"
 	run eval "$SRC/benchmarks/eval/run.sh" "$FV_BENCH_BUILD"
 	run ingest "$SRC/benchmarks/ingest/run.sh"
+	run ort "$SRC/benchmarks/ort/run.sh"
 	[ -x "$SRC/benchmarks/load/run.sh" ] &&
 		run load FV_LOAD_BUILD="$FV_BENCH_BUILD" FV_LOAD_DIR="$FV_BENCH_DIR/load" \
 			"$SRC/benchmarks/load/run.sh"

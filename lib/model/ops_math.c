@@ -612,6 +612,26 @@ static double unary(enum unop op, double x, double alpha, double beta)
 	return x;
 }
 
+typedef float fv_v4f __attribute__((vector_size(16)));
+typedef int32_t fv_v4i __attribute__((vector_size(16)));
+
+/* unary(U_RELU) on floats, without the round trip through double, the switch and the branch
+ * per element (a CNN's most frequent operator; its signs are unpredictable): x where x > 0 or
+ * x is NaN, +0 elsewhere, with a mask over 4 floats (SSE2, native on every x86-64). */
+static void relu_f(const float *x, float *y, size_t n)
+{
+	size_t i = 0;
+
+	for (; i + 4 <= n; i += 4) {
+		fv_v4f v;
+		memcpy(&v, x + i, sizeof(v));
+		v = (fv_v4f)((fv_v4i)v & ((v > 0) | (v != v)));
+		memcpy(y + i, &v, sizeof(v));
+	}
+	for (; i < n; i++)
+		y[i] = x[i] > 0 || x[i] != x[i] ? x[i] : 0.0f;
+}
+
 /* Operators whose int64 result is exact when computed on the integer itself. */
 static bool int_ok(enum unop op)
 {
@@ -642,7 +662,8 @@ static fv_err run_unary(const struct fv_node *n, const struct fv_tensor *const *
 	if (X->dtype == FV_DTYPE_BOOL || (fv_dtype_is_int(X->dtype) && !int_ok(op)))
 		return fv_diag_set(d, FV_EUNSUPPORTED, "%s of %s is not supported", n->op->name,
 				   fv_dtype_name(X->dtype));
-	if ((e = fv_tensor_alloc(out, X->dtype, X->rank, X->dims, d)) != FV_OK)
+	/* every path below writes every element */
+	if ((e = fv_tensor_alloc_uninit(out, X->dtype, X->rank, X->dims, d)) != FV_OK)
 		return e;
 	if (X->dtype != FV_DTYPE_FLOAT && X->dtype != FV_DTYPE_DOUBLE &&
 	    X->dtype != FV_DTYPE_INT64) {
@@ -668,6 +689,10 @@ static fv_err run_unary(const struct fv_node *n, const struct fv_tensor *const *
 	case FV_DTYPE_FLOAT: {
 		const float *x = X->data;
 		float *y = out->data;
+		if (op == U_RELU) {
+			relu_f(x, y, X->count);
+			break;
+		}
 		for (size_t i = 0; i < X->count; i++)
 			y[i] = (float)unary(op, x[i], alpha, beta);
 		break;

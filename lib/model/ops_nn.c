@@ -186,10 +186,11 @@ static bool blas_ok(size_t v)
 
 /* ---- im2col ---- */
 
-/* col[(c*K + kk) * P + p] = x[c, p*s - pb + kk*dil] or 0 outside; Cg channels of one image.
- * A 2-D fast path; the general case walks multi-indices. */
+/* col[(c*K + kk) * ld + p] = x[c, p*s - pb + kk*dil] or 0 outside, p < P; Cg channels of one
+ * image; ld >= P lets several images share one column matrix side by side. A 2-D fast path;
+ * the general case walks multi-indices. */
 #define DEFINE_IM2COL(T, NAME)                                                                     \
-	static void NAME(const T *x, size_t Cg, const struct geom *g, T *col)                      \
+	static void NAME(const T *x, size_t Cg, const struct geom *g, T *col, size_t ld)           \
 	{                                                                                          \
 		size_t P = g->out_size, K = g->k_size, nsp = g->nsp;                               \
 		if (nsp == 2) {                                                                    \
@@ -201,7 +202,7 @@ static bool blas_ok(size_t v)
 						    col + ((c * (size_t)g->k[0] + (size_t)kh) *    \
 							       (size_t)g->k[1] +                   \
 							   (size_t)kw) *                           \
-							      P;                                   \
+							      ld;                                  \
 						const T *xc = x + c * (size_t)(H * W);             \
 						for (int64_t oh = 0; oh < OH; oh++) {              \
 							int64_t ih = oh * g->s[0] - g->pb[0] +     \
@@ -213,18 +214,30 @@ static bool blas_ok(size_t v)
 								continue;                          \
 							}                                          \
 							const T *xr = xc + ih * W;                 \
-							int64_t iw = -g->pb[1] + kw * g->dil[1];   \
-							if (g->s[1] == 1 && iw >= 0 &&             \
-							    iw + OW <= W) {                        \
-								memcpy(r, xr + iw,                 \
-								       (size_t)OW * sizeof(T));    \
-								continue;                          \
+							int64_t iw = -g->pb[1] + kw * g->dil[1],   \
+								s1 = g->s[1], lo = 0, hi = 0;      \
+							/* columns ow in [lo, hi) read inside the  \
+							 * row: 0 <= iw + ow*s1 < W */             \
+							if (iw < 0)                                \
+								lo = (-iw + s1 - 1) / s1;          \
+							if (W - 1 - iw >= 0)                       \
+								hi = (W - 1 - iw) / s1 + 1;        \
+							lo = lo < OW ? lo : OW;                    \
+							hi = hi < OW ? hi : OW;                    \
+							hi = hi > lo ? hi : lo;                    \
+							memset(r, 0, (size_t)lo * sizeof(T));      \
+							if (s1 == 1 && hi > lo) {                  \
+								memcpy(r + lo, xr + (iw + lo),     \
+								       (size_t)(hi - lo) *         \
+									   sizeof(T));             \
+							} else if (hi > lo) {                      \
+								const T *xs = xr + (iw + lo * s1); \
+								for (int64_t ow = lo; ow < hi;     \
+								     ow++, xs += s1)               \
+									r[ow] = *xs;               \
 							}                                          \
-							for (int64_t ow = 0; ow < OW;              \
-							     ow++, iw += g->s[1])                  \
-								r[ow] = (iw >= 0 && iw < W)        \
-									    ? xr[iw]               \
-									    : 0;                   \
+							memset(r + hi, 0,                          \
+							       (size_t)(OW - hi) * sizeof(T));     \
 						}                                                  \
 					}                                                          \
 			return;                                                                    \
@@ -246,7 +259,7 @@ static bool blas_ok(size_t v)
 						inside = false;                                    \
 					off = off * (size_t)g->in[i] + (size_t)ii;                 \
 				}                                                                  \
-				col[r * P + p] = inside ? x[c * g->in_size + off] : 0;             \
+				col[r * ld + p] = inside ? x[c * g->in_size + off] : 0;            \
 				for (size_t i = nsp; i-- > 0;) {                                   \
 					if (++oo[i] < (size_t)g->out[i])                           \
 						break;                                             \
@@ -296,6 +309,236 @@ DEFINE_IM2COL(double, im2col_d)
 DEFINE_COL2IM(float, col2im_f)
 DEFINE_COL2IM(double, col2im_d)
 
+/* ---- Winograd F(2x2, 3x3) ---- */
+
+/* Scratch of the Winograd path, in floats, for each of its two tile arrays: images are taken
+ * in groups that fit (a single image that does not fit takes the im2col path). */
+#define WINO_MAX_SCRATCH (2u * 1024 * 1024)
+/* One cache line of floats (see conv_winograd). */
+#define WINO_PAD 16u
+
+/* 3x3 kernels, stride 1, no dilation, one group, float, enough channels for the 16 GEMMs to be
+ * worth their transforms: 2.25x fewer multiplications than im2col + GEMM (Lavin and Gray,
+ * "Fast Algorithms for Convolutional Neural Networks", 2016). The results differ from the
+ * direct sum by float rounding only (transforms with coefficients 0, +-1 and 1/2). */
+static bool wino_ok(const struct geom *g, int64_t group, size_t C, size_t M, enum fv_dtype dt)
+{
+	size_t th, tw;
+
+	if (dt != FV_DTYPE_FLOAT || group != 1 || g->nsp != 2 || g->k[0] != 3 || g->k[1] != 3 ||
+	    g->s[0] != 1 || g->s[1] != 1 || g->dil[0] != 1 || g->dil[1] != 1 || C < 8 || M < 8)
+		return false;
+	th = (size_t)(g->out[0] + 1) / 2;
+	tw = (size_t)(g->out[1] + 1) / 2;
+	return th * tw <= WINO_MAX_SCRATCH / 16 / (C > M ? C : M) && blas_ok(C) && blas_ok(M);
+}
+
+typedef float wino_v4f __attribute__((vector_size(16)));
+typedef int32_t wino_v4i __attribute__((vector_size(16)));
+
+/* One 4x4 input tile at rows ih0.., columns iw0.. of plane x (zeros outside) to its 16
+ * transformed values v[xi * st], V = B^T d B. */
+static void wino_in1(const float *x, int64_t H, int64_t W, int64_t ih0, int64_t iw0, float *v,
+		     size_t st)
+{
+	float d[4][4], t[4][4];
+
+	for (int a = 0; a < 4; a++)
+		for (int b = 0; b < 4; b++) {
+			int64_t ih = ih0 + a, iw = iw0 + b;
+			d[a][b] = ih >= 0 && ih < H && iw >= 0 && iw < W ? x[ih * W + iw] : 0.0f;
+		}
+	for (int b = 0; b < 4; b++) { /* B^T d */
+		t[0][b] = d[0][b] - d[2][b];
+		t[1][b] = d[1][b] + d[2][b];
+		t[2][b] = d[2][b] - d[1][b];
+		t[3][b] = d[1][b] - d[3][b];
+	}
+	for (int a = 0; a < 4; a++) { /* (B^T d) B */
+		v[(size_t)(4 * a + 0) * st] = t[a][0] - t[a][2];
+		v[(size_t)(4 * a + 1) * st] = t[a][1] + t[a][2];
+		v[(size_t)(4 * a + 2) * st] = t[a][2] - t[a][1];
+		v[(size_t)(4 * a + 3) * st] = t[a][1] - t[a][3];
+	}
+}
+
+/* wino_in1 for the 4 tiles at columns iw0, iw0 + 2, iw0 + 4, iw0 + 6, each value of the 4
+ * tiles in one vector (v[xi * st + 0..3]); the same arithmetic, so the same results. */
+static void wino_in4(const float *x, int64_t H, int64_t W, int64_t ih0, int64_t iw0, float *v,
+		     size_t st)
+{
+	float r[4][10];
+	wino_v4f d[4][4], t[4][4], o;
+
+	for (int a = 0; a < 4; a++) {
+		int64_t ih = ih0 + a;
+		if (ih < 0 || ih >= H) {
+			memset(r[a], 0, sizeof(r[a]));
+		} else if (iw0 >= 0 && iw0 + 10 <= W) {
+			memcpy(r[a], x + ih * W + iw0, sizeof(r[a]));
+		} else {
+			for (int b = 0; b < 10; b++)
+				r[a][b] = iw0 + b >= 0 && iw0 + b < W ? x[ih * W + iw0 + b] : 0.0f;
+		}
+		for (int b = 0; b < 4; b++)
+			d[a][b] = (wino_v4f){r[a][b], r[a][b + 2], r[a][b + 4], r[a][b + 6]};
+	}
+	for (int b = 0; b < 4; b++) {
+		t[0][b] = d[0][b] - d[2][b];
+		t[1][b] = d[1][b] + d[2][b];
+		t[2][b] = d[2][b] - d[1][b];
+		t[3][b] = d[1][b] - d[3][b];
+	}
+	for (int a = 0; a < 4; a++) {
+		o = t[a][0] - t[a][2];
+		memcpy(v + (size_t)(4 * a + 0) * st, &o, sizeof(o));
+		o = t[a][1] + t[a][2];
+		memcpy(v + (size_t)(4 * a + 1) * st, &o, sizeof(o));
+		o = t[a][2] - t[a][1];
+		memcpy(v + (size_t)(4 * a + 2) * st, &o, sizeof(o));
+		o = t[a][1] - t[a][3];
+		memcpy(v + (size_t)(4 * a + 3) * st, &o, sizeof(o));
+	}
+}
+
+/* One tile's 16 products m[xi * st] to its 2x2 outputs A^T m A at (oh, ow) of plane y, those
+ * inside OH x OW. */
+static void wino_out1(const float *m, size_t st, float *y, int64_t OH, int64_t OW, int64_t oh,
+		      int64_t ow)
+{
+	float s[2][4];
+
+	for (int b = 0; b < 4; b++) { /* A^T m */
+		float m0 = m[(size_t)b * st], m1 = m[(size_t)(4 + b) * st],
+		      m2 = m[(size_t)(8 + b) * st], m3 = m[(size_t)(12 + b) * st];
+		s[0][b] = m0 + m1 + m2;
+		s[1][b] = m1 - m2 - m3;
+	}
+	for (int a = 0; a < 2 && oh + a < OH; a++) {
+		y[(oh + a) * OW + ow] = s[a][0] + s[a][1] + s[a][2];
+		if (ow + 1 < OW)
+			y[(oh + a) * OW + ow + 1] = s[a][1] - s[a][2] - s[a][3];
+	}
+}
+
+/* wino_out1 for 4 tiles side by side, columns ow .. ow + 7 all inside OW. */
+static void wino_out4(const float *m, size_t st, float *y, int64_t OH, int64_t OW, int64_t oh,
+		      int64_t ow)
+{
+	wino_v4f s[2][4], y0, y1, lo, hi;
+
+	for (int b = 0; b < 4; b++) {
+		wino_v4f m0, m1, m2, m3;
+		memcpy(&m0, m + (size_t)b * st, sizeof(m0));
+		memcpy(&m1, m + (size_t)(4 + b) * st, sizeof(m1));
+		memcpy(&m2, m + (size_t)(8 + b) * st, sizeof(m2));
+		memcpy(&m3, m + (size_t)(12 + b) * st, sizeof(m3));
+		s[0][b] = m0 + m1 + m2;
+		s[1][b] = m1 - m2 - m3;
+	}
+	for (int a = 0; a < 2 && oh + a < OH; a++) {
+		y0 = s[a][0] + s[a][1] + s[a][2];
+		y1 = s[a][1] - s[a][2] - s[a][3];
+		lo = __builtin_shuffle(y0, y1, (wino_v4i){0, 4, 1, 5});
+		hi = __builtin_shuffle(y0, y1, (wino_v4i){2, 6, 3, 7});
+		memcpy(y + (oh + a) * OW + ow, &lo, sizeof(lo));
+		memcpy(y + (oh + a) * OW + ow + 4, &hi, sizeof(hi));
+	}
+}
+
+/* Y[N, M, OH, OW] = X * W by Winograd F(2x2, 3x3): U = G w G^T per (m, c), V = B^T d B per
+ * (c, 4x4 input tile), 16 GEMMs U[xi] (M x C) V[xi] (C x T), Y tile = A^T m A. */
+static fv_err conv_winograd(const struct fv_tensor *X, const struct fv_tensor *W,
+			    const struct geom *g, struct fv_tensor *Y, struct fv_diag *d)
+{
+	size_t N = (size_t)X->dims[0], C = (size_t)X->dims[1], M = (size_t)W->dims[0];
+	int64_t H = g->in[0], Wd = g->in[1], OH = g->out[0], OW = g->out[1];
+	size_t TH = (size_t)(OH + 1) / 2, TW = (size_t)(OW + 1) / 2, per = TH * TW;
+	size_t cm = C > M ? C : M, gn = WINO_MAX_SCRATCH / 16 / cm / per, T;
+	/* The 16 matrices of U, V and Mo lie WINO_PAD floats further apart than their sizes:
+	 * the transforms read or write all 16 at once, and sizes that are multiples of 4 KiB
+	 * would put those 16 streams in the same cache sets (measured: 9x slower). */
+	size_t su = M * C + WINO_PAD, sv, sm;
+	float *U = NULL, *V = NULL, *Mo = NULL;
+	const float *w = W->data;
+	fv_err e = FV_OK;
+
+	gn = gn < N ? gn : N;
+	gn = gn ? gn : 1;
+	while (gn > 1 && !blas_ok(gn * per))
+		gn--;
+	T = gn * per;
+	sv = C * T + WINO_PAD;
+	sm = M * T + WINO_PAD;
+	if (!(U = fv_alloc(16 * su * sizeof(float))) || !(V = fv_alloc(16 * sv * sizeof(float))) ||
+	    !(Mo = fv_alloc(16 * sm * sizeof(float)))) {
+		e = fv_diag_set(d, FV_ENOMEM, "out of memory for a Winograd convolution");
+		goto out;
+	}
+	for (size_t mc = 0; mc < M * C; mc++) {
+		const float *k = w + mc * 9;
+		float t[4][3], u[4][4];
+		for (int j = 0; j < 3; j++) { /* G k: rows of the 4x3 product */
+			t[0][j] = k[j];
+			t[1][j] = 0.5f * (k[j] + k[3 + j] + k[6 + j]);
+			t[2][j] = 0.5f * (k[j] - k[3 + j] + k[6 + j]);
+			t[3][j] = k[6 + j];
+		}
+		for (int i = 0; i < 4; i++) { /* (G k) G^T */
+			u[i][0] = t[i][0];
+			u[i][1] = 0.5f * (t[i][0] + t[i][1] + t[i][2]);
+			u[i][2] = 0.5f * (t[i][0] - t[i][1] + t[i][2]);
+			u[i][3] = t[i][2];
+		}
+		for (int xi = 0; xi < 16; xi++)
+			U[(size_t)xi * su + mc] = u[xi / 4][xi % 4];
+	}
+	for (size_t n0 = 0; n0 < N; n0 += gn) {
+		size_t gc = N - n0 < gn ? N - n0 : gn, Tc = gc * per;
+		for (size_t i = 0; i < gc; i++)
+			for (size_t c = 0; c < C; c++) {
+				const float *xp =
+				    (const float *)X->data + ((n0 + i) * C + c) * (size_t)(H * Wd);
+				for (size_t th = 0; th < TH; th++) {
+					float *v = V + c * Tc + (i * TH + th) * TW;
+					int64_t ih0 = (int64_t)(2 * th) - g->pb[0];
+					size_t tw = 0;
+					for (; tw + 4 <= TW; tw += 4)
+						wino_in4(xp, H, Wd, ih0,
+							 (int64_t)(2 * tw) - g->pb[1], v + tw, sv);
+					for (; tw < TW; tw++)
+						wino_in1(xp, H, Wd, ih0,
+							 (int64_t)(2 * tw) - g->pb[1], v + tw, sv);
+				}
+			}
+		for (size_t xi = 0; xi < 16; xi++)
+			cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, (int)M, (int)Tc,
+				    (int)C, 1.0f, U + xi * su, (int)C, V + xi * sv, (int)Tc, 0.0f,
+				    Mo + xi * sm, (int)Tc);
+		for (size_t i = 0; i < gc; i++)
+			for (size_t m = 0; m < M; m++) {
+				float *yp =
+				    (float *)Y->data + ((n0 + i) * M + m) * (size_t)(OH * OW);
+				for (size_t th = 0; th < TH; th++) {
+					const float *mp = Mo + m * Tc + (i * TH + th) * TW;
+					int64_t oh = (int64_t)(2 * th);
+					size_t tw = 0;
+					for (; tw + 4 <= TW && (int64_t)(2 * tw + 8) <= OW; tw += 4)
+						wino_out4(mp + tw, sm, yp, OH, OW, oh,
+							  (int64_t)(2 * tw));
+					for (; tw < TW; tw++)
+						wino_out1(mp + tw, sm, yp, OH, OW, oh,
+							  (int64_t)(2 * tw));
+				}
+			}
+	}
+out:
+	fv_free(U);
+	fv_free(V);
+	fv_free(Mo);
+	return e;
+}
+
 /* ---- Conv ---- */
 
 static fv_err conv_types(const struct fv_tensor *const *in, size_t n_in, struct fv_diag *d)
@@ -339,14 +582,17 @@ static fv_err add_bias(struct fv_tensor *Y, const struct fv_tensor *B, int64_t M
 	return FV_OK;
 }
 
+/* Columns of one convolution GEMM up to which images are batched (see run_conv). */
+#define CONV_BATCH_COLS 4096
+
 static fv_err run_conv(const struct fv_node *n, const struct fv_tensor *const *in, size_t n_in,
 		       struct fv_tensor *out, size_t n_out, struct fv_diag *d)
 {
 	const struct fv_tensor *X = in[0], *W = in[1], *B = n_in > 2 ? in[2] : NULL;
 	int64_t group = fv_attr_int(n, "group", 1), C, M, dims[FV_MAX_TENSOR_RANK];
-	size_t Cg, Mg, K, P, es;
+	size_t Cg, Mg, K, P, es, N = (size_t)X->dims[0], G = 1;
 	struct geom g;
-	void *col = NULL;
+	void *col = NULL, *prod = NULL;
 	bool direct;
 	fv_err e;
 
@@ -372,31 +618,69 @@ static fv_err run_conv(const struct fv_node *n, const struct fv_tensor *const *i
 	dims[0] = X->dims[0];
 	dims[1] = M;
 	memcpy(dims + 2, g.out, g.nsp * sizeof(int64_t));
-	if ((e = fv_tensor_alloc(out, X->dtype, X->rank, dims, d)) != FV_OK)
+	/* every element is written by the GEMMs below (beta 0) or, for K = 0, here */
+	if ((e = fv_tensor_alloc_uninit(out, X->dtype, X->rank, dims, d)) != FV_OK)
 		return e;
 	if (!out->count)
 		return FV_OK;
 	es = fv_dtype_size(X->dtype);
+	if (K == 0) {
+		memset(out->data, 0, out->count * es);
+		return add_bias(out, B, M, P, d);
+	}
+	if (wino_ok(&g, group, (size_t)C, (size_t)M, X->dtype)) {
+		if ((e = conv_winograd(X, W, &g, out, d)) != FV_OK)
+			return e;
+		return add_bias(out, B, M, P, d);
+	}
 	/* A 1x1 kernel with stride 1 and no padding reads the input as its own column matrix. */
 	direct = g.k_size == 1;
 	for (size_t i = 0; i < g.nsp && direct; i++)
 		direct = g.s[i] == 1 && g.pb[i] == 0 && g.pe[i] == 0 && g.out[i] == g.in[i];
+	/* Thin products (small output planes, the late stages of a CNN) spend much of their time
+	 * packing W, once per GEMM call: float convolutions of one group put G images side by
+	 * side in one column matrix [K, G*P], multiply once, and copy each image's columns out. */
+	if (!direct && group == 1 && X->dtype == FV_DTYPE_FLOAT && P < CONV_BATCH_COLS) {
+		G = CONV_BATCH_COLS / P;
+		G = G < N ? G : N;
+		while (G > 1 && (K * G * P > FV_MAX_TENSOR_ELEMS ||
+				 (size_t)M * G * P > FV_MAX_TENSOR_ELEMS || !blas_ok(G * P)))
+			G--;
+	}
 	if (!direct) {
 		size_t cells;
 		if (fv_mul_overflow(K, P, &cells) || cells > FV_MAX_TENSOR_ELEMS)
 			return fv_diag_set(d, FV_ELIMIT, "im2col buffer over %u elements",
 					   FV_MAX_TENSOR_ELEMS);
-		if (!(col = fv_alloc(cells * es)))
+		if (!(col = fv_alloc(cells * G * es)))
 			return fv_diag_set(d, FV_ENOMEM, "out of memory for im2col");
+		if (G > 1 && !(prod = fv_alloc((size_t)M * G * P * es))) {
+			fv_free(col);
+			return fv_diag_set(d, FV_ENOMEM, "out of memory for a convolution");
+		}
 	}
-	for (size_t nn = 0; nn < (size_t)X->dims[0]; nn++)
+	for (size_t n0 = 0; n0 < N && G > 1; n0 += G) {
+		size_t gn = N - n0 < G ? N - n0 : G;
+		float *y = (float *)out->data + n0 * (size_t)M * P;
+		for (size_t i = 0; i < gn; i++)
+			im2col_f((const float *)X->data + (n0 + i) * (size_t)C * g.in_size, Cg, &g,
+				 (float *)col + i * P, gn * P);
+		cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, (int)M, (int)(gn * P),
+			    (int)K, 1.0f, (const float *)W->data, (int)K, col, (int)(gn * P), 0.0f,
+			    prod, (int)(gn * P));
+		for (size_t i = 0; i < gn; i++)
+			for (size_t m = 0; m < (size_t)M; m++)
+				memcpy(y + (i * (size_t)M + m) * P,
+				       (const float *)prod + m * gn * P + i * P, P * sizeof(float));
+	}
+	for (size_t nn = 0; nn < (size_t)X->dims[0] && G == 1; nn++)
 		for (size_t gi = 0; gi < (size_t)group; gi++) {
 			size_t xo = (nn * (size_t)C + gi * Cg) * g.in_size,
 			       yo = (nn * (size_t)M + gi * Mg) * P, wo = gi * Mg * K;
 			if (X->dtype == FV_DTYPE_FLOAT) {
 				const float *xp = (const float *)X->data + xo;
 				if (!direct)
-					im2col_f(xp, Cg, &g, col);
+					im2col_f(xp, Cg, &g, col, P);
 				cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, (int)Mg,
 					    (int)P, (int)K, 1.0f, (const float *)W->data + wo,
 					    (int)K, direct ? xp : col, (int)P, 0.0f,
@@ -404,13 +688,14 @@ static fv_err run_conv(const struct fv_node *n, const struct fv_tensor *const *i
 			} else {
 				const double *xp = (const double *)X->data + xo;
 				if (!direct)
-					im2col_d(xp, Cg, &g, col);
+					im2col_d(xp, Cg, &g, col, P);
 				cblas_dgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, (int)Mg,
 					    (int)P, (int)K, 1.0, (const double *)W->data + wo,
 					    (int)K, direct ? xp : col, (int)P, 0.0,
 					    (double *)out->data + yo, (int)P);
 			}
 		}
+	fv_free(prod);
 	fv_free(col);
 	return add_bias(out, B, M, P, d);
 }
@@ -609,6 +894,74 @@ static void pool_planes(const struct fv_tensor *X, struct fv_tensor *Y, struct f
 	}
 }
 
+/* pool_planes for the common case, float [N, C, H, W] without MaxPool's indices: the window's
+ * rows and columns inside the input are found once per output instead of testing every tap,
+ * and values are read as floats. Same results as pool_planes: the maximum is the first inside
+ * value unless a later one is greater (a NaN first stays), an average is summed and divided
+ * in double and rounded once. */
+static void pool_planes_2d_f(const struct fv_tensor *X, struct fv_tensor *Y, const struct geom *g,
+			     bool is_max, bool count_pad)
+{
+	size_t planes = (size_t)X->dims[0] * (size_t)X->dims[1];
+	int64_t H = g->in[0], W = g->in[1], OH = g->out[0], OW = g->out[1];
+
+	for (size_t pl = 0; pl < planes; pl++) {
+		const float *x = (const float *)X->data + pl * g->in_size;
+		float *y = (float *)Y->data + pl * g->out_size;
+		for (int64_t oh = 0; oh < OH; oh++) {
+			int64_t h0 = oh * g->s[0] - g->pb[0], kh_lo = 0, kh_hi = g->k[0], hspan = 0;
+			/* taps inside the input: h0 + k*dil in [0, H) */
+			if (h0 < 0)
+				kh_lo = (-h0 + g->dil[0] - 1) / g->dil[0];
+			if (h0 + (kh_hi - 1) * g->dil[0] >= H)
+				kh_hi = H - 1 - h0 < 0 ? 0 : (H - 1 - h0) / g->dil[0] + 1;
+			if (count_pad)
+				for (int64_t k = 0; k < g->k[0]; k++) {
+					int64_t c = h0 + k * g->dil[0];
+					hspan += c >= -g->pb[0] && c < H + g->pe[0];
+				}
+			for (int64_t ow = 0; ow < OW; ow++) {
+				int64_t w0 = ow * g->s[1] - g->pb[1], kw_lo = 0, kw_hi = g->k[1],
+					wspan = 0;
+				double acc = is_max ? -INFINITY : 0;
+				bool any = false;
+				if (w0 < 0)
+					kw_lo = (-w0 + g->dil[1] - 1) / g->dil[1];
+				if (w0 + (kw_hi - 1) * g->dil[1] >= W)
+					kw_hi = W - 1 - w0 < 0 ? 0 : (W - 1 - w0) / g->dil[1] + 1;
+				for (int64_t kh = kh_lo; kh < kh_hi; kh++) {
+					const float *xr = x + (h0 + kh * g->dil[0]) * W + w0;
+					for (int64_t kw = kw_lo; kw < kw_hi; kw++) {
+						double v = xr[kw * g->dil[1]];
+						if (!is_max)
+							acc += v;
+						else if (!any || v > acc)
+							acc = v;
+						any = true;
+					}
+				}
+				if (!is_max) {
+					size_t cnt;
+					if (count_pad) {
+						for (int64_t k = 0; k < g->k[1]; k++) {
+							int64_t c = w0 + k * g->dil[1];
+							wspan += c >= -g->pb[1] && c < W + g->pe[1];
+						}
+						cnt = (size_t)(hspan * wspan);
+					} else {
+						cnt = kh_hi > kh_lo && kw_hi > kw_lo
+							  ? (size_t)((kh_hi - kh_lo) *
+								     (kw_hi - kw_lo))
+							  : 0;
+					}
+					acc = cnt ? acc / (double)cnt : 0;
+				}
+				y[oh * OW + ow] = (float)acc;
+			}
+		}
+	}
+}
+
 static fv_err run_pool(const struct fv_node *n, const struct fv_tensor *const *in, size_t n_in,
 		       struct fv_tensor *out, size_t n_out, struct fv_diag *d)
 {
@@ -629,11 +982,17 @@ static fv_err run_pool(const struct fv_node *n, const struct fv_tensor *const *i
 	dims[0] = X->dims[0];
 	dims[1] = X->dims[1];
 	memcpy(dims + 2, g.out, g.nsp * sizeof(int64_t));
-	if ((e = fv_tensor_alloc(&out[0], X->dtype, X->rank, dims, d)) != FV_OK)
+	/* pool_planes and pool_planes_2d_f write every output element */
+	if ((e = fv_tensor_alloc_uninit(&out[0], X->dtype, X->rank, dims, d)) != FV_OK)
 		return e;
-	if (n_out > 1 && (e = fv_tensor_alloc(&out[1], FV_DTYPE_INT64, X->rank, dims, d)) != FV_OK)
+	if (n_out > 1 &&
+	    (e = fv_tensor_alloc_uninit(&out[1], FV_DTYPE_INT64, X->rank, dims, d)) != FV_OK)
 		return e;
-	pool_planes(X, &out[0], n_out > 1 ? &out[1] : NULL, &g, is_max, count_pad, col_major);
+	if (X->dtype == FV_DTYPE_FLOAT && g.nsp == 2 && n_out == 1)
+		pool_planes_2d_f(X, &out[0], &g, is_max, count_pad);
+	else
+		pool_planes(X, &out[0], n_out > 1 ? &out[1] : NULL, &g, is_max, count_pad,
+			    col_major);
 	return FV_OK;
 }
 
@@ -728,7 +1087,8 @@ static fv_err run_bn(const struct fv_node *n, const struct fv_tensor *const *in,
 	for (size_t k = 1; k < 5; k++)
 		if (in[k]->count != C || !fv_dtype_is_float(in[k]->dtype))
 			return fv_diag_set(d, FV_EINVAL, "input %zu must hold %zu floats", k, C);
-	if ((e = fv_tensor_alloc(&out[0], X->dtype, X->rank, X->dims, d)) != FV_OK)
+	/* the loop over channels below writes every element of Y */
+	if ((e = fv_tensor_alloc_uninit(&out[0], X->dtype, X->rank, X->dims, d)) != FV_OK)
 		return e;
 	for (size_t k = 1; k < n_out; k++)
 		if ((e = fv_tensor_alloc(&out[k], in[3 + k - 1]->dtype, 1, (int64_t[]){(int64_t)C},

@@ -203,8 +203,8 @@ const char *fv_shape_str(const struct fv_tensor *t, char *buf, size_t cap)
 	return buf;
 }
 
-fv_err fv_tensor_alloc(struct fv_tensor *t, enum fv_dtype dt, size_t rank, const int64_t *dims,
-		       struct fv_diag *d)
+static fv_err tensor_alloc(struct fv_tensor *t, enum fv_dtype dt, size_t rank, const int64_t *dims,
+			   bool zero, struct fv_diag *d)
 {
 	size_t count, es = fv_dtype_size(dt);
 
@@ -217,7 +217,8 @@ fv_err fv_tensor_alloc(struct fv_tensor *t, enum fv_dtype dt, size_t rank, const
 	if (!fv_dims_count(rank, dims, &count))
 		return fv_diag_set(d, FV_ELIMIT, "tensor would exceed %u elements",
 				   FV_MAX_TENSOR_ELEMS);
-	t->data = fv_calloc(count ? count : 1, es);
+	/* fv_dims_count bounds count by FV_MAX_TENSOR_ELEMS, so count * es does not overflow */
+	t->data = zero ? fv_calloc(count ? count : 1, es) : fv_alloc((count ? count : 1) * es);
 	if (!t->data)
 		return fv_diag_set(d, FV_ENOMEM, "out of memory for a tensor of %zu elements",
 				   count);
@@ -227,6 +228,18 @@ fv_err fv_tensor_alloc(struct fv_tensor *t, enum fv_dtype dt, size_t rank, const
 		memcpy(t->dims, dims, rank * sizeof(dims[0]));
 	t->count = count;
 	return FV_OK;
+}
+
+fv_err fv_tensor_alloc(struct fv_tensor *t, enum fv_dtype dt, size_t rank, const int64_t *dims,
+		       struct fv_diag *d)
+{
+	return tensor_alloc(t, dt, rank, dims, true, d);
+}
+
+fv_err fv_tensor_alloc_uninit(struct fv_tensor *t, enum fv_dtype dt, size_t rank,
+			      const int64_t *dims, struct fv_diag *d)
+{
+	return tensor_alloc(t, dt, rank, dims, false, d);
 }
 
 fv_err fv_tensor_copy(struct fv_tensor *dst, const struct fv_tensor *src, struct fv_diag *d)
