@@ -54,12 +54,20 @@
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
+#if defined(__SSE2__)
+#include <emmintrin.h>
+#endif
 
 #include "fedval/limits.h"
 #include "fedval/util.h"
 
-#define CSV_BUF_SIZE (64u * 1024)
-#define CSV_EOF	     (-1)
+/* Read buffer: large enough that few records straddle its end and read(2) is rarely called,
+ * small enough to stay in a core's L2 cache with the parsing's other data. */
+#define CSV_BUF_SIZE (256u * 1024)
+/* Zero bytes after the buffer's end: the record scanner loads 16 bytes at a time and the number
+ * parser 8, possibly past the last byte read; these reads stay inside the allocation. */
+#define CSV_BUF_PAD 64
+#define CSV_EOF	    (-1)
 /* Longest number text fv_csv_parse_double converts (after trimming); longer is "not a number".
  * 128 bytes hold any double written with 17 significant digits and a long exponent many times
  * over; it only bounds a stack buffer. */
@@ -71,7 +79,8 @@ static const char *const default_na[] = {"", "NA", "NaN", "null", NULL};
 
 struct fv_csv {
 	int fd;
-	unsigned char *buf; /* CSV_BUF_SIZE bytes of input; [pos, len) not yet consumed */
+	unsigned char *buf; /* CSV_BUF_SIZE bytes of input (+ CSV_BUF_PAD zeros); [pos, len) not
+			       yet consumed; [0, pos) may hold a record split in place */
 	size_t len, pos;
 	bool in_eof;  /* read(2) returned 0 */
 	int in_errno; /* read(2) failed with this errno; 0 if not */
@@ -86,7 +95,7 @@ struct fv_csv {
 	size_t rec_cap;
 	size_t *offs; /* start of each stored field in rec */
 	size_t offs_cap;
-	char **fields;	   /* ncols pointers into rec, handed out by fv_csv_next */
+	char **fields;	   /* ncols pointers into rec or buf, handed out by fv_csv_next */
 	uint64_t line;	   /* physical line the next byte belongs to (1-based) */
 	uint64_t rec_line; /* first line of the record last read or attempted */
 	fv_err failed;	   /* sticky error; FV_OK while healthy */
@@ -216,42 +225,84 @@ out:
 
 enum csv_state { ST_FIELD_START, ST_UNQUOTED, ST_QUOTED, ST_QUOTE_END };
 
+/* Bit mask of the bytes of b[0, 16) that are the delimiter (*md) and of those the fast path
+ * must not pass over: line feed, quote, CR, NUL (*ms). b may extend past the data: the caller
+ * masks the bits beyond it. */
+static inline void csv_scan16(const unsigned char *b, unsigned char delim, unsigned *md,
+			      unsigned *ms)
+{
+#if defined(__SSE2__)
+	__m128i x = _mm_loadu_si128((const __m128i *)(const void *)b);
+	__m128i s = _mm_or_si128(_mm_or_si128(_mm_cmpeq_epi8(x, _mm_set1_epi8('\n')),
+					      _mm_cmpeq_epi8(x, _mm_set1_epi8('"'))),
+				 _mm_or_si128(_mm_cmpeq_epi8(x, _mm_set1_epi8('\r')),
+					      _mm_cmpeq_epi8(x, _mm_setzero_si128())));
+	*md = (unsigned)_mm_movemask_epi8(_mm_cmpeq_epi8(x, _mm_set1_epi8((char)delim)));
+	*ms = (unsigned)_mm_movemask_epi8(s);
+#else
+	unsigned d = 0, sp = 0;
+	for (unsigned k = 0; k < 16; k++) {
+		unsigned char ch = b[k];
+		d |= (unsigned)(ch == delim) << k;
+		sp |= (unsigned)(ch == '\n' || ch == '"' || ch == '\r' || ch == '\0') << k;
+	}
+	*md = d;
+	*ms = sp;
+#endif
+}
+
 /* The common record, whole in the buffer: ends with LF or CRLF, holds no quote, CR or NUL,
- * at most maxstore fields, not blank, not longer than FV_MAX_CSV_LINE. Its bytes are copied
- * into rec in one pass with each delimiter turned into a NUL, the layout csv_read_record
- * gives. Returns false, having consumed nothing, for any other record: the state machine
- * then reads it (and reports any error). Needs offs for maxstore fields (after the header). */
+ * at most maxstore fields, not blank, not longer than FV_MAX_CSV_LINE. It is split in place:
+ * each delimiter and the line end become NULs in buf and c->fields points at the fields there
+ * (valid until the next refill, i.e. the next fv_csv_next). Returns false, having changed and
+ * consumed nothing, for any other record: the state machine then reads it (and reports any
+ * error). Needs c->fields for maxstore fields (after the header). */
 static bool csv_fast_record(struct fv_csv *c, size_t maxstore, size_t *nfields)
 {
-	const unsigned char *b = c->buf + c->pos, *nl;
-	size_t avail = c->len - c->pos, n, rn, nf = 0;
+	unsigned char *b = c->buf + c->pos;
+	size_t avail = c->len - c->pos, nf = 0, i, rn, n;
 	const unsigned char delim = (unsigned char)c->delim;
-	char *r;
+	char **f = c->fields;
 
-	if (!avail || !(nl = memchr(b, '\n', avail)))
+	if (!avail || maxstore == 0 || !f)
 		return false;
-	n = rn = (size_t)(nl - b);
-	if (rn && b[rn - 1] == '\r')
-		rn--;
-	if (rn == 0 || rn > FV_MAX_CSV_LINE || maxstore == 0 || c->offs_cap < maxstore ||
-	    csv_rec_reserve(c, rn) != FV_OK)
-		return false;
-	r = c->rec;
-	c->offs[0] = 0;
-	for (size_t j = 0; j < rn; j++) {
-		unsigned char ch = b[j];
-		if (ch == delim) {
+	f[0] = (char *)b;
+	for (i = 0;; i += 16) {
+		unsigned md, ms;
+		if (i >= avail || i > FV_MAX_CSV_LINE)
+			return false; /* no line end in the buffer, or too long */
+		csv_scan16(b + i, delim, &md, &ms);
+		if (avail - i < 16) {
+			unsigned keep = (1u << (avail - i)) - 1;
+			md &= keep;
+			ms &= keep;
+		}
+		if (ms)
+			md &= (1u << __builtin_ctz(ms)) - 1; /* delimiters before the stop */
+		while (md) {
+			size_t j = i + (size_t)__builtin_ctz(md);
+			md &= md - 1;
 			if (++nf >= maxstore)
 				return false;
-			r[j] = '\0';
-			c->offs[nf] = j + 1;
-			continue;
+			f[nf] = (char *)b + j + 1;
 		}
-		if (ch == '"' || ch == '\r' || ch == '\0')
-			return false;
-		r[j] = (char)ch;
+		if (ms) {
+			n = i + (size_t)__builtin_ctz(ms);
+			if (b[n] == '\n') {
+				rn = n;
+			} else if (b[n] == '\r' && n + 1 < avail && b[n + 1] == '\n') {
+				rn = n++;
+			} else {
+				return false; /* quote, NUL, lone CR, or CR at the buffer's end */
+			}
+			break;
+		}
 	}
-	r[rn] = '\0';
+	if (rn == 0 || rn > FV_MAX_CSV_LINE)
+		return false;
+	for (i = 1; i <= nf; i++)
+		f[i][-1] = '\0';
+	b[rn] = '\0';
 	*nfields = nf + 1;
 	c->pos += n + 1;
 	c->rec_line = c->line++;
@@ -260,9 +311,11 @@ static bool csv_fast_record(struct fv_csv *c, size_t maxstore, size_t *nfields)
 
 /* Read one record. Fields are stored for the first maxstore columns; *nfields receives the
  * number of fields the record really had. For the header (header == true) more than maxstore
- * fields is FV_ELIMIT. At a clean end of file *eof is set and *nfields is 0. */
+ * fields is FV_ELIMIT. At a clean end of file *eof is set and *nfields is 0. *inplace is set
+ * when the record was split in place and c->fields already points at its fields; otherwise
+ * they are in rec at offs. */
 static fv_err csv_read_record(struct fv_csv *c, size_t maxstore, bool header, size_t *nfields,
-			      bool *eof, struct fv_diag *d)
+			      bool *eof, bool *inplace, struct fv_diag *d)
 {
 	enum csv_state st = ST_FIELD_START;
 	size_t raw = 0, used = 0, fstart = 0, nf = 0;
@@ -272,8 +325,19 @@ static fv_err csv_read_record(struct fv_csv *c, size_t maxstore, bool header, si
 
 	*eof = false;
 	*nfields = 0;
-	if (!header && csv_fast_record(c, maxstore, nfields))
-		return FV_OK;
+	*inplace = false;
+	if (!header) {
+		if (csv_fast_record(c, maxstore, nfields)) {
+			*inplace = true;
+			return FV_OK;
+		}
+		/* A record cut by the buffer's end: move it to the front, read on, try again. */
+		if (c->pos > 0 && !c->in_eof && !c->in_errno && csv_refill(c) > 0 &&
+		    csv_fast_record(c, maxstore, nfields)) {
+			*inplace = true;
+			return FV_OK;
+		}
+	}
 	c->rec_line = c->line;
 	for (;;) {
 		ch = csv_getc(c);
@@ -623,7 +687,7 @@ fv_err fv_csv_open(const char *path, const struct fv_csv_opts *opts, struct fv_c
 {
 	struct fv_csv *c = NULL;
 	size_t nf, i;
-	bool eof;
+	bool eof, inplace;
 	fv_err e = FV_OK;
 
 	if (!path || !out) {
@@ -640,7 +704,7 @@ fv_err fv_csv_open(const char *path, const struct fv_csv_opts *opts, struct fv_c
 	c->line = 1;
 	if ((e = csv_apply_opts(c, opts, d)) != FV_OK)
 		goto fail;
-	c->buf = fv_alloc(CSV_BUF_SIZE);
+	c->buf = fv_calloc(1, CSV_BUF_SIZE + CSV_BUF_PAD);
 	if (!c->buf) {
 		e = fv_diag_set(d, FV_ENOMEM, "out of memory");
 		goto fail;
@@ -661,7 +725,7 @@ fv_err fv_csv_open(const char *path, const struct fv_csv_opts *opts, struct fv_c
 	if (c->len - c->pos >= 3 && memcmp(c->buf + c->pos, "\xef\xbb\xbf", 3) == 0)
 		c->pos += 3;
 
-	if ((e = csv_read_record(c, FV_MAX_CSV_COLS, true, &nf, &eof, d)) != FV_OK)
+	if ((e = csv_read_record(c, FV_MAX_CSV_COLS, true, &nf, &eof, &inplace, d)) != FV_OK)
 		goto fail;
 	if (eof) {
 		e = fv_diag_set(d, FV_EINVAL, "line %llu: no header line (the file is empty)",
@@ -734,6 +798,7 @@ uint64_t fv_csv_line(const struct fv_csv *c)
 fv_err fv_csv_next(struct fv_csv *c, char ***fields, bool *eof, struct fv_diag *d)
 {
 	size_t nf, i;
+	bool inplace;
 	fv_err e = FV_OK;
 
 	*eof = false;
@@ -746,7 +811,7 @@ fv_err fv_csv_next(struct fv_csv *c, char ***fields, bool *eof, struct fv_diag *
 		*eof = true;
 		goto out;
 	}
-	e = csv_read_record(c, c->ncols, false, &nf, eof, d);
+	e = csv_read_record(c, c->ncols, false, &nf, eof, &inplace, d);
 	if (e != FV_OK)
 		goto out;
 	if (*eof) {
@@ -759,8 +824,9 @@ fv_err fv_csv_next(struct fv_csv *c, char ***fields, bool *eof, struct fv_diag *
 				(unsigned long long)c->rec_line, nf, c->ncols);
 		goto out;
 	}
-	for (i = 0; i < c->ncols; i++)
-		c->fields[i] = c->rec + c->offs[i];
+	if (!inplace)
+		for (i = 0; i < c->ncols; i++)
+			c->fields[i] = c->rec + c->offs[i];
 	*fields = c->fields;
 out:
 	if (e != FV_OK)
@@ -819,10 +885,11 @@ static bool csv_is_nonfinite_word(const char *s, size_t n)
 	return false;
 }
 
-/* The exact fast paths of fv_csv_parse_double. s (n bytes) is [+-] digits [mark digits]
- * [e|E [+-] digits] with at most 19 significant digits, so its value is m * 10^p with m < 2^64
- * exact in integers. Returns false (the caller falls back to strtod) for anything else and
- * whenever the result could differ from strtod's correctly rounded double:
+/* The exact fast paths of fv_csv_parse_double. s is a NUL-terminated string; the path takes it
+ * when s is exactly [+-] digits [mark digits] [e|E [+-] digits], at most CSV_MAX_NUMBER bytes,
+ * with at most 19 significant digits, so its value is m * 10^p with m < 2^64 exact in
+ * integers. Returns false (the caller checks the syntax and falls back to strtod) for anything
+ * else and whenever the result could differ from strtod's correctly rounded double:
  *   - Clinger: m <= 2^53 and |p| <= 22. m and 10^|p| are exact doubles, so one IEEE
  *     multiplication or division rounds once: the correctly rounded value.
  *   - x87 extended precision (64-bit significand), m < 2^64 and |p| <= 27: m and 10^|p| (5^27 <
@@ -832,60 +899,114 @@ static bool csv_is_nonfinite_word(const char *s, size_t n)
  *     64-bit value, the exact value is within half a 64-bit ulp of L, so a midpoint other than
  *     L cannot lie between them. On a midpoint the second rounding may be wrong: strtod then.
  *     The results lie between 1e-27 and 2e46, never subnormal, never overflowing.
- * Both assume the default rounding mode (round to nearest even), as strtod's results do. */
-static bool fast_decimal(const char *s, size_t n, char decimal, double *out)
+ * Both assume the default rounding mode (round to nearest even), as strtod's results do.
+ * padded: at least 8 readable bytes follow every byte of s up to its NUL (a field in the
+ * reader's buffer), so digits may be read 8 at a time. */
+static inline bool csv_digit(unsigned char ch)
+{
+	return (unsigned)(ch - '0') < 10;
+}
+
+/* The leading run of decimal digits in the 8 bytes at p (little-endian word w): its length. */
+static inline unsigned csv_digits8_len(uint64_t w)
+{
+	/* A byte is a digit iff its high nibble is 3 and adding 6 keeps it so; a carry out of a
+	 * non-digit byte can only disturb bytes after it, never the first non-digit. */
+	uint64_t y = (w & 0xf0f0f0f0f0f0f0f0ull) |
+		     (((w + 0x0606060606060606ull) & 0xf0f0f0f0f0f0f0f0ull) >> 4);
+	uint64_t z = y ^ 0x3333333333333333ull; /* zero bytes: digits */
+	uint64_t nz = (((z & 0x7f7f7f7f7f7f7f7full) + 0x7f7f7f7f7f7f7f7full) | z) &
+		      0x8080808080808080ull; /* high bit of each non-digit byte */
+	return nz ? (unsigned)__builtin_ctzll(nz) / 8 : 8;
+}
+
+/* The value of the k (1..8) digits at the start of w, as csv_digits8_len measured them. */
+static inline uint64_t csv_digits8_value(uint64_t w, unsigned k)
+{
+	w -= 0x3030303030303030ull;
+	w <<= 8 * (8 - k); /* the k digits to the top bytes: the bytes below are leading zeros */
+	w = w * 10 + (w >> 8); /* pairs: byte 2i holds digits 2i, 2i+1 as a value 0..99 */
+	w = (((w & 0x000000ff000000ffull) * 0x000f424000000064ull) +
+	     (((w >> 16) & 0x000000ff000000ffull) * 0x0000271000000001ull)) >>
+	    32;
+	return (uint32_t)w;
+}
+
+static const uint64_t csv_pow10u[] = {1ull,	 10ull,	     100ull,	  1000ull,     10000ull,
+				      100000ull, 1000000ull, 10000000ull, 100000000ull};
+
+static inline bool fast_decimal(const char *str, char decimal, bool padded, double *out)
 {
 	static const double p10[] = {1e0,  1e1,	 1e2,  1e3,  1e4,  1e5,	 1e6,  1e7,
 				     1e8,  1e9,	 1e10, 1e11, 1e12, 1e13, 1e14, 1e15,
 				     1e16, 1e17, 1e18, 1e19, 1e20, 1e21, 1e22};
+	const unsigned char *s = (const unsigned char *)str, *p = s, *d0, *f0 = NULL;
 	uint64_t m = 0;
-	size_t i = 0, digits = 0;
-	int frac = 0, exp = 0, p;
-	bool neg = false, point = false, any = false;
+	size_t nint, nfrac = 0;
+	int exp = 0, pw;
+	bool neg = false;
 	double v;
 
-	if (s[0] == '+' || s[0] == '-') {
-		neg = s[0] == '-';
-		i++;
-	}
-	for (; i < n; i++) {
-		char ch = s[i];
-		if (ch == decimal && !point) {
-			point = true;
-			continue;
+	if (*p == '-' || *p == '+')
+		neg = *p++ == '-';
+	d0 = p;
+	while (csv_digit(*p))
+		m = m * 10 + (uint64_t)(*p++ - '0');
+	nint = (size_t)(p - d0);
+	if (*p == (unsigned char)decimal) {
+		f0 = ++p;
+		if (padded) {
+			for (;;) {
+				uint64_t w;
+				unsigned k;
+				memcpy(&w, p, 8);
+				k = csv_digits8_len(w);
+				if (k == 0)
+					break;
+				m = m * csv_pow10u[k] + csv_digits8_value(w, k);
+				p += k;
+				if (k < 8 || p - s > CSV_MAX_NUMBER)
+					break;
+			}
+		} else {
+			while (csv_digit(*p))
+				m = m * 10 + (uint64_t)(*p++ - '0');
 		}
-		if (ch < '0' || ch > '9')
-			break;
-		any = true;
-		if (digits || ch != '0')
-			digits++;
-		if (digits > 19)
-			return false;
-		m = m * 10 + (uint64_t)(ch - '0');
-		frac += point;
+		nfrac = (size_t)(p - f0);
 	}
-	if (!any)
+	if (nint + nfrac == 0)
 		return false;
-	if (i < n) {
+	if ((*p | 0x20) == 'e') {
 		bool eneg = false;
-		size_t e0;
-		if (s[i] != 'e' && s[i] != 'E')
-			return false;
-		if (++i < n && (s[i] == '+' || s[i] == '-'))
-			eneg = s[i++] == '-';
-		for (e0 = i; i < n && s[i] >= '0' && s[i] <= '9'; i++)
+		const unsigned char *e0;
+		p++;
+		if (*p == '+' || *p == '-')
+			eneg = *p++ == '-';
+		for (e0 = p; csv_digit(*p); p++)
 			if (exp < 10000)
-				exp = exp * 10 + (s[i] - '0');
-		if (i == e0 || i != n)
+				exp = exp * 10 + (*p - '0');
+		if (p == e0)
 			return false;
 		if (eneg)
 			exp = -exp;
 	}
-	p = exp - frac;
+	if (*p != '\0' || p - s > CSV_MAX_NUMBER)
+		return false;
+	if (nint + nfrac > 19) {
+		/* Leading zeros (before and after the mark) are not significant; m wrapped
+		 * only if more than 19 digits are. */
+		size_t lz = 0;
+		const unsigned char *q = d0;
+		for (; *q == '0' || (*q == (unsigned char)decimal && q + 1 == f0); q++)
+			lz += *q == '0';
+		if (nint + nfrac - lz > 19)
+			return false;
+	}
+	pw = exp - (int)nfrac;
 	if (m == 0) {
 		v = 0;
-	} else if (m <= (1ull << 53) && p >= -22 && p <= 22) {
-		v = p < 0 ? (double)m / p10[-p] : (double)m * p10[p];
+	} else if (m <= (1ull << 53) && pw >= -22 && pw <= 22) {
+		v = pw < 0 ? (double)m / p10[-pw] : (double)m * p10[pw];
 	} else {
 #if LDBL_MANT_DIG == 64 && (defined(__x86_64__) || defined(__i386__))
 		static const long double p10l[] = {1e0L,  1e1L,	 1e2L,	1e3L,  1e4L,  1e5L,  1e6L,
@@ -894,9 +1015,9 @@ static bool fast_decimal(const char *s, size_t n, char decimal, double *out)
 						   1e21L, 1e22L, 1e23L, 1e24L, 1e25L, 1e26L, 1e27L};
 		long double l;
 		uint64_t sig;
-		if (p < -27 || p > 27)
+		if (pw < -27 || pw > 27)
 			return false;
-		l = p < 0 ? (long double)m / p10l[-p] : (long double)m * p10l[p];
+		l = pw < 0 ? (long double)m / p10l[-pw] : (long double)m * p10l[pw];
 		memcpy(&sig, &l, sizeof(sig)); /* x87: the 64-bit significand comes first */
 		if ((sig & 0x7ff) == 0x400)
 			return false;
@@ -912,10 +1033,11 @@ static bool fast_decimal(const char *s, size_t n, char decimal, double *out)
 fv_err fv_csv_parse_double(const struct fv_csv *c, const char *field, double *out,
 			   struct fv_diag *d)
 {
-	/* Most fields are plain decimals: try the exact fast path before the full checks. */
-	size_t flen = strlen(field);
-	if (flen > 0 && flen <= CSV_MAX_NUMBER && field[0] != ' ' && field[0] != '\t' &&
-	    fast_decimal(field, flen, c->decimal, out))
+	/* Most fields are plain decimals: try the exact fast path before the full checks. A
+	 * field split in place lies in the buffer, followed by its padding: digits may be read
+	 * in words there. */
+	uintptr_t fa = (uintptr_t)field, ba = (uintptr_t)c->buf;
+	if (fast_decimal(field, c->decimal, fa >= ba && fa < ba + c->len, out))
 		return FV_OK;
 	char tmp[CSV_MAX_NUMBER + 1];
 	const char *s;
@@ -959,10 +1081,10 @@ fv_err fv_csv_parse_double(const struct fv_csv *c, const char *field, double *ou
 	}
 	if (i != n)
 		goto syntax;
-	if (fast_decimal(s, n, c->decimal, out))
-		goto out;
 	memcpy(tmp, s, n);
 	tmp[n] = '\0';
+	if (fast_decimal(tmp, c->decimal, false, out))
+		goto out;
 	if (c->decimal != '.')
 		for (i = 0; i < n; i++)
 			if (tmp[i] == c->decimal)

@@ -724,6 +724,81 @@ Test(csv_number, equals_strtod_bit_for_bit, .timeout = 30)
 	fv_csv_close(comma);
 }
 
+/* The same decimals as fields of a file: the reader splits records in its buffer and converts
+ * digits there 8 at a time, a path a string outside the reader never takes. Fields of every
+ * length next to each other and at the end of records (LF and CRLF), so the 8-byte reads
+ * meet delimiters, line ends and the buffer's end in every position. */
+static void random_decimal(char *s, size_t cap, char mark)
+{
+	uint64_t r = xorshift();
+	int digits = 1 + (int)(r % 25), point = (int)((r >> 8) % (unsigned)(digits + 1));
+	int lead = (int)((r >> 16) % 3), n = 0;
+	if ((r >> 20) & 1)
+		s[n++] = '-';
+	for (int k = 0; k < lead; k++)
+		s[n++] = '0';
+	for (int k = 0; k < digits; k++) {
+		if (k == point && (r >> 21) & 1)
+			s[n++] = mark;
+		s[n++] = (char)('0' + xorshift() % 10);
+	}
+	if ((r >> 22) % 4 == 0)
+		n += snprintf(s + n, cap - (size_t)n, "e%d", (int)((r >> 24) % 81) - 40);
+	s[n] = '\0';
+}
+
+static void decimals_through_reader(char delim, char mark)
+{
+	size_t rows = 60000, cols = 3, cap = rows * cols * 40 + 64, n = 0, bad = 0;
+	char *text = malloc(cap), s[96];
+	struct fv_csv *c = NULL;
+	struct fv_diag d;
+	char **f;
+	bool eof;
+
+	cr_assert_not_null(text);
+	n += (size_t)snprintf(text, cap, "a%cb%cc\n", delim, delim);
+	for (size_t i = 0; i < rows; i++)
+		for (size_t k = 0; k < cols; k++) {
+			random_decimal(s, sizeof(s), mark);
+			n += (size_t)snprintf(text + n, cap - n, "%s%s", s,
+					      k + 1 < cols ? (char[]){delim, 0}
+					      : i % 3 == 0 ? "\r\n"
+							   : "\n");
+		}
+	cr_assert(n < cap);
+	cr_assert_eq(
+	    fv_csv_open(dt_write(text, n), &(struct fv_csv_opts){delim, mark, NULL}, &c, &d), FV_OK,
+	    "%s", d.msg);
+	for (size_t i = 0; i < rows; i++) {
+		cr_assert_eq(fv_csv_next(c, &f, &eof, &d), FV_OK, "%s", d.msg);
+		cr_assert(!eof);
+		for (size_t k = 0; k < cols; k++) {
+			double v = -99, r;
+			fv_strlcpy(s, f[k], sizeof(s));
+			for (char *p = s; *p; p++)
+				if (*p == mark)
+					*p = '.';
+			r = strtod(s, NULL);
+			cr_assert_eq(fv_csv_parse_double(c, f[k], &v, &d), FV_OK, "'%s': %s", f[k],
+				     d.msg);
+			bad += memcmp(&v, &r, sizeof(v)) != 0;
+			cr_assert_eq(memcmp(&v, &r, sizeof(v)), 0, "line %zu '%s' -> %.17g, %.17g",
+				     i + 2, f[k], v, r);
+		}
+	}
+	expect_eof(c);
+	cr_assert_eq(bad, 0);
+	fv_csv_close(c);
+	free(text);
+}
+
+Test(csv_number, equals_strtod_in_the_reader, .timeout = 30)
+{
+	decimals_through_reader(',', '.');
+	decimals_through_reader(';', ',');
+}
+
 Test(csv_number, refused)
 {
 	static const char *const bad[] = {
