@@ -945,3 +945,65 @@ Test(csv, split_into_parts_at_record_boundaries)
 	cr_assert_eq(fv_csv_split(path, 4, start, line, &got, &d), FV_OK);
 	cr_assert_eq(got, 0);
 }
+
+/* The same over a file of a few MB, which fv_csv_split scans in 1 MiB reads, 64-byte blocks and
+ * (on a machine with several cores) on several threads: quoted line feeds, quoted delimiters
+ * and CRLFs anywhere, a byte order mark and blank lines before the header. Every record is
+ * read exactly once, in order, on its physical line. */
+Test(csv, split_large_file_with_quotes, .timeout = 30)
+{
+	size_t rows = 300000, cap = rows * 40 + 64, len = 0;
+	char *text = malloc(cap), path[200];
+	uint64_t *want_line = malloc(rows * sizeof(uint64_t)), phys = 5;
+	cr_assert_not_null(text);
+	cr_assert_not_null(want_line);
+	len += (size_t)snprintf(text, cap, "\xef\xbb\xbf\n\r\nid,\"n\no\"\n");
+	for (size_t i = 0; i < rows; i++) {
+		want_line[i] = phys;
+		switch (xorshift() % 8) {
+		case 0:
+			len +=
+			    (size_t)snprintf(text + len, cap - len, "%zu,\"a\n\"\"b\"\"\n\"\n", i);
+			phys += 3;
+			break;
+		case 1:
+			len += (size_t)snprintf(text + len, cap - len, "%zu,\"x,y\"\r\n", i);
+			phys++;
+			break;
+		default:
+			len += (size_t)snprintf(text + len, cap - len, "%zu,%zu\n", i, i * 13);
+			phys++;
+		}
+	}
+	cr_assert(len < cap);
+	fv_strlcpy(path, dt_write(text, len), sizeof(path));
+	for (size_t nparts = 1; nparts <= 13; nparts += 3) {
+		uint64_t start[16], line[16];
+		size_t got = 0, next = 0;
+		struct fv_diag d = {{0}};
+		cr_assert_eq(fv_csv_split(path, nparts, start, line, &got, &d), FV_OK, "%s", d.msg);
+		cr_assert_eq(got, nparts);
+		for (size_t p = 0; p < got; p++) {
+			struct fv_csv *c = NULL;
+			uint64_t end = p + 1 < got ? start[p + 1] : (uint64_t)len;
+			cr_assert(text[start[p] - 1] == '\n');
+			cr_assert_eq(fv_csv_open(path, NULL, &c, &d), FV_OK, "%s", d.msg);
+			cr_assert_eq(fv_csv_set_range(c, start[p], end, line[p], &d), FV_OK);
+			for (;;) {
+				char **f = NULL;
+				bool eof = false;
+				cr_assert_eq(fv_csv_next(c, &f, &eof, &d), FV_OK, "%s", d.msg);
+				if (eof)
+					break;
+				cr_assert(next < rows);
+				cr_assert_eq(strtoull(f[0], NULL, 10), next);
+				cr_assert_eq(fv_csv_line(c), want_line[next], "record %zu", next);
+				next++;
+			}
+			fv_csv_close(c);
+		}
+		cr_assert_eq(next, rows, "%zu parts: every record once", nparts);
+	}
+	free(text);
+	free(want_line);
+}
