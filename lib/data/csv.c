@@ -940,11 +940,47 @@ static inline uint64_t csv_digits8_value(uint64_t w, unsigned k)
 static const uint64_t csv_pow10u[] = {1ull,	 10ull,	     100ull,	  1000ull,     10000ull,
 				      100000ull, 1000000ull, 10000000ull, 100000000ull};
 
-static inline bool fast_decimal(const char *str, char decimal, bool padded, double *out)
+/* Append the run of digits at p to *m (which may wrap: the caller counts the digits) and
+ * return the first byte after it. With padded, 8 bytes at a time and without a branch per
+ * digit; the run is cut after more than CSV_MAX_NUMBER digits, which the caller refuses. */
+static inline __attribute__((always_inline)) const unsigned char *
+csv_digits(const unsigned char *p, uint64_t *m, bool padded)
 {
-	static const double p10[] = {1e0,  1e1,	 1e2,  1e3,  1e4,  1e5,	 1e6,  1e7,
-				     1e8,  1e9,	 1e10, 1e11, 1e12, 1e13, 1e14, 1e15,
-				     1e16, 1e17, 1e18, 1e19, 1e20, 1e21, 1e22};
+	uint64_t v = *m;
+	if (padded) {
+		const unsigned char *p0 = p;
+		for (;;) {
+			uint64_t w;
+			unsigned k;
+			memcpy(&w, p, 8);
+			k = csv_digits8_len(w);
+			if (k == 0)
+				break;
+			v = v * csv_pow10u[k] + csv_digits8_value(w, k);
+			p += k;
+			if (k < 8 || p - p0 > CSV_MAX_NUMBER)
+				break;
+		}
+	} else {
+		while (csv_digit(*p))
+			v = v * 10 + (uint64_t)(*p++ - '0');
+	}
+	*m = v;
+	return p;
+}
+
+static inline __attribute__((always_inline)) bool fast_decimal(const char *str, char decimal,
+							       bool padded, double *out)
+{
+	/* Index pw + 22, pw in [-22, 22]. */
+	static const double p10_mul[45] = {
+	    1,	 1,   1,    1,	  1,	1,    1,    1,	  1,	1,    1,    1,	  1,	1,    1,
+	    1,	 1,   1,    1,	  1,	1,    1,    1e0,  1e1,	1e2,  1e3,  1e4,  1e5,	1e6,  1e7,
+	    1e8, 1e9, 1e10, 1e11, 1e12, 1e13, 1e14, 1e15, 1e16, 1e17, 1e18, 1e19, 1e20, 1e21, 1e22};
+	static const double p10_div[45] = {
+	    1e22, 1e21, 1e20, 1e19, 1e18, 1e17, 1e16, 1e15, 1e14, 1e13, 1e12, 1e11, 1e10, 1e9, 1e8,
+	    1e7,  1e6,	1e5,  1e4,  1e3,  1e2,	1e1,  1e0,  1,	  1,	1,    1,    1,	  1,   1,
+	    1,	  1,	1,    1,    1,	  1,	1,    1,    1,	  1,	1,    1,    1,	  1,   1};
 	const unsigned char *s = (const unsigned char *)str, *p = s, *d0, *f0 = NULL;
 	uint64_t m = 0;
 	size_t nint, nfrac = 0;
@@ -955,28 +991,12 @@ static inline bool fast_decimal(const char *str, char decimal, bool padded, doub
 	if (*p == '-' || *p == '+')
 		neg = *p++ == '-';
 	d0 = p;
-	while (csv_digit(*p))
-		m = m * 10 + (uint64_t)(*p++ - '0');
+	/* Integer parts are mostly short: bytewise here is faster than words. */
+	p = csv_digits(p, &m, false);
 	nint = (size_t)(p - d0);
 	if (*p == (unsigned char)decimal) {
 		f0 = ++p;
-		if (padded) {
-			for (;;) {
-				uint64_t w;
-				unsigned k;
-				memcpy(&w, p, 8);
-				k = csv_digits8_len(w);
-				if (k == 0)
-					break;
-				m = m * csv_pow10u[k] + csv_digits8_value(w, k);
-				p += k;
-				if (k < 8 || p - s > CSV_MAX_NUMBER)
-					break;
-			}
-		} else {
-			while (csv_digit(*p))
-				m = m * 10 + (uint64_t)(*p++ - '0');
-		}
+		p = csv_digits(p, &m, padded);
 		nfrac = (size_t)(p - f0);
 	}
 	if (nint + nfrac == 0)
@@ -1011,7 +1031,9 @@ static inline bool fast_decimal(const char *str, char decimal, bool padded, doub
 	if (m == 0) {
 		v = 0;
 	} else if (m <= (1ull << 53) && pw >= -22 && pw <= 22) {
-		v = pw < 0 ? (double)m / p10[-pw] : (double)m * p10[pw];
+		/* m * 10^pw for pw >= 0, m / 10^-pw below: one factor is 1, so one rounding,
+		 * and no branch on the sign of pw (integers and decimals alternate by column). */
+		v = (double)(int64_t)m * p10_mul[pw + 22] / p10_div[pw + 22];
 	} else {
 #if LDBL_MANT_DIG == 64 && (defined(__x86_64__) || defined(__i386__))
 		static const long double p10l[] = {1e0L,  1e1L,	 1e2L,	1e3L,  1e4L,  1e5L,  1e6L,
@@ -1035,15 +1057,11 @@ static inline bool fast_decimal(const char *str, char decimal, bool padded, doub
 	return true;
 }
 
-fv_err fv_csv_parse_double(const struct fv_csv *c, const char *field, double *out,
-			   struct fv_diag *d)
+/* fv_csv_parse_double for what the fast path did not take: blanks, syntax errors, more than
+ * 19 significant digits, exponents beyond the fast path's range. */
+static __attribute__((noinline)) fv_err csv_parse_slow(const struct fv_csv *c, const char *field,
+						       double *out, struct fv_diag *d)
 {
-	/* Most fields are plain decimals: try the exact fast path before the full checks. A
-	 * field split in place lies in the buffer, followed by its padding: digits may be read
-	 * in words there. */
-	uintptr_t fa = (uintptr_t)field, ba = (uintptr_t)c->buf;
-	if (fast_decimal(field, c->decimal, fa >= ba && fa < ba + c->len, out))
-		return FV_OK;
 	char tmp[CSV_MAX_NUMBER + 1];
 	const char *s;
 	size_t n, i = 0, mant = 0;
@@ -1103,6 +1121,22 @@ syntax:
 	e = fv_diag_set(d, FV_EINVAL, "not a number");
 out:
 	return e;
+}
+
+fv_err fv_csv_parse_double(const struct fv_csv *c, const char *field, double *out,
+			   struct fv_diag *d)
+{
+	/* Most fields are plain decimals: try the exact fast path before the full checks. A
+	 * field split in place lies in the buffer, followed by its padding: digits may be read
+	 * in words there. */
+	uintptr_t fa = (uintptr_t)field, ba = (uintptr_t)c->buf;
+	if (fa >= ba && fa < ba + c->len) {
+		if (fast_decimal(field, c->decimal, true, out))
+			return FV_OK;
+	} else if (fast_decimal(field, c->decimal, false, out)) {
+		return FV_OK;
+	}
+	return csv_parse_slow(c, field, out, d);
 }
 
 double fv_csv_progress(const struct fv_csv *c)
