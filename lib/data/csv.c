@@ -63,6 +63,7 @@
 #include <emmintrin.h>
 #endif
 
+#include "csv_int.h"
 #include "fedval/limits.h"
 #include "fedval/util.h"
 
@@ -1121,6 +1122,18 @@ syntax:
 	e = fv_diag_set(d, FV_EINVAL, "not a number");
 out:
 	return e;
+}
+
+bool fv_csv_try_number(const struct fv_csv *c, const char *field, double *out)
+{
+	/* Without a digit in any NA token no NA token can pass fast_decimal, which needs a
+	 * digit and no blanks. */
+	uintptr_t fa = (uintptr_t)field, ba = (uintptr_t)c->buf;
+	if (c->na_numeric && fv_csv_is_na(c, field))
+		return false;
+	if (fa >= ba && fa < ba + c->len)
+		return fast_decimal(field, c->decimal, true, out);
+	return fast_decimal(field, c->decimal, false, out);
 }
 
 fv_err fv_csv_parse_double(const struct fv_csv *c, const char *field, double *out,

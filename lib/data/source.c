@@ -463,7 +463,11 @@ static inline bool quick_col(struct fv_source *s, size_t col, double *out)
 	const char *t = s->env.fields[col];
 	struct fv_diag why; /* written only on failure */
 
-	return t && !s->rows->ops->is_na(s->rows, t) &&
+	if (!t)
+		return false;
+	if (s->rows->ops->try_number)
+		return s->rows->ops->try_number(s->rows, t, out);
+	return !s->rows->ops->is_na(s->rows, t) &&
 	       s->rows->ops->parse(s->rows, t, out, &why) == FV_OK;
 }
 
