@@ -1010,3 +1010,36 @@ Test(csv, split_large_file_with_quotes, .timeout = 30)
 	free(text);
 	free(want_line);
 }
+
+/* Records split in place with up to 16 delimiters in one 16-byte block (empty fields), one
+ * field too many or too few: the field pointers written four at a time never pass the array. */
+Test(csv, many_empty_fields_in_place)
+{
+	char text[512];
+	size_t n = 0, i;
+	for (i = 0; i < 40; i++)
+		n += (size_t)snprintf(text + n, sizeof(text) - n, "%sc%zu", i ? "," : "", i);
+	n += (size_t)snprintf(text + n, sizeof(text) - n, "\n");
+	for (i = 0; i < 39; i++)
+		text[n++] = ',';
+	text[n++] = '\n';
+	for (i = 0; i < 40; i++)
+		text[n++] = ',';
+	text[n++] = '\n';
+	text[n] = '\0';
+	struct fv_csv *c = open_str(text, NULL);
+	struct fv_diag d = {{0}};
+	char **f = NULL;
+	bool eof = false;
+	cr_assert_eq(fv_csv_next(c, &f, &eof, &d), FV_OK, "%s", d.msg);
+	for (i = 0; i < 40; i++)
+		cr_assert_str_eq(f[i], "");
+	expect_next_err(c, FV_EINVAL, "line 3", "41 fields");
+	fv_csv_close(c);
+	text[n - 2] = '\n'; /* the last record: 40 fields with 39 commas ... */
+	text[n - 3] = '\n'; /* ... now a record of 38 commas and a blank line */
+	c = open_str(text, NULL);
+	cr_assert_eq(fv_csv_next(c, &f, &eof, &d), FV_OK, "%s", d.msg);
+	expect_next_err(c, FV_EINVAL, "line 3", "39 fields");
+	fv_csv_close(c);
+}
