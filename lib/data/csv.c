@@ -78,8 +78,6 @@
  * 128 bytes hold any double written with 17 significant digits and a long exponent many times
  * over; it only bounds a stack buffer. */
 #define CSV_MAX_NUMBER 128
-/* Pointers after the ncols of c->fields that csv_fast_record may write (and never hands out). */
-#define CSV_FIELDS_SLACK 4
 /* Longest header name quoted in a message. */
 #define CSV_NAME_QUOTE 60
 
@@ -259,15 +257,6 @@ static inline void csv_scan16(const unsigned char *b, unsigned char delim, unsig
 #endif
 }
 
-/* Bits set in a 16-bit mask (no POPCNT in the x86-64 baseline). */
-static inline unsigned csv_popcount16(unsigned x)
-{
-	x = x - ((x >> 1) & 0x5555u);
-	x = (x & 0x3333u) + ((x >> 2) & 0x3333u);
-	x = (x + (x >> 4)) & 0x0f0fu;
-	return (x + (x >> 8)) & 0x1fu;
-}
-
 /* The common record, whole in the buffer: ends with LF or CRLF, holds no quote, CR or NUL,
  * at most maxstore fields, not blank, not longer than FV_MAX_CSV_LINE. It is split in place:
  * each delimiter and the line end become NULs in buf and c->fields points at the fields there
@@ -296,26 +285,12 @@ static bool csv_fast_record(struct fv_csv *c, size_t maxstore, size_t *nfields)
 		}
 		if (ms)
 			md &= (1u << __builtin_ctz(ms)) - 1; /* delimiters before the stop */
-		if (md) {
-			/* Four pointers per step whatever the count, so the loop's exit
-			 * rarely mispredicts; the ones past the count land in f's slack
-			 * (ctz of 0x10000 is 16: a harmless pointer never handed out). */
-			unsigned cnt = csv_popcount16(md);
-			char **o = f + nf + 1, *base = (char *)b + i + 1;
-			if (nf + cnt >= maxstore)
+		while (md) {
+			size_t j = i + (size_t)__builtin_ctz(md);
+			md &= md - 1;
+			if (++nf >= maxstore)
 				return false;
-			nf += cnt;
-			do {
-				o[0] = base + __builtin_ctz(md | 0x10000u);
-				md &= md - 1;
-				o[1] = base + __builtin_ctz(md | 0x10000u);
-				md &= md - 1;
-				o[2] = base + __builtin_ctz(md | 0x10000u);
-				md &= md - 1;
-				o[3] = base + __builtin_ctz(md | 0x10000u);
-				md &= md - 1;
-				o += 4;
-			} while (md);
+			f[nf] = (char *)b + j + 1;
 		}
 		if (ms) {
 			n = i + (size_t)__builtin_ctz(ms);
@@ -789,7 +764,7 @@ fv_err fv_csv_open(const char *path, const struct fv_csv_opts *opts, struct fv_c
 		c->offs = no;
 		c->offs_cap = nf;
 	}
-	c->fields = fv_calloc(nf + CSV_FIELDS_SLACK, sizeof(*c->fields));
+	c->fields = fv_calloc(nf, sizeof(*c->fields));
 	if (!c->fields) {
 		e = fv_diag_set(d, FV_ENOMEM, "out of memory");
 		goto fail;
