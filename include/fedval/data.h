@@ -39,7 +39,8 @@ fv_err fv_csv_set_range(struct fv_csv *c, uint64_t start, uint64_t end, uint64_t
 /* Cut a CSV file's records (after the header line) into at most nparts parts of about equal
  * size at record boundaries (line feeds outside quotes): part i starts at byte start[i], on
  * physical line line[i], and ends where part i + 1 starts (the last at the end of the file).
- * *got: parts found (0 for a file without records). One sequential read of the file. */
+ * *got: parts found (0 for a file without records). One read of the file, by up to
+ * min(online cores, 8) threads (one per MiB of records) that the call starts and joins. */
 fv_err fv_csv_split(const char *path, size_t nparts, uint64_t *start, uint64_t *line, size_t *got,
 		    struct fv_diag *d);
 /* Read the next record. On success *fields points at ncols NUL-terminated strings owned by c

@@ -42,24 +42,38 @@
  *   which reads '.' in the C locale; a program that switches LC_NUMERIC to a ',' locale gets
  *   errors, never silently wrong values, because the whole string must be consumed.
  *
- * I/O: the file is read through a 64 KiB buffer with read(2); memory held by a reader is that
+ * I/O: the file is read through a 256 KiB buffer with read(2); memory held by a reader is that
  * buffer plus at most about 2 * FV_MAX_CSV_LINE for the current record, plus the header.
+ * A record without quotes, CR or NUL that lies whole in the buffer (the common case) is split
+ * in place: its delimiters and line end become NULs in the buffer, found 16 bytes at a time
+ * (SSE2 on x86-64, a byte loop elsewhere). Every other record goes through the byte-by-byte
+ * state machine, which alone reports errors; both give the same fields.
  * A reader is not thread-safe; distinct readers are independent. */
 #include "fedval/data.h"
 
 #include <errno.h>
 #include <fcntl.h>
 #include <float.h>
+#include <pthread.h>
 #include <sys/stat.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
+#if defined(__SSE2__)
+#include <emmintrin.h>
+#endif
 
+#include "csv_int.h"
 #include "fedval/limits.h"
 #include "fedval/util.h"
 
-#define CSV_BUF_SIZE (64u * 1024)
-#define CSV_EOF	     (-1)
+/* Read buffer: large enough that few records straddle its end and read(2) is rarely called,
+ * small enough to stay in a core's L2 cache with the parsing's other data. */
+#define CSV_BUF_SIZE (256u * 1024)
+/* Zero bytes after the buffer's end: the record scanner loads 16 bytes at a time and the number
+ * parser 8, possibly past the last byte read; these reads stay inside the allocation. */
+#define CSV_BUF_PAD 64
+#define CSV_EOF	    (-1)
 /* Longest number text fv_csv_parse_double converts (after trimming); longer is "not a number".
  * 128 bytes hold any double written with 17 significant digits and a long exponent many times
  * over; it only bounds a stack buffer. */
@@ -71,7 +85,8 @@ static const char *const default_na[] = {"", "NA", "NaN", "null", NULL};
 
 struct fv_csv {
 	int fd;
-	unsigned char *buf; /* CSV_BUF_SIZE bytes of input; [pos, len) not yet consumed */
+	unsigned char *buf; /* CSV_BUF_SIZE bytes of input (+ CSV_BUF_PAD zeros); [pos, len) not
+			       yet consumed; [0, pos) may hold a record split in place */
 	size_t len, pos;
 	bool in_eof;  /* read(2) returned 0 */
 	int in_errno; /* read(2) failed with this errno; 0 if not */
@@ -86,7 +101,7 @@ struct fv_csv {
 	size_t rec_cap;
 	size_t *offs; /* start of each stored field in rec */
 	size_t offs_cap;
-	char **fields;	   /* ncols pointers into rec, handed out by fv_csv_next */
+	char **fields;	   /* ncols pointers into rec or buf, handed out by fv_csv_next */
 	uint64_t line;	   /* physical line the next byte belongs to (1-based) */
 	uint64_t rec_line; /* first line of the record last read or attempted */
 	fv_err failed;	   /* sticky error; FV_OK while healthy */
@@ -216,42 +231,84 @@ out:
 
 enum csv_state { ST_FIELD_START, ST_UNQUOTED, ST_QUOTED, ST_QUOTE_END };
 
+/* Bit mask of the bytes of b[0, 16) that are the delimiter (*md) and of those the fast path
+ * must not pass over: line feed, quote, CR, NUL (*ms). b may extend past the data: the caller
+ * masks the bits beyond it. */
+static inline void csv_scan16(const unsigned char *b, unsigned char delim, unsigned *md,
+			      unsigned *ms)
+{
+#if defined(__SSE2__)
+	__m128i x = _mm_loadu_si128((const __m128i *)(const void *)b);
+	__m128i s = _mm_or_si128(_mm_or_si128(_mm_cmpeq_epi8(x, _mm_set1_epi8('\n')),
+					      _mm_cmpeq_epi8(x, _mm_set1_epi8('"'))),
+				 _mm_or_si128(_mm_cmpeq_epi8(x, _mm_set1_epi8('\r')),
+					      _mm_cmpeq_epi8(x, _mm_setzero_si128())));
+	*md = (unsigned)_mm_movemask_epi8(_mm_cmpeq_epi8(x, _mm_set1_epi8((char)delim)));
+	*ms = (unsigned)_mm_movemask_epi8(s);
+#else
+	unsigned d = 0, sp = 0;
+	for (unsigned k = 0; k < 16; k++) {
+		unsigned char ch = b[k];
+		d |= (unsigned)(ch == delim) << k;
+		sp |= (unsigned)(ch == '\n' || ch == '"' || ch == '\r' || ch == '\0') << k;
+	}
+	*md = d;
+	*ms = sp;
+#endif
+}
+
 /* The common record, whole in the buffer: ends with LF or CRLF, holds no quote, CR or NUL,
- * at most maxstore fields, not blank, not longer than FV_MAX_CSV_LINE. Its bytes are copied
- * into rec in one pass with each delimiter turned into a NUL, the layout csv_read_record
- * gives. Returns false, having consumed nothing, for any other record: the state machine
- * then reads it (and reports any error). Needs offs for maxstore fields (after the header). */
+ * at most maxstore fields, not blank, not longer than FV_MAX_CSV_LINE. It is split in place:
+ * each delimiter and the line end become NULs in buf and c->fields points at the fields there
+ * (valid until the next refill, i.e. the next fv_csv_next). Returns false, having changed and
+ * consumed nothing, for any other record: the state machine then reads it (and reports any
+ * error). Needs c->fields for maxstore fields (after the header). */
 static bool csv_fast_record(struct fv_csv *c, size_t maxstore, size_t *nfields)
 {
-	const unsigned char *b = c->buf + c->pos, *nl;
-	size_t avail = c->len - c->pos, n, rn, nf = 0;
+	unsigned char *b = c->buf + c->pos;
+	size_t avail = c->len - c->pos, nf = 0, i, rn, n;
 	const unsigned char delim = (unsigned char)c->delim;
-	char *r;
+	char **f = c->fields;
 
-	if (!avail || !(nl = memchr(b, '\n', avail)))
+	if (!avail || maxstore == 0 || !f)
 		return false;
-	n = rn = (size_t)(nl - b);
-	if (rn && b[rn - 1] == '\r')
-		rn--;
-	if (rn == 0 || rn > FV_MAX_CSV_LINE || maxstore == 0 || c->offs_cap < maxstore ||
-	    csv_rec_reserve(c, rn) != FV_OK)
-		return false;
-	r = c->rec;
-	c->offs[0] = 0;
-	for (size_t j = 0; j < rn; j++) {
-		unsigned char ch = b[j];
-		if (ch == delim) {
+	f[0] = (char *)b;
+	for (i = 0;; i += 16) {
+		unsigned md, ms;
+		if (i >= avail || i > FV_MAX_CSV_LINE)
+			return false; /* no line end in the buffer, or too long */
+		csv_scan16(b + i, delim, &md, &ms);
+		if (avail - i < 16) {
+			unsigned keep = (1u << (avail - i)) - 1;
+			md &= keep;
+			ms &= keep;
+		}
+		if (ms)
+			md &= (1u << __builtin_ctz(ms)) - 1; /* delimiters before the stop */
+		while (md) {
+			size_t j = i + (size_t)__builtin_ctz(md);
+			md &= md - 1;
 			if (++nf >= maxstore)
 				return false;
-			r[j] = '\0';
-			c->offs[nf] = j + 1;
-			continue;
+			f[nf] = (char *)b + j + 1;
 		}
-		if (ch == '"' || ch == '\r' || ch == '\0')
-			return false;
-		r[j] = (char)ch;
+		if (ms) {
+			n = i + (size_t)__builtin_ctz(ms);
+			if (b[n] == '\n') {
+				rn = n;
+			} else if (b[n] == '\r' && n + 1 < avail && b[n + 1] == '\n') {
+				rn = n++;
+			} else {
+				return false; /* quote, NUL, lone CR, or CR at the buffer's end */
+			}
+			break;
+		}
 	}
-	r[rn] = '\0';
+	if (rn == 0 || rn > FV_MAX_CSV_LINE)
+		return false;
+	for (i = 1; i <= nf; i++)
+		f[i][-1] = '\0';
+	b[rn] = '\0';
 	*nfields = nf + 1;
 	c->pos += n + 1;
 	c->rec_line = c->line++;
@@ -260,9 +317,11 @@ static bool csv_fast_record(struct fv_csv *c, size_t maxstore, size_t *nfields)
 
 /* Read one record. Fields are stored for the first maxstore columns; *nfields receives the
  * number of fields the record really had. For the header (header == true) more than maxstore
- * fields is FV_ELIMIT. At a clean end of file *eof is set and *nfields is 0. */
+ * fields is FV_ELIMIT. At a clean end of file *eof is set and *nfields is 0. *inplace is set
+ * when the record was split in place and c->fields already points at its fields; otherwise
+ * they are in rec at offs. */
 static fv_err csv_read_record(struct fv_csv *c, size_t maxstore, bool header, size_t *nfields,
-			      bool *eof, struct fv_diag *d)
+			      bool *eof, bool *inplace, struct fv_diag *d)
 {
 	enum csv_state st = ST_FIELD_START;
 	size_t raw = 0, used = 0, fstart = 0, nf = 0;
@@ -272,8 +331,19 @@ static fv_err csv_read_record(struct fv_csv *c, size_t maxstore, bool header, si
 
 	*eof = false;
 	*nfields = 0;
-	if (!header && csv_fast_record(c, maxstore, nfields))
-		return FV_OK;
+	*inplace = false;
+	if (!header) {
+		if (csv_fast_record(c, maxstore, nfields)) {
+			*inplace = true;
+			return FV_OK;
+		}
+		/* A record cut by the buffer's end: move it to the front, read on, try again. */
+		if (c->pos > 0 && !c->in_eof && !c->in_errno && csv_refill(c) > 0 &&
+		    csv_fast_record(c, maxstore, nfields)) {
+			*inplace = true;
+			return FV_OK;
+		}
+	}
 	c->rec_line = c->line;
 	for (;;) {
 		ch = csv_getc(c);
@@ -623,7 +693,7 @@ fv_err fv_csv_open(const char *path, const struct fv_csv_opts *opts, struct fv_c
 {
 	struct fv_csv *c = NULL;
 	size_t nf, i;
-	bool eof;
+	bool eof, inplace;
 	fv_err e = FV_OK;
 
 	if (!path || !out) {
@@ -640,7 +710,7 @@ fv_err fv_csv_open(const char *path, const struct fv_csv_opts *opts, struct fv_c
 	c->line = 1;
 	if ((e = csv_apply_opts(c, opts, d)) != FV_OK)
 		goto fail;
-	c->buf = fv_alloc(CSV_BUF_SIZE);
+	c->buf = fv_calloc(1, CSV_BUF_SIZE + CSV_BUF_PAD);
 	if (!c->buf) {
 		e = fv_diag_set(d, FV_ENOMEM, "out of memory");
 		goto fail;
@@ -661,7 +731,7 @@ fv_err fv_csv_open(const char *path, const struct fv_csv_opts *opts, struct fv_c
 	if (c->len - c->pos >= 3 && memcmp(c->buf + c->pos, "\xef\xbb\xbf", 3) == 0)
 		c->pos += 3;
 
-	if ((e = csv_read_record(c, FV_MAX_CSV_COLS, true, &nf, &eof, d)) != FV_OK)
+	if ((e = csv_read_record(c, FV_MAX_CSV_COLS, true, &nf, &eof, &inplace, d)) != FV_OK)
 		goto fail;
 	if (eof) {
 		e = fv_diag_set(d, FV_EINVAL, "line %llu: no header line (the file is empty)",
@@ -734,6 +804,7 @@ uint64_t fv_csv_line(const struct fv_csv *c)
 fv_err fv_csv_next(struct fv_csv *c, char ***fields, bool *eof, struct fv_diag *d)
 {
 	size_t nf, i;
+	bool inplace;
 	fv_err e = FV_OK;
 
 	*eof = false;
@@ -746,7 +817,7 @@ fv_err fv_csv_next(struct fv_csv *c, char ***fields, bool *eof, struct fv_diag *
 		*eof = true;
 		goto out;
 	}
-	e = csv_read_record(c, c->ncols, false, &nf, eof, d);
+	e = csv_read_record(c, c->ncols, false, &nf, eof, &inplace, d);
 	if (e != FV_OK)
 		goto out;
 	if (*eof) {
@@ -759,8 +830,9 @@ fv_err fv_csv_next(struct fv_csv *c, char ***fields, bool *eof, struct fv_diag *
 				(unsigned long long)c->rec_line, nf, c->ncols);
 		goto out;
 	}
-	for (i = 0; i < c->ncols; i++)
-		c->fields[i] = c->rec + c->offs[i];
+	if (!inplace)
+		for (i = 0; i < c->ncols; i++)
+			c->fields[i] = c->rec + c->offs[i];
 	*fields = c->fields;
 out:
 	if (e != FV_OK)
@@ -819,10 +891,11 @@ static bool csv_is_nonfinite_word(const char *s, size_t n)
 	return false;
 }
 
-/* The exact fast paths of fv_csv_parse_double. s (n bytes) is [+-] digits [mark digits]
- * [e|E [+-] digits] with at most 19 significant digits, so its value is m * 10^p with m < 2^64
- * exact in integers. Returns false (the caller falls back to strtod) for anything else and
- * whenever the result could differ from strtod's correctly rounded double:
+/* The exact fast paths of fv_csv_parse_double. s is a NUL-terminated string; the path takes it
+ * when s is exactly [+-] digits [mark digits] [e|E [+-] digits], at most CSV_MAX_NUMBER bytes,
+ * with at most 19 significant digits, so its value is m * 10^p with m < 2^64 exact in
+ * integers. Returns false (the caller checks the syntax and falls back to strtod) for anything
+ * else and whenever the result could differ from strtod's correctly rounded double:
  *   - Clinger: m <= 2^53 and |p| <= 22. m and 10^|p| are exact doubles, so one IEEE
  *     multiplication or division rounds once: the correctly rounded value.
  *   - x87 extended precision (64-bit significand), m < 2^64 and |p| <= 27: m and 10^|p| (5^27 <
@@ -832,60 +905,136 @@ static bool csv_is_nonfinite_word(const char *s, size_t n)
  *     64-bit value, the exact value is within half a 64-bit ulp of L, so a midpoint other than
  *     L cannot lie between them. On a midpoint the second rounding may be wrong: strtod then.
  *     The results lie between 1e-27 and 2e46, never subnormal, never overflowing.
- * Both assume the default rounding mode (round to nearest even), as strtod's results do. */
-static bool fast_decimal(const char *s, size_t n, char decimal, double *out)
+ * Both assume the default rounding mode (round to nearest even), as strtod's results do.
+ * padded: at least 8 readable bytes follow every byte of s up to its NUL (a field in the
+ * reader's buffer), so digits may be read 8 at a time. */
+static inline bool csv_digit(unsigned char ch)
 {
-	static const double p10[] = {1e0,  1e1,	 1e2,  1e3,  1e4,  1e5,	 1e6,  1e7,
-				     1e8,  1e9,	 1e10, 1e11, 1e12, 1e13, 1e14, 1e15,
-				     1e16, 1e17, 1e18, 1e19, 1e20, 1e21, 1e22};
+	return (unsigned)(ch - '0') < 10;
+}
+
+/* The leading run of decimal digits in the 8 bytes at p (little-endian word w): its length. */
+static inline unsigned csv_digits8_len(uint64_t w)
+{
+	/* A byte is a digit iff its high nibble is 3 and adding 6 keeps it so; a carry out of a
+	 * non-digit byte can only disturb bytes after it, never the first non-digit. */
+	uint64_t y = (w & 0xf0f0f0f0f0f0f0f0ull) |
+		     (((w + 0x0606060606060606ull) & 0xf0f0f0f0f0f0f0f0ull) >> 4);
+	uint64_t z = y ^ 0x3333333333333333ull; /* zero bytes: digits */
+	uint64_t nz = (((z & 0x7f7f7f7f7f7f7f7full) + 0x7f7f7f7f7f7f7f7full) | z) &
+		      0x8080808080808080ull; /* high bit of each non-digit byte */
+	return nz ? (unsigned)__builtin_ctzll(nz) / 8 : 8;
+}
+
+/* The value of the k (1..8) digits at the start of w, as csv_digits8_len measured them. */
+static inline uint64_t csv_digits8_value(uint64_t w, unsigned k)
+{
+	w -= 0x3030303030303030ull;
+	w <<= 8 * (8 - k); /* the k digits to the top bytes: the bytes below are leading zeros */
+	w = w * 10 + (w >> 8); /* pairs: byte 2i holds digits 2i, 2i+1 as a value 0..99 */
+	w = (((w & 0x000000ff000000ffull) * 0x000f424000000064ull) +
+	     (((w >> 16) & 0x000000ff000000ffull) * 0x0000271000000001ull)) >>
+	    32;
+	return (uint32_t)w;
+}
+
+static const uint64_t csv_pow10u[] = {1ull,	 10ull,	     100ull,	  1000ull,     10000ull,
+				      100000ull, 1000000ull, 10000000ull, 100000000ull};
+
+/* Append the run of digits at p to *m (which may wrap: the caller counts the digits) and
+ * return the first byte after it. With padded, 8 bytes at a time and without a branch per
+ * digit; the run is cut after more than CSV_MAX_NUMBER digits, which the caller refuses. */
+static inline __attribute__((always_inline)) const unsigned char *
+csv_digits(const unsigned char *p, uint64_t *m, bool padded)
+{
+	uint64_t v = *m;
+	if (padded) {
+		const unsigned char *p0 = p;
+		for (;;) {
+			uint64_t w;
+			unsigned k;
+			memcpy(&w, p, 8);
+			k = csv_digits8_len(w);
+			if (k == 0)
+				break;
+			v = v * csv_pow10u[k] + csv_digits8_value(w, k);
+			p += k;
+			if (k < 8 || p - p0 > CSV_MAX_NUMBER)
+				break;
+		}
+	} else {
+		while (csv_digit(*p))
+			v = v * 10 + (uint64_t)(*p++ - '0');
+	}
+	*m = v;
+	return p;
+}
+
+static inline __attribute__((always_inline)) bool fast_decimal(const char *str, char decimal,
+							       bool padded, double *out)
+{
+	/* Index pw + 22, pw in [-22, 22]. */
+	static const double p10_mul[45] = {
+	    1,	 1,   1,    1,	  1,	1,    1,    1,	  1,	1,    1,    1,	  1,	1,    1,
+	    1,	 1,   1,    1,	  1,	1,    1,    1e0,  1e1,	1e2,  1e3,  1e4,  1e5,	1e6,  1e7,
+	    1e8, 1e9, 1e10, 1e11, 1e12, 1e13, 1e14, 1e15, 1e16, 1e17, 1e18, 1e19, 1e20, 1e21, 1e22};
+	static const double p10_div[45] = {
+	    1e22, 1e21, 1e20, 1e19, 1e18, 1e17, 1e16, 1e15, 1e14, 1e13, 1e12, 1e11, 1e10, 1e9, 1e8,
+	    1e7,  1e6,	1e5,  1e4,  1e3,  1e2,	1e1,  1e0,  1,	  1,	1,    1,    1,	  1,   1,
+	    1,	  1,	1,    1,    1,	  1,	1,    1,    1,	  1,	1,    1,    1,	  1,   1};
+	const unsigned char *s = (const unsigned char *)str, *p = s, *d0, *f0 = NULL;
 	uint64_t m = 0;
-	size_t i = 0, digits = 0;
-	int frac = 0, exp = 0, p;
-	bool neg = false, point = false, any = false;
+	size_t nint, nfrac = 0;
+	int exp = 0, pw;
+	bool neg = false;
 	double v;
 
-	if (s[0] == '+' || s[0] == '-') {
-		neg = s[0] == '-';
-		i++;
+	if (*p == '-' || *p == '+')
+		neg = *p++ == '-';
+	d0 = p;
+	/* Integer parts are mostly short: bytewise here is faster than words. */
+	p = csv_digits(p, &m, false);
+	nint = (size_t)(p - d0);
+	if (*p == (unsigned char)decimal) {
+		f0 = ++p;
+		p = csv_digits(p, &m, padded);
+		nfrac = (size_t)(p - f0);
 	}
-	for (; i < n; i++) {
-		char ch = s[i];
-		if (ch == decimal && !point) {
-			point = true;
-			continue;
-		}
-		if (ch < '0' || ch > '9')
-			break;
-		any = true;
-		if (digits || ch != '0')
-			digits++;
-		if (digits > 19)
-			return false;
-		m = m * 10 + (uint64_t)(ch - '0');
-		frac += point;
-	}
-	if (!any)
+	if (nint + nfrac == 0)
 		return false;
-	if (i < n) {
+	if ((*p | 0x20) == 'e') {
 		bool eneg = false;
-		size_t e0;
-		if (s[i] != 'e' && s[i] != 'E')
-			return false;
-		if (++i < n && (s[i] == '+' || s[i] == '-'))
-			eneg = s[i++] == '-';
-		for (e0 = i; i < n && s[i] >= '0' && s[i] <= '9'; i++)
+		const unsigned char *e0;
+		p++;
+		if (*p == '+' || *p == '-')
+			eneg = *p++ == '-';
+		for (e0 = p; csv_digit(*p); p++)
 			if (exp < 10000)
-				exp = exp * 10 + (s[i] - '0');
-		if (i == e0 || i != n)
+				exp = exp * 10 + (*p - '0');
+		if (p == e0)
 			return false;
 		if (eneg)
 			exp = -exp;
 	}
-	p = exp - frac;
+	if (*p != '\0' || p - s > CSV_MAX_NUMBER)
+		return false;
+	if (nint + nfrac > 19) {
+		/* Leading zeros (before and after the mark) are not significant; m wrapped
+		 * only if more than 19 digits are. */
+		size_t lz = 0;
+		const unsigned char *q = d0;
+		for (; *q == '0' || (*q == (unsigned char)decimal && q + 1 == f0); q++)
+			lz += *q == '0';
+		if (nint + nfrac - lz > 19)
+			return false;
+	}
+	pw = exp - (int)nfrac;
 	if (m == 0) {
 		v = 0;
-	} else if (m <= (1ull << 53) && p >= -22 && p <= 22) {
-		v = p < 0 ? (double)m / p10[-p] : (double)m * p10[p];
+	} else if (m <= (1ull << 53) && pw >= -22 && pw <= 22) {
+		/* m * 10^pw for pw >= 0, m / 10^-pw below: one factor is 1, so one rounding,
+		 * and no branch on the sign of pw (integers and decimals alternate by column). */
+		v = (double)(int64_t)m * p10_mul[pw + 22] / p10_div[pw + 22];
 	} else {
 #if LDBL_MANT_DIG == 64 && (defined(__x86_64__) || defined(__i386__))
 		static const long double p10l[] = {1e0L,  1e1L,	 1e2L,	1e3L,  1e4L,  1e5L,  1e6L,
@@ -894,9 +1043,9 @@ static bool fast_decimal(const char *s, size_t n, char decimal, double *out)
 						   1e21L, 1e22L, 1e23L, 1e24L, 1e25L, 1e26L, 1e27L};
 		long double l;
 		uint64_t sig;
-		if (p < -27 || p > 27)
+		if (pw < -27 || pw > 27)
 			return false;
-		l = p < 0 ? (long double)m / p10l[-p] : (long double)m * p10l[p];
+		l = pw < 0 ? (long double)m / p10l[-pw] : (long double)m * p10l[pw];
 		memcpy(&sig, &l, sizeof(sig)); /* x87: the 64-bit significand comes first */
 		if ((sig & 0x7ff) == 0x400)
 			return false;
@@ -909,14 +1058,11 @@ static bool fast_decimal(const char *s, size_t n, char decimal, double *out)
 	return true;
 }
 
-fv_err fv_csv_parse_double(const struct fv_csv *c, const char *field, double *out,
-			   struct fv_diag *d)
+/* fv_csv_parse_double for what the fast path did not take: blanks, syntax errors, more than
+ * 19 significant digits, exponents beyond the fast path's range. */
+static __attribute__((noinline)) fv_err csv_parse_slow(const struct fv_csv *c, const char *field,
+						       double *out, struct fv_diag *d)
 {
-	/* Most fields are plain decimals: try the exact fast path before the full checks. */
-	size_t flen = strlen(field);
-	if (flen > 0 && flen <= CSV_MAX_NUMBER && field[0] != ' ' && field[0] != '\t' &&
-	    fast_decimal(field, flen, c->decimal, out))
-		return FV_OK;
 	char tmp[CSV_MAX_NUMBER + 1];
 	const char *s;
 	size_t n, i = 0, mant = 0;
@@ -959,10 +1105,10 @@ fv_err fv_csv_parse_double(const struct fv_csv *c, const char *field, double *ou
 	}
 	if (i != n)
 		goto syntax;
-	if (fast_decimal(s, n, c->decimal, out))
-		goto out;
 	memcpy(tmp, s, n);
 	tmp[n] = '\0';
+	if (fast_decimal(tmp, c->decimal, false, out))
+		goto out;
 	if (c->decimal != '.')
 		for (i = 0; i < n; i++)
 			if (tmp[i] == c->decimal)
@@ -976,6 +1122,34 @@ syntax:
 	e = fv_diag_set(d, FV_EINVAL, "not a number");
 out:
 	return e;
+}
+
+bool fv_csv_try_number(const struct fv_csv *c, const char *field, double *out)
+{
+	/* Without a digit in any NA token no NA token can pass fast_decimal, which needs a
+	 * digit and no blanks. */
+	uintptr_t fa = (uintptr_t)field, ba = (uintptr_t)c->buf;
+	if (c->na_numeric && fv_csv_is_na(c, field))
+		return false;
+	if (fa >= ba && fa < ba + c->len)
+		return fast_decimal(field, c->decimal, true, out);
+	return fast_decimal(field, c->decimal, false, out);
+}
+
+fv_err fv_csv_parse_double(const struct fv_csv *c, const char *field, double *out,
+			   struct fv_diag *d)
+{
+	/* Most fields are plain decimals: try the exact fast path before the full checks. A
+	 * field split in place lies in the buffer, followed by its padding: digits may be read
+	 * in words there. */
+	uintptr_t fa = (uintptr_t)field, ba = (uintptr_t)c->buf;
+	if (fa >= ba && fa < ba + c->len) {
+		if (fast_decimal(field, c->decimal, true, out))
+			return FV_OK;
+	} else if (fast_decimal(field, c->decimal, false, out)) {
+		return FV_OK;
+	}
+	return csv_parse_slow(c, field, out, d);
 }
 
 double fv_csv_progress(const struct fv_csv *c)
@@ -1006,13 +1180,125 @@ fv_err fv_csv_set_range(struct fv_csv *c, uint64_t start, uint64_t end, uint64_t
 	return FV_OK;
 }
 
+/* Bit i of *nl / *q: byte b[i] (i < 64) is a line feed / a quote. */
+static inline void csv_scan64(const unsigned char *b, uint64_t *nl, uint64_t *q)
+{
+#if defined(__SSE2__)
+	uint64_t n = 0, qq = 0;
+	for (unsigned k = 0; k < 4; k++) {
+		__m128i x = _mm_loadu_si128((const __m128i *)(const void *)(b + 16 * k));
+		n |= (uint64_t)(unsigned)_mm_movemask_epi8(_mm_cmpeq_epi8(x, _mm_set1_epi8('\n')))
+		     << (16 * k);
+		qq |= (uint64_t)(unsigned)_mm_movemask_epi8(_mm_cmpeq_epi8(x, _mm_set1_epi8('"')))
+		      << (16 * k);
+	}
+	*nl = n;
+	*q = qq;
+#else
+	uint64_t n = 0, qq = 0;
+	for (unsigned k = 0; k < 64; k++) {
+		n |= (uint64_t)(b[k] == '\n') << k;
+		qq |= (uint64_t)(b[k] == '"') << k;
+	}
+	*nl = n;
+	*q = qq;
+#endif
+}
+
+/* Bytes fv_csv_split reads at a time, per scanning thread. */
+#define CSV_SPLIT_BUF (1024u * 1024)
+/* fv_csv_split scans with one more thread for every this many bytes of records (up to the
+ * online cores, at most CSV_SPLIT_THREADS): below it a thread costs more than it saves. */
+#define CSV_SPLIT_PER_THREAD (1ull << 20)
+#define CSV_SPLIT_THREADS    8
+
+/* What one scan of bytes [from, to) of the file found, knowing nothing of what came before:
+ * its line feeds and quotes, and for each parity p the first line feed after an even (p = 0)
+ * or odd (p = 1) number of the chunk's quotes, with the line feeds up to and including it.
+ * A line feed there ends a record iff the quotes before the chunk have parity p. */
+struct csv_chunk {
+	uint64_t from, to;
+	uint64_t nl, quotes;
+	uint64_t cand[2], cand_nl[2]; /* cand: offset of the line feed + 1, 0 if none */
+	int err;		      /* errno of a failed read, 0 if none */
+};
+
+struct csv_scan_job {
+	int fd;
+	struct csv_chunk *ch;
+	size_t first, count, stride; /* chunks first, first + stride, ... (count in all) */
+};
+
+static void csv_scan_chunk(int fd, unsigned char *buf, struct csv_chunk *ch)
+{
+	uint64_t off = ch->from, nl_seen = 0, q_seen = 0;
+	bool found[2] = {false, false};
+
+	while (off < ch->to) {
+		size_t want = ch->to - off > CSV_SPLIT_BUF ? CSV_SPLIT_BUF : (size_t)(ch->to - off);
+		ssize_t r;
+		do {
+			r = pread(fd, buf, want, (off_t)off);
+		} while (r < 0 && errno == EINTR);
+		if (r <= 0) {
+			ch->err = r < 0 ? (errno ? errno : EIO) : EIO; /* shorter than at fstat */
+			return;
+		}
+		memset(buf + r, 0, 64); /* the last block's loads: zeros match nothing */
+		for (ssize_t i = 0; i < r; i += 64) {
+			uint64_t nl, q, bits;
+			csv_scan64(buf + i, &nl, &q);
+			if (found[0] && found[1]) {
+				nl_seen += (uint64_t)__builtin_popcountll(nl);
+				q_seen += (uint64_t)__builtin_popcountll(q);
+				continue;
+			}
+			for (bits = nl | q; bits; bits &= bits - 1) {
+				unsigned j = (unsigned)__builtin_ctzll(bits);
+				if (q >> j & 1) {
+					q_seen++;
+					continue;
+				}
+				nl_seen++;
+				if (!found[q_seen & 1]) {
+					found[q_seen & 1] = true;
+					ch->cand[q_seen & 1] = off + (uint64_t)i + j + 1;
+					ch->cand_nl[q_seen & 1] = nl_seen;
+				}
+			}
+		}
+		off += (uint64_t)r;
+	}
+	ch->nl = nl_seen;
+	ch->quotes = q_seen;
+}
+
+static void *csv_scan_thread(void *arg)
+{
+	struct csv_scan_job *job = arg;
+	unsigned char *buf = fv_alloc(CSV_SPLIT_BUF + 64);
+
+	for (size_t k = 0; k < job->count; k++) {
+		struct csv_chunk *ch = &job->ch[job->first + k * job->stride];
+		if (!buf)
+			ch->err = ENOMEM;
+		else
+			csv_scan_chunk(job->fd, buf, ch);
+	}
+	fv_free(buf);
+	return NULL;
+}
+
 fv_err fv_csv_split(const char *path, size_t nparts, uint64_t *start, uint64_t *line, size_t *got,
 		    struct fv_diag *d)
 {
 	unsigned char *buf = NULL;
-	uint64_t size, off = 0, lines = 1, next_cut = 0, step;
-	bool quoted = false, header = true, content = false;
-	size_t k = 0;
+	struct csv_chunk *ch = NULL;
+	uint64_t size, off = 0, lines = 1, hstart = 0, step;
+	bool quoted = false, content = false;
+	size_t k = 0, nthreads, started = 0;
+	struct csv_scan_job jobs[CSV_SPLIT_THREADS];
+	pthread_t tid[CSV_SPLIT_THREADS];
 	struct stat st;
 	int fd;
 	fv_err e = FV_OK;
@@ -1028,77 +1314,114 @@ fv_err fv_csv_split(const char *path, size_t nparts, uint64_t *start, uint64_t *
 		goto out;
 	}
 	size = (uint64_t)st.st_size;
-	step = size / nparts + 1;
-	if (!(buf = fv_alloc(CSV_BUF_SIZE))) {
+	if (!(buf = fv_alloc(CSV_SPLIT_BUF + 64))) {
 		e = fv_diag_set(d, FV_ENOMEM, "out of memory");
 		goto out;
 	}
 	/* Record ends are the line feeds outside quotes ("" inside a quoted field toggles
 	 * twice, so the parity of the quotes seen says where we are). The first record is the
-	 * header: parts start after it. */
-	for (;;) {
+	 * header, read here byte by byte: part 0 starts after it. */
+	while (!hstart) {
 		ssize_t r;
 		do {
-			r = read(fd, buf, CSV_BUF_SIZE);
+			r = read(fd, buf, CSV_SPLIT_BUF);
 		} while (r < 0 && errno == EINTR);
 		if (r < 0) {
 			e = fv_diag_set(d, FV_EIO, "%s: %s", path, strerror(errno));
 			goto out;
 		}
 		if (r == 0)
-			break;
-		ssize_t i = 0;
-		if (!header) {
-			/* After the header: jump from line feed to line feed (memchr), toggling
-			 * the quote state for each quote in between; the same cuts as the byte
-			 * loop below, which reads the header and what precedes it. */
-			const unsigned char *q = memchr(buf, '"', (size_t)r);
-			while (i < r) {
-				const unsigned char *nl = memchr(buf + i, '\n', (size_t)(r - i));
-				ssize_t end = nl ? nl - buf : r;
-				while (q && q - buf < end) {
-					quoted = !quoted;
-					q = memchr(q + 1, '"', (size_t)(r - (q + 1 - buf)));
-				}
-				if (!nl)
-					break;
-				lines++;
-				if (!quoted && off + (uint64_t)end + 1 >= next_cut &&
-				    off + (uint64_t)end + 1 < size && k < nparts) {
-					start[k] = off + (uint64_t)end + 1;
-					line[k++] = lines;
-					next_cut = start[k - 1] + step;
-				}
-				i = end + 1;
-			}
-			off += (uint64_t)r;
-			continue;
-		}
-		for (; i < r; i++) {
-			unsigned char ch = buf[i];
+			goto out; /* no record after the header: no parts */
+		for (ssize_t i = 0; i < r; i++) {
+			unsigned char ch0 = buf[i];
 			/* blank lines before the header are skipped, as is a byte order mark */
-			if (ch != '\n' && ch != '\r' &&
+			if (ch0 != '\n' && ch0 != '\r' &&
 			    !(off + (uint64_t)i < 3 && off == 0 && r >= 3 &&
 			      !memcmp(buf, "\xef\xbb\xbf", 3)))
 				content = true;
-			if (ch == '"') {
+			if (ch0 == '"') {
 				quoted = !quoted;
-			} else if (ch == '\n') {
+			} else if (ch0 == '\n') {
 				lines++;
-				if (!quoted && content &&
-				    (header || off + (uint64_t)i + 1 >= next_cut) &&
-				    off + (uint64_t)i + 1 < size && k < nparts) {
-					header = false;
-					start[k] = off + (uint64_t)i + 1;
-					line[k++] = lines;
-					next_cut = start[k - 1] + step;
+				if (!quoted && content) {
+					hstart = off + (uint64_t)i + 1;
+					break;
 				}
 			}
 		}
 		off += (uint64_t)r;
 	}
+	if (hstart >= size)
+		goto out;
+	start[k] = hstart;
+	line[k++] = lines;
+	/* The records' bytes in nparts chunks of about equal size, scanned in parallel. Part j
+	 * (j >= 1) starts after the first line feed outside quotes at or after the start of
+	 * chunk j; the quotes counted in chunks 0..j-1 say which candidate that is. */
+	step = (size - hstart) / nparts;
+	if (step == 0)
+		nparts = 1;
+	if (!(ch = fv_calloc(nparts, sizeof(*ch)))) {
+		e = fv_diag_set(d, FV_ENOMEM, "out of memory");
+		goto out;
+	}
+	for (size_t j = 0; j < nparts; j++) {
+		ch[j].from = j ? hstart + j * step - 1 : hstart;
+		ch[j].to = j + 1 < nparts ? hstart + (j + 1) * step - 1 : size;
+	}
+	long ncpu = sysconf(_SC_NPROCESSORS_ONLN);
+	nthreads = (size_t)((size - hstart) / CSV_SPLIT_PER_THREAD) + 1;
+	if (nthreads > (size_t)(ncpu > 0 ? ncpu : 1))
+		nthreads = (size_t)(ncpu > 0 ? ncpu : 1);
+	if (nthreads > CSV_SPLIT_THREADS)
+		nthreads = CSV_SPLIT_THREADS;
+	if (nthreads > nparts)
+		nthreads = nparts;
+	for (size_t t = 0; t < nthreads; t++)
+		jobs[t] = (struct csv_scan_job){fd, ch, t, (nparts - t + nthreads - 1) / nthreads,
+						nthreads};
+	/* Thread 0's chunks are scanned here; a thread that cannot start leaves its chunks to
+	 * this thread too. */
+	for (size_t t = 1; t < nthreads; t++) {
+		if (pthread_create(&tid[t], NULL, csv_scan_thread, &jobs[t]) != 0)
+			break;
+		started = t;
+	}
+	for (size_t c0 = 0; c0 < jobs[0].count; c0++)
+		csv_scan_chunk(fd, buf, &ch[c0 * nthreads]);
+	for (size_t t = 1; t <= started; t++)
+		pthread_join(tid[t], NULL);
+	for (size_t t = started + 1; t < nthreads; t++)
+		csv_scan_thread(&jobs[t]);
+	for (size_t j = 0; j < nparts; j++) {
+		if (ch[j].err) {
+			e = fv_diag_set(d, FV_EIO, "%s: %s", path, strerror(ch[j].err));
+			goto out;
+		}
+	}
+	/* Chunk 0 starts outside quotes (after the header). */
+	uint64_t qpar = 0, nl_before = 0;
+	for (size_t j = 1; j < nparts; j++) {
+		qpar += ch[j - 1].quotes;
+		nl_before += ch[j - 1].nl;
+		/* The cut: this chunk's candidate for the parity here, or a later chunk's. */
+		uint64_t q = qpar, nl = nl_before;
+		for (size_t i = j; i < nparts; i++) {
+			uint64_t at = ch[i].cand[q & 1];
+			if (at) {
+				if (at > start[k - 1] && at < size && k < nparts) {
+					start[k] = at;
+					line[k++] = lines + nl + ch[i].cand_nl[q & 1];
+				}
+				break;
+			}
+			q += ch[i].quotes;
+			nl += ch[i].nl;
+		}
+	}
 	*got = k;
 out:
+	fv_free(ch);
 	fv_free(buf);
 	close(fd);
 	return e;

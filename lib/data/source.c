@@ -42,6 +42,8 @@ struct fv_source {
 	const char *where; /* where column names come from, for messages */
 	size_t nvars;
 	size_t *direct;	     /* per variable: index into the numeric columns, or SIZE_MAX */
+	size_t *textcol;     /* per variable: the text column it is exactly, or SIZE_MAX */
+	size_t labcol;	     /* the text column the label is exactly, or SIZE_MAX */
 	struct fv_expr **vx; /* each variable's mapping */
 	struct fv_expr *lx;  /* the label's mapping (NULL: no label) */
 	struct fv_labels lab;
@@ -323,6 +325,7 @@ fv_err fv_source_open_task(const struct fv_source_spec *spec, const struct fv_ma
 		if (!(s->vx = fv_calloc(map->nvars, sizeof(*s->vx))) ||
 		    !(s->val = fv_calloc(map->nvars, sizeof(*s->val))) ||
 		    !(s->direct = fv_calloc(map->nvars, sizeof(*s->direct))) ||
+		    !(s->textcol = fv_calloc(map->nvars, sizeof(*s->textcol))) ||
 		    !(s->cached = fv_calloc(map->nvars, 1))) {
 			e = fv_diag_set(d, FV_ENOMEM, "out of memory");
 			goto fail;
@@ -333,14 +336,19 @@ fv_err fv_source_open_task(const struct fv_source_spec *spec, const struct fv_ma
 			if ((e = parse_mapping(s->rows, where, what, map->columns[i], NULL,
 					       &s->vx[i], d)) != FV_OK)
 				goto fail;
-			s->direct[i] = SIZE_MAX;
+			s->direct[i] = s->textcol[i] = SIZE_MAX;
 			if (fv_expr_is_column(s->vx[i], &col) && fv_rows_is_num(s->rows, col))
 				s->direct[i] = col - (s->rows->ncols - s->rows->nnum);
+			else if (fv_expr_is_column(s->vx[i], &col))
+				s->textcol[i] = col;
 		}
 		if (s->lab.classes != 1 &&
 		    (e = parse_mapping(s->rows, where, "label", map->label_column, NULL, &s->lx,
 				       d)) != FV_OK)
 			goto fail;
+		s->labcol = SIZE_MAX;
+		if (s->lx && fv_expr_is_column(s->lx, &col) && !fv_rows_is_num(s->rows, col))
+			s->labcol = col;
 		if ((e = check_leak(s, d)) != FV_OK)
 			goto fail;
 	}
@@ -447,6 +455,22 @@ static enum fv_expr_status cohort_var(void *ctx, size_t i, double *out, struct f
 	return FV_EXPR_OK;
 }
 
+/* A variable that is exactly a text column, read without the expression evaluator: true with
+ * *out when the field is present, not an NA token and a number. On false the caller evaluates
+ * the expression, which meets the same field and reports it in its own words. */
+static inline bool quick_col(struct fv_source *s, size_t col, double *out)
+{
+	const char *t = s->env.fields[col];
+	struct fv_diag why; /* written only on failure */
+
+	if (!t)
+		return false;
+	if (s->rows->ops->try_number)
+		return s->rows->ops->try_number(s->rows, t, out);
+	return !s->rows->ops->is_na(s->rows, t) &&
+	       s->rows->ops->parse(s->rows, t, out, &why) == FV_OK;
+}
+
 /* The text of column col in the current record, for a message ("" for SQL NULL; a numeric
  * column's value is not shown). */
 static const char *field_text(const struct fv_source *s, size_t col)
@@ -539,6 +563,8 @@ fv_err fv_source_read(struct fv_source *s, float *x, uint8_t *y, size_t cap, siz
 			}
 			if (s->cx && s->cached[i]) {
 				v = s->val[i];
+			} else if (s->textcol[i] != SIZE_MAX && quick_col(s, s->textcol[i], &v)) {
+				/* v read */
 			} else if ((st = fv_expr_eval(s->vx[i], &s->env, &v, &f)) != FV_EXPR_OK) {
 				e = report(s, SUBJ_VAR, i, st, &f, d);
 				goto fail;
@@ -551,7 +577,8 @@ fv_err fv_source_read(struct fv_source *s, float *x, uint8_t *y, size_t cap, siz
 			s->records++;
 			continue;
 		}
-		if ((st = fv_expr_eval(s->lx, &s->env, &v, &f)) != FV_EXPR_OK) {
+		if (!(s->labcol != SIZE_MAX && quick_col(s, s->labcol, &v)) &&
+		    (st = fv_expr_eval(s->lx, &s->env, &v, &f)) != FV_EXPR_OK) {
 			e = report(s, SUBJ_LABEL, 0, st, &f, d);
 			goto fail;
 		}
@@ -670,6 +697,7 @@ void fv_source_close(struct fv_source *s)
 		fv_expr_free(s->vx[i]);
 	fv_free(s->vx);
 	fv_free(s->direct);
+	fv_free(s->textcol);
 	fv_expr_free(s->lx);
 	fv_expr_free(s->cx);
 	fv_free(s->val);

@@ -2,6 +2,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "csv_int.h"
 #include "fedval/util.h"
 #include "source_int.h"
 
@@ -30,6 +31,11 @@ static fv_err csv_parse(struct fv_rows *r, const char *field, double *out, struc
 	return fv_csv_parse_double(((struct rows_csv *)r)->c, field, out, d);
 }
 
+static bool csv_try_number(struct fv_rows *r, const char *field, double *out)
+{
+	return fv_csv_try_number(((struct rows_csv *)r)->c, field, out);
+}
+
 static double csv_progress(struct fv_rows *r)
 {
 	return fv_csv_progress(((struct rows_csv *)r)->c);
@@ -44,7 +50,7 @@ static void csv_close(struct fv_rows *r)
 }
 
 static const struct fv_rows_ops csv_ops = {csv_next,	 csv_where, csv_is_na, csv_parse,
-					   csv_progress, csv_close, NULL};
+					   csv_progress, csv_close, NULL,      csv_try_number};
 
 fv_err fv_rows_open_csv(const struct fv_source_spec *spec, struct fv_rows **out, struct fv_diag *d)
 {

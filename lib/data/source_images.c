@@ -454,8 +454,8 @@ static void img_close(struct fv_rows *r)
 	fv_free(ri);
 }
 
-static const struct fv_rows_ops images_ops = {img_next,	    img_where, img_is_na,  img_parse,
-					      img_progress, img_close, img_numbers};
+static const struct fv_rows_ops images_ops = {img_next,	    img_where, img_is_na,   img_parse,
+					      img_progress, img_close, img_numbers, NULL};
 
 /* The spec's image settings, checked. */
 static fv_err check_spec(const struct fv_source_spec *spec, double *scale, struct fv_diag *d)

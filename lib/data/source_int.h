@@ -32,6 +32,10 @@ struct fv_rows_ops {
 	/* Only when nnum > 0: the current record's numeric columns, nnum finite floats for columns
 	 * ncols - nnum .. ncols - 1, owned by the cursor and valid until the next call of next. */
 	const float *(*numbers)(struct fv_rows *r);
+	/* Optional, a shortcut for the common field: true with *out when the field is a number
+	 * and no missing-value token, exactly as is_na + parse would say; false when unsure (the
+	 * caller then asks is_na and parse). NULL: always ask them. */
+	bool (*try_number)(struct fv_rows *r, const char *field, double *out);
 };
 
 /* Every cursor begins with this header. */

@@ -262,7 +262,7 @@ static void pg_close(struct fv_rows *r)
 }
 
 static const struct fv_rows_ops pg_ops = {pg_next,     pg_where, pg_is_na, pg_parse,
-					  pg_progress, pg_close, NULL};
+					  pg_progress, pg_close, NULL,	   NULL};
 
 /* SELECT * FROM "table" or "schema"."table", quoted by the server's rules. */
 static fv_err pg_table_sql(struct rows_pg *s, const char *table, char **sql, struct fv_diag *d)

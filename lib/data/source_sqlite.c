@@ -105,7 +105,7 @@ static void sq_close(struct fv_rows *r)
 }
 
 static const struct fv_rows_ops sqlite_ops = {sq_next,	   sq_where, sq_is_na, sq_parse,
-					      sq_progress, sq_close, NULL};
+					      sq_progress, sq_close, NULL,     NULL};
 
 fv_err fv_rows_open_sqlite(const struct fv_source_spec *spec, struct fv_rows **out,
 			   struct fv_diag *d)

@@ -44,7 +44,7 @@ static fv_err fx_parse(struct fv_rows *r, const char *f, double *out, struct fv_
 	return fv_rows_parse_decimal(f, out, d);
 }
 
-static const struct fv_rows_ops fx_ops = {NULL, NULL, fx_is_na, fx_parse, NULL, NULL, NULL};
+static const struct fv_rows_ops fx_ops = {NULL, NULL, fx_is_na, fx_parse, NULL, NULL, NULL, NULL};
 
 /* Variables of a cohort rule: age is 42.5, sbp is missing, flag fails. */
 static enum fv_expr_status fx_var(void *ctx, size_t var, double *out, struct fv_expr_fault *f)

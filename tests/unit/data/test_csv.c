@@ -724,6 +724,81 @@ Test(csv_number, equals_strtod_bit_for_bit, .timeout = 30)
 	fv_csv_close(comma);
 }
 
+/* The same decimals as fields of a file: the reader splits records in its buffer and converts
+ * digits there 8 at a time, a path a string outside the reader never takes. Fields of every
+ * length next to each other and at the end of records (LF and CRLF), so the 8-byte reads
+ * meet delimiters, line ends and the buffer's end in every position. */
+static void random_decimal(char *s, size_t cap, char mark)
+{
+	uint64_t r = xorshift();
+	int digits = 1 + (int)(r % 25), point = (int)((r >> 8) % (unsigned)(digits + 1));
+	int lead = (int)((r >> 16) % 3), n = 0;
+	if ((r >> 20) & 1)
+		s[n++] = '-';
+	for (int k = 0; k < lead; k++)
+		s[n++] = '0';
+	for (int k = 0; k < digits; k++) {
+		if (k == point && (r >> 21) & 1)
+			s[n++] = mark;
+		s[n++] = (char)('0' + xorshift() % 10);
+	}
+	if ((r >> 22) % 4 == 0)
+		n += snprintf(s + n, cap - (size_t)n, "e%d", (int)((r >> 24) % 81) - 40);
+	s[n] = '\0';
+}
+
+static void decimals_through_reader(char delim, char mark)
+{
+	size_t rows = 60000, cols = 3, cap = rows * cols * 40 + 64, n = 0, bad = 0;
+	char *text = malloc(cap), s[96];
+	struct fv_csv *c = NULL;
+	struct fv_diag d;
+	char **f;
+	bool eof;
+
+	cr_assert_not_null(text);
+	n += (size_t)snprintf(text, cap, "a%cb%cc\n", delim, delim);
+	for (size_t i = 0; i < rows; i++)
+		for (size_t k = 0; k < cols; k++) {
+			random_decimal(s, sizeof(s), mark);
+			n += (size_t)snprintf(text + n, cap - n, "%s%s", s,
+					      k + 1 < cols ? (char[]){delim, 0}
+					      : i % 3 == 0 ? "\r\n"
+							   : "\n");
+		}
+	cr_assert(n < cap);
+	cr_assert_eq(
+	    fv_csv_open(dt_write(text, n), &(struct fv_csv_opts){delim, mark, NULL}, &c, &d), FV_OK,
+	    "%s", d.msg);
+	for (size_t i = 0; i < rows; i++) {
+		cr_assert_eq(fv_csv_next(c, &f, &eof, &d), FV_OK, "%s", d.msg);
+		cr_assert(!eof);
+		for (size_t k = 0; k < cols; k++) {
+			double v = -99, r;
+			fv_strlcpy(s, f[k], sizeof(s));
+			for (char *p = s; *p; p++)
+				if (*p == mark)
+					*p = '.';
+			r = strtod(s, NULL);
+			cr_assert_eq(fv_csv_parse_double(c, f[k], &v, &d), FV_OK, "'%s': %s", f[k],
+				     d.msg);
+			bad += memcmp(&v, &r, sizeof(v)) != 0;
+			cr_assert_eq(memcmp(&v, &r, sizeof(v)), 0, "line %zu '%s' -> %.17g, %.17g",
+				     i + 2, f[k], v, r);
+		}
+	}
+	expect_eof(c);
+	cr_assert_eq(bad, 0);
+	fv_csv_close(c);
+	free(text);
+}
+
+Test(csv_number, equals_strtod_in_the_reader, .timeout = 30)
+{
+	decimals_through_reader(',', '.');
+	decimals_through_reader(';', ',');
+}
+
 Test(csv_number, refused)
 {
 	static const char *const bad[] = {
@@ -869,4 +944,102 @@ Test(csv, split_into_parts_at_record_boundaries)
 	fv_strlcpy(path, dt_write_str("a,b\n"), sizeof(path));
 	cr_assert_eq(fv_csv_split(path, 4, start, line, &got, &d), FV_OK);
 	cr_assert_eq(got, 0);
+}
+
+/* The same over a file of a few MB, which fv_csv_split scans in 1 MiB reads, 64-byte blocks and
+ * (on a machine with several cores) on several threads: quoted line feeds, quoted delimiters
+ * and CRLFs anywhere, a byte order mark and blank lines before the header. Every record is
+ * read exactly once, in order, on its physical line. */
+Test(csv, split_large_file_with_quotes, .timeout = 30)
+{
+	size_t rows = 150000, cap = rows * 40 + 64, len = 0;
+	char *text = malloc(cap), path[200];
+	uint64_t *want_line = malloc(rows * sizeof(uint64_t)), phys = 5;
+	cr_assert_not_null(text);
+	cr_assert_not_null(want_line);
+	len += (size_t)snprintf(text, cap, "\xef\xbb\xbf\n\r\nid,\"n\no\"\n");
+	for (size_t i = 0; i < rows; i++) {
+		want_line[i] = phys;
+		switch (xorshift() % 8) {
+		case 0:
+			len +=
+			    (size_t)snprintf(text + len, cap - len, "%zu,\"a\n\"\"b\"\"\n\"\n", i);
+			phys += 3;
+			break;
+		case 1:
+			len += (size_t)snprintf(text + len, cap - len, "%zu,\"x,y\"\r\n", i);
+			phys++;
+			break;
+		default:
+			len += (size_t)snprintf(text + len, cap - len, "%zu,%zu\n", i, i * 13);
+			phys++;
+		}
+	}
+	cr_assert(len < cap);
+	fv_strlcpy(path, dt_write(text, len), sizeof(path));
+	for (size_t nparts = 1; nparts <= 13; nparts += 6) {
+		uint64_t start[16], line[16];
+		size_t got = 0, next = 0;
+		struct fv_diag d = {{0}};
+		cr_assert_eq(fv_csv_split(path, nparts, start, line, &got, &d), FV_OK, "%s", d.msg);
+		cr_assert_eq(got, nparts);
+		for (size_t p = 0; p < got; p++) {
+			struct fv_csv *c = NULL;
+			uint64_t end = p + 1 < got ? start[p + 1] : (uint64_t)len;
+			cr_assert(text[start[p] - 1] == '\n');
+			cr_assert_eq(fv_csv_open(path, NULL, &c, &d), FV_OK, "%s", d.msg);
+			cr_assert_eq(fv_csv_set_range(c, start[p], end, line[p], &d), FV_OK);
+			for (;;) {
+				char **f = NULL;
+				bool eof = false;
+				cr_assert_eq(fv_csv_next(c, &f, &eof, &d), FV_OK, "%s", d.msg);
+				if (eof)
+					break;
+				/* plain checks here: criterion's per record are slow under ASan */
+				if (next >= rows || strtoull(f[0], NULL, 10) != next ||
+				    fv_csv_line(c) != want_line[next])
+					cr_assert_fail(
+					    "record %zu (part %zu of %zu): id %s, line %llu", next,
+					    p, nparts, f[0], (unsigned long long)fv_csv_line(c));
+				next++;
+			}
+			fv_csv_close(c);
+		}
+		cr_assert_eq(next, rows, "%zu parts: every record once", nparts);
+	}
+	free(text);
+	free(want_line);
+}
+
+/* Records split in place with up to 16 delimiters in one 16-byte block (empty fields), one
+ * field too many or too few: the field pointers written four at a time never pass the array. */
+Test(csv, many_empty_fields_in_place)
+{
+	char text[512];
+	size_t n = 0, i;
+	for (i = 0; i < 40; i++)
+		n += (size_t)snprintf(text + n, sizeof(text) - n, "%sc%zu", i ? "," : "", i);
+	n += (size_t)snprintf(text + n, sizeof(text) - n, "\n");
+	for (i = 0; i < 39; i++)
+		text[n++] = ',';
+	text[n++] = '\n';
+	for (i = 0; i < 40; i++)
+		text[n++] = ',';
+	text[n++] = '\n';
+	text[n] = '\0';
+	struct fv_csv *c = open_str(text, NULL);
+	struct fv_diag d = {{0}};
+	char **f = NULL;
+	bool eof = false;
+	cr_assert_eq(fv_csv_next(c, &f, &eof, &d), FV_OK, "%s", d.msg);
+	for (i = 0; i < 40; i++)
+		cr_assert_str_eq(f[i], "");
+	expect_next_err(c, FV_EINVAL, "line 3", "41 fields");
+	fv_csv_close(c);
+	text[n - 2] = '\n'; /* the last record: 40 fields with 39 commas ... */
+	text[n - 3] = '\n'; /* ... now a record of 38 commas and a blank line */
+	c = open_str(text, NULL);
+	cr_assert_eq(fv_csv_next(c, &f, &eof, &d), FV_OK, "%s", d.msg);
+	expect_next_err(c, FV_EINVAL, "line 3", "39 fields");
+	fv_csv_close(c);
 }

@@ -24,7 +24,7 @@ static fv_err fk_parse(struct fv_rows *r, const char *f, double *out, struct fv_
 	return fv_rows_parse_decimal(f, out, d);
 }
 
-static const struct fv_rows_ops fk_ops = {NULL, NULL, fk_is_na, fk_parse, NULL, NULL, NULL};
+static const struct fv_rows_ops fk_ops = {NULL, NULL, fk_is_na, fk_parse, NULL, NULL, NULL, NULL};
 
 enum { C_A, C_B, C_NA, C_NULL, C_SEX, C_ADM, C_DIS, C_TXT, C_ODD, C_AND, C_N };
 static const char *const cols[C_N] = {"a",   "b",   "na",  "nul",	  "sex",

@@ -418,3 +418,37 @@ Test(mapping, alloc_failure)
 	cr_assert(k > 1 && k < 100);
 	free((void *)sp.path);
 }
+
+/* Plain-column variables and labels are read through the CSV reader's shortcut
+ * (fv_csv_try_number); whatever it does not take goes through the expression, so a numeric
+ * NA token, blanks, long or out-of-range numbers mean exactly what they mean elsewhere. */
+Test(mapping, plain_columns_numeric_na_and_odd_numbers)
+{
+	static const char *const vars[] = {"w"};
+	static const char *const vals[] = {"w"};
+	static const char *const na999[] = {"-999", NULL};
+	struct fv_source_spec sp =
+	    csv_spec("w,y\n-999.5,0\n\" 2.5 \",1\n0.0000000000000000000000012345,0\n-999,1\n");
+	struct got g;
+	struct fv_diag d;
+
+	cr_assert_eq(read_all(&sp, 1, vars, vals, "y", NULL, &g, &d), FV_OK, "%s", d.msg);
+	cr_assert_eq(g.n, 4);
+	cr_assert_eq(g.x[0], -999.5f);
+	cr_assert_eq(g.x[1], 2.5f);
+	cr_assert_eq(g.x[2], 1.2345e-24f);
+	cr_assert_eq(g.x[3], -999.0f);
+	cr_assert_eq(g.y[3], 1);
+	sp.csv.na_tokens = na999;
+	cr_assert_eq(read_all(&sp, 1, vars, vals, "y", NULL, &g, &d), FV_EINVAL);
+	expect_msg(&d, "line 5: variable 'w' (column 'w')", "missing", NULL);
+	free((void *)sp.path);
+	sp = csv_spec("w,y\n1,0\n2,NA\n");
+	cr_assert_eq(read_all(&sp, 1, vars, vals, "y", NULL, &g, &d), FV_EINVAL);
+	expect_msg(&d, "line 3: label", "missing", NULL);
+	free((void *)sp.path);
+	sp = csv_spec("w,y\n1e999,0\n");
+	cr_assert_eq(read_all(&sp, 1, vars, vals, "y", NULL, &g, &d), FV_EINVAL);
+	expect_msg(&d, "line 2: variable 'w' (column 'w')", "1e999", NULL);
+	free((void *)sp.path);
+}
