@@ -335,6 +335,13 @@ static bool wino_ok(const struct geom *g, int64_t group, size_t C, size_t M, enu
 
 typedef float wino_v4f __attribute__((vector_size(16)));
 typedef int32_t wino_v4i __attribute__((vector_size(16)));
+/* Interleave two vectors: GCC spells the shuffle __builtin_shuffle, clang (the fuzz builds)
+ * __builtin_shufflevector with the indexes as arguments. */
+#if defined(__clang__)
+#define WINO_SHUFFLE(a, b, i0, i1, i2, i3) __builtin_shufflevector(a, b, i0, i1, i2, i3)
+#else
+#define WINO_SHUFFLE(a, b, i0, i1, i2, i3) __builtin_shuffle(a, b, (wino_v4i){i0, i1, i2, i3})
+#endif
 
 /* One 4x4 input tile at rows ih0.., columns iw0.. of plane x (zeros outside) to its 16
  * transformed values v[xi * st], V = B^T d B. */
@@ -439,8 +446,8 @@ static void wino_out4(const float *m, size_t st, float *y, int64_t OH, int64_t O
 	for (int a = 0; a < 2 && oh + a < OH; a++) {
 		y0 = s[a][0] + s[a][1] + s[a][2];
 		y1 = s[a][1] - s[a][2] - s[a][3];
-		lo = __builtin_shuffle(y0, y1, (wino_v4i){0, 4, 1, 5});
-		hi = __builtin_shuffle(y0, y1, (wino_v4i){2, 6, 3, 7});
+		lo = WINO_SHUFFLE(y0, y1, 0, 4, 1, 5);
+		hi = WINO_SHUFFLE(y0, y1, 2, 6, 3, 7);
 		memcpy(y + (oh + a) * OW + ow, &lo, sizeof(lo));
 		memcpy(y + (oh + a) * OW + ow + 4, &hi, sizeof(hi));
 	}
