@@ -423,6 +423,17 @@ static fv_err run_binary(const struct fv_node *n, const struct fv_tensor *const 
 	return FV_OK;
 }
 
+/* Max/Min/Sum/Mean: every input is required (ONNX has no optional variadic input), so an
+ * empty input name is refused at load. */
+static fv_err check_variadic(struct fv_node *n, struct fv_diag *d)
+{
+	for (size_t i = 0; i < n->n_in; i++)
+		if (n->in[i] < 0)
+			return fv_diag_set(d, FV_EINVAL, "input %zu of %s is empty", i,
+					   n->op->name);
+	return FV_OK;
+}
+
 /* Max/Min/Sum/Mean with one or more inputs, folded pairwise with broadcasting. */
 static fv_err run_variadic(const struct fv_node *n, const struct fv_tensor *const *in, size_t n_in,
 			   struct fv_tensor *out, size_t n_out, struct fv_diag *d)
@@ -1332,10 +1343,10 @@ const struct fv_op fv_ops_math[] = {
     BINARY("And", 7),
     BINARY("Or", 7),
     BINARY("Xor", 7),
-    {"", "Max", 8, 1, 64, 1, 1, "", NULL, run_variadic},
-    {"", "Min", 8, 1, 64, 1, 1, "", NULL, run_variadic},
-    {"", "Sum", 8, 1, 64, 1, 1, "", NULL, run_variadic},
-    {"", "Mean", 8, 1, 64, 1, 1, "", NULL, run_variadic},
+    {"", "Max", 8, 1, 64, 1, 1, "", check_variadic, run_variadic},
+    {"", "Min", 8, 1, 64, 1, 1, "", check_variadic, run_variadic},
+    {"", "Sum", 8, 1, 64, 1, 1, "", check_variadic, run_variadic},
+    {"", "Mean", 8, 1, 64, 1, 1, "", check_variadic, run_variadic},
     {"", "Where", 9, 3, 3, 1, 1, "", NULL, run_where},
     {"", "Softmax", 1, 1, 1, 1, 1, "axis:i", NULL, run_softmax},
     {"", "LogSoftmax", 1, 1, 1, 1, 1, "axis:i", NULL, run_softmax},
