@@ -25,6 +25,8 @@
 #include "fedval/model.h"
 #include "fedval/util.h"
 
+#include "../bench_util.h"
+
 #define MAX_THREADS 256
 
 struct slice {
@@ -75,33 +77,6 @@ static void *run_slice(void *arg)
 	return NULL;
 }
 
-static double now(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
-}
-
-static void *read_file(const char *path, size_t *len)
-{
-	FILE *f = fopen(path, "rb");
-	void *buf = NULL;
-	long n;
-
-	if (!f || fseek(f, 0, SEEK_END) != 0 || (n = ftell(f)) < 0 || fseek(f, 0, SEEK_SET) != 0 ||
-	    !(buf = malloc((size_t)n ? (size_t)n : 1)) ||
-	    fread(buf, 1, (size_t)n, f) != (size_t)n) {
-		fprintf(stderr, "bench_predict: %s: %s\n", path, strerror(errno ? errno : EIO));
-		free(buf);
-		if (f)
-			fclose(f);
-		return NULL;
-	}
-	fclose(f);
-	*len = (size_t)n;
-	return buf;
-}
-
 static volatile float sink;
 
 /* Score all rows on nt threads (m NULL: only read them); returns the wall time, or a negative
@@ -112,7 +87,7 @@ static double run(const struct fv_model *m, const float *x, size_t rows, size_t 
 	struct slice s[MAX_THREADS];
 	pthread_t th[MAX_THREADS];
 	size_t per = (rows + nt - 1) / nt;
-	double t0 = now(), t1;
+	double t0 = bench_now(), t1;
 	int bad = 0;
 
 	for (size_t t = 0; t < nt; t++) {
@@ -138,7 +113,7 @@ static double run(const struct fv_model *m, const float *x, size_t rows, size_t 
 		}
 		sink += s[t].sum;
 	}
-	t1 = now();
+	t1 = bench_now();
 	return bad ? -1 : t1 - t0;
 }
 
@@ -165,9 +140,10 @@ int main(int argc, char **argv)
 		fprintf(stderr, "bench_predict: bad NF, THREADS or REPEATS\n");
 		return 2;
 	}
-	if (!(model = read_file(argv[1], &mlen)) || !(xb = read_file(argv[2], &xlen)))
+	if (!(model = bench_read_file("bench_predict", argv[1], &mlen)) ||
+	    !(xb = bench_read_file("bench_predict", argv[2], &xlen)))
 		goto out;
-	if (argc == 7 && !(pb = read_file(argv[6], &plen)))
+	if (argc == 7 && !(pb = bench_read_file("bench_predict", argv[6], &plen)))
 		goto out;
 	rows = xlen / (nf * sizeof(float));
 	if (xlen % (nf * sizeof(float)) || (pb && plen != rows * sizeof(double))) {

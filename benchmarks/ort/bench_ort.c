@@ -25,6 +25,8 @@
 #include "fedval/model.h"
 #include "fedval/util.h"
 
+#include "../bench_util.h"
+
 #define MAX_THREADS 64
 
 struct slice {
@@ -79,33 +81,6 @@ static void *run_slice(void *arg)
 	return NULL;
 }
 
-static double now(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
-}
-
-static void *read_file(const char *path, size_t *len)
-{
-	FILE *f = fopen(path, "rb");
-	void *buf = NULL;
-	long n;
-
-	if (!f || fseek(f, 0, SEEK_END) != 0 || (n = ftell(f)) < 0 || fseek(f, 0, SEEK_SET) != 0 ||
-	    !(buf = malloc((size_t)n ? (size_t)n : 1)) ||
-	    fread(buf, 1, (size_t)n, f) != (size_t)n) {
-		fprintf(stderr, "bench_ort: %s: %s\n", path, strerror(errno ? errno : EIO));
-		free(buf);
-		if (f)
-			fclose(f);
-		return NULL;
-	}
-	fclose(f);
-	*len = (size_t)n;
-	return buf;
-}
-
 /* One run over all rows on nt threads; y gets out_per floats per row (run: out_per 0 on the
  * first call, learnt then; y must hold ycap floats). Returns the wall time or -1. */
 static double run(struct slice *tmpl, size_t rows, size_t nt, float *y, size_t ycap,
@@ -114,7 +89,7 @@ static double run(struct slice *tmpl, size_t rows, size_t nt, float *y, size_t y
 	struct slice s[MAX_THREADS];
 	pthread_t th[MAX_THREADS];
 	size_t per = (rows + nt - 1) / nt, started = 0;
-	double t0 = now(), t1;
+	double t0 = bench_now(), t1;
 	int bad = 0;
 
 	for (size_t t = 0; t < nt; t++) {
@@ -142,7 +117,7 @@ static double run(struct slice *tmpl, size_t rows, size_t nt, float *y, size_t y
 			bad = 1;
 		}
 	}
-	t1 = now();
+	t1 = bench_now();
 	if (!*out_per && !bad)
 		*out_per = tmpl->predict ? 1 : s[0].y_per;
 	return bad ? -1 : t1 - t0;
@@ -192,7 +167,8 @@ int main(int argc, char **argv)
 	}
 	rows = (size_t)dims[0];
 	per = count / rows;
-	if (!(model = read_file(argv[2], &mlen)) || !(xb = read_file(argv[3], &xlen)))
+	if (!(model = bench_read_file("bench_ort", argv[2], &mlen)) ||
+	    !(xb = bench_read_file("bench_ort", argv[3], &xlen)))
 		goto out;
 	if (xlen != count * sizeof(float)) {
 		fprintf(stderr, "bench_ort: %s has %zu bytes, DIMS need %zu\n", argv[3], xlen,

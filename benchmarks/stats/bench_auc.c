@@ -23,32 +23,7 @@
 #include "fedval/util.h"
 #include "node.h"
 
-static double now(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
-}
-
-static void *read_file(const char *path, size_t *len)
-{
-	FILE *f = fopen(path, "rb");
-	void *buf = NULL;
-	long n;
-
-	if (!f || fseek(f, 0, SEEK_END) != 0 || (n = ftell(f)) < 0 || fseek(f, 0, SEEK_SET) != 0 ||
-	    !(buf = malloc((size_t)n ? (size_t)n : 1)) ||
-	    fread(buf, 1, (size_t)n, f) != (size_t)n) {
-		fprintf(stderr, "bench_auc: %s: %s\n", path, strerror(errno ? errno : EIO));
-		free(buf);
-		if (f)
-			fclose(f);
-		return NULL;
-	}
-	fclose(f);
-	*len = (size_t)n;
-	return buf;
-}
+#include "../bench_util.h"
 
 static struct eval_out out; /* large; static */
 
@@ -67,7 +42,8 @@ int main(int argc, char **argv)
 		fprintf(stderr, "usage: bench_auc SCORES.f64 LABELS.u8 REPEATS\n");
 		return 2;
 	}
-	if (!(s = read_file(argv[1], &slen)) || !(y = read_file(argv[2], &llen)))
+	if (!(s = bench_read_file("bench_auc", argv[1], &slen)) ||
+	    !(y = bench_read_file("bench_auc", argv[2], &llen)))
 		goto done;
 	n = llen;
 	if (slen != n * sizeof(double)) {
@@ -80,34 +56,34 @@ int main(int argc, char **argv)
 
 	/* lib/stats, float64 scores */
 	for (size_t r = 0; r <= reps; r++) {
-		double t0 = now();
+		double t0 = bench_now();
 		if (fv_stats_auc_delong(s, y, n, &auc, &var, &d) != FV_OK) {
 			fprintf(stderr, "bench_auc: fv_stats_auc_delong: %s\n", d.msg);
 			goto done;
 		}
-		double t = now() - t0;
+		double t = bench_now() - t0;
 		if (r > 0 && (best_stats < 0 || t < best_stats))
 			best_stats = t;
 	}
 
 	/* the node: pack (as the workers do while scoring), then summarise */
 	for (size_t r = 0; r <= reps; r++) {
-		double t0 = now();
+		double t0 = bench_now();
 		for (size_t i = 0; i < n; i++)
 			packed[i] = node_pack(s[i], y[i]);
-		double t = now() - t0;
+		double t = bench_now() - t0;
 		if (r > 0 && (best_pack < 0 || t < best_pack))
 			best_pack = t;
 	}
 	for (size_t r = 0; r <= reps; r++) {
 		memcpy(work, packed, n * sizeof(float));
-		double t0 = now();
+		double t0 = bench_now();
 		memset(&out, 0, sizeof(out));
 		if (node_summarise(work, n, thr, 4, &out) != FV_OK) {
 			fprintf(stderr, "bench_auc: node_summarise: out of memory\n");
 			goto done;
 		}
-		double t = now() - t0;
+		double t = bench_now() - t0;
 		if (r > 0 && (best_node < 0 || t < best_node))
 			best_node = t;
 	}
@@ -118,12 +94,13 @@ int main(int argc, char **argv)
 		fprintf(stderr, "bench_auc: fv_stats_auc_delong (float32 check): %s\n", d.msg);
 		goto done;
 	}
-	printf("{\"n\": %zu, \"stats\": {\"seconds\": %.6f, \"scores_per_s\": %.1f, \"auc\": %.17g, "
-	       "\"var\": %.17g}, \"node\": {\"seconds\": %.6f, \"scores_per_s\": %.1f, "
-	       "\"pack_seconds\": %.6f, \"auc\": %.17g, \"var\": %.17g, \"check_auc\": %.17g, "
-	       "\"check_var\": %.17g}}\n",
-	       n, best_stats, (double)n / best_stats, auc, var, best_node, (double)n / best_node,
-	       best_pack, out.auc, out.auc_var, cauc, cvar);
+	printf(
+	    "{\"n\": %zu, \"stats\": {\"seconds\": %.6f, \"scores_per_s\": %.1f, \"auc\": %.17g, "
+	    "\"var\": %.17g}, \"node\": {\"seconds\": %.6f, \"scores_per_s\": %.1f, "
+	    "\"pack_seconds\": %.6f, \"auc\": %.17g, \"var\": %.17g, \"check_auc\": %.17g, "
+	    "\"check_var\": %.17g}}\n",
+	    n, best_stats, (double)n / best_stats, auc, var, best_node, (double)n / best_node,
+	    best_pack, out.auc, out.auc_var, cauc, cvar);
 	rc = 0;
 done:
 	free(s);
