@@ -122,6 +122,25 @@ out:
 	return e;
 }
 
+/* The vendor's artefacts: DIR/model.onnx and DIR/manifest.json (sorted keys, indented). */
+static fv_err write_artefacts(const char *dir, const uint8_t *onnx, size_t onnx_len,
+			      const json_t *man, struct fv_diag *d)
+{
+	char path[4096];
+	fv_err e;
+
+	if ((e = fv_mkdir_p(dir, 0755, d)) != FV_OK)
+		return e;
+	if (fv_fmt(path, sizeof(path), "%s/model.onnx", dir))
+		return fv_diag_set(d, FV_ELIMIT, "%s: path too long", dir);
+	if ((e = fv_file_write_atomic(path, onnx, onnx_len, 0644, d)) != FV_OK)
+		return e;
+	if (fv_fmt(path, sizeof(path), "%s/manifest.json", dir) ||
+	    json_dump_file(man, path, JSON_INDENT(2) | JSON_SORT_KEYS) != 0)
+		return fv_diag_set(d, FV_EIO, "cannot write %s/manifest.json", dir);
+	return FV_OK;
+}
+
 /* Ridge least squares of the last column of ds->x on the others (standardised; the intercept
  * unpenalised) by the normal equations and a Cholesky factorisation, folded back to raw
  * values. */
@@ -203,7 +222,6 @@ static int train_regression(const char *data, const char *dir, const char *name,
 	struct fv_regression m;
 	uint8_t *onnx = NULL;
 	size_t onnx_len = 0, nv = 0;
-	char path[4096];
 	json_t *man = NULL, *jv;
 	int rc = CLI_FAIL;
 
@@ -227,11 +245,7 @@ static int train_regression(const char *data, const char *dir, const char *name,
 		y[i] = ds.x[i * (nv + 1) + nv];
 	}
 	if (fv_stats_regression(pred, y, ds.n, &m, &d) != FV_OK ||
-	    fv_model_write_linear("input", nv, coef, intercept, &onnx, &onnx_len, &d) != FV_OK ||
-	    fv_mkdir_p(dir, 0755, &d) != FV_OK)
-		goto out;
-	if (fv_fmt(path, sizeof(path), "%s/model.onnx", dir) ||
-	    fv_file_write_atomic(path, onnx, onnx_len, 0644, &d) != FV_OK)
+	    fv_model_write_linear("input", nv, coef, intercept, &onnx, &onnx_len, &d) != FV_OK)
 		goto out;
 	jv = json_array();
 	for (size_t j = 0; j < nv; j++)
@@ -245,11 +259,8 @@ static int train_regression(const char *data, const char *dir, const char *name,
 		      m.mae, "rmse", m.rmse, "r2", m.r2, "population",
 		      "development cohort (synthetic profile 0)", "n", (json_int_t)ds.n,
 		      "regulatory", "mdr_class", "I", "ai_act", "not high-risk", "output", target);
-	if (fv_fmt(path, sizeof(path), "%s/manifest.json", dir) ||
-	    json_dump_file(man, path, JSON_INDENT(2) | JSON_SORT_KEYS) != 0) {
-		fv_diag_set(&d, FV_EIO, "cannot write %s/manifest.json", dir);
+	if (write_artefacts(dir, onnx, onnx_len, man, &d) != FV_OK)
 		goto out;
-	}
 	printf("trained %s %s, a linear regression of %s on %zu records (development MAE %.3f, "
 	       "R2 %.3f): %s/model.onnx, %s/manifest.json\n",
 	       name, version, target, ds.n, m.mae, m.r2, dir, dir);
@@ -282,7 +293,6 @@ int cmd_demo_train(int argc, char **argv)
 	size_t np = 0;
 	uint8_t *onnx = NULL;
 	size_t onnx_len = 0;
-	char path[4096];
 	json_t *man = NULL, *vars;
 	int c, bad = 0, rc = CLI_FAIL;
 
@@ -350,11 +360,7 @@ int cmd_demo_train(int argc, char **argv)
 		p[i] = 1.0 / (1.0 + exp(-z));
 	}
 	if (fv_stats_auc_delong(p, ds.y, ds.n, &auc, &var, &d) != FV_OK ||
-	    fv_model_write_logreg("input", np, coef, intercept, &onnx, &onnx_len, &d) != FV_OK ||
-	    fv_mkdir_p(dir, 0755, &d) != FV_OK)
-		goto out;
-	if (fv_fmt(path, sizeof(path), "%s/model.onnx", dir) ||
-	    fv_file_write_atomic(path, onnx, onnx_len, 0644, &d) != FV_OK)
+	    fv_model_write_logreg("input", np, coef, intercept, &onnx, &onnx_len, &d) != FV_OK)
 		goto out;
 	vars = json_array();
 	for (size_t j = 0; j < np; j++)
@@ -379,11 +385,8 @@ int cmd_demo_train(int argc, char **argv)
 			"development cohort (synthetic profile 0)", "n", (json_int_t)ds.n,
 			"regulatory", "mdr_class", "IIa", "ai_act", "high-risk", "output",
 			"probability of readmit_30d = 1", "decision_threshold", 0.2);
-	if (fv_fmt(path, sizeof(path), "%s/manifest.json", dir) ||
-	    json_dump_file(man, path, JSON_INDENT(2) | JSON_SORT_KEYS) != 0) {
-		fv_diag_set(&d, FV_EIO, "cannot write %s/manifest.json", dir);
+	if (write_artefacts(dir, onnx, onnx_len, man, &d) != FV_OK)
 		goto out;
-	}
 	printf("trained %s %s on %zu records (development AUROC %.3f): %s/model.onnx, "
 	       "%s/manifest.json\n",
 	       name, version, ds.n, auc, dir, dir);
