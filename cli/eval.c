@@ -56,30 +56,6 @@ static fv_err image_shape(const char *s, struct fv_source_spec *spec)
 	return FV_OK;
 }
 
-/* A regression, survival or multiclass evaluation as the CLI prints it: everything, since
- * nothing leaves the machine in a dry run. */
-static void eval_task_stats(const struct eval_out *o, struct fv_task_stats *t)
-{
-	memset(t, 0, sizeof(*t));
-	t->n = o->n;
-	t->reg = o->reg;
-	t->events = o->n_pos;
-	t->comparable = o->surv_comparable;
-	t->conc2 = o->surv_conc2;
-	t->classes = o->n_classes;
-	t->has_micro = isfinite(o->micro_auc);
-	t->micro_auc = o->micro_auc;
-	for (uint32_t c = 0; c < o->n_classes && c < FV_MAX_CLASSES; c++) {
-		t->released[c] = t->has_row[c] = true;
-		t->class_n[c] = o->class_n[c];
-		t->has_auc[c] = isfinite(o->class_auc[c]) && isfinite(o->class_var[c]);
-		t->auc[c] = o->class_auc[c];
-		t->auc_var[c] = o->class_var[c];
-		for (uint32_t p = 0; p < o->n_classes; p++)
-			t->row[c][p] = o->confusion[c * o->n_classes + p];
-	}
-}
-
 int cmd_eval(int argc, char **argv)
 {
 	static const struct option opts[] = {{"model", required_argument, NULL, 'm'},
@@ -216,9 +192,7 @@ int cmd_eval(int argc, char **argv)
 		const char *outcome = task == FV_TASK_REGRESSION
 					  ? in.label_column
 					  : json_string_value(json_object_get(b, "time"));
-		in.task = task == FV_TASK_REGRESSION ? NODE_TASK_REGRESSION
-			  : task == FV_TASK_SURVIVAL ? NODE_TASK_SURVIVAL
-						     : NODE_TASK_MULTICLASS;
+		in.task = task;
 		in.n_classes = (uint32_t)json_integer_value(json_object_get(b, "classes"));
 		if (task != FV_TASK_MULTICLASS) {
 			if (!outcome || in.nvars == FV_MAX_FEATURES) {
@@ -252,16 +226,15 @@ int cmd_eval(int argc, char **argv)
 	}
 	double secs = (double)(fv_mono_ms() - t0) / 1000.0, lo = NAN, hi = NAN;
 	if (task != FV_TASK_BINARY) {
-		struct fv_task_stats ts;
-		eval_task_stats(o, &ts);
+		/* everything, unsuppressed: nothing leaves the machine in a dry run */
 		if (as_json) {
-			json_t *j = fv_task_json(task, &ts);
+			json_t *j = fv_task_json(task, &o->task);
 			json_object_set_new(j, "seconds", json_real(secs));
 			json_dumpf(j, stdout, JSON_INDENT(2) | JSON_REAL_PRECISION(12));
 			putchar('\n');
 			json_decref(j);
 		} else {
-			cli_task_print_site(task, "this file", &ts);
+			cli_task_print_site(task, "this file", &o->task);
 		}
 		rc = CLI_OK;
 		goto out;

@@ -45,41 +45,11 @@ static fv_err trows_add(struct trows *r, size_t k, const double *score, double o
 	return FV_OK;
 }
 
-/* The statistics a node computes (node/eval_task.c), unsuppressed: no site policy here. */
+/* The statistics a node computes (fv_task_compute), unsuppressed: no site policy here. */
 static fv_err site_stats(enum fv_task task, size_t k, const struct trows *r,
 			 struct fv_task_stats *t, struct fv_diag *d)
 {
-	double auc[FV_MAX_CLASSES], var[FV_MAX_CLASSES], macro, micro;
-	uint64_t cm[FV_MAX_CLASSES * FV_MAX_CLASSES];
-	fv_err e;
-
-	memset(t, 0, sizeof(*t));
-	t->n = r->n;
-	if (task == FV_TASK_REGRESSION)
-		return fv_stats_regression_sums(r->score, r->outcome, r->n, &t->reg, d);
-	if (task == FV_TASK_SURVIVAL) {
-		for (size_t i = 0; i < r->n; i++)
-			t->events += r->label[i];
-		return fv_stats_cindex_counts(r->outcome, r->label, r->score, r->n, &t->conc2,
-					      &t->comparable, d);
-	}
-	if ((e = fv_stats_multiclass_var(r->score, r->label, r->n, k, auc, var, &macro, &micro,
-					 NULL, cm, d)) != FV_OK)
-		return e;
-	t->classes = (uint32_t)k;
-	t->has_micro = isfinite(micro);
-	t->micro_auc = micro;
-	for (size_t c = 0; c < k; c++) {
-		t->released[c] = t->has_row[c] = true;
-		t->has_auc[c] = isfinite(auc[c]);
-		t->auc[c] = auc[c];
-		t->auc_var[c] = var[c];
-		for (size_t p = 0; p < k; p++) {
-			t->row[c][p] = cm[c * k + p];
-			t->class_n[c] += cm[c * k + p];
-		}
-	}
-	return FV_OK;
+	return fv_task_compute(task, k, r->score, r->outcome, r->label, r->n, t, d);
 }
 
 int cli_stats_task(enum fv_task task, const char *path, const char *score, const char *label,

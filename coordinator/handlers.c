@@ -19,6 +19,7 @@
 #include "fedval/stats.h"
 #include "fedval/model.h"
 #include "fedval/privacy.h"
+#include "fedval/report.h"
 #include "fedval/util.h"
 
 /* ---- per-request memory ---- */
@@ -319,7 +320,7 @@ static fv_err model_path(struct coord *co, const char *sha, const char *suffix, 
 /* A regression, survival or multiclass benchmark (docs/statistics.md "Other tasks"): no
  * thresholds, operating points or subgroups; survival names its follow-up time variable,
  * multiclass its number of classes. */
-static fv_err task_check(json_t *j, const char *task, struct fv_diag *d)
+static fv_err task_check(json_t *j, enum fv_task task, struct fv_diag *d)
 {
 	const json_t *k = json_object_get(j, "classes"), *t = json_object_get(j, "time");
 	const char *const binary_only[] = {"thresholds", "operating_points", "subgroups"};
@@ -328,13 +329,13 @@ static fv_err task_check(json_t *j, const char *task, struct fv_diag *d)
 		if (json_object_get(j, binary_only[i]))
 			return fv_diag_set(d, FV_EINVAL, "field '%s' belongs to a binary benchmark",
 					   binary_only[i]);
-	if (!strcmp(task, "survival") != (json_is_string(t) && json_string_length(t) > 0 &&
-					  json_string_length(t) <= FV_MAX_NAME))
+	if ((task == FV_TASK_SURVIVAL) != (json_is_string(t) && json_string_length(t) > 0 &&
+					   json_string_length(t) <= FV_MAX_NAME))
 		return fv_diag_set(d, FV_EINVAL,
 				   "field 'time' (the follow-up time variable) is required for "
 				   "survival, and only there");
-	if (!strcmp(task, "multiclass") != (json_is_integer(k) && json_integer_value(k) >= 3 &&
-					    json_integer_value(k) <= FV_MAX_CLASSES))
+	if ((task == FV_TASK_MULTICLASS) != (json_is_integer(k) && json_integer_value(k) >= 3 &&
+					     json_integer_value(k) <= FV_MAX_CLASSES))
 		return fv_diag_set(d, FV_EINVAL,
 				   "field 'classes' (3 to %d) is required for multiclass, and only "
 				   "there",
@@ -410,8 +411,8 @@ static fv_err benchmark_check(json_t *j, struct fv_diag *d)
 	if ((e = json_str(j, "name", &s, d)) != FV_OK || (e = json_str(j, "version", &s, d)) ||
 	    (e = json_str(j, "label", &s, d)) || (e = json_str(j, "task", &s, d)))
 		return e;
-	bool binary = !strcmp(s, "binary");
-	if (!binary && strcmp(s, "regression") && strcmp(s, "survival") && strcmp(s, "multiclass"))
+	enum fv_task task = fv_task_parse(s);
+	if (task == FV_TASK_UNKNOWN)
 		return fv_diag_set(d, FV_EUNSUPPORTED,
 				   "task '%.20s': binary, regression, survival or multiclass", s);
 	if (!fv_name_valid(json_string_value(json_object_get(j, "name"))))
@@ -443,8 +444,8 @@ static fv_err benchmark_check(json_t *j, struct fv_diag *d)
 			return fv_diag_set(d, FV_EINVAL,
 					   "field '%s' must be \"required\" or \"none\"", modes[m]);
 	}
-	if (!binary)
-		return task_check(j, json_string_value(json_object_get(j, "task")), d);
+	if (task != FV_TASK_BINARY)
+		return task_check(j, task, d);
 	thr = json_object_get(j, "thresholds");
 	if (!json_is_array(thr) || json_array_size(thr) == 0 ||
 	    json_array_size(thr) > FV_MAX_THRESHOLDS)
@@ -935,18 +936,13 @@ static fv_err benchmark_find(struct req *r, const char *ref, char **name, char *
 }
 
 /* Every variable the model reads must be one the benchmark defines. */
-/* The benchmark's task, "binary" when it names none (a static string). */
-static const char *spec_task(const char *spec)
+/* The benchmark's task (binary when it names none). */
+static enum fv_task spec_task(const char *spec)
 {
 	json_t *b = json_loads(spec, 0, NULL);
-	const char *t = json_string_value(json_object_get(b, "task"));
-	const char *const tasks[] = {"regression", "survival", "multiclass"};
-	const char *out = "binary";
-	for (size_t i = 0; t && i < 3; i++)
-		if (!strcmp(t, tasks[i]))
-			out = tasks[i];
+	enum fv_task t = fv_task_parse(json_string_value(json_object_get(b, "task")));
 	json_decref(b);
-	return out;
+	return t;
 }
 
 static fv_err check_model_fits(const char *spec, const char *manifest, struct fv_diag *d)
@@ -1083,14 +1079,14 @@ static fv_err run_start(struct req *r, const Fedval__StartRun *q, char *run_id,
 	if (strcmp(kind, "evaluation") != 0 && strcmp(kind, "recalibration") != 0)
 		return fv_diag_set(d, FV_EINVAL, "run kind '%.20s': evaluation or recalibration",
 				   kind);
-	const char *task = spec_task(spec);
-	if (strcmp(task, "binary") != 0 &&
+	enum fv_task task = spec_task(spec);
+	if (task != FV_TASK_BINARY &&
 	    (q->n_compare_model_version_ids || strcmp(kind, "evaluation") != 0))
 		return fv_diag_set(
 		    d, FV_EINVAL,
 		    "a %s benchmark has evaluation runs of one model (no head-to-head "
 		    "or recalibration yet)",
-		    task);
+		    fv_task_name(task));
 	if (!strcmp(kind, "recalibration")) {
 		struct fv_newton nw;
 		const double beta0[2] = {0.0, 1.0}; /* start at perfect calibration */

@@ -11,6 +11,7 @@
 #include <time.h>
 
 #include "fedval/limits.h"
+#include "fedval/report.h"
 #include "fedval/stats.h"
 #include "fedval/util.h"
 
@@ -1091,7 +1092,7 @@ fv_err schedule_handle_add(struct req *r, struct fv_diag *d)
 		/* Drift is watched on AUROC, O/E and case mix: binary benchmarks only. */
 		json_t *spec = json_loads((const char *)sqlite3_column_text(st, 1), 0, NULL);
 		const char *task = json_string_value(json_object_get(spec, "task"));
-		if (task && strcmp(task, "binary") != 0)
+		if (fv_task_parse(task) != FV_TASK_BINARY)
 			e = fv_diag_set(
 			    d, FV_EUNSUPPORTED,
 			    "benchmark %s@%s is a %.20s benchmark: scheduled monitoring "

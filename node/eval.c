@@ -673,7 +673,7 @@ void node_eval_compute(const struct eval_in *in, struct eval_out *out)
 		node_byo_compute(in, out);
 		return;
 	}
-	if (in->task != NODE_TASK_BINARY) {
+	if (in->task != FV_TASK_BINARY) {
 		node_task_compute(in, out);
 		return;
 	}
@@ -1076,27 +1076,27 @@ fv_err node_eval(const struct eval_in *in, struct eval_out *out, struct fv_diag 
 	    (out->status == 0 && (out->n_op != in->n_op || out->n_thr != in->n_thr + in->n_op)) ||
 	    out->n_subres > NODE_MAX_SUB * NODE_MAX_CATS || out->n_cmp > in->n_cmp ||
 	    out->n_pos > out->n ||
-	    (out->status == 0 && in->task == NODE_TASK_MULTICLASS &&
-	     out->n_classes != in->n_classes) ||
-	    out->n_classes > FV_MAX_CLASSES)
+	    (out->status == 0 && in->task == FV_TASK_MULTICLASS &&
+	     out->task.classes != in->n_classes) ||
+	    out->task.classes > FV_MAX_CLASSES)
 		return fv_diag_set(d, FV_EPROTO, "evaluation worker returned a malformed summary");
 	/* multiclass: the class counts add up to the cohort, each row to its class */
 	uint64_t classes_total = 0;
-	for (uint32_t c = 0; c < out->n_classes; c++) {
+	for (uint32_t c = 0; c < out->task.classes; c++) {
 		uint64_t row = 0;
-		for (uint32_t p = 0; p < out->n_classes; p++) {
-			if (out->confusion[c * out->n_classes + p] > out->class_n[c] - row)
+		for (uint32_t p = 0; p < out->task.classes; p++) {
+			if (out->task.row[c][p] > out->task.class_n[c] - row)
 				return fv_diag_set(
 				    d, FV_EPROTO,
 				    "evaluation worker returned a malformed class row");
-			row += out->confusion[c * out->n_classes + p];
+			row += out->task.row[c][p];
 		}
-		if (row != out->class_n[c] || out->class_n[c] > out->n - classes_total)
+		if (row != out->task.class_n[c] || out->task.class_n[c] > out->n - classes_total)
 			return fv_diag_set(d, FV_EPROTO,
 					   "evaluation worker returned malformed class counts");
-		classes_total += out->class_n[c];
+		classes_total += out->task.class_n[c];
 	}
-	if (out->n_classes && classes_total != out->n)
+	if (out->task.classes && classes_total != out->n)
 		return fv_diag_set(d, FV_EPROTO,
 				   "evaluation worker returned malformed class counts");
 	for (uint32_t i = 0; i < out->n_subres; i++) {

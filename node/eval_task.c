@@ -12,20 +12,6 @@
 #include "fedval/util.h"
 #include "node.h"
 
-const char *node_task_name(enum node_task t)
-{
-	switch (t) {
-	case NODE_TASK_REGRESSION:
-		return "regression";
-	case NODE_TASK_SURVIVAL:
-		return "survival";
-	case NODE_TASK_MULTICLASS:
-		return "multiclass";
-	default:
-		return "binary";
-	}
-}
-
 /* Every kept record: k scores, the outcome (regression target or survival time) and label. */
 struct kept {
 	size_t n, cap, k;
@@ -62,39 +48,6 @@ static void fail(struct eval_out *out, fv_err e, const char *msg)
 	fv_strlcpy(out->error, msg, sizeof(out->error));
 }
 
-/* The task's statistics from the kept records. */
-static fv_err task_stats(const struct eval_in *in, const struct kept *kp, struct eval_out *out,
-			 struct fv_diag *d)
-{
-	double macro;
-	uint64_t conc2 = 0, comp = 0;
-	fv_err e;
-
-	out->n = kp->n;
-	switch (in->task) {
-	case NODE_TASK_REGRESSION:
-		return fv_stats_regression_sums(kp->score, kp->outcome, kp->n, &out->reg, d);
-	case NODE_TASK_SURVIVAL:
-		for (size_t i = 0; i < kp->n; i++)
-			out->n_pos += kp->label[i];
-		if ((e = fv_stats_cindex_counts(kp->outcome, kp->label, kp->score, kp->n, &conc2,
-						&comp, d)) != FV_OK)
-			return e;
-		out->surv_conc2 = conc2;
-		out->surv_comparable = comp;
-		return FV_OK;
-	case NODE_TASK_MULTICLASS:
-		out->n_classes = in->n_classes;
-		for (size_t i = 0; i < kp->n; i++)
-			out->class_n[kp->label[i]]++;
-		return fv_stats_multiclass_var(kp->score, kp->label, kp->n, in->n_classes,
-					       out->class_auc, out->class_var, &macro,
-					       &out->micro_auc, NULL, out->confusion, d);
-	default:
-		return fv_diag_set(d, FV_EINVAL, "not a task of this path");
-	}
-}
-
 void node_task_compute(const struct eval_in *in, struct eval_out *out)
 {
 	struct fv_model *m = NULL;
@@ -104,24 +57,24 @@ void node_task_compute(const struct eval_in *in, struct eval_out *out)
 	struct fv_diag d = {{0}};
 	struct kept kp = {0};
 	size_t batch = in->batch_rows ? in->batch_rows : 8192, nv = in->nvars - in->n_outcomes;
-	size_t k = in->task == NODE_TASK_MULTICLASS ? in->n_classes : 1;
+	size_t k = in->task == FV_TASK_MULTICLASS ? in->n_classes : 1;
 	float *x = NULL, *xm = NULL;
 	uint8_t *y = NULL;
 	double *p = NULL;
 	int64_t t0 = fv_mono_ms(), last = t0;
 	fv_err e;
 
-	lab.classes = in->task == NODE_TASK_REGRESSION	 ? 1
-		      : in->task == NODE_TASK_MULTICLASS ? in->n_classes
-							 : 0;
+	lab.classes = in->task == FV_TASK_REGRESSION   ? 1
+		      : in->task == FV_TASK_MULTICLASS ? in->n_classes
+						       : 0;
 	kp.k = k;
-	if (in->task == NODE_TASK_MULTICLASS &&
+	if (in->task == FV_TASK_MULTICLASS &&
 	    (in->n_classes < 3 || in->n_classes > FV_MAX_CLASSES)) {
 		fail(out, FV_EINVAL, "a multiclass benchmark has 3 to 16 classes");
 		return;
 	}
 	if (in->n_outcomes >= in->nvars ||
-	    (in->task != NODE_TASK_MULTICLASS && in->n_outcomes != 1)) {
+	    (in->task != FV_TASK_MULTICLASS && in->n_outcomes != 1)) {
 		fail(out, FV_EINVAL, "the task's outcome variable is missing");
 		return;
 	}
@@ -205,14 +158,18 @@ void node_task_compute(const struct eval_in *in, struct eval_out *out)
 		fail(out, FV_EINVAL, "the dataset has no records");
 		goto out;
 	}
-	if ((e = task_stats(in, &kp, out, &d)) != FV_OK) {
+	e = fv_task_compute(in->task, in->n_classes, kp.score, kp.outcome, kp.label, kp.n,
+			    &out->task, &d);
+	if (e != FV_OK) {
 		fail(out, e, d.msg);
 		goto out;
 	}
+	out->n = kp.n;
+	out->n_pos = out->task.events;
 	out->excluded = fv_source_excluded(src);
 	out->rows_per_s = (double)kp.n * 1000.0 / (double)(fv_mono_ms() - t0 + 1);
 	fv_log(FV_LOG_INFO, "eval_done", "task=%s rows=%zu excluded=%llu rows_per_s=%.0f",
-	       node_task_name(in->task), kp.n, (unsigned long long)out->excluded, out->rows_per_s);
+	       fv_task_name(in->task), kp.n, (unsigned long long)out->excluded, out->rows_per_s);
 out:
 	fv_free(x);
 	fv_free(xm);

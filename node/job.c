@@ -27,7 +27,7 @@ struct job_spec {
 	const char *cohort;		     /* the benchmark's cohort rule, if any */
 	char benchmark[2 * FV_MAX_NAME + 2]; /* name@version */
 	const char *label;
-	enum node_task task;
+	enum fv_task task;
 	const char *time;   /* survival: the follow-up time variable */
 	uint32_t n_classes; /* multiclass */
 	uint32_t n_thr;
@@ -65,14 +65,9 @@ static fv_err spec_parse(const Fedval__Job *job, struct job_spec *s, struct fv_d
 	/* The task (docs/statistics.md): binary unless named. The others carry no thresholds,
 	 * operating points or subgroups. */
 	const char *task = json_string_value(json_object_get(s->bench, "task"));
-	s->task = !task || !strcmp(task, "binary") ? NODE_TASK_BINARY
-		  : !strcmp(task, "regression")	   ? NODE_TASK_REGRESSION
-		  : !strcmp(task, "survival")	   ? NODE_TASK_SURVIVAL
-		  : !strcmp(task, "multiclass")	   ? NODE_TASK_MULTICLASS
-						   : (enum node_task) - 1;
-	if ((int)s->task < 0)
+	if ((s->task = fv_task_parse(task)) == FV_TASK_UNKNOWN)
 		return fv_diag_set(d, FV_EPROTO, "benchmark task '%.20s' is unknown", task);
-	if (s->task != NODE_TASK_BINARY) {
+	if (s->task != FV_TASK_BINARY) {
 		const json_t *k = json_object_get(s->bench, "classes");
 		if (json_object_get(s->bench, "thresholds") ||
 		    json_object_get(s->bench, "operating_points") ||
@@ -82,11 +77,11 @@ static fv_err spec_parse(const Fedval__Job *job, struct job_spec *s, struct fv_d
 					   "subgroups",
 					   task);
 		s->time = json_string_value(json_object_get(s->bench, "time"));
-		if ((s->task == NODE_TASK_SURVIVAL) != (s->time != NULL))
+		if ((s->task == FV_TASK_SURVIVAL) != (s->time != NULL))
 			return fv_diag_set(d, FV_EPROTO,
 					   "'time' names the follow-up variable of a survival "
 					   "benchmark, and of no other");
-		if ((s->task == NODE_TASK_MULTICLASS) != (k != NULL) ||
+		if ((s->task == FV_TASK_MULTICLASS) != (k != NULL) ||
 		    (k && (!json_is_integer(k) || json_integer_value(k) < 3 ||
 			   json_integer_value(k) > FV_MAX_CLASSES)))
 			return fv_diag_set(d, FV_EPROTO,
@@ -96,7 +91,7 @@ static fv_err spec_parse(const Fedval__Job *job, struct job_spec *s, struct fv_d
 		s->n_classes = k ? (uint32_t)json_integer_value(k) : 0;
 	}
 	thr = json_object_get(s->bench, "thresholds"); /* NULL for the other tasks: none */
-	if (s->task == NODE_TASK_BINARY &&
+	if (s->task == FV_TASK_BINARY &&
 	    (!json_is_array(thr) || json_array_size(thr) > NODE_MAX_THR))
 		return fv_diag_set(d, FV_EPROTO,
 				   "benchmark 'thresholds' must be an array of at most %d",
@@ -136,7 +131,7 @@ static fv_err spec_parse(const Fedval__Job *job, struct job_spec *s, struct fv_d
 	    (!json_is_number(dt) || !(json_number_value(dt) >= 0) || !(json_number_value(dt) <= 1)))
 		return fv_diag_set(d, FV_EPROTO,
 				   "manifest 'decision_threshold' must be a number in [0, 1]");
-	if (dt && s->task == NODE_TASK_BINARY) {
+	if (dt && s->task == FV_TASK_BINARY) {
 		s->op_target[s->n_op] = NODE_OP_DECLARED;
 		s->op_value[s->n_op++] = json_number_value(dt);
 	}
@@ -1063,26 +1058,27 @@ static fv_err release_stats(struct node *n, const Fedval__Job *job, const struct
  * released classes gives the withheld ones' sum), as for subgroups. */
 static void classes_released(const struct fv_policy *p, const struct eval_out *o, bool rel[])
 {
+	const struct fv_task_stats *t = &o->task;
 	uint64_t wsum = 0;
 	uint32_t nw = 0;
 
-	for (uint32_t c = 0; c < o->n_classes; c++) {
-		rel[c] = !small(p, o->class_n[c]) && !small(p, o->n - o->class_n[c]);
+	for (uint32_t c = 0; c < t->classes; c++) {
+		rel[c] = !small(p, t->class_n[c]) && !small(p, o->n - t->class_n[c]);
 		if (!rel[c]) {
 			nw++;
-			wsum += o->class_n[c];
+			wsum += t->class_n[c];
 		}
 	}
 	while (nw > 0 && (nw == 1 || small(p, wsum))) {
 		uint32_t best = UINT32_MAX;
-		for (uint32_t c = 0; c < o->n_classes; c++)
-			if (rel[c] && (best == UINT32_MAX || o->class_n[c] < o->class_n[best]))
+		for (uint32_t c = 0; c < t->classes; c++)
+			if (rel[c] && (best == UINT32_MAX || t->class_n[c] < t->class_n[best]))
 				best = c;
 		if (best == UINT32_MAX)
 			break;
 		rel[best] = false;
 		nw++;
-		wsum += o->class_n[best];
+		wsum += t->class_n[best];
 	}
 }
 
@@ -1098,14 +1094,14 @@ static fv_err release_task(struct node *n, const Fedval__Job *job, const struct 
 	Fedval__SurvivalCounts surv = FEDVAL__SURVIVAL_COUNTS__INIT;
 	Fedval__MulticlassResult mc = FEDVAL__MULTICLASS_RESULT__INIT;
 	Fedval__ClassResult cls[FV_MAX_CLASSES], *clsp[FV_MAX_CLASSES];
-	uint64_t pred[FV_MAX_CLASSES][FV_MAX_CLASSES];
+	const struct fv_task_stats *t = &o->task;
 	bool rel[FV_MAX_CLASSES], keep[1];
 	char why[FV_MAX_TEXT];
 	fv_err e;
 
 	if (o->n < p->min_cohort || small(p, o->n))
 		return release_failure(n, job, s, "cohort below the site's minimum cohort size", d);
-	if (s->task == NODE_TASK_SURVIVAL && (small(p, o->n_pos) || small(p, o->n - o->n_pos)))
+	if (s->task == FV_TASK_SURVIVAL && (small(p, o->n_pos) || small(p, o->n - o->n_pos)))
 		return release_failure(
 		    n, job, s, "events or non-events below the site's minimum cell count", d);
 	if (node_policy_difference(n, (struct eval_out *)o, keep, why, sizeof(why)) != FV_OK) {
@@ -1114,36 +1110,36 @@ static fv_err release_task(struct node *n, const Fedval__Job *job, const struct 
 		return release_failure(n, job, s, why, d);
 	}
 	result_init(n, job, s, &res);
-	res.task = (char *)node_task_name(s->task);
+	res.task = (char *)fv_task_name(s->task);
 	res.has_n = true;
 	res.n = o->n;
 	res.mapping_sha256 = (char *)o->mapping_sha256;
 	switch (s->task) {
-	case NODE_TASK_REGRESSION:
-		reg.mean_y = o->reg.mean_y;
-		reg.mean_p = o->reg.mean_p;
-		reg.syy = o->reg.syy;
-		reg.spp = o->reg.spp;
-		reg.spy = o->reg.spy;
-		reg.sae = o->reg.sae;
-		reg.sse = o->reg.sse;
+	case FV_TASK_REGRESSION:
+		reg.mean_y = t->reg.mean_y;
+		reg.mean_p = t->reg.mean_p;
+		reg.syy = t->reg.syy;
+		reg.spp = t->reg.spp;
+		reg.spy = t->reg.spy;
+		reg.sae = t->reg.sae;
+		reg.sse = t->reg.sse;
 		res.regression = &reg;
 		break;
-	case NODE_TASK_SURVIVAL:
+	case FV_TASK_SURVIVAL:
 		res.has_n_pos = true;
 		res.n_pos = o->n_pos;
-		surv.comparable = o->surv_comparable;
-		surv.concordant2 = o->surv_conc2;
+		surv.comparable = t->comparable;
+		surv.concordant2 = t->conc2;
 		res.survival = &surv;
 		break;
 	default:
 		classes_released(p, o, rel);
-		mc.classes = o->n_classes;
-		if (isfinite(o->micro_auc)) {
+		mc.classes = t->classes;
+		if (t->has_micro) {
 			mc.has_micro_auc = true;
-			mc.micro_auc = o->micro_auc;
+			mc.micro_auc = t->micro_auc;
 		}
-		for (uint32_t c = 0; c < o->n_classes; c++) {
+		for (uint32_t c = 0; c < t->classes; c++) {
 			Fedval__ClassResult *r = &cls[c];
 			bool row_ok = true;
 			fedval__class_result__init(r);
@@ -1156,25 +1152,23 @@ static fv_err release_task(struct node *n, const Fedval__Job *job, const struct 
 				continue;
 			}
 			r->has_n = true;
-			r->n = o->class_n[c];
-			if (isfinite(o->class_auc[c]) && isfinite(o->class_var[c])) {
+			r->n = t->class_n[c];
+			if (t->has_auc[c] && isfinite(t->auc_var[c])) {
 				r->has_auc = r->has_auc_var = true;
-				r->auc = o->class_auc[c];
-				r->auc_var = o->class_var[c];
+				r->auc = t->auc[c];
+				r->auc_var = t->auc_var[c];
 			}
-			for (uint32_t j = 0; j < o->n_classes; j++) {
-				pred[c][j] = o->confusion[c * o->n_classes + j];
-				row_ok = row_ok && !small(p, pred[c][j]);
-			}
+			for (uint32_t j = 0; j < t->classes; j++)
+				row_ok = row_ok && !small(p, t->row[c][j]);
 			if (row_ok) {
-				r->n_predicted = o->n_classes;
-				r->predicted = pred[c];
+				r->n_predicted = t->classes;
+				r->predicted = (uint64_t *)t->row[c];
 			} else {
 				fv_log(FV_LOG_WARN, "row_suppressed",
 				       "job=%s class=%u reason=small_cell", job->job_id, c);
 			}
 		}
-		mc.n_per_class = o->n_classes;
+		mc.n_per_class = t->classes;
 		mc.per_class = clsp;
 		res.multiclass = &mc;
 	}
@@ -1424,7 +1418,7 @@ fv_err node_job(struct node *n, const Fedval__Job *job, struct fv_diag *d)
 				    d);
 		goto out;
 	}
-	if (s.task != NODE_TASK_BINARY &&
+	if (s.task != FV_TASK_BINARY &&
 	    (byo || n->dp.mechanism != FV_DP_NONE || job->n_compare_models || job->round)) {
 		fv_log(FV_LOG_WARN, "result_refused_by_policy", "job=%s reason=%s", job->job_id,
 		       FV_Q("a task other than binary with site-supplied predictions, differential "
@@ -1464,12 +1458,12 @@ fv_err node_job(struct node *n, const Fedval__Job *job, struct fv_diag *d)
 		goto out;
 	}
 	in.label_column = node_column(n, s.label);
-	if (s.task != NODE_TASK_BINARY) {
+	if (s.task != FV_TASK_BINARY) {
 		/* The outcome a regression predicts, or a survival time, is read after the
 		 * predictors; the model must not read it itself. */
-		const char *outcome = s.task == NODE_TASK_REGRESSION ? s.label
-				      : s.task == NODE_TASK_SURVIVAL ? s.time
-								     : NULL;
+		const char *outcome = s.task == FV_TASK_REGRESSION ? s.label
+				      : s.task == FV_TASK_SURVIVAL ? s.time
+								   : NULL;
 		for (size_t i = 0; i < cmp.nvars; i++)
 			if ((outcome && !strcmp(cmp.vars[i], outcome)) ||
 			    !strcmp(cmp.vars[i], s.label)) {
@@ -1485,7 +1479,7 @@ fv_err node_job(struct node *n, const Fedval__Job *job, struct fv_diag *d)
 			cmp.vars[cmp.nvars++] = outcome;
 			in.n_outcomes = 1;
 		}
-		if (s.task == NODE_TASK_REGRESSION)
+		if (s.task == FV_TASK_REGRESSION)
 			in.label_column = NULL;
 		in.task = s.task;
 		in.n_classes = s.n_classes;
@@ -1581,9 +1575,9 @@ fv_err node_job(struct node *n, const Fedval__Job *job, struct fv_diag *d)
 		e = release_failure(n, job, &s, why.msg, d);
 		goto out;
 	}
-	e = job->round			 ? release_round(n, job, out, resend, d)
-	    : s.task != NODE_TASK_BINARY ? release_task(n, job, &s, out, d)
-					 : release_stats(n, job, &s, &in, out, d);
+	e = job->round		       ? release_round(n, job, out, resend, d)
+	    : s.task != FV_TASK_BINARY ? release_task(n, job, &s, out, d)
+				       : release_stats(n, job, &s, &in, out, d);
 out:
 	fv_free(out);
 	fv_free(model);

@@ -14,6 +14,7 @@
 #include "fedval/data.h"
 #include "fedval/limits.h"
 #include "fedval/privacy.h"
+#include "fedval/report.h"
 #include "fedval/sandbox.h"
 #include "fedval/stats.h"
 #include "fedval/wire.h"
@@ -95,15 +96,6 @@ struct node_subgroup {
 	double edges[NODE_MAX_EDGES];
 };
 
-/* The benchmark's task (docs/statistics.md): a binary classifier's score, or one of the other
- * tasks, evaluated by node_task_compute (eval_task.c). */
-enum node_task {
-	NODE_TASK_BINARY = 0,
-	NODE_TASK_REGRESSION,
-	NODE_TASK_SURVIVAL,
-	NODE_TASK_MULTICLASS
-};
-
 /* One category of a subgroup, as computed (before disclosure control). */
 struct sub_out {
 	uint8_t sub;
@@ -144,13 +136,9 @@ struct eval_out {
 	/* Operating points: the last n_op of the n_thr threshold rows, in the order of
 	 * eval_in.op_target, each at the threshold the site's scores give for its target. */
 	uint32_t n_op;
-	/* Other tasks (eval_task.c); survival's events are n_pos. */
-	struct fv_reg_sums reg;
-	uint64_t surv_comparable, surv_conc2;
-	uint32_t n_classes;
-	uint64_t class_n[FV_MAX_CLASSES];
-	double class_auc[FV_MAX_CLASSES], class_var[FV_MAX_CLASSES], micro_auc;
-	uint64_t confusion[FV_MAX_CLASSES * FV_MAX_CLASSES]; /* [true][predicted] */
+	/* Other tasks (eval_task.c): the site's statistics before disclosure control
+	 * (fv_task_compute); survival's events are also in n_pos. */
+	struct fv_task_stats task;
 };
 
 /* Evaluation inputs, resolved from the benchmark, manifest and local mapping. */
@@ -201,7 +189,7 @@ struct eval_in {
 	const char *job_id, *status_path, *cancel_path;
 	/* Other tasks: the last n_outcomes of vars are outcomes no model reads (a regression's
 	 * target, a survival time), and a multiclass label is a class 0..n_classes-1. */
-	enum node_task task;
+	enum fv_task task;
 	uint32_t n_classes;
 	size_t n_outcomes;
 };
@@ -224,8 +212,6 @@ void node_task_compute(const struct eval_in *in, struct eval_out *out);
  * to the log with rows/s and, when the source knows its size, the ETA. */
 void node_progress(const struct eval_in *in, const struct fv_source *src, uint64_t rows, int64_t t0,
 		   int64_t *last);
-/* Name of a task as in the benchmark and the result ("binary", "regression", ...). */
-const char *node_task_name(enum node_task t);
 
 /* A score and its label packed in one float (label in the sign bit). */
 float node_pack(double p, uint8_t y);

@@ -63,8 +63,18 @@ struct fv_task_stats {
 };
 /* The task a benchmark names ("binary" when name is NULL), FV_TASK_UNKNOWN for another name. */
 enum fv_task fv_task_parse(const char *name);
+/* The task's name as benchmarks and results spell it ("binary", "regression", ...). */
+const char *fv_task_name(enum fv_task task);
 /* A site's released statistics (a decoded SiteResult); false when it holds none of a task. */
 bool fv_task_from_result(const Fedval__SiteResult *r, struct fv_task_stats *t);
+/* A site's statistics computed from its records, before any disclosure control: n records,
+ * score k per record (k = classes for multiclass, else 1), outcome the regression target or
+ * survival time (unused for multiclass), label the event or class. Every class is marked
+ * released with its row; has_auc where the AUROC is a number. What a node computes and what
+ * `fedval stats --task` publishes. */
+fv_err fv_task_compute(enum fv_task task, size_t classes, const double *score,
+		       const double *outcome, const uint8_t *label, size_t n,
+		       struct fv_task_stats *t, struct fv_diag *d);
 /* One site's metrics as JSON (docs/statistics.md, "Offline commands for auditors"). */
 json_t *fv_task_json(enum fv_task task, const struct fv_task_stats *t);
 /* The pooled metrics of k sites: regression exactly from merged sums, survival the

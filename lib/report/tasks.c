@@ -33,6 +33,12 @@ enum fv_task fv_task_parse(const char *name)
 	return FV_TASK_UNKNOWN;
 }
 
+const char *fv_task_name(enum fv_task task)
+{
+	static const char *const names[] = {"binary", "regression", "survival", "multiclass"};
+	return task < FV_TASK_UNKNOWN ? names[task] : "unknown";
+}
+
 bool fv_task_from_result(const Fedval__SiteResult *r, struct fv_task_stats *t)
 {
 	memset(t, 0, sizeof(*t));
@@ -69,6 +75,50 @@ bool fv_task_from_result(const Fedval__SiteResult *r, struct fv_task_stats *t)
 		return true;
 	}
 	return false;
+}
+
+fv_err fv_task_compute(enum fv_task task, size_t classes, const double *score,
+		       const double *outcome, const uint8_t *label, size_t n,
+		       struct fv_task_stats *t, struct fv_diag *d)
+{
+	double auc[FV_MAX_CLASSES], var[FV_MAX_CLASSES], macro, micro;
+	uint64_t cm[FV_MAX_CLASSES * FV_MAX_CLASSES];
+	fv_err e;
+
+	memset(t, 0, sizeof(*t));
+	t->n = n;
+	switch (task) {
+	case FV_TASK_REGRESSION:
+		return fv_stats_regression_sums(score, outcome, n, &t->reg, d);
+	case FV_TASK_SURVIVAL:
+		for (size_t i = 0; i < n; i++)
+			t->events += label[i];
+		return fv_stats_cindex_counts(outcome, label, score, n, &t->conc2, &t->comparable,
+					      d);
+	case FV_TASK_MULTICLASS:
+		if (classes < 3 || classes > FV_MAX_CLASSES)
+			return fv_diag_set(d, FV_EINVAL, "multiclass: 3 to %d classes, not %zu",
+					   FV_MAX_CLASSES, classes);
+		if ((e = fv_stats_multiclass_var(score, label, n, classes, auc, var, &macro, &micro,
+						 NULL, cm, d)) != FV_OK)
+			return e;
+		t->classes = (uint32_t)classes;
+		t->has_micro = isfinite(micro);
+		t->micro_auc = micro;
+		for (size_t c = 0; c < classes; c++) {
+			t->released[c] = t->has_row[c] = true;
+			t->has_auc[c] = isfinite(auc[c]);
+			t->auc[c] = auc[c];
+			t->auc_var[c] = var[c];
+			for (size_t p = 0; p < classes; p++) {
+				t->row[c][p] = cm[c * classes + p];
+				t->class_n[c] += cm[c * classes + p];
+			}
+		}
+		return FV_OK;
+	default:
+		return fv_diag_set(d, FV_EINVAL, "not a regression, survival or multiclass task");
+	}
 }
 
 static json_t *auc_json(double a, double v)
