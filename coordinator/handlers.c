@@ -343,8 +343,9 @@ static fv_err task_check(json_t *j, enum fv_task task, struct fv_diag *d)
 	return FV_OK;
 }
 
-/* The benchmark's subgroups, as nodes accept them (docs/protocol.md): at most 4, each a name
- * and a benchmark variable with optional increasing band edges (at most 11), one subgroup per
+/* The benchmark's subgroups, as nodes accept them (docs/protocol.md): at most
+ * FV_MAX_SUBGROUPS, each a name and a benchmark variable with optional increasing band edges
+ * (at most FV_MAX_SUBGROUP_CATEGORIES - 1), one subgroup per
  * variable (two cutting the same variable differently would isolate the records between
  * their edges; nodes refuse such jobs, so the benchmark is refused here already). */
 static fv_err subgroups_check(json_t *j, const json_t *vars, struct fv_diag *d)
@@ -354,8 +355,9 @@ static fv_err subgroups_check(json_t *j, const json_t *vars, struct fv_diag *d)
 
 	if (!subs)
 		return FV_OK;
-	if (!json_is_array(subs) || json_array_size(subs) > 4)
-		return fv_diag_set(d, FV_EINVAL, "field 'subgroups' must be an array of at most 4");
+	if (!json_is_array(subs) || json_array_size(subs) > FV_MAX_SUBGROUPS)
+		return fv_diag_set(d, FV_EINVAL, "field 'subgroups' must be an array of at most %d",
+				   FV_MAX_SUBGROUPS);
 	json_array_foreach(subs, i, sg)
 	{
 		const char *name = json_string_value(json_object_get(sg, "name"));
@@ -384,9 +386,10 @@ static fv_err subgroups_check(json_t *j, const json_t *vars, struct fv_diag *d)
 						   "subgroups[%zu] and [%zu] cut the same variable "
 						   "'%.64s': one subgroup per variable",
 						   m, i, var);
-		if (edges && (!json_is_array(edges) || json_array_size(edges) > 11))
-			return fv_diag_set(d, FV_EINVAL, "subgroups[%zu].edges: at most 11 numbers",
-					   i);
+		if (edges && (!json_is_array(edges) ||
+			      json_array_size(edges) > FV_MAX_SUBGROUP_CATEGORIES - 1))
+			return fv_diag_set(d, FV_EINVAL, "subgroups[%zu].edges: at most %d numbers",
+					   i, FV_MAX_SUBGROUP_CATEGORIES - 1);
 		json_array_foreach(edges, k, e)
 		{
 			if (!json_is_number(e) ||

@@ -70,9 +70,9 @@ struct node {
 };
 
 #define NODE_MAX_THR   64
-#define NODE_MAX_CMP   8  /* = FV_MAX_COMPARE */
-#define NODE_MAX_SUB   4  /* subgroups a benchmark may declare */
-#define NODE_MAX_CATS  12 /* categories of one subgroup (bands, or distinct small integers) */
+#define NODE_MAX_CMP   8 /* = FV_MAX_COMPARE */
+#define NODE_MAX_SUB   FV_MAX_SUBGROUPS
+#define NODE_MAX_CATS  FV_MAX_SUBGROUP_CATEGORIES
 #define NODE_MAX_EDGES (NODE_MAX_CATS - 1)
 /* The category under which [policy] small_cells = coarsen releases a subgroup's withheld
  * categories together. */

@@ -26,6 +26,10 @@
 #define FV_MAX_OPERATING_POINTS 5
 /* Subgroup categories in one result (4 subgroups of at most 12 categories, plus spare). */
 #define FV_MAX_SUBGROUP_RESULTS 64
+/* Subgroups a benchmark may declare, and the categories of one (bands between at most
+ * FV_MAX_SUBGROUP_CATEGORIES - 1 edges, or distinct small integers). */
+#define FV_MAX_SUBGROUPS	   4
+#define FV_MAX_SUBGROUP_CATEGORIES 12
 /* A JSON document (benchmark spec, manifest) sent to the coordinator. */
 #define FV_MAX_JSON (256u * 1024)
 /* Certificates in PEM, as carried in enrolment and model metadata. */
