@@ -9,9 +9,7 @@
  * on a Unix socket in a temporary directory; as the postgres user when we are root) and stop
  * it afterwards. A server that cannot be started fails the test. */
 #include <criterion/criterion.h>
-#include <glob.h>
 #include <math.h>
-#include <pwd.h>
 #include <sqlite3.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -22,6 +20,7 @@
 #include "fedval/stats.h"
 #include "fedval/util.h"
 #include "node.h"
+#include "unit/pg_test.h"
 
 #define NREC  300 /* data records p1..p300, label 1 for every third */
 #define NPRED 295 /* predictions of version 1.0 for p1..p295 */
@@ -338,67 +337,29 @@ Test(byo, label_not_0_or_1_is_named, .init = setup, .fini = teardown, .timeout =
 
 /* ---- PostgreSQL ---- */
 
-static char pgdir[64], pgbin[256];
-
-static int sh(bool as_postgres, const char *cmd)
-{
-	char line[2200];
-	snprintf(line, sizeof(line), "%s%s",
-		 as_postgres && geteuid() == 0 ? "runuser -u postgres -- " : "", cmd);
-	return system(line);
-}
+static struct pg_test pg;
 
 static void pg_setup(void)
 {
-	char cmd[2048];
-	struct passwd *pw;
-	glob_t g;
-	char *slash;
+	char args[2048];
 
 	setup();
-	cr_assert_eq(glob("/usr/lib/postgresql/*/bin/initdb", 0, NULL, &g), 0,
-		     "no PostgreSQL server binaries in /usr/lib/postgresql/*/bin");
-	fv_strlcpy(pgbin, g.gl_pathv[g.gl_pathc - 1], sizeof(pgbin));
-	globfree(&g);
-	if ((slash = strrchr(pgbin, '/')))
-		*slash = '\0';
-	snprintf(pgdir, sizeof(pgdir), "/tmp/fv-byo-pg.XXXXXX");
-	cr_assert_not_null(mkdtemp(pgdir));
-	if (geteuid() == 0) {
-		cr_assert_not_null(pw = getpwnam("postgres"));
-		cr_assert_eq(chown(pgdir, pw->pw_uid, pw->pw_gid), 0);
-	}
-	snprintf(cmd, sizeof(cmd),
-		 "%s/initdb -D %s/data -U postgres -A trust -E UTF8 --locale=C --no-sync "
-		 ">%s/initdb.log 2>&1",
-		 pgbin, pgdir, pgdir);
-	cr_assert_eq(sh(true, cmd), 0, "initdb failed: see %s/initdb.log", pgdir);
-	snprintf(cmd, sizeof(cmd),
-		 "%s/pg_ctl -D %s/data -l %s/server.log -w -t 30 -o \"-c listen_addresses='' "
-		 "-c unix_socket_directories=%s -c fsync=off\" start >/dev/null",
-		 pgbin, pgdir, pgdir, pgdir);
-	cr_assert_eq(sh(true, cmd), 0, "the server did not start: see %s/server.log", pgdir);
+	pg_test_start(&pg, "byo");
 	snprintf(
-	    cmd, sizeof(cmd),
-	    "psql -q -v ON_ERROR_STOP=1 -h %s -U postgres -d postgres "
+	    args, sizeof(args),
 	    "-c \"CREATE TABLE preds (ver text, rec text, score float8)\" "
 	    "-c \"\\copy preds FROM '%s/preds.csv' CSV HEADER\" "
 	    "-c \"CREATE TABLE admissions (patient_id text, age float8, readmit int)\" "
 	    "-c \"\\copy admissions FROM '%s/data.csv' CSV HEADER\" "
-	    "-c \"CREATE ROLE reader LOGIN\" -c \"GRANT SELECT ON preds, admissions TO reader\" "
-	    ">%s/psql.log 2>&1",
-	    pgdir, dir, dir, pgdir);
-	cr_assert_eq(sh(false, cmd), 0, "loading the tables failed: see %s/psql.log", pgdir);
+	    "-c \"CREATE ROLE reader LOGIN\" -c \"GRANT SELECT ON preds, admissions TO reader\" ",
+	    dir, dir);
+	cr_assert_eq(pg_test_psql(&pg, args), 0, "loading the tables failed: see %s/psql.log",
+		     pg.dir);
 }
 
 static void pg_teardown(void)
 {
-	char cmd[512];
-	snprintf(cmd, sizeof(cmd), "%s/pg_ctl -D %s/data -m immediate stop >/dev/null 2>&1", pgbin,
-		 pgdir);
-	sh(true, cmd);
-	snprintf(cmd, sizeof(cmd), "rm -rf %s", pgdir);
-	cr_assert_eq(system(cmd), 0);
+	pg_test_stop(&pg);
 	teardown();
 }
 
@@ -408,7 +369,7 @@ static struct fv_source_spec pg_spec(const char *table, const char *query)
 	struct fv_source_spec s;
 
 	memset(&s, 0, sizeof(s));
-	snprintf(ci, sizeof(ci), "host=%s dbname=postgres user=reader", pgdir);
+	snprintf(ci, sizeof(ci), "host=%s dbname=postgres user=reader", pg.dir);
 	s.kind = FV_SOURCE_POSTGRES;
 	s.conninfo = ci;
 	s.table = table;
@@ -466,7 +427,7 @@ Test(byo, postgres_bad_rows_and_writes, .init = pg_setup, .fini = pg_teardown, .
 	join(&data, &s, "rec", NULL, &o);
 	expect_error(&o, FV_EREFUSED, "read-only transaction", NULL);
 	snprintf(cmd, sizeof(cmd),
-		 "psql -At -h %s -U postgres -d postgres -c 'SELECT count(*) FROM preds'", pgdir);
+		 "psql -At -h %s -U postgres -d postgres -c 'SELECT count(*) FROM preds'", pg.dir);
 	cr_assert_not_null(p = popen(cmd, "r"));
 	cr_assert_gt(getline(&line, &cap, p), 0);
 	pclose(p);

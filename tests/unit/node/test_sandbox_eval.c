@@ -5,9 +5,7 @@
 #include <cblas.h>
 #include <criterion/criterion.h>
 #include <errno.h>
-#include <glob.h>
 #include <pthread.h>
-#include <pwd.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -21,6 +19,7 @@
 #include "fedval/util.h"
 #include "node.h"
 #include "unit/data/image_test.h"
+#include "unit/pg_test.h"
 
 #define ROWS	 3001
 #define BATCH	 256
@@ -260,68 +259,30 @@ Test(sandbox_eval, onnx_on_threads_sqlite_opened_before, .init = setup, .fini = 
 
 /* ---- PostgreSQL: a connection made before entering, used with allow_socket_io ---- */
 
-static char pgdir[64], pgbin[256];
-
-/* Run a command line as the postgres user when we are root (the server refuses root). */
-static int sh(bool as_postgres, const char *cmd)
-{
-	char line[2048];
-	snprintf(line, sizeof(line), "%s%s",
-		 as_postgres && geteuid() == 0 ? "runuser -u postgres -- " : "", cmd);
-	return system(line);
-}
+static struct pg_test pg;
 
 static void pg_setup(void)
 {
-	char cmd[1024];
-	struct passwd *pw;
-	glob_t g;
-	char *slash;
+	char args[1024];
 
 	setup();
-	cr_assert_eq(glob("/usr/lib/postgresql/*/bin/initdb", 0, NULL, &g), 0,
-		     "no PostgreSQL server binaries in /usr/lib/postgresql/*/bin");
-	fv_strlcpy(pgbin, g.gl_pathv[g.gl_pathc - 1], sizeof(pgbin));
-	globfree(&g);
-	if ((slash = strrchr(pgbin, '/')))
-		*slash = '\0';
-	snprintf(pgdir, sizeof(pgdir), "/tmp/fv-sandbox-pg.XXXXXX");
-	cr_assert_not_null(mkdtemp(pgdir));
-	if (geteuid() == 0) {
-		cr_assert_not_null(pw = getpwnam("postgres"));
-		cr_assert_eq(chown(pgdir, pw->pw_uid, pw->pw_gid), 0);
-	}
-	snprintf(cmd, sizeof(cmd),
-		 "%s/initdb -D %s/data -U postgres -A trust -E UTF8 --locale=C --no-sync "
-		 ">%s/initdb.log 2>&1",
-		 pgbin, pgdir, pgdir);
-	cr_assert_eq(sh(true, cmd), 0, "initdb failed: see %s/initdb.log", pgdir);
-	snprintf(cmd, sizeof(cmd),
-		 "%s/pg_ctl -D %s/data -l %s/server.log -w -t 30 -o \"-c listen_addresses='' "
-		 "-c unix_socket_directories=%s -c fsync=off\" start >/dev/null",
-		 pgbin, pgdir, pgdir, pgdir);
-	cr_assert_eq(sh(true, cmd), 0, "the server did not start: see %s/server.log", pgdir);
-	snprintf(cmd, sizeof(cmd),
-		 "psql -q -v ON_ERROR_STOP=1 -h %s -U postgres -d postgres "
+	pg_test_start(&pg, "sandbox");
+	snprintf(args, sizeof(args),
 		 "-c \"CREATE TABLE admissions (patient_id text, age float8, sex_male float8, "
 		 "ejection_fraction float8, nyha_class float8, systolic_bp float8, heart_rate "
 		 "float8, sodium float8, creatinine float8, bnp float8, hemoglobin float8, bmi "
 		 "float8, diabetes float8, copd float8, ckd float8, atrial_fibrillation float8, "
 		 "prior_admissions_12m float8, length_of_stay float8, loop_diuretic_dose float8, "
 		 "beta_blocker float8, ace_arb float8, discharge_home float8, readmit_30d int)\" "
-		 "-c \"\\copy admissions FROM '%s' CSV HEADER\" >%s/psql.log 2>&1",
-		 pgdir, csv, pgdir);
-	cr_assert_eq(sh(false, cmd), 0, "loading the table failed: see %s/psql.log", pgdir);
+		 "-c \"\\copy admissions FROM '%s' CSV HEADER\"",
+		 csv);
+	cr_assert_eq(pg_test_psql(&pg, args), 0, "loading the table failed: see %s/psql.log",
+		     pg.dir);
 }
 
 static void pg_teardown(void)
 {
-	char cmd[512];
-	snprintf(cmd, sizeof(cmd), "%s/pg_ctl -D %s/data -m immediate stop >/dev/null 2>&1", pgbin,
-		 pgdir);
-	sh(true, cmd);
-	snprintf(cmd, sizeof(cmd), "rm -rf %s", pgdir);
-	cr_assert_eq(system(cmd), 0);
+	pg_test_stop(&pg);
 	teardown();
 }
 
@@ -344,7 +305,7 @@ Test(sandbox_eval, postgres_connected_before, .init = pg_setup, .fini = pg_teard
 	int status;
 	pid_t pid;
 
-	snprintf(ci, sizeof(ci), "host=%s dbname=postgres user=postgres", pgdir);
+	snprintf(ci, sizeof(ci), "host=%s dbname=postgres user=postgres", pg.dir);
 	spec.conninfo = ci;
 	work(&ref, NULL, &plain);
 	cr_assert_eq(plain.status, 0, "step %d: %s", plain.status, plain.msg);
