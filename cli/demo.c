@@ -82,6 +82,19 @@ static const char train_usage[] =
     "                 length_of_stay; it is left out of the predictors): model.onnx is\n"
     "                 MatMul+Add, the manifest claims MAE, RMSE and R2\n";
 
+/* Mean and standard deviation (1 for a constant column, so dividing by it is harmless) of the
+ * n values x[0], x[stride], ... of one column. */
+static void column_scale(const float *x, size_t n, size_t stride, double *mean, double *sd)
+{
+	double s = 0, ss = 0;
+	for (size_t i = 0; i < n; i++)
+		s += x[i * stride];
+	*mean = s / (double)n;
+	for (size_t i = 0; i < n; i++)
+		ss += (x[i * stride] - *mean) * (x[i * stride] - *mean);
+	*sd = ss > 0 ? sqrt(ss / (double)n) : 1.0;
+}
+
 /* Fit on standardised predictors (well-conditioned Newton steps), then fold the scaling back
  * so the ONNX model takes raw values. */
 static fv_err fit(const struct fv_dataset *ds, double lambda, double *coef, double *intercept,
@@ -97,15 +110,7 @@ static fv_err fit(const struct fv_dataset *ds, double lambda, double *coef, doub
 		goto out;
 	}
 	for (size_t j = 0; j < p; j++) {
-		double s = 0, ss = 0;
-		for (size_t i = 0; i < n; i++)
-			s += ds->x[i * p + j];
-		mean[j] = s / (double)n;
-		for (size_t i = 0; i < n; i++)
-			ss += (ds->x[i * p + j] - mean[j]) * (ds->x[i * p + j] - mean[j]);
-		sd[j] = sqrt(ss / (double)n);
-		if (sd[j] == 0)
-			sd[j] = 1;
+		column_scale(ds->x + j, n, p, &mean[j], &sd[j]);
 		for (size_t i = 0; i < n; i++)
 			x[i * p + j] = (ds->x[i * p + j] - mean[j]) / sd[j];
 	}
@@ -155,15 +160,8 @@ static fv_err fit_linear(const struct fv_dataset *ds, double lambda, double *coe
 	for (size_t i = 0; i < n; i++)
 		ym += ds->x[i * w + p];
 	ym /= (double)n;
-	for (size_t j = 0; j < p; j++) {
-		double s = 0, ss = 0;
-		for (size_t i = 0; i < n; i++)
-			s += ds->x[i * w + j];
-		mean[j] = s / (double)n;
-		for (size_t i = 0; i < n; i++)
-			ss += (ds->x[i * w + j] - mean[j]) * (ds->x[i * w + j] - mean[j]);
-		sd[j] = ss > 0 ? sqrt(ss / (double)n) : 1.0;
-	}
+	for (size_t j = 0; j < p; j++)
+		column_scale(ds->x + j, n, w, &mean[j], &sd[j]);
 	for (size_t i = 0; i < n; i++) {
 		double z[64], y = ds->x[i * w + p] - ym;
 		for (size_t j = 0; j < p; j++)
