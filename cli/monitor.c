@@ -349,11 +349,6 @@ static void print_tables(const struct mon *M)
 	putchar('\n');
 }
 
-static json_t *num(double x)
-{
-	return isfinite(x) ? json_real(x) : json_null();
-}
-
 static json_t *to_json(const struct mon *M)
 {
 	double q = fv_stats_qnorm(0.975);
@@ -380,21 +375,27 @@ static json_t *to_json(const struct mon *M)
 				json_t *pt = json_pack("{s:I,s:b}", "period", (json_int_t)t,
 						       "missing", !o->ok);
 				if (o->ok) {
-					json_object_set_new(pt, "estimate", num(back(m, o->y)));
-					json_object_set_new(pt, "ci_low",
-							    num(back(m, o->y - q * sqrt(o->v))));
-					json_object_set_new(pt, "ci_high",
-							    num(back(m, o->y + q * sqrt(o->v))));
-					json_object_set_new(pt, "y", num(o->y));
-					json_object_set_new(pt, "var", num(o->v));
+					json_object_set_new(pt, "estimate",
+							    fv_json_finite(back(m, o->y)));
+					json_object_set_new(
+					    pt, "ci_low",
+					    fv_json_finite(back(m, o->y - q * sqrt(o->v))));
+					json_object_set_new(
+					    pt, "ci_high",
+					    fv_json_finite(back(m, o->y + q * sqrt(o->v))));
+					json_object_set_new(pt, "y", fv_json_finite(o->y));
+					json_object_set_new(pt, "var", fv_json_finite(o->v));
 				}
 				if (t > 0 && S->monitored[m]) {
 					const struct fv_cusum_point *c = &S->cp[m][t - 1];
-					json_object_set_new(pt, "z", num(c->z));
-					json_object_set_new(pt, "p", num(S->ch[m][t].p));
-					json_object_set_new(pt, "p_holm", num(S->padj[m][t]));
-					json_object_set_new(pt, "cusum_plus", num(c->cplus));
-					json_object_set_new(pt, "cusum_minus", num(c->cminus));
+					json_object_set_new(pt, "z", fv_json_finite(c->z));
+					json_object_set_new(pt, "p", fv_json_finite(S->ch[m][t].p));
+					json_object_set_new(pt, "p_holm",
+							    fv_json_finite(S->padj[m][t]));
+					json_object_set_new(pt, "cusum_plus",
+							    fv_json_finite(c->cplus));
+					json_object_set_new(pt, "cusum_minus",
+							    fv_json_finite(c->cminus));
 				}
 				json_array_append_new(pts, pt);
 			}

@@ -205,11 +205,6 @@ void mon_inputs_print(const struct mon_inputs *M)
 	putchar('\n');
 }
 
-static json_t *num(double x)
-{
-	return isfinite(x) ? json_real(x) : json_null();
-}
-
 json_t *mon_inputs_json(const struct mon_inputs *M, json_t *alerts)
 {
 	json_t *out = json_array();
@@ -225,9 +220,11 @@ json_t *mon_inputs_json(const struct mon_inputs *M, json_t *alerts)
 			if (M->ok[x])
 				json_object_update_new(
 				    pt, json_pack("{s:o,s:b,s:o,s:o,s:o,s:o,s:I,s:I}", "psi",
-						  num(P->psi), "psi_corrected", P->psi_corrected,
-						  "chi2", num(P->chi2), "df", num(P->df), "p",
-						  num(P->p), "p_holm", num(M->p_holm[x]), "bins",
+						  fv_json_finite(P->psi), "psi_corrected",
+						  P->psi_corrected, "chi2", fv_json_finite(P->chi2),
+						  "df", fv_json_finite(P->df), "p",
+						  fv_json_finite(P->p), "p_holm",
+						  fv_json_finite(M->p_holm[x]), "bins",
 						  (json_int_t)P->groups, "categories_compared",
 						  (json_int_t)M->kept[x]));
 			json_array_append_new(pts, pt);

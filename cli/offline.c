@@ -14,12 +14,6 @@
 #define OFF_MAX_GROUPS 256
 #define OFF_MAX_THR    64
 
-/* A number, or JSON null with the reason in why (never NaN in a report). */
-static json_t *num(double v)
-{
-	return isfinite(v) ? json_real(v) : json_null();
-}
-
 static json_t *not_estimable(const char *why)
 {
 	return json_pack("{s:n,s:s}", "estimate", "reason", why);
@@ -68,7 +62,7 @@ static json_t *population(const struct rows *r, const double *thr, size_t nthr)
 	}
 	json_object_set_new(j, "n", json_integer((json_int_t)r->n));
 	json_object_set_new(j, "n_pos", json_integer((json_int_t)pos));
-	json_object_set_new(j, "prevalence", num((double)pos / (double)r->n));
+	json_object_set_new(j, "prevalence", fv_json_finite((double)pos / (double)r->n));
 	if (pos == 0 || pos == r->n) {
 		const char *why = pos ? "no negatives" : "no positives";
 		json_object_set_new(j, "auroc", not_estimable(why));
@@ -77,24 +71,26 @@ static json_t *population(const struct rows *r, const double *thr, size_t nthr)
 		double lo, hi;
 		fv_stats_auc_ci(auc, var, 0.95, &lo, &hi);
 		json_object_set_new(j, "auroc",
-				    json_pack("{s:o,s:o,s:o,s:o}", "estimate", num(auc), "variance",
-					      num(var), "ci_low", num(lo), "ci_high", num(hi)));
+				    json_pack("{s:o,s:o,s:o,s:o}", "estimate", fv_json_finite(auc),
+					      "variance", fv_json_finite(var), "ci_low",
+					      fv_json_finite(lo), "ci_high", fv_json_finite(hi)));
 		if (fv_stats_average_precision(r->p, r->y, r->n, &ap, &auprc, &d) == FV_OK)
-			json_object_set_new(j, "average_precision", num(ap));
+			json_object_set_new(j, "average_precision", fv_json_finite(ap));
 	}
-	json_object_set_new(j, "brier", num(sq / (double)r->n));
-	json_object_set_new(j, "brier_scaled", num(fv_stats_brier_scaled(r->n, (double)pos, sq)));
-	json_object_set_new(j, "oe_ratio", num(fv_stats_oe_ratio((double)pos, sum_p)));
+	json_object_set_new(j, "brier", fv_json_finite(sq / (double)r->n));
+	json_object_set_new(j, "brier_scaled",
+			    fv_json_finite(fv_stats_brier_scaled(r->n, (double)pos, sq)));
+	json_object_set_new(j, "oe_ratio", fv_json_finite(fv_stats_oe_ratio((double)pos, sum_p)));
 	if (pos > 0 && pos < r->n && fv_stats_calibration(r->p, r->y, r->n, &cal, &d) == FV_OK) {
-		json_object_set_new(j, "calibration_in_the_large", num(cal.citl));
-		json_object_set_new(j, "calibration_intercept", num(cal.intercept));
-		json_object_set_new(j, "calibration_slope", num(cal.slope));
+		json_object_set_new(j, "calibration_in_the_large", fv_json_finite(cal.citl));
+		json_object_set_new(j, "calibration_intercept", fv_json_finite(cal.intercept));
+		json_object_set_new(j, "calibration_slope", fv_json_finite(cal.slope));
 	} else {
 		json_object_set_new(j, "calibration_slope",
 				    not_estimable(pos ? "no negatives or no fit" : "no positives"));
 	}
 	if (fv_stats_calibration_curve(r->p, r->y, r->n, 10, 0, bins, edges, &ece, &d) == FV_OK)
-		json_object_set_new(j, "ece", num(ece));
+		json_object_set_new(j, "ece", fv_json_finite(ece));
 	for (size_t t = 0; t < nthr; t++) {
 		struct fv_confusion c;
 		fv_stats_confusion(r->p, r->y, r->n, thr[t], &c);
@@ -429,10 +425,12 @@ int cmd_meta(int argc, char **argv)
 	if (fv_stats_meta(y, v, k, mm, hk, 0.95, &m, &d) != FV_OK)
 		goto out;
 	json_t *j =
-	    json_pack("{s:o,s:o,s:o,s:o,s:o,s:o,s:o,s:o,s:o,s:o,s:I,s:s,s:b}", "mu", num(m.mu),
-		      "se", num(m.se), "ci_low", num(m.ci_lo), "ci_high", num(m.ci_hi), "tau2",
-		      num(m.tau2), "i2", num(m.i2), "q", num(m.q), "q_p", num(m.q_p), "pi_low",
-		      num(m.pi_lo), "pi_high", num(m.pi_hi), "k", (json_int_t)k, "method",
+	    json_pack("{s:o,s:o,s:o,s:o,s:o,s:o,s:o,s:o,s:o,s:o,s:I,s:s,s:b}", "mu",
+		      fv_json_finite(m.mu), "se", fv_json_finite(m.se), "ci_low",
+		      fv_json_finite(m.ci_lo), "ci_high", fv_json_finite(m.ci_hi), "tau2",
+		      fv_json_finite(m.tau2), "i2", fv_json_finite(m.i2), "q", fv_json_finite(m.q),
+		      "q_p", fv_json_finite(m.q_p), "pi_low", fv_json_finite(m.pi_lo), "pi_high",
+		      fv_json_finite(m.pi_hi), "k", (json_int_t)k, "method",
 		      mm == FV_META_FE	 ? "FE"
 		      : mm == FV_META_DL ? "DL"
 					 : "REML",

@@ -63,11 +63,6 @@ struct resp {
 
 /* ---- small helpers ---- */
 
-static json_t *jnum(double x)
-{
-	return isfinite(x) ? json_real(x) : json_null();
-}
-
 static json_t *jtime(int64_t us)
 {
 	char ts[32];
@@ -586,8 +581,8 @@ static json_t *prop(uint64_t x, uint64_t n)
 
 static json_t *counts_json(double thr, uint64_t tp, uint64_t fp, uint64_t tn, uint64_t fn)
 {
-	return json_pack("{s:o,s:I,s:I,s:I,s:I,s:o,s:o,s:o,s:o}", "threshold", jnum(thr), "tp",
-			 (json_int_t)tp, "fp", (json_int_t)fp, "tn", (json_int_t)tn, "fn",
+	return json_pack("{s:o,s:I,s:I,s:I,s:I,s:o,s:o,s:o,s:o}", "threshold", fv_json_finite(thr),
+			 "tp", (json_int_t)tp, "fp", (json_int_t)fp, "tn", (json_int_t)tn, "fn",
 			 (json_int_t)fn, "sensitivity", prop(tp, tp + fn), "specificity",
 			 prop(tn, tn + fp), "ppv", prop(tp, tp + fp), "npv", prop(tn, tn + fn));
 }
@@ -627,22 +622,25 @@ static json_t *site_json(const struct site *s)
 		double lo, hi;
 		fv_stats_auc_ci(r->auc, r->auc_var, Z95, &lo, &hi);
 		json_object_set_new(j, "auroc",
-				    json_pack("{s:o,s:o,s:o,s:o,s:s}", "estimate", jnum(r->auc),
-					      "delong_variance", jnum(r->auc_var), "ci_low",
-					      jnum(lo), "ci_high", jnum(hi), "method", "DeLong"));
+				    json_pack("{s:o,s:o,s:o,s:o,s:s}", "estimate",
+					      fv_json_finite(r->auc), "delong_variance",
+					      fv_json_finite(r->auc_var), "ci_low",
+					      fv_json_finite(lo), "ci_high", fv_json_finite(hi),
+					      "method", "DeLong"));
 	}
-	json_object_set_new(j, "brier", r->n ? jnum(r->brier_sum / (double)r->n) : json_null());
-	json_object_set_new(j, "expected_events", jnum(r->sum_p));
+	json_object_set_new(j, "brier",
+			    r->n ? fv_json_finite(r->brier_sum / (double)r->n) : json_null());
+	json_object_set_new(j, "expected_events", fv_json_finite(r->sum_p));
 	json_object_set_new(j, "observed_expected",
-			    jnum(fv_stats_oe_ratio((double)r->n_pos, r->sum_p)));
+			    fv_json_finite(fv_stats_oe_ratio((double)r->n_pos, r->sum_p)));
 	json_object_set_new(j, "min_cell", json_integer(r->min_cell));
 	json_t *rows = json_array();
 	for (size_t t = 0; t < r->n_counts; t++) {
 		const Fedval__ThresholdCounts *ct = r->counts[t];
 		if (ct->has_suppressed && ct->suppressed)
-			json_array_append_new(rows,
-					      json_pack("{s:o,s:b}", "threshold",
-							jnum(ct->threshold), "suppressed", 1));
+			json_array_append_new(rows, json_pack("{s:o,s:b}", "threshold",
+							      fv_json_finite(ct->threshold),
+							      "suppressed", 1));
 		else
 			json_array_append_new(
 			    rows, counts_json(ct->threshold, ct->tp, ct->fp, ct->tn, ct->fn));
@@ -662,15 +660,16 @@ static json_t *meta_auc(const double *y, const double *v, size_t k)
 
 	if (k == 0 || fv_stats_meta(y, v, k, method, k >= 2, Z95, &m, &d) != FV_OK)
 		return json_null();
-	j = json_pack("{s:o,s:o,s:o,s:o,s:o,s:I,s:s}", "estimate", jnum(fv_stats_expit(m.mu)),
-		      "ci_low", jnum(fv_stats_expit(m.ci_lo)), "ci_high",
-		      jnum(fv_stats_expit(m.ci_hi)), "tau2", jnum(m.tau2), "i2_percent",
-		      jnum(k >= 2 ? m.i2 : NAN), "sites", (json_int_t)k, "method",
-		      k >= 2 ? "random effects (REML, Hartung-Knapp) on logit scale"
-			     : "single site (no pooling)");
+	j = json_pack(
+	    "{s:o,s:o,s:o,s:o,s:o,s:I,s:s}", "estimate", fv_json_finite(fv_stats_expit(m.mu)),
+	    "ci_low", fv_json_finite(fv_stats_expit(m.ci_lo)), "ci_high",
+	    fv_json_finite(fv_stats_expit(m.ci_hi)), "tau2", fv_json_finite(m.tau2), "i2_percent",
+	    fv_json_finite(k >= 2 ? m.i2 : NAN), "sites", (json_int_t)k, "method",
+	    k >= 2 ? "random effects (REML, Hartung-Knapp) on logit scale"
+		   : "single site (no pooling)");
 	if (k >= 3 && isfinite(m.pi_lo)) {
-		json_object_set_new(j, "pi_low", jnum(fv_stats_expit(m.pi_lo)));
-		json_object_set_new(j, "pi_high", jnum(fv_stats_expit(m.pi_hi)));
+		json_object_set_new(j, "pi_low", fv_json_finite(fv_stats_expit(m.pi_lo)));
+		json_object_set_new(j, "pi_high", fv_json_finite(fv_stats_expit(m.pi_hi)));
 	}
 	return j;
 }
@@ -706,15 +705,16 @@ static json_t *pool_json(const struct site *sites, size_t n, const json_t *thres
 		json_object_set_new(j, "n", json_integer((json_int_t)tot));
 		json_object_set_new(j, "n_pos", json_integer((json_int_t)pos));
 		json_object_set_new(j, "prevalence", prop(pos, tot));
-		json_object_set_new(j, "brier", jnum(brier / (double)tot));
+		json_object_set_new(j, "brier", fv_json_finite(brier / (double)tot));
 		json_object_set_new(j, "observed_expected",
-				    jnum(fv_stats_oe_ratio((double)pos, sum_p)));
+				    fv_json_finite(fv_stats_oe_ratio((double)pos, sum_p)));
 		if (w > 0) {
 			double est = wauc / w, se = sqrt(1.0 / w), z = fv_stats_qnorm(0.975);
 			json_object_set_new(
 			    j, "auroc_fixed_effect",
-			    json_pack("{s:o,s:o,s:o,s:s}", "estimate", jnum(est), "ci_low",
-				      jnum(est - z * se), "ci_high", jnum(est + z * se), "method",
+			    json_pack("{s:o,s:o,s:o,s:s}", "estimate", fv_json_finite(est),
+				      "ci_low", fv_json_finite(est - z * se), "ci_high",
+				      fv_json_finite(est + z * se), "method",
 				      "inverse-variance fixed-effect average of site AUROCs"));
 		}
 		json_object_set_new(j, "auroc_random_effects", meta_auc(y, v, ka));

@@ -275,11 +275,6 @@ static const struct obs *find_obs(const struct period *p, const char *site, int 
 	return NULL;
 }
 
-static json_t *jnum(double x)
-{
-	return isfinite(x) ? json_real(x) : json_null();
-}
-
 /* Load the schedule's complete runs (store locked by the caller), oldest first. */
 static fv_err periods_load(struct coord *co, const char *id, struct period **out, size_t *np)
 {
@@ -445,8 +440,9 @@ static fv_err input_drift(const struct period *P, size_t np, json_t *series, jso
 			    json_pack("{s:I,s:b}", "period", (json_int_t)t, "missing", !ok[x]);
 			if (ok[x])
 				json_object_update_new(
-				    pt, json_pack("{s:o,s:o,s:o}", "psi", jnum(r[x].psi), "p",
-						  jnum(r[x].p), "p_holm", jnum(ph[x])));
+				    pt, json_pack("{s:o,s:o,s:o}", "psi", fv_json_finite(r[x].psi),
+						  "p", fv_json_finite(r[x].p), "p_holm",
+						  fv_json_finite(ph[x])));
 			json_array_append_new(pts, pt);
 		}
 		if (alarm[q] < np) {
@@ -454,10 +450,11 @@ static fv_err input_drift(const struct period *P, size_t np, json_t *series, jso
 			aj = json_pack("{s:I,s:s}", "period", (json_int_t)alarm[q], "direction",
 				       "shift");
 			json_array_append_new(
-			    al, json_pack("{s:s,s:s,s:I,s:s,s:o,s:o,s:s}", "site", key[q].site,
-					  "metric", metric, "period", (json_int_t)alarm[q],
-					  "direction", "shift", "psi", jnum(r[x].psi), "p_holm",
-					  jnum(ph[x]), "run_id", P[alarm[q]].run_id));
+			    al,
+			    json_pack("{s:s,s:s,s:I,s:s,s:o,s:o,s:s}", "site", key[q].site,
+				      "metric", metric, "period", (json_int_t)alarm[q], "direction",
+				      "shift", "psi", fv_json_finite(r[x].psi), "p_holm",
+				      fv_json_finite(ph[x]), "run_id", P[alarm[q]].run_id));
 		}
 		json_array_append_new(series,
 				      json_pack("{s:s,s:b,s:s,s:b,s:o,s:o}", "site", key[q].site,
@@ -518,13 +515,14 @@ static fv_err drift_compute(const struct period *P, size_t np, double k, double 
 				if (o && o->ok)
 					json_object_set_new(
 					    pt, "estimate",
-					    jnum(m == MET_AUC ? fv_stats_expit(o->y) : exp(o->y)));
+					    fv_json_finite(m == MET_AUC ? fv_stats_expit(o->y)
+									: exp(o->y)));
 				if (t > 0 && monitored) {
-					json_object_set_new(pt, "z", jnum(cp[t - 1].z));
+					json_object_set_new(pt, "z", fv_json_finite(cp[t - 1].z));
 					json_object_set_new(pt, "cusum_plus",
-							    jnum(cp[t - 1].cplus));
+							    fv_json_finite(cp[t - 1].cplus));
 					json_object_set_new(pt, "cusum_minus",
-							    jnum(cp[t - 1].cminus));
+							    fv_json_finite(cp[t - 1].cminus));
 				}
 				json_array_append_new(pts, pt);
 			}
@@ -542,7 +540,8 @@ static fv_err drift_compute(const struct period *P, size_t np, double k, double 
 				    al, json_pack("{s:s,s:s,s:I,s:s,s:o,s:s}", "site",
 						  site ? site : "pooled", "metric", met_name[m],
 						  "period", (json_int_t)period, "direction", dir,
-						  "cusum", jnum(sum), "run_id", P[period].run_id));
+						  "cusum", fv_json_finite(sum), "run_id",
+						  P[period].run_id));
 			}
 			json_array_append_new(series, json_pack("{s:s,s:b,s:s,s:b,s:o,s:o}", "site",
 								site ? site : "pooled", "pooled",

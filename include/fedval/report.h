@@ -41,6 +41,10 @@ void fv_report_opts_init(struct fv_report_opts *o);
 fv_err fv_report_html(const json_t *report, const struct fv_report_opts *opts, char **html,
 		      size_t *len, struct fv_diag *d);
 
+/* A number for a JSON report: the value, or null when it is not finite (never NaN in a
+ * report). */
+json_t *fv_json_finite(double x);
+
 /* ---- regression, survival and multiclass results (lib/report/tasks.c) ---- */
 
 enum fv_task {

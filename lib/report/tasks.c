@@ -15,9 +15,9 @@
 #include "fedval/stats.h"
 #include "fedval/util.h"
 
-static json_t *num(double v)
+json_t *fv_json_finite(double x)
 {
-	return isfinite(v) ? json_real(v) : json_null();
+	return isfinite(x) ? json_real(x) : json_null();
 }
 
 enum fv_task fv_task_parse(const char *name)
@@ -126,21 +126,22 @@ static json_t *auc_json(double a, double v)
 	double lo = NAN, hi = NAN;
 	if (isfinite(a) && isfinite(v) && v >= 0)
 		fv_stats_auc_ci(a, v, 0.95, &lo, &hi);
-	return json_pack("{s:o,s:o,s:o,s:o}", "estimate", num(a), "variance", num(v), "ci_low",
-			 num(lo), "ci_high", num(hi));
+	return json_pack("{s:o,s:o,s:o,s:o}", "estimate", fv_json_finite(a), "variance",
+			 fv_json_finite(v), "ci_low", fv_json_finite(lo), "ci_high",
+			 fv_json_finite(hi));
 }
 
 static void regression_json(json_t *j, const struct fv_reg_sums *s)
 {
 	struct fv_regression m;
 	fv_stats_regression_from_sums(s, &m);
-	json_object_set_new(j, "mae", num(m.mae));
-	json_object_set_new(j, "rmse", num(m.rmse));
-	json_object_set_new(j, "r2", num(m.r2));
-	json_object_set_new(j, "calibration_intercept", num(m.intercept));
-	json_object_set_new(j, "calibration_slope", num(m.slope));
-	json_object_set_new(j, "mean_outcome", num(s->mean_y));
-	json_object_set_new(j, "mean_prediction", num(s->mean_p));
+	json_object_set_new(j, "mae", fv_json_finite(m.mae));
+	json_object_set_new(j, "rmse", fv_json_finite(m.rmse));
+	json_object_set_new(j, "r2", fv_json_finite(m.r2));
+	json_object_set_new(j, "calibration_intercept", fv_json_finite(m.intercept));
+	json_object_set_new(j, "calibration_slope", fv_json_finite(m.slope));
+	json_object_set_new(j, "mean_outcome", fv_json_finite(s->mean_y));
+	json_object_set_new(j, "mean_prediction", fv_json_finite(s->mean_p));
 }
 
 static void survival_json(json_t *j, uint64_t events, uint64_t comparable, uint64_t conc2)
@@ -196,7 +197,7 @@ json_t *fv_task_json(enum fv_task task, const struct fv_task_stats *t)
 		json_object_set_new(j, "per_class", arr);
 		json_object_set_new(j, "macro_auroc", used ? json_real(sum / used) : json_null());
 		json_object_set_new(j, "micro_auroc",
-				    t->has_micro ? num(t->micro_auc) : json_null());
+				    t->has_micro ? fv_json_finite(t->micro_auc) : json_null());
 	}
 	return j;
 }
