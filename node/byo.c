@@ -186,8 +186,7 @@ static fv_err load_predictions(const struct eval_in *in, struct keymap *m, uint6
 	return FV_OK;
 fail:
 	fv_source_close(s);
-	out->status = (int)e;
-	fv_strlcpy(out->error, d.msg, sizeof(out->error));
+	node_eval_fail(out, e, d.msg);
 	return e;
 }
 
@@ -284,8 +283,7 @@ void node_byo_compute(const struct eval_in *in, struct eval_out *out)
 	       (unsigned long long)unmatched, (unsigned long long)dups, (unsigned long long)unused);
 	goto out;
 fail:
-	out->status = (int)e;
-	fv_strlcpy(out->error, d.msg, sizeof(out->error));
+	node_eval_fail(out, e, d.msg);
 out:
 	fv_free(scores);
 	fv_source_close(src);

@@ -20,7 +20,7 @@
 #include "fedval/util.h"
 #include "node.h"
 
-static void fail(struct eval_out *out, fv_err e, const char *msg)
+void node_eval_fail(struct eval_out *out, fv_err e, const char *msg)
 {
 	out->status = (int)e;
 	fv_strlcpy(out->error, msg, sizeof(out->error));
@@ -203,7 +203,7 @@ static fv_err slot_failed(const struct slot *sl, struct eval_out *out)
 {
 	char msg[300];
 	fv_fmt(msg, sizeof(msg), "model evaluation: %s", sl->msg);
-	fail(out, sl->err, msg);
+	node_eval_fail(out, sl->err, msg);
 	out->run_error = true;
 	return sl->err;
 }
@@ -228,13 +228,13 @@ static fv_err collect(struct pipeline *pl, struct slot *sl, float **scores, size
 				       "%smodel output for data record %llu is not a probability",
 				       k ? "compared " : "",
 				       (unsigned long long)(sl->first + i + 1));
-				fail(out, FV_EINVAL, msg);
+				node_eval_fail(out, FV_EINVAL, msg);
 				return FV_EINVAL;
 			}
 			if (!pl->store) {
 				scores[k][sl->first + i] = node_pack(p, sl->y[i]);
 			} else if (node_store_add(pl->store, node_pack(p, sl->y[i])) != FV_OK) {
-				fail(out, FV_ENOMEM, "out of memory for the scores");
+				node_eval_fail(out, FV_ENOMEM, "out of memory for the scores");
 				return FV_ENOMEM;
 			}
 		}
@@ -276,7 +276,7 @@ static fv_err compare(const struct eval_in *in, float **scores, size_t n, struct
 
 	if (!a || !b || !y) {
 		e = FV_ENOMEM;
-		fail(out, e, "out of memory for the paired comparison");
+		node_eval_fail(out, e, "out of memory for the paired comparison");
 		goto out;
 	}
 	for (size_t i = 0; i < n; i++) {
@@ -293,7 +293,7 @@ static fv_err compare(const struct eval_in *in, float **scores, size_t n, struct
 			brier += (b[i] - y[i]) * (b[i] - y[i]);
 		}
 		if ((e = fv_stats_delong_paired(a, b, y, n, 0.95, &pr, &d)) != FV_OK) {
-			fail(out, e, d.msg);
+			node_eval_fail(out, e, d.msg);
 			goto out;
 		}
 		out->cmp_auc[k] = pr.auc_b;
@@ -332,7 +332,7 @@ static fv_err recal_round(const struct eval_in *in, const float *scores, size_t 
 		memcpy(out->round_h, site.h, sizeof(out->round_h));
 		out->round_ll = site.ll;
 	} else {
-		fail(out, e, d.msg[0] ? d.msg : "out of memory for the round");
+		node_eval_fail(out, e, d.msg[0] ? d.msg : "out of memory for the round");
 	}
 	fv_free(p);
 	fv_free(y);
@@ -350,7 +350,7 @@ static fv_err subgroups(struct pipeline *pl, const float *scores, size_t n, stru
 
 	if (!tmp || !o) {
 		e = FV_ENOMEM;
-		fail(out, e, "out of memory for subgroups");
+		node_eval_fail(out, e, "out of memory for subgroups");
 		goto done;
 	}
 	for (uint32_t k = 0; k < in->n_sub; k++) {
@@ -380,7 +380,7 @@ static fv_err subgroups(struct pipeline *pl, const float *scores, size_t n, stru
 				continue;
 			memset(o, 0, sizeof(*o));
 			if ((e = node_summarise(tmp, m, in->thr, in->n_thr, o)) != FV_OK) {
-				fail(out, e, "out of memory for subgroups");
+				node_eval_fail(out, e, "out of memory for subgroups");
 				goto done;
 			}
 			so = &out->subres[out->n_subres++];
@@ -519,7 +519,7 @@ static fv_err part_collect(struct pipeline *pl, struct slot *sl, size_t nmodels,
 	pt->next_seq++;
 	return FV_OK;
 nomem:
-	fail(out, FV_ENOMEM, "out of memory for the scores");
+	node_eval_fail(out, FV_ENOMEM, "out of memory for the scores");
 	return FV_ENOMEM;
 }
 
@@ -545,7 +545,7 @@ static fv_err parts_run(const struct eval_in *in, struct pipeline *pl, size_t nt
 	}
 	if (started == 0) {
 		pthread_mutex_unlock(&pl->mu);
-		fail(out, FV_EIO, "cannot start evaluation threads");
+		node_eval_fail(out, FV_EIO, "cannot start evaluation threads");
 		return FV_EIO;
 	}
 	for (;;) {
@@ -602,11 +602,11 @@ static fv_err parts_run(const struct eval_in *in, struct pipeline *pl, size_t nt
 			       "%smodel output for data record %llu is not a probability",
 			       pt->bad_cmp ? "compared " : "",
 			       (unsigned long long)(before + pt->bad_record));
-			fail(out, FV_EINVAL, msg);
+			node_eval_fail(out, FV_EINVAL, msg);
 			return FV_EINVAL;
 		}
 		if (pt->err != FV_OK) {
-			fail(out, pt->err, pt->msg);
+			node_eval_fail(out, pt->err, pt->msg);
 			return pt->err;
 		}
 		before += pt->n;
@@ -614,7 +614,7 @@ static fv_err parts_run(const struct eval_in *in, struct pipeline *pl, size_t nt
 	if (before > FV_MAX_ROWS) {
 		char msg[64];
 		fv_fmt(msg, sizeof(msg), "more than %u records", (unsigned)FV_MAX_ROWS);
-		fail(out, FV_ELIMIT, msg);
+		node_eval_fail(out, FV_ELIMIT, msg);
 		return FV_ELIMIT;
 	}
 	/* Join the parts in file order; categories numbered in record order. */
@@ -647,7 +647,7 @@ static fv_err parts_run(const struct eval_in *in, struct pipeline *pl, size_t nt
 	*records = n;
 	return FV_OK;
 nomem:
-	fail(out, FV_ENOMEM, "out of memory for the scores");
+	node_eval_fail(out, FV_ENOMEM, "out of memory for the scores");
 	return FV_ENOMEM;
 }
 
@@ -686,7 +686,7 @@ void node_eval_compute(const struct eval_in *in, struct eval_out *out)
 		    k ? in->cmp_nvars[k - 1] : (in->model_nvars ? in->model_nvars : in->nvars);
 		if ((e = fv_model_load(bytes, len, &mods[k], &d)) != FV_OK) {
 			fv_diag_prefix(&d, "%smodel refused: ", k ? "compared " : "");
-			fail(out, e, d.msg);
+			node_eval_fail(out, e, d.msg);
 			out->load_error = true;
 			goto out;
 		}
@@ -694,7 +694,7 @@ void node_eval_compute(const struct eval_in *in, struct eval_out *out)
 			fv_diag_set(&d, FV_EINVAL,
 				    "%smodel takes %zu features, manifest declares %zu",
 				    k ? "compared " : "", fv_model_n_features(mods[k]), nv);
-			fail(out, FV_EINVAL, d.msg);
+			node_eval_fail(out, FV_EINVAL, d.msg);
 			out->load_error = true;
 			goto out;
 		}
@@ -704,15 +704,15 @@ void node_eval_compute(const struct eval_in *in, struct eval_out *out)
 	}
 	pl.nmodels = nmodels;
 	if (nmodels == 1 && !in->n_sub && !in->round && node_store_new(&pl.store) != FV_OK) {
-		fail(out, FV_ENOMEM, "out of memory");
+		node_eval_fail(out, FV_ENOMEM, "out of memory");
 		goto out;
 	}
 	if ((e = fv_source_open(in->source, &map, &src, &d)) != FV_OK) {
-		fail(out, e, d.msg);
+		node_eval_fail(out, e, d.msg);
 		goto out;
 	}
 	if (in->cohort && (e = fv_source_set_cohort(src, in->cohort, &d)) != FV_OK) {
-		fail(out, e, d.msg);
+		node_eval_fail(out, e, d.msg);
 		goto out;
 	}
 	/* A large CSV file: cut into parts that every thread parses (parts_run). Opened here,
@@ -724,11 +724,11 @@ void node_eval_compute(const struct eval_in *in, struct eval_out *out)
 		size_t want = nthreads * 4 > 64 ? 64 : nthreads * 4, got = 0;
 		uint64_t starts[64], lines[64];
 		if ((e = fv_csv_split(in->source->path, want, starts, lines, &got, &d)) != FV_OK) {
-			fail(out, e, d.msg);
+			node_eval_fail(out, e, d.msg);
 			goto out;
 		}
 		if (got >= 2 && !(pl.parts = fv_calloc(got, sizeof(*pl.parts)))) {
-			fail(out, FV_ENOMEM, "out of memory");
+			node_eval_fail(out, FV_ENOMEM, "out of memory");
 			goto out;
 		}
 		for (size_t p = 0; got >= 2 && p < got; p++) {
@@ -741,14 +741,14 @@ void node_eval_compute(const struct eval_in *in, struct eval_out *out)
 			if ((e = fv_source_open(&ps, &map, &pl.parts[p].src, &d)) != FV_OK ||
 			    (in->cohort && (e = fv_source_set_cohort(pl.parts[p].src, in->cohort,
 								     &d)) != FV_OK)) {
-				fail(out, e, d.msg);
+				node_eval_fail(out, e, d.msg);
 				goto out;
 			}
 		}
 	}
 	/* Inputs are open: from here on the worker may only compute (DESIGN.md §4). */
 	if (in->sandbox && (e = fv_sandbox_enter(in->sandbox, &d)) != FV_OK) {
-		fail(out, e, d.msg);
+		node_eval_fail(out, e, d.msg);
 		goto out;
 	}
 	pl.nvars = in->nvars;
@@ -756,7 +756,7 @@ void node_eval_compute(const struct eval_in *in, struct eval_out *out)
 	pl.batch = in->batch_rows ? in->batch_rows : 8192;
 	pl.nslots = 2 * nthreads;
 	if (!(pl.slots = fv_calloc(pl.nslots, sizeof(*pl.slots)))) {
-		fail(out, FV_ENOMEM, "out of memory");
+		node_eval_fail(out, FV_ENOMEM, "out of memory");
 		goto out;
 	}
 	for (size_t i = 0; i < pl.nslots; i++) {
@@ -768,7 +768,7 @@ void node_eval_compute(const struct eval_in *in, struct eval_out *out)
 		for (size_t k = 0; k < nmodels; k++)
 			ok = ok && (sl->p[k] = fv_alloc(pl.batch * sizeof(double)));
 		if (!ok || !sl->x || !sl->y || (gather && !sl->xg)) {
-			fail(out, FV_ENOMEM, "out of memory for evaluation batches");
+			node_eval_fail(out, FV_ENOMEM, "out of memory for evaluation batches");
 			goto out;
 		}
 	}
@@ -782,7 +782,7 @@ void node_eval_compute(const struct eval_in *in, struct eval_out *out)
 		if (pthread_create(&tid[started], NULL, worker, &pl) != 0)
 			break;
 	if (started == 0) {
-		fail(out, FV_EIO, "cannot start evaluation threads");
+		node_eval_fail(out, FV_EIO, "cannot start evaluation threads");
 		goto out;
 	}
 
@@ -834,7 +834,7 @@ void node_eval_compute(const struct eval_in *in, struct eval_out *out)
 			}
 			pthread_mutex_lock(&pl.mu);
 			if (e != FV_OK) {
-				fail(out, e, d.msg);
+				node_eval_fail(out, e, d.msg);
 				failed = true;
 				break;
 			}
@@ -863,7 +863,7 @@ void node_eval_compute(const struct eval_in *in, struct eval_out *out)
 	excluded = fv_source_excluded(src);
 scored:
 	if (records == 0) {
-		fail(out, FV_EINVAL, "the dataset has no records");
+		node_eval_fail(out, FV_EINVAL, "the dataset has no records");
 		goto out;
 	}
 	if (nmodels > 1 && compare(in, scores, (size_t)records, out) != FV_OK)
@@ -875,7 +875,7 @@ scored:
 	e = pl.store ? node_summarise_store(pl.store, in->thr, in->n_thr, out)
 		     : node_summarise(scores[0], (size_t)records, in->thr, in->n_thr, out);
 	if (e != FV_OK) {
-		fail(out, e, "out of memory summarising scores");
+		node_eval_fail(out, e, "out of memory summarising scores");
 		goto out;
 	}
 	if (pl.store)

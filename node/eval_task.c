@@ -42,12 +42,6 @@ static fv_err keep_grow(struct kept *kp, size_t more)
 	return FV_OK;
 }
 
-static void fail(struct eval_out *out, fv_err e, const char *msg)
-{
-	out->status = (int)e;
-	fv_strlcpy(out->error, msg, sizeof(out->error));
-}
-
 void node_task_compute(const struct eval_in *in, struct eval_out *out)
 {
 	struct fv_model *m = NULL;
@@ -70,47 +64,47 @@ void node_task_compute(const struct eval_in *in, struct eval_out *out)
 	kp.k = k;
 	if (in->task == FV_TASK_MULTICLASS &&
 	    (in->n_classes < 3 || in->n_classes > FV_MAX_CLASSES)) {
-		fail(out, FV_EINVAL, "a multiclass benchmark has 3 to 16 classes");
+		node_eval_fail(out, FV_EINVAL, "a multiclass benchmark has 3 to 16 classes");
 		return;
 	}
 	if (in->n_outcomes >= in->nvars ||
 	    (in->task != FV_TASK_MULTICLASS && in->n_outcomes != 1)) {
-		fail(out, FV_EINVAL, "the task's outcome variable is missing");
+		node_eval_fail(out, FV_EINVAL, "the task's outcome variable is missing");
 		return;
 	}
 	if ((e = fv_model_load(in->model, in->model_len, &m, &d)) != FV_OK) {
 		fv_diag_prefix(&d, "model refused: ");
-		fail(out, e, d.msg);
+		node_eval_fail(out, e, d.msg);
 		out->load_error = true;
 		return;
 	}
 	if (fv_model_n_features(m) != nv) {
 		fv_diag_set(&d, FV_EINVAL, "model takes %zu features, manifest declares %zu",
 			    fv_model_n_features(m), nv);
-		fail(out, FV_EINVAL, d.msg);
+		node_eval_fail(out, FV_EINVAL, d.msg);
 		out->load_error = true;
 		goto out;
 	}
 	if ((e = fv_source_open_task(in->source, &map, &lab, &src, &d)) != FV_OK ||
 	    (in->cohort && (e = fv_source_set_cohort(src, in->cohort, &d)) != FV_OK)) {
-		fail(out, e, d.msg);
+		node_eval_fail(out, e, d.msg);
 		goto out;
 	}
 	/* Inputs are open: from here on the worker may only compute (DESIGN.md §4). */
 	if (in->sandbox && (e = fv_sandbox_enter(in->sandbox, &d)) != FV_OK) {
-		fail(out, e, d.msg);
+		node_eval_fail(out, e, d.msg);
 		goto out;
 	}
 	if (!(x = fv_alloc(batch * in->nvars * sizeof(float))) ||
 	    !(xm = fv_alloc(batch * nv * sizeof(float))) || !(y = fv_alloc(batch)) ||
 	    !(p = fv_alloc(batch * k * sizeof(double)))) {
-		fail(out, FV_ENOMEM, "out of memory for evaluation batches");
+		node_eval_fail(out, FV_ENOMEM, "out of memory for evaluation batches");
 		goto out;
 	}
 	for (;;) {
 		size_t got = 0;
 		if ((e = fv_source_read(src, x, y, batch, &got, &d)) != FV_OK) {
-			fail(out, e, d.msg);
+			node_eval_fail(out, e, d.msg);
 			goto out;
 		}
 		if (got == 0)
@@ -123,12 +117,12 @@ void node_task_compute(const struct eval_in *in, struct eval_out *out)
 		if (e != FV_OK) {
 			char msg[300];
 			fv_fmt(msg, sizeof(msg), "model evaluation: %s", d.msg);
-			fail(out, e, msg);
+			node_eval_fail(out, e, msg);
 			out->run_error = true;
 			goto out;
 		}
 		if (keep_grow(&kp, got) != FV_OK) {
-			fail(out, FV_ENOMEM, "out of memory keeping the scores");
+			node_eval_fail(out, FV_ENOMEM, "out of memory keeping the scores");
 			goto out;
 		}
 		for (size_t r = 0; r < got; r++) {
@@ -141,7 +135,7 @@ void node_task_compute(const struct eval_in *in, struct eval_out *out)
 					       "model output for data record %zu is not a finite "
 					       "number",
 					       kp.n + r + 1);
-					fail(out, FV_EINVAL, msg);
+					node_eval_fail(out, FV_EINVAL, msg);
 					out->run_error = true;
 					goto out;
 				}
@@ -155,13 +149,13 @@ void node_task_compute(const struct eval_in *in, struct eval_out *out)
 		node_progress(in, src, kp.n, t0, &last);
 	}
 	if (kp.n == 0) {
-		fail(out, FV_EINVAL, "the dataset has no records");
+		node_eval_fail(out, FV_EINVAL, "the dataset has no records");
 		goto out;
 	}
 	e = fv_task_compute(in->task, in->n_classes, kp.score, kp.outcome, kp.label, kp.n,
 			    &out->task, &d);
 	if (e != FV_OK) {
-		fail(out, e, d.msg);
+		node_eval_fail(out, e, d.msg);
 		goto out;
 	}
 	out->n = kp.n;

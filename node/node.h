@@ -202,6 +202,8 @@ struct eval_progress {
 
 #define NODE_MAX_THREADS 256
 
+/* A failed evaluation: status e and the message (for the local log). */
+void node_eval_fail(struct eval_out *out, fv_err e, const char *msg);
 /* The site-supplied-predictions path of node_eval_compute (byo.c). */
 void node_byo_compute(const struct eval_in *in, struct eval_out *out);
 /* The path of node_eval_compute for regression, survival and multiclass (eval_task.c): one
